@@ -1,0 +1,184 @@
+//! Reads `upstate.toml` one section at a time so that every error carries its own line.
+//!
+//! `serde` cannot combine `deny_unknown_fields` with `flatten` or internally tagged enums without
+//! losing spans (errors end up on line 1). Instead, each section is deserialized from a *masked*
+//! copy of the file: everything outside the section is blanked with spaces (newlines kept), so the
+//! byte offsets `toml` reports are offsets in the real file. A `[[component]]` is masked twice,
+//! once with its common keys and once with its kind's keys, so both structs can deny unknown keys.
+
+use std::ops::Range;
+
+use serde::de::DeserializeOwned;
+
+/// One `[name]` or `[[name]]` section of the file.
+#[derive(Debug, Clone)]
+pub(crate) struct Section {
+    /// `site`, `component`, ...
+    pub name: String,
+    /// `[[name]]` rather than `[name]`.
+    pub is_array: bool,
+    /// Byte offset of the header line.
+    pub header: usize,
+    /// Bytes after the header line up to the next top-level section.
+    pub body: Range<usize>,
+}
+
+/// Splits the file at its table headers; `[component.headers]` stays with its `[[component]]`.
+pub(crate) fn sections(text: &str) -> Vec<Section> {
+    let mut out: Vec<Section> = Vec::new();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let start = offset;
+        offset += line.len();
+        let Some((name, is_array)) = header_name(line) else {
+            continue;
+        };
+        if let Some(last) = out.last_mut() {
+            let parent = name.split('.').next().unwrap_or_default();
+            if name.contains('.') && parent == last.name {
+                continue; // a sub-table of the current section
+            }
+            last.body.end = start;
+        }
+        out.push(Section {
+            name,
+            is_array,
+            header: start,
+            body: offset..text.len(),
+        });
+    }
+    out
+}
+
+fn header_name(line: &str) -> Option<(String, bool)> {
+    let line = line.trim();
+    let line = line.split_once('#').map_or(line, |(l, _)| l).trim_end();
+    let (inner, is_array) = if let Some(inner) = line.strip_prefix("[[") {
+        (inner.strip_suffix("]]")?, true)
+    } else {
+        (line.strip_prefix('[')?.strip_suffix(']')?, false)
+    };
+    let name = inner.trim();
+    let ok = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    ok.then(|| (name.to_owned(), is_array))
+}
+
+/// `text` with every byte outside `keep` replaced by a space; newlines stay so lines still count.
+pub(crate) fn mask(text: &str, keep: &[Range<usize>]) -> String {
+    let bytes: Vec<u8> = text
+        .bytes()
+        .enumerate()
+        .map(|(i, b)| {
+            if b == b'\n' || keep.iter().any(|r| r.contains(&i)) {
+                b
+            } else {
+                b' '
+            }
+        })
+        .collect();
+    // Whole multi-byte characters are either kept or blanked byte by byte, so this stays UTF-8;
+    // the lossy conversion only guards against a range cutting a character in half.
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// Deserializes a masked document, turning a `toml` error into a positioned message.
+pub(crate) fn parse_masked<T: DeserializeOwned>(masked: &str) -> Result<T, Positioned> {
+    toml::from_str(masked).map_err(|e| Positioned {
+        span: e.span(),
+        message: e.message().to_owned(),
+    })
+}
+
+/// An error message with the byte span it is about, if known.
+#[derive(Debug, Clone)]
+pub(crate) struct Positioned {
+    pub span: Option<Range<usize>>,
+    pub message: String,
+}
+
+/// 1-based line and column of byte `offset`.
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset).unwrap_or_default();
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+/// The key names a serde "unknown field" message offers, and the unknown one.
+pub(crate) fn unknown_field(message: &str) -> Option<(String, Vec<String>)> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (field, rest) = rest.split_once('`')?;
+    let expected = rest
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect();
+    Some((field.to_owned(), expected))
+}
+
+/// The candidate closest to `word` by edit distance, if it is close enough to be a typo.
+pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (word.len() / 3).max(2);
+    candidates
+        .into_iter()
+        .map(|c| (levenshtein(word, c), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(row[j]).min(row[j + 1])
+            };
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_sections_and_keeps_sub_tables() {
+        let text = "[site]\ntitle = \"x\"\n[[component]]\nid = \"a\"\n[component.headers]\nA = \"b\"\n[[component]] # two\nid = \"b\"\n";
+        let s = sections(text);
+        let names: Vec<_> = s.iter().map(|s| (s.name.as_str(), s.is_array)).collect();
+        assert_eq!(names, [("site", false), ("component", true), ("component", true)]);
+        assert!(text[s[1].body.clone()].contains("A = \"b\""));
+    }
+
+    #[test]
+    fn masking_keeps_offsets() {
+        let text = "a = 1\nb = \"é\"\nc = 3\n";
+        let b = text.find('b').unwrap();
+        let masked = mask(text, &[b..b + 9]);
+        assert_eq!(masked.len(), text.len());
+        assert_eq!(masked.lines().nth(1), Some("b = \"é\""));
+        assert_eq!(line_col(text, b), (2, 1));
+    }
+
+    #[test]
+    fn suggests_close_keys_only() {
+        assert_eq!(closest("timout", ["timeout", "url"]), Some("timeout"));
+        assert_eq!(closest("zzzzzz", ["timeout", "url"]), None);
+        let (f, e) = unknown_field("unknown field `timout`, expected one of `id`, `timeout`").unwrap();
+        assert_eq!((f.as_str(), e), ("timout", vec!["id".to_owned(), "timeout".to_owned()]));
+    }
+}

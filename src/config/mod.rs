@@ -1,0 +1,595 @@
+//! `upstate.toml`: types, loading, and errors that name the file, line and key.
+//!
+//! The contract is `../shared/reference/upstate.example.toml`; every key there is accepted here.
+//! Tables use `deny_unknown_fields`: a typo is an error with the closest known key, never a
+//! silently ignored setting. Strings go through `${NAME}` interpolation (see [`secret`]).
+//!
+//! ```toml
+//! [site]
+//! title = "Example"
+//! base_url = "https://status.example.com"
+//!
+//! [[component]]
+//! id = "api"
+//! label = "API"
+//! kind = "http"
+//! url = "https://api.example.com/health"
+//! ```
+
+mod document;
+pub mod duration;
+pub mod secret;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+pub use document::closest;
+pub use duration::Duration;
+pub use secret::{EnvString, Secret};
+
+use crate::probe::ProbeSpec;
+use document::{Positioned, Section};
+
+/// The whole configuration, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the file was read from; relative paths in the config are relative to its folder.
+    pub path: PathBuf,
+    pub site: SiteConfig,
+    pub run: RunConfig,
+    pub history: HistoryConfig,
+    pub publish: PublishConfig,
+    pub s3: Option<S3Config>,
+    pub snapshot: Option<SnapshotConfig>,
+    pub components: Vec<Component>,
+    pub notify: Vec<NotifyConfig>,
+}
+
+/// `[site]`: what the page says about itself.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SiteConfig {
+    /// The page title and the name in feeds and the Statuspage API.
+    pub title: EnvString,
+    /// One line under the title; also the meta description.
+    pub description: EnvString,
+    /// Absolute URL the site is served from: links in feeds, badges and the Statuspage API.
+    pub base_url: EnvString,
+    /// `themes/<name>`; a site-local `./themes/<name>/templates/*` overrides the embedded one.
+    pub theme: String,
+    /// How times are shown (data is always UTC). Only `UTC` is rendered today.
+    pub timezone: String,
+    /// Shown in the footer and "Incident response"; where to report a security problem.
+    pub security_contact: Option<EnvString>,
+    /// The cadence advertised to pollers and used by the page's own poller.
+    pub poll_interval: Duration,
+    /// How far back "Recent incidents" and `status.json` reach.
+    pub incident_window: Duration,
+}
+
+impl Default for SiteConfig {
+    fn default() -> Self {
+        Self {
+            title: EnvString::from("Status"),
+            description: EnvString::default(),
+            base_url: EnvString::from("http://localhost"),
+            theme: "default".to_owned(),
+            timezone: "UTC".to_owned(),
+            security_contact: None,
+            poll_interval: Duration::from_secs(30),
+            incident_window: Duration::from_secs(90 * 86_400),
+        }
+    }
+}
+
+/// `[run]`: how probes are run.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunConfig {
+    /// Probes in flight at once.
+    pub concurrency: usize,
+    /// Default per-probe deadline; a component may set its own `timeout`.
+    pub timeout: Duration,
+    /// Immediate re-tries inside one run before a failure counts.
+    pub retries: u32,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        Self {
+            concurrency: 64,
+            timeout: Duration::from_secs(5),
+            retries: 0,
+        }
+    }
+}
+
+/// `[history]`: where observations are remembered.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HistoryConfig {
+    /// A folder (relative to the config file), or `s3://bucket/prefix`.
+    pub store: EnvString,
+    /// How long raw observations are kept; daily rollups are kept for good.
+    pub raw_retention: Duration,
+    /// The longest gap between two runs still counted as observed time. Beyond it, time is
+    /// "no data" rather than assumed up (a cron that silently stopped must not look like uptime).
+    pub max_gap: Duration,
+}
+
+impl Default for HistoryConfig {
+    fn default() -> Self {
+        Self {
+            store: EnvString::from(".upstate/history"),
+            raw_retention: Duration::from_secs(7 * 86_400),
+            max_gap: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// `[publish]`: where the built site goes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PublishConfig {
+    /// A folder, `s3://bucket/prefix`, or `git+<repo-url>#<branch>`.
+    pub target: Secret,
+    /// Where `build` writes the site before publishing (relative to the config file).
+    pub output: EnvString,
+}
+
+impl Default for PublishConfig {
+    fn default() -> Self {
+        Self {
+            target: Secret::new("public"),
+            output: EnvString::from(".upstate/site"),
+        }
+    }
+}
+
+/// `[s3]`: settings for any `s3://` store or target.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Config {
+    /// Any S3-compatible endpoint; omit for AWS.
+    pub endpoint: Option<EnvString>,
+    #[serde(default = "default_region")]
+    pub region: EnvString,
+    pub access_key_id: Option<Secret>,
+    pub secret_access_key: Option<Secret>,
+}
+
+fn default_region() -> EnvString {
+    EnvString::from("us-east-1")
+}
+
+/// `[snapshot]`: the live-traffic counters, each one read-only SQL query returning one integer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotConfig {
+    pub dsn: Secret,
+    #[serde(default = "default_snapshot_timeout")]
+    pub timeout: Duration,
+    pub online_now: Option<String>,
+    pub active_devices_last_24h: Option<String>,
+    pub messages_last_24h: Option<String>,
+    pub calls_last_24h: Option<String>,
+}
+
+const fn default_snapshot_timeout() -> Duration {
+    Duration::from_secs(2)
+}
+
+/// `[[notify]]`: where state changes are sent.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyConfig {
+    pub kind: NotifyKind,
+    pub url: Secret,
+    pub secret: Option<Secret>,
+    #[serde(default = "default_notify_timeout")]
+    pub timeout: Duration,
+}
+
+const fn default_notify_timeout() -> Duration {
+    Duration::from_secs(5)
+}
+
+/// The body format a notification is sent in.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum NotifyKind {
+    /// Generic JSON.
+    Webhook,
+    /// Slack incoming-webhook format.
+    Slack,
+}
+
+/// Keys every `[[component]]` accepts, whatever its kind.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CommonKeys {
+    id: String,
+    label: EnvString,
+    kind: String,
+    group: Option<EnvString>,
+    description: Option<EnvString>,
+    timeout: Option<Duration>,
+    latency_target: Option<Duration>,
+    fail_after: Option<u32>,
+}
+
+const COMMON_KEYS: [&str; 8] = [
+    "id",
+    "label",
+    "kind",
+    "group",
+    "description",
+    "timeout",
+    "latency_target",
+    "fail_after",
+];
+
+/// One `[[component]]`: a tile on the page and the probe behind it.
+#[derive(Debug, Clone)]
+pub struct Component {
+    /// Stable id (`[a-z0-9_-]+`): file names, URLs, incident references.
+    pub id: String,
+    pub label: String,
+    pub group: Option<String>,
+    pub description: Option<String>,
+    /// This component's deadline; `[run] timeout` when unset.
+    pub timeout: Duration,
+    /// Latency above it => degraded.
+    pub latency_target: Option<Duration>,
+    /// Consecutive failed runs before the component is down; fewer => degraded.
+    pub fail_after: u32,
+    pub probe: ProbeSpec,
+    /// Line of the `[[component]]` header, for later errors.
+    pub line: usize,
+}
+
+/// A config error pinned to a place in a file.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}:{line}:{column}: {message}", file.display())]
+pub struct ConfigError {
+    pub file: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    /// Byte span in the file, for source snippets.
+    pub span: Option<Range<usize>>,
+    pub message: String,
+    /// How to fix it.
+    pub help: Option<String>,
+}
+
+/// Every error found in one file.
+#[derive(Debug, Clone, thiserror::Error)]
+pub struct ConfigErrors {
+    pub errors: Vec<ConfigError>,
+}
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.errors.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+            if let Some(help) = &e.help {
+                write!(f, "\n  help: {help}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Collects errors while one file is read.
+struct Errors<'a> {
+    file: &'a Path,
+    text: &'a str,
+    list: Vec<ConfigError>,
+}
+
+impl Errors<'_> {
+    fn push(&mut self, offset: usize, span: Option<Range<usize>>, message: String, help: Option<String>) {
+        let (line, column) = document::line_col(self.text, offset);
+        // Messages from our own deserializers carry their help after a `= help:` line.
+        let (message, help) = match message.split_once("\n= help: ") {
+            Some((m, h)) => (m.to_owned(), Some(h.to_owned())),
+            None => (message, help),
+        };
+        self.list.push(ConfigError {
+            file: self.file.to_path_buf(),
+            line,
+            column,
+            span,
+            message,
+            help,
+        });
+    }
+
+    /// Records a deserialization error of `section`, with a suggestion for unknown keys.
+    fn push_positioned(&mut self, section: &Section, err: Positioned, extra_keys: &[&str]) {
+        // Missing fields have no useful span: point at the section header instead.
+        let offset = match &err.span {
+            Some(span) if span.start >= section.header && !(span.start == 0 && span.end >= self.text.len()) => span.start,
+            _ => section.header,
+        };
+        let mut help = None;
+        let mut message = err.message.clone();
+        if let Some((field, mut expected)) = document::unknown_field(&err.message) {
+            expected.extend(extra_keys.iter().map(|k| (*k).to_owned()));
+            message = format!("unknown key `{field}` in [{}{}]", if section.is_array { "[" } else { "" }, section_title(section));
+            help = Some(match closest(&field, expected.iter().map(String::as_str)) {
+                Some(near) => format!("did you mean `{near}`?"),
+                None => format!("known keys here: {}", expected.join(", ")),
+            });
+        } else if let Some(field) = err.message.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
+            help = Some(format!("add `{field} = ...` to this section"));
+        }
+        self.push(offset, err.span, message, help);
+    }
+}
+
+fn section_title(section: &Section) -> String {
+    if section.is_array {
+        format!("{}]", section.name)
+    } else {
+        section.name.clone()
+    }
+}
+
+impl Config {
+    /// Reads and validates the file at `path`.
+    pub fn load(path: &Path) -> Result<Self, ConfigErrors> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigErrors {
+            errors: vec![ConfigError {
+                file: path.to_path_buf(),
+                line: 0,
+                column: 0,
+                span: None,
+                message: format!("cannot read the config file: {e}"),
+                help: Some("pass the file with --config PATH, or create one with `upstate init`".to_owned()),
+            }],
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses `text` as if read from `path`, collecting every error it can find.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigErrors> {
+        let mut errors = Errors {
+            file: path,
+            text,
+            list: Vec::new(),
+        };
+        // Syntax and unknown top-level tables first: nothing else can be trusted without them.
+        if let Err(e) = toml::from_str::<TopLevel>(text) {
+            let offset = e.span().map_or(0, |s| s.start);
+            let mut help = None;
+            let mut message = e.message().to_owned();
+            if let Some((field, expected)) = document::unknown_field(e.message()) {
+                message = format!("unknown table `{field}`");
+                help = closest(&field, expected.iter().map(String::as_str))
+                    .map(|near| format!("did you mean `[{near}]`?"));
+            }
+            errors.push(offset, e.span(), message, help);
+            return Err(ConfigErrors { errors: errors.list });
+        }
+
+        let all = document::sections(text);
+        let mut config = Config {
+            path: path.to_path_buf(),
+            site: SiteConfig::default(),
+            run: RunConfig::default(),
+            history: HistoryConfig::default(),
+            publish: PublishConfig::default(),
+            s3: None,
+            snapshot: None,
+            components: Vec::new(),
+            notify: Vec::new(),
+        };
+        for section in &all {
+            let masked = document::mask(text, std::slice::from_ref(&section.body));
+            macro_rules! table {
+                ($field:expr) => {
+                    match document::parse_masked(&masked) {
+                        Ok(value) => $field = value,
+                        Err(e) => errors.push_positioned(section, e, &[]),
+                    }
+                };
+            }
+            match (section.name.as_str(), section.is_array) {
+                ("site", false) => table!(config.site),
+                ("run", false) => table!(config.run),
+                ("history", false) => table!(config.history),
+                ("publish", false) => table!(config.publish),
+                ("s3", false) => table!(config.s3),
+                ("snapshot", false) => table!(config.snapshot),
+                ("notify", true) => {
+                    let mut one = None;
+                    table!(one);
+                    config.notify.extend(one);
+                }
+                ("component", true) => {
+                    if let Some(c) = parse_component(text, section, &mut errors) {
+                        config.components.push(c);
+                    }
+                }
+                _ => {} // nested sub-tables; TopLevel already refused unknown names
+            }
+        }
+        config.validate(&mut errors, &all);
+        if errors.list.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigErrors { errors: errors.list })
+        }
+    }
+
+    fn validate(&mut self, errors: &mut Errors<'_>, sections: &[Section]) {
+        let header_of = |name: &str| sections.iter().find(|s| s.name == name).map_or(0, |s| s.header);
+        if !(self.site.base_url.starts_with("https://") || self.site.base_url.starts_with("http://")) {
+            errors.push(
+                header_of("site"),
+                None,
+                format!("`base_url` must be an absolute http(s) URL, not `{}`", self.site.base_url),
+                Some("write e.g. base_url = \"https://status.example.com\"".to_owned()),
+            );
+        }
+        if self.run.concurrency == 0 {
+            errors.push(header_of("run"), None, "`concurrency` must be at least 1".to_owned(), None);
+        }
+        let mut seen = BTreeMap::new();
+        for c in &mut self.components {
+            if c.timeout == Duration::default() {
+                c.timeout = self.run.timeout;
+            }
+            if let Some(first) = seen.insert(c.id.clone(), c.line) {
+                let offset = line_offset(errors.text, c.line);
+                errors.push(
+                    offset,
+                    None,
+                    format!("component id `{}` is used twice (first on line {first})", c.id),
+                    Some("ids must be unique: they name files and URLs".to_owned()),
+                );
+            }
+        }
+    }
+
+    /// The folder relative paths in the config are resolved against.
+    pub fn base_dir(&self) -> PathBuf {
+        self.path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    }
+
+    /// `path` resolved against the config file's folder.
+    pub fn resolve(&self, path: &str) -> PathBuf {
+        let p = Path::new(path);
+        if p.is_absolute() { p.to_path_buf() } else { self.base_dir().join(p) }
+    }
+
+    /// Ids of all components, in page order.
+    pub fn component_ids(&self) -> Vec<&str> {
+        self.components.iter().map(|c| c.id.as_str()).collect()
+    }
+}
+
+fn line_offset(text: &str, line: usize) -> usize {
+    text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum()
+}
+
+/// The top level: syntax and table names only; sections are read one by one afterwards.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // read only for its errors
+struct TopLevel {
+    site: Option<serde::de::IgnoredAny>,
+    run: Option<serde::de::IgnoredAny>,
+    history: Option<serde::de::IgnoredAny>,
+    publish: Option<serde::de::IgnoredAny>,
+    s3: Option<serde::de::IgnoredAny>,
+    snapshot: Option<serde::de::IgnoredAny>,
+    component: Option<serde::de::IgnoredAny>,
+    notify: Option<serde::de::IgnoredAny>,
+}
+
+fn parse_component(text: &str, section: &Section, errors: &mut Errors<'_>) -> Option<Component> {
+    let masked = document::mask(text, std::slice::from_ref(&section.body));
+    let keys: BTreeMap<toml::Spanned<String>, toml::Spanned<toml::Value>> =
+        match document::parse_masked(&masked) {
+            Ok(k) => k,
+            Err(e) => {
+                errors.push_positioned(section, e, &[]);
+                return None;
+            }
+        };
+    let (mut common, mut specific) = (Vec::new(), Vec::new());
+    for (key, value) in &keys {
+        let range = key.span().start..value.span().end;
+        if COMMON_KEYS.contains(&key.get_ref().as_str()) {
+            common.push(range);
+        } else {
+            specific.push(range);
+        }
+    }
+    let common: CommonKeys = match document::parse_masked(&document::mask(text, &common)) {
+        Ok(c) => c,
+        Err(e) => {
+            errors.push_positioned(section, e, &[]);
+            return None;
+        }
+    };
+    let (line, _) = document::line_col(text, section.header);
+    let id_ok = !common.id.is_empty()
+        && common
+            .id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if !id_ok {
+        let offset = keys
+            .keys()
+            .find(|k| k.get_ref() == "id")
+            .map_or(section.header, |k| k.span().start);
+        errors.push(
+            offset,
+            None,
+            format!("component id `{}` must match [a-z0-9_-]+", common.id),
+            Some("ids appear in URLs and file names: use lowercase letters, digits, `-` and `_`".to_owned()),
+        );
+    }
+    let kind_offset = keys
+        .iter()
+        .find(|(k, _)| k.get_ref() == "kind")
+        .map_or(section.header, |(_, v)| v.span().start);
+    if !ProbeSpec::KINDS.contains(&common.kind.as_str()) {
+        let help = match closest(&common.kind, ProbeSpec::KINDS) {
+            Some(near) => format!("did you mean `{near}`? known kinds: {}", ProbeSpec::KINDS.join(", ")),
+            None => format!("known kinds: {}", ProbeSpec::KINDS.join(", ")),
+        };
+        errors.push(kind_offset, None, format!("unknown component kind `{}`", common.kind), Some(help));
+        return None;
+    }
+    let probe = match ProbeSpec::parse(&common.kind, &document::mask(text, &specific)) {
+        Ok(p) => p,
+        Err(e) => {
+            errors.push_positioned(section, e.into(), &COMMON_KEYS);
+            return None;
+        }
+    };
+    if let Err(message) = probe.validate() {
+        errors.push(kind_offset, None, message, None);
+        return None;
+    }
+    Some(Component {
+        id: common.id,
+        label: common.label.0,
+        group: common.group.map(|g| g.0),
+        description: common.description.map(|d| d.0),
+        timeout: common.timeout.unwrap_or_default(),
+        latency_target: common.latency_target,
+        fail_after: common.fail_after.unwrap_or(1).max(1),
+        probe,
+        line,
+    })
+}
+
+/// Parses a kind's own keys; called by [`ProbeSpec::parse`] for each kind's config struct.
+pub(crate) fn parse_kind<T: serde::de::DeserializeOwned>(masked: &str) -> Result<T, KindError> {
+    document::parse_masked(masked).map_err(KindError)
+}
+
+/// A kind's config could not be read; carries the position for the caller.
+#[derive(Debug)]
+pub struct KindError(Positioned);
+
+impl From<KindError> for Positioned {
+    fn from(e: KindError) -> Self {
+        e.0
+    }
+}

@@ -1,0 +1,217 @@
+//! `${NAME}` interpolation and the [`Secret`] type.
+//!
+//! Interpolation happens while deserializing, so a missing variable is reported with the file, line
+//! and key of the value that needs it. Every secret value is also recorded in a process-wide
+//! registry so that [`scrub`] can remove it from any text that leaves the process (probe details,
+//! logs, errors coming back from libraries that like to echo URLs).
+
+use std::fmt;
+use std::sync::{OnceLock, RwLock};
+
+use serde::{Deserialize, Deserializer};
+
+/// Replaces `${NAME}` with the environment variable `NAME`; `$$` is a literal `$`.
+pub fn interpolate(raw: &str) -> Result<String, String> {
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(pos) = rest.find('$') {
+        out.push_str(&rest[..pos]);
+        let after = &rest[pos + 1..];
+        if let Some(tail) = after.strip_prefix('$') {
+            out.push('$');
+            rest = tail;
+        } else if let Some(tail) = after.strip_prefix('{') {
+            let end = tail.find('}').ok_or_else(|| {
+                format!("unclosed `${{` in `{raw}`\n= help: write `${{NAME}}`, or `$$` for a literal `$`")
+            })?;
+            let name = &tail[..end];
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(format!(
+                    "`${{{name}}}` is not a valid variable name\n= help: names use A-Z, 0-9 and _"
+                ));
+            }
+            match std::env::var(name) {
+                Ok(value) => out.push_str(&value),
+                Err(_) => {
+                    return Err(format!(
+                        "environment variable `{name}` is not set\n= help: export {name}=... before running upstate, or write the value in the file"
+                    ));
+                }
+            }
+            rest = &tail[end + 1..];
+        } else {
+            out.push('$');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// A config string after `${NAME}` interpolation; not secret.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct EnvString(pub String);
+
+impl EnvString {
+    /// The interpolated text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for EnvString {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for EnvString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for EnvString {
+    fn from(value: &str) -> Self {
+        Self(value.to_owned())
+    }
+}
+
+impl<'de> Deserialize<'de> for EnvString {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        interpolate(&raw).map(Self).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A value that must never be printed: DSNs, URLs with credentials, header values, keys.
+///
+/// `Debug` and `Display` print `***`; the only way to the content is [`Secret::expose`], used at
+/// the single place that hands it to a client library.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a value and records it for [`scrub`].
+    pub fn new(value: impl Into<String>) -> Self {
+        let value = value.into();
+        register(&value);
+        Self(value)
+    }
+
+    /// The secret itself. Call only to hand it to the client that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        interpolate(&raw)
+            .map(Secret::new)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+fn registry() -> &'static RwLock<Vec<String>> {
+    static REGISTRY: OnceLock<RwLock<Vec<String>>> = OnceLock::new();
+    REGISTRY.get_or_init(|| RwLock::new(Vec::new()))
+}
+
+/// Records `value` and the credential parts inside it (a URL's password, a DSN's `password=`),
+/// so that [`scrub`] can remove them from any text.
+fn register(value: &str) {
+    let mut parts = vec![value.to_owned()];
+    if let Some(password) = url_password(value) {
+        parts.push(password);
+    }
+    for pair in value.split_whitespace() {
+        if let Some(password) = pair.strip_prefix("password=") {
+            parts.push(password.trim_matches('\'').to_owned());
+        }
+    }
+    // Very short values would scrub ordinary words; they are still never printed directly.
+    parts.retain(|p| p.len() >= 4);
+    if let Ok(mut list) = registry().write() {
+        for part in parts {
+            if !list.contains(&part) {
+                list.push(part);
+            }
+        }
+        // Longest first, so a whole DSN is replaced before the password inside it.
+        list.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    }
+}
+
+/// The password of `scheme://user:password@host/...`, if any.
+fn url_password(value: &str) -> Option<String> {
+    let (_, rest) = value.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let (userinfo, _) = authority.rsplit_once('@')?;
+    let (_, password) = userinfo.split_once(':')?;
+    (!password.is_empty()).then(|| password.to_owned())
+}
+
+/// Replaces every registered secret in `text` with `***`.
+pub fn scrub(text: &str) -> String {
+    let mut out = text.to_owned();
+    if let Ok(list) = registry().read() {
+        for secret in list.iter() {
+            if out.contains(secret.as_str()) {
+                out = out.replace(secret.as_str(), "***");
+            }
+        }
+    }
+    out
+}
+
+/// A URL fit for display: userinfo and query string removed.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return scrub(url);
+    };
+    let rest = rest.split(['?', '#']).next().unwrap_or_default();
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    scrub(&format!("{scheme}://{host}{path}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interpolates_and_escapes() {
+        // SAFETY: tests in this module use a variable name no other test touches.
+        unsafe { std::env::set_var("UPSTATE_TEST_SECRET_MODULE", "v4lue") };
+        assert_eq!(interpolate("a ${UPSTATE_TEST_SECRET_MODULE} $$x").unwrap(), "a v4lue $x");
+        let err = interpolate("${UPSTATE_SURELY_UNSET_VAR}").unwrap_err();
+        assert!(err.contains("`UPSTATE_SURELY_UNSET_VAR` is not set"), "{err}");
+    }
+
+    #[test]
+    fn secrets_never_print_and_are_scrubbed() {
+        let s = Secret::new("postgres://app:hunter2-pw@db/prod");
+        assert_eq!(format!("{s} {s:?}"), "*** ***");
+        assert_eq!(scrub("auth failed for hunter2-pw"), "auth failed for ***");
+        assert_eq!(redact_url("https://u:p@h.example/x?token=1"), "https://h.example/x");
+    }
+}

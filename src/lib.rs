@@ -1,0 +1,14 @@
+//! Upstate: a static status-site generator.
+//!
+//! One run: [`probe`] every component, remember the results in [`history`], merge them with the
+//! Markdown files of [`incident`], compute one [`model::Snapshot`], [`render`] every output from
+//! it, and [`publish`] the folder. Each stage is one module; see `DESIGN.md` for the map.
+
+pub mod config;
+pub mod history;
+pub mod incident;
+pub mod model;
+pub mod probe;
+pub mod publish;
+pub mod render;
+pub mod state;

@@ -1,0 +1,213 @@
+//! Probes: one trait, one file per kind, and the runner that runs them all at once.
+//!
+//! A probe measures and reports what it saw as an [`Outcome`]; it never decides the component's
+//! published state (that needs history and thresholds, see [`crate::state`]). A failing probe is an
+//! `Outcome` with [`Health::Down`], never an `Err`: the run always finishes and reports honestly.
+//!
+//! Adding a kind: a new file with a `<Kind>Config` (`deny_unknown_fields`, `///` per field) and an
+//! `impl Probe`, one arm in [`ProbeSpec`], an example in `upstate.example.toml`, a test against a
+//! real server.
+
+pub mod dns;
+pub mod heartbeat;
+pub mod http;
+pub mod postgres;
+pub mod push;
+pub mod redis;
+pub mod runner;
+pub mod storage;
+pub mod tcp;
+pub mod tls;
+pub mod websocket;
+pub mod workers;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{KindError, parse_kind};
+
+pub use runner::{run_all, RunOptions};
+
+/// What a probe saw: healthy, degraded (answering, but not as it should) or down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Health {
+    Up,
+    Degraded,
+    Down,
+}
+
+/// One probe's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub health: Health,
+    /// The measured round trip of the check itself (not connection set-up), when one was made.
+    pub latency_ms: Option<u64>,
+    /// Short, human, secret-free: "HTTP 503", "timed out after 5s", "PING in 0 ms".
+    pub detail: String,
+    /// A number some kinds track across runs (the push outbox backlog).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample: Option<i64>,
+}
+
+impl Outcome {
+    /// A healthy result.
+    pub fn up(latency_ms: Option<u64>, detail: impl Into<String>) -> Self {
+        Self::new(Health::Up, latency_ms, detail)
+    }
+
+    /// Answering, but not as it should.
+    pub fn degraded(detail: impl Into<String>) -> Self {
+        Self::new(Health::Degraded, None, detail)
+    }
+
+    /// Not answering, or answering wrongly.
+    pub fn down(detail: impl Into<String>) -> Self {
+        Self::new(Health::Down, None, detail)
+    }
+
+    fn new(health: Health, latency_ms: Option<u64>, detail: impl Into<String>) -> Self {
+        Self {
+            health,
+            latency_ms,
+            detail: crate::config::secret::scrub(&detail.into()),
+            sample: None,
+        }
+    }
+
+    /// The same outcome with a latency.
+    pub fn with_latency(mut self, latency_ms: u64) -> Self {
+        self.latency_ms = Some(latency_ms);
+        self
+    }
+}
+
+/// One component's outcome at one time: what history stores and the model renders.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Observation {
+    pub component: String,
+    pub at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+/// A boxed future, so [`Probe`] stays object-safe.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// One kind of check.
+pub trait Probe: Send + Sync {
+    /// Runs the check. `deadline` is the whole budget; the runner also enforces it from outside,
+    /// so a probe uses it only to size inner timeouts and to word its detail.
+    fn check(&self, deadline: Duration) -> BoxFuture<'_, Outcome>;
+}
+
+/// A component's probe, by kind.
+#[derive(Debug, Clone)]
+pub enum ProbeSpec {
+    Http(http::HttpConfig),
+    Tcp(tcp::TcpConfig),
+    Dns(dns::DnsConfig),
+    Tls(tls::TlsConfig),
+    Postgres(postgres::PostgresConfig),
+    Redis(redis::RedisConfig),
+    Websocket(websocket::WebsocketConfig),
+    Heartbeat(heartbeat::HeartbeatConfig),
+    Workers(workers::WorkersConfig),
+    Storage(storage::StorageConfig),
+    Push(push::PushConfig),
+}
+
+impl ProbeSpec {
+    /// Every `kind = "..."` the config accepts.
+    pub const KINDS: [&'static str; 11] = [
+        "http",
+        "tcp",
+        "dns",
+        "tls",
+        "postgres",
+        "redis",
+        "websocket",
+        "heartbeat",
+        "workers",
+        "storage",
+        "push",
+    ];
+
+    /// Reads a kind's keys from a masked config document (see `config::document`).
+    pub(crate) fn parse(kind: &str, masked: &str) -> Result<Self, KindError> {
+        Ok(match kind {
+            "http" => Self::Http(parse_kind(masked)?),
+            "tcp" => Self::Tcp(parse_kind(masked)?),
+            "dns" => Self::Dns(parse_kind(masked)?),
+            "tls" => Self::Tls(parse_kind(masked)?),
+            "postgres" => Self::Postgres(parse_kind(masked)?),
+            "redis" => Self::Redis(parse_kind(masked)?),
+            "websocket" => Self::Websocket(parse_kind(masked)?),
+            "heartbeat" => Self::Heartbeat(parse_kind(masked)?),
+            "workers" => Self::Workers(parse_kind(masked)?),
+            "storage" => Self::Storage(parse_kind(masked)?),
+            // `KINDS` is checked before this is called; keep the compiler honest anyway.
+            _ => Self::Push(parse_kind(masked)?),
+        })
+    }
+
+    /// Checks that need more than one key (e.g. storage wants exactly one of `path`/`bucket`).
+    pub fn validate(&self) -> Result<(), String> {
+        match self {
+            Self::Storage(c) => c.validate(),
+            Self::Heartbeat(c) => heartbeat::validate_ages(c.max_age, c.down_after),
+            Self::Workers(c) => heartbeat::validate_ages(c.max_age, c.down_after),
+            Self::Http(c) => c.validate(),
+            Self::Dns(c) => c.validate(),
+            _ => Ok(()),
+        }
+    }
+
+    /// The kind's name as written in the config.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Http(_) => "http",
+            Self::Tcp(_) => "tcp",
+            Self::Dns(_) => "dns",
+            Self::Tls(_) => "tls",
+            Self::Postgres(_) => "postgres",
+            Self::Redis(_) => "redis",
+            Self::Websocket(_) => "websocket",
+            Self::Heartbeat(_) => "heartbeat",
+            Self::Workers(_) => "workers",
+            Self::Storage(_) => "storage",
+            Self::Push(_) => "push",
+        }
+    }
+
+    /// The probe behind this spec.
+    pub fn probe(&self) -> &dyn Probe {
+        match self {
+            Self::Http(c) => c,
+            Self::Tcp(c) => c,
+            Self::Dns(c) => c,
+            Self::Tls(c) => c,
+            Self::Postgres(c) => c,
+            Self::Redis(c) => c,
+            Self::Websocket(c) => c,
+            Self::Heartbeat(c) => c,
+            Self::Workers(c) => c,
+            Self::Storage(c) => c,
+            Self::Push(c) => c,
+        }
+    }
+}
+
+/// Whole milliseconds elapsed since `start`.
+pub(crate) fn elapsed_ms(start: std::time::Instant) -> u64 {
+    u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// "5s", "250ms": how a deadline is worded in details.
+pub(crate) fn human(d: Duration) -> String {
+    crate::config::Duration::from_millis(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)).to_string()
+}

@@ -1,0 +1,91 @@
+//! Runs every component's probe concurrently, each under its own deadline.
+//!
+//! Concurrency is bounded by a semaphore (`[run] concurrency`), not by threads: ten thousand
+//! probes are ten thousand small tasks. The deadline is enforced here, around the whole check, so a
+//! target that hangs at any step (DNS, connect, TLS, request, body) costs at most its timeout and
+//! never delays the others.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::{Health, Observation, Outcome, human};
+use crate::config::Component;
+
+/// How the runner behaves.
+#[derive(Debug, Clone, Copy)]
+pub struct RunOptions {
+    pub concurrency: usize,
+    /// Immediate re-tries of a failed check inside one run.
+    pub retries: u32,
+}
+
+/// Probes `components` and returns one observation each, in the order given.
+pub async fn run_all(components: &[Component], options: RunOptions) -> Vec<Observation> {
+    let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
+    let mut tasks = JoinSet::new();
+    for (index, component) in components.iter().enumerate() {
+        let component = component.clone();
+        let permits = Arc::clone(&permits);
+        tasks.spawn(async move {
+            // The semaphore is never closed, so acquiring cannot fail; if it somehow did, probing
+            // without a permit is better than not probing.
+            let _permit = permits.acquire_owned().await.ok();
+            let outcome = check_with_retries(&component, options.retries).await;
+            (index, Observation {
+                component: component.id.clone(),
+                at: Utc::now(),
+                outcome,
+            })
+        });
+    }
+    let mut results: Vec<Option<Observation>> = vec![None; components.len()];
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok((index, observation)) => {
+                if let Some(slot) = results.get_mut(index) {
+                    *slot = Some(observation);
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "A probe task panicked."),
+        }
+    }
+    results
+        .into_iter()
+        .zip(components)
+        .map(|(o, c)| {
+            o.unwrap_or_else(|| Observation {
+                component: c.id.clone(),
+                at: Utc::now(),
+                outcome: Outcome::down("The probe crashed; see the run's log."),
+            })
+        })
+        .collect()
+}
+
+async fn check_with_retries(component: &Component, retries: u32) -> Outcome {
+    let mut attempt = 0;
+    loop {
+        let outcome = check_once(component).await;
+        if outcome.health != Health::Down || attempt >= retries {
+            return outcome;
+        }
+        attempt += 1;
+        tracing::debug!(component = %component.id, attempt, "Retrying a failed probe.");
+    }
+}
+
+/// One check under the component's deadline.
+pub async fn check_once(component: &Component) -> Outcome {
+    let deadline = component.timeout.std();
+    let probe = component.probe.probe();
+    match tokio::time::timeout(deadline, probe.check(deadline)).await {
+        Ok(outcome) => outcome,
+        Err(_) => {
+            tracing::warn!(component = %component.id, "Probe timed out.");
+            Outcome::down(format!("Timed out after {}.", human(deadline)))
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! `kind = "storage"`: the media volume (or bucket) accepts a write, a read and a delete.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+
+use super::{BoxFuture, Outcome, Probe, elapsed_ms};
+
+/// `[[component]] kind = "storage"`: exactly one of `path` and `bucket`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    /// A local volume that must exist and accept write + read + delete of a small file.
+    pub path: Option<PathBuf>,
+    /// `s3://bucket/prefix`: put + get + delete of a small object.
+    pub bucket: Option<String>,
+}
+
+impl StorageConfig {
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        match (&self.path, &self.bucket) {
+            (Some(_), None) => Ok(()),
+            (None, Some(_)) => Err(
+                "`bucket` storage checks are not supported yet; check a mounted volume with `path`".to_owned(),
+            ),
+            _ => Err("a storage component needs exactly one of `path` and `bucket`".to_owned()),
+        }
+    }
+
+    async fn check_volume(path: PathBuf) -> Outcome {
+        let start = Instant::now();
+        let result = tokio::task::spawn_blocking(move || round_trip(&path)).await;
+        match result {
+            Ok(Ok(())) => {
+                let ms = elapsed_ms(start);
+                Outcome::up(Some(ms), format!("Write, read and delete in {ms} ms"))
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "Storage check failed.");
+                Outcome::down("Local media volume is missing or read-only.")
+            }
+            Err(_) => Outcome::down("The storage check crashed."),
+        }
+    }
+}
+
+/// Writes a uniquely named file, reads it back and deletes it.
+fn round_trip(dir: &std::path::Path) -> std::io::Result<()> {
+    if !dir.is_dir() {
+        return Err(std::io::Error::new(std::io::ErrorKind::NotFound, "not a directory"));
+    }
+    let nonce = format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    );
+    let file = dir.join(format!(".upstate-probe-{nonce}"));
+    std::fs::write(&file, nonce.as_bytes())?;
+    let back = std::fs::read(&file);
+    std::fs::remove_file(&file)?;
+    if back? != nonce.as_bytes() {
+        return Err(std::io::Error::other("read back different bytes"));
+    }
+    Ok(())
+}
+
+impl Probe for StorageConfig {
+    fn check(&self, _deadline: Duration) -> BoxFuture<'_, Outcome> {
+        Box::pin(async move {
+            match &self.path {
+                Some(path) => Self::check_volume(path.clone()).await,
+                None => Outcome::down("No storage target configured."),
+            }
+        })
+    }
+}
