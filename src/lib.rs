@@ -8,6 +8,7 @@ pub mod config;
 pub mod history;
 pub mod incident;
 pub mod model;
+pub mod pipeline;
 pub mod probe;
 pub mod publish;
 pub mod render;

@@ -160,7 +160,10 @@ mod tests {
         let text = "[site]\ntitle = \"x\"\n[[component]]\nid = \"a\"\n[component.headers]\nA = \"b\"\n[[component]] # two\nid = \"b\"\n";
         let s = sections(text);
         let names: Vec<_> = s.iter().map(|s| (s.name.as_str(), s.is_array)).collect();
-        assert_eq!(names, [("site", false), ("component", true), ("component", true)]);
+        assert_eq!(
+            names,
+            [("site", false), ("component", true), ("component", true)]
+        );
         assert!(text[s[1].body.clone()].contains("A = \"b\""));
     }
 
@@ -178,7 +181,11 @@ mod tests {
     fn suggests_close_keys_only() {
         assert_eq!(closest("timout", ["timeout", "url"]), Some("timeout"));
         assert_eq!(closest("zzzzzz", ["timeout", "url"]), None);
-        let (f, e) = unknown_field("unknown field `timout`, expected one of `id`, `timeout`").unwrap();
-        assert_eq!((f.as_str(), e), ("timout", vec!["id".to_owned(), "timeout".to_owned()]));
+        let (f, e) =
+            unknown_field("unknown field `timout`, expected one of `id`, `timeout`").unwrap();
+        assert_eq!(
+            (f.as_str(), e),
+            ("timout", vec!["id".to_owned(), "timeout".to_owned()])
+        );
     }
 }

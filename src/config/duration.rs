@@ -120,7 +120,11 @@ mod tests {
             ("2h", 7_200_000),
             ("7d", 604_800_000),
         ] {
-            assert_eq!(Duration::parse(text).map(Duration::as_millis), Ok(ms), "{text}");
+            assert_eq!(
+                Duration::parse(text).map(Duration::as_millis),
+                Ok(ms),
+                "{text}"
+            );
         }
     }
 

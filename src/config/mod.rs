@@ -295,7 +295,13 @@ struct Errors<'a> {
 }
 
 impl Errors<'_> {
-    fn push(&mut self, offset: usize, span: Option<Range<usize>>, message: String, help: Option<String>) {
+    fn push(
+        &mut self,
+        offset: usize,
+        span: Option<Range<usize>>,
+        message: String,
+        help: Option<String>,
+    ) {
         let (line, column) = document::line_col(self.text, offset);
         // Messages from our own deserializers carry their help after a `= help:` line.
         let (message, help) = match message.split_once("\n= help: ") {
@@ -316,19 +322,32 @@ impl Errors<'_> {
     fn push_positioned(&mut self, section: &Section, err: Positioned, extra_keys: &[&str]) {
         // Missing fields have no useful span: point at the section header instead.
         let offset = match &err.span {
-            Some(span) if span.start >= section.header && !(span.start == 0 && span.end >= self.text.len()) => span.start,
+            Some(span)
+                if span.start >= section.header
+                    && !(span.start == 0 && span.end >= self.text.len()) =>
+            {
+                span.start
+            }
             _ => section.header,
         };
         let mut help = None;
         let mut message = err.message.clone();
         if let Some((field, mut expected)) = document::unknown_field(&err.message) {
             expected.extend(extra_keys.iter().map(|k| (*k).to_owned()));
-            message = format!("unknown key `{field}` in [{}{}]", if section.is_array { "[" } else { "" }, section_title(section));
+            message = format!(
+                "unknown key `{field}` in [{}{}]",
+                if section.is_array { "[" } else { "" },
+                section_title(section)
+            );
             help = Some(match closest(&field, expected.iter().map(String::as_str)) {
                 Some(near) => format!("did you mean `{near}`?"),
                 None => format!("known keys here: {}", expected.join(", ")),
             });
-        } else if let Some(field) = err.message.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
+        } else if let Some(field) = err
+            .message
+            .strip_prefix("missing field `")
+            .and_then(|r| r.split('`').next())
+        {
             help = Some(format!("add `{field} = ...` to this section"));
         }
         self.push(offset, err.span, message, help);
@@ -353,7 +372,10 @@ impl Config {
                 column: 0,
                 span: None,
                 message: format!("cannot read the config file: {e}"),
-                help: Some("pass the file with --config PATH, or create one with `upstate init`".to_owned()),
+                help: Some(
+                    "pass the file with --config PATH, or create one with `upstate init`"
+                        .to_owned(),
+                ),
             }],
         })?;
         Self::parse(&text, path)
@@ -377,7 +399,9 @@ impl Config {
                     .map(|near| format!("did you mean `[{near}]`?"));
             }
             errors.push(offset, e.span(), message, help);
-            return Err(ConfigErrors { errors: errors.list });
+            return Err(ConfigErrors {
+                errors: errors.list,
+            });
         }
 
         let all = document::sections(text);
@@ -426,22 +450,39 @@ impl Config {
         if errors.list.is_empty() {
             Ok(config)
         } else {
-            Err(ConfigErrors { errors: errors.list })
+            Err(ConfigErrors {
+                errors: errors.list,
+            })
         }
     }
 
     fn validate(&mut self, errors: &mut Errors<'_>, sections: &[Section]) {
-        let header_of = |name: &str| sections.iter().find(|s| s.name == name).map_or(0, |s| s.header);
-        if !(self.site.base_url.starts_with("https://") || self.site.base_url.starts_with("http://")) {
+        let header_of = |name: &str| {
+            sections
+                .iter()
+                .find(|s| s.name == name)
+                .map_or(0, |s| s.header)
+        };
+        if !(self.site.base_url.starts_with("https://")
+            || self.site.base_url.starts_with("http://"))
+        {
             errors.push(
                 header_of("site"),
                 None,
-                format!("`base_url` must be an absolute http(s) URL, not `{}`", self.site.base_url),
+                format!(
+                    "`base_url` must be an absolute http(s) URL, not `{}`",
+                    self.site.base_url
+                ),
                 Some("write e.g. base_url = \"https://status.example.com\"".to_owned()),
             );
         }
         if self.run.concurrency == 0 {
-            errors.push(header_of("run"), None, "`concurrency` must be at least 1".to_owned(), None);
+            errors.push(
+                header_of("run"),
+                None,
+                "`concurrency` must be at least 1".to_owned(),
+                None,
+            );
         }
         let mut seen = BTreeMap::new();
         for c in &mut self.components {
@@ -453,7 +494,10 @@ impl Config {
                 errors.push(
                     offset,
                     None,
-                    format!("component id `{}` is used twice (first on line {first})", c.id),
+                    format!(
+                        "component id `{}` is used twice (first on line {first})",
+                        c.id
+                    ),
                     Some("ids must be unique: they name files and URLs".to_owned()),
                 );
             }
@@ -471,7 +515,11 @@ impl Config {
     /// `path` resolved against the config file's folder.
     pub fn resolve(&self, path: &str) -> PathBuf {
         let p = Path::new(path);
-        if p.is_absolute() { p.to_path_buf() } else { self.base_dir().join(p) }
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.base_dir().join(p)
+        }
     }
 
     /// Ids of all components, in page order.
@@ -481,7 +529,10 @@ impl Config {
 }
 
 fn line_offset(text: &str, line: usize) -> usize {
-    text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum()
+    text.split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum()
 }
 
 /// The top level: syntax and table names only; sections are read one by one afterwards.
@@ -540,7 +591,10 @@ fn parse_component(text: &str, section: &Section, errors: &mut Errors<'_>) -> Op
             offset,
             None,
             format!("component id `{}` must match [a-z0-9_-]+", common.id),
-            Some("ids appear in URLs and file names: use lowercase letters, digits, `-` and `_`".to_owned()),
+            Some(
+                "ids appear in URLs and file names: use lowercase letters, digits, `-` and `_`"
+                    .to_owned(),
+            ),
         );
     }
     let kind_offset = keys
@@ -549,10 +603,18 @@ fn parse_component(text: &str, section: &Section, errors: &mut Errors<'_>) -> Op
         .map_or(section.header, |(_, v)| v.span().start);
     if !ProbeSpec::KINDS.contains(&common.kind.as_str()) {
         let help = match closest(&common.kind, ProbeSpec::KINDS) {
-            Some(near) => format!("did you mean `{near}`? known kinds: {}", ProbeSpec::KINDS.join(", ")),
+            Some(near) => format!(
+                "did you mean `{near}`? known kinds: {}",
+                ProbeSpec::KINDS.join(", ")
+            ),
             None => format!("known kinds: {}", ProbeSpec::KINDS.join(", ")),
         };
-        errors.push(kind_offset, None, format!("unknown component kind `{}`", common.kind), Some(help));
+        errors.push(
+            kind_offset,
+            None,
+            format!("unknown component kind `{}`", common.kind),
+            Some(help),
+        );
         return None;
     }
     let probe = match ProbeSpec::parse(&common.kind, &document::mask(text, &specific)) {

@@ -82,7 +82,9 @@ impl From<&str> for EnvString {
 impl<'de> Deserialize<'de> for EnvString {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(deserializer)?;
-        interpolate(&raw).map(Self).map_err(serde::de::Error::custom)
+        interpolate(&raw)
+            .map(Self)
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -202,9 +204,15 @@ mod tests {
     fn interpolates_and_escapes() {
         // SAFETY: tests in this module use a variable name no other test touches.
         unsafe { std::env::set_var("UPSTATE_TEST_SECRET_MODULE", "v4lue") };
-        assert_eq!(interpolate("a ${UPSTATE_TEST_SECRET_MODULE} $$x").unwrap(), "a v4lue $x");
+        assert_eq!(
+            interpolate("a ${UPSTATE_TEST_SECRET_MODULE} $$x").unwrap(),
+            "a v4lue $x"
+        );
         let err = interpolate("${UPSTATE_SURELY_UNSET_VAR}").unwrap_err();
-        assert!(err.contains("`UPSTATE_SURELY_UNSET_VAR` is not set"), "{err}");
+        assert!(
+            err.contains("`UPSTATE_SURELY_UNSET_VAR` is not set"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -212,6 +220,9 @@ mod tests {
         let s = Secret::new("postgres://app:hunter2-pw@db/prod");
         assert_eq!(format!("{s} {s:?}"), "*** ***");
         assert_eq!(scrub("auth failed for hunter2-pw"), "auth failed for ***");
-        assert_eq!(redact_url("https://u:p@h.example/x?token=1"), "https://h.example/x");
+        assert_eq!(
+            redact_url("https://u:p@h.example/x?token=1"),
+            "https://h.example/x"
+        );
     }
 }

@@ -1,1 +1,447 @@
-//! todo
+//! The history store: what every run saw, kept so the page can show uptime, daily bars and
+//! latency percentiles, and so state rules can look across runs.
+//!
+//! Layout (format version 1), in a folder or under an object-store prefix:
+//! ```text
+//! FORMAT                      {"format":"upstate-history","version":1}
+//! memory.json                 per component: failure streak, last state, 7-day timeline, samples
+//! daily/YYYY-MM-DD.json       per component: seconds in each state, checks, failures, latency sketch
+//! raw/YYYY-MM-DD/<time>.json  one file per run: every observation, kept for `raw_retention`
+//! ```
+//! Files are never rewritten in place, only replaced whole. A file that cannot be read (corrupt,
+//! truncated, newer format) is never overwritten: the run carries on without it, names it in the
+//! problems it returns, and `upstate history repair` moves it aside.
+
+pub mod local;
+pub mod rollup;
+pub mod sketch;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::probe::{Health, Observation};
+use crate::state::{ComponentState, Memory};
+pub use local::LocalStore;
+use rollup::{DayFile, DayRollup, Segment, StateSeconds};
+
+/// The on-disk format this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// History store failures.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum HistoryError {
+    #[error("{file}: {reason}")]
+    Io { file: String, reason: String },
+    #[error(
+        "{file} cannot be read: {reason}; it was left untouched (see `upstate history repair`)"
+    )]
+    Unreadable { file: String, reason: String },
+    #[error(
+        "{file} was written by a newer upstate (format {found}, this build reads {FORMAT_VERSION}); it was left untouched"
+    )]
+    TooNew { file: String, found: u32 },
+    #[error("another run holds {file}; gave up waiting")]
+    Locked { file: String },
+}
+
+/// Held while a run reads and writes history; dropping it releases the lock.
+pub trait StoreLock: Send {}
+
+/// Where history lives. Keys are `/`-separated relative paths.
+pub trait Store: Send + Sync {
+    /// A human name for `key` (a path or URL), for errors.
+    fn describe(&self, key: &str) -> String;
+    /// The bytes at `key`, or `None` when absent.
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, HistoryError>;
+    /// Replaces `key` whole, atomically.
+    fn put(&self, key: &str, bytes: &[u8]) -> Result<(), HistoryError>;
+    /// Keys under `prefix`, sorted.
+    fn list(&self, prefix: &str) -> Result<Vec<String>, HistoryError>;
+    /// Removes `key` (absent is fine).
+    fn delete(&self, key: &str) -> Result<(), HistoryError>;
+    /// Moves `from` to `to` (used to set unreadable files aside).
+    fn rename(&self, from: &str, to: &str) -> Result<(), HistoryError>;
+    /// Waits for and takes the store's run lock.
+    fn lock(&self) -> Result<Box<dyn StoreLock>, HistoryError>;
+}
+
+/// A component's remembered facts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ComponentMemory {
+    #[serde(flatten)]
+    pub rules: Memory,
+    pub last_at: Option<DateTime<Utc>>,
+    pub last_state: Option<ComponentState>,
+    #[serde(default)]
+    pub last_detail: String,
+    pub last_latency_ms: Option<u64>,
+    /// Exact state timeline for the last `raw_retention` (24 h and 7 d figures).
+    #[serde(default)]
+    pub timeline: Vec<Segment>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct MemoryFile {
+    version: u32,
+    components: BTreeMap<String, ComponentMemory>,
+    /// The live-traffic counters of the last run, so `build` can show them without querying.
+    #[serde(default)]
+    counters: crate::model::Counters,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct DayFileOnDisk {
+    version: u32,
+    components: DayFile,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct RawRun<'a> {
+    version: u32,
+    at: DateTime<Utc>,
+    observations: std::borrow::Cow<'a, [RawObservation]>,
+}
+
+/// One observation with the state decided for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RawObservation {
+    #[serde(flatten)]
+    pub observation: Observation,
+    pub state: ComponentState,
+}
+
+/// How the store keeps things.
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    pub raw: chrono::Duration,
+    pub max_gap: chrono::Duration,
+}
+
+/// An open history: memory loaded, problems noted, the run lock held.
+pub struct History {
+    store: Box<dyn Store>,
+    retention: Retention,
+    memory: MemoryFile,
+    /// memory.json could not be read: it must not be overwritten this run.
+    memory_broken: bool,
+    days: BTreeMap<NaiveDate, Option<DayFile>>,
+    problems: Vec<HistoryError>,
+    _lock: Option<Box<dyn StoreLock>>,
+}
+
+impl History {
+    /// Opens the store for a run that will write: takes the lock and reads the memory.
+    pub fn open(store: Box<dyn Store>, retention: Retention) -> Result<Self, HistoryError> {
+        let lock = store.lock()?;
+        let mut history = Self::open_read_only(store, retention);
+        history._lock = Some(lock);
+        Ok(history)
+    }
+
+    /// Opens the store without the lock, for building pages only.
+    pub fn open_read_only(store: Box<dyn Store>, retention: Retention) -> Self {
+        let mut history = Self {
+            store,
+            retention,
+            memory: MemoryFile {
+                version: FORMAT_VERSION,
+                components: BTreeMap::new(),
+                counters: crate::model::Counters::default(),
+            },
+            memory_broken: false,
+            days: BTreeMap::new(),
+            problems: Vec::new(),
+            _lock: None,
+        };
+        history.check_format();
+        match history.read_json::<MemoryFile>("memory.json") {
+            Ok(Some(m)) => history.memory = m,
+            Ok(None) => {}
+            Err(e) => {
+                history.memory_broken = true;
+                history.problems.push(e);
+            }
+        }
+        history
+    }
+
+    fn check_format(&mut self) {
+        match self.read_json::<serde_json::Value>("FORMAT") {
+            Ok(_) => {}
+            Err(e) => {
+                // A store whose FORMAT is unknown is read as little as possible and never written.
+                self.memory_broken = true;
+                self.problems.push(e);
+            }
+        }
+    }
+
+    /// Reads and parses `key`, refusing files from a newer format.
+    fn read_json<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<Option<T>, HistoryError> {
+        let Some(bytes) = self.store.get(key)? else {
+            return Ok(None);
+        };
+        let unreadable = |reason: String| HistoryError::Unreadable {
+            file: self.store.describe(key),
+            reason,
+        };
+        let version: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| unreadable(e.to_string()))?;
+        let found = version
+            .get("version")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0);
+        if found > u64::from(FORMAT_VERSION) {
+            return Err(HistoryError::TooNew {
+                file: self.store.describe(key),
+                found: u32::try_from(found).unwrap_or(u32::MAX),
+            });
+        }
+        serde_json::from_value(version)
+            .map(Some)
+            .map_err(|e| unreadable(e.to_string()))
+    }
+
+    /// Problems met so far (unreadable files); the run reports them and exits non-zero.
+    pub fn problems(&self) -> &[HistoryError] {
+        &self.problems
+    }
+
+    /// What the store remembers of `component`.
+    pub fn memory(&self, component: &str) -> ComponentMemory {
+        self.memory
+            .components
+            .get(component)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The counters the last run saw.
+    pub fn counters(&self) -> crate::model::Counters {
+        self.memory.counters.clone()
+    }
+
+    /// Remembers this run's counters (written with the next [`History::record`]).
+    pub fn set_counters(&mut self, counters: crate::model::Counters) {
+        self.memory.counters = counters;
+    }
+
+    /// Loads (once) and returns the rollups of `day`; `None` if missing or unreadable.
+    pub fn day(&mut self, day: NaiveDate) -> Option<&DayFile> {
+        if !self.days.contains_key(&day) {
+            let key = day_key(day);
+            let file = match self.read_json::<DayFileOnDisk>(&key) {
+                Ok(f) => f.map(|f| f.components),
+                Err(e) => {
+                    self.problems.push(e);
+                    None
+                }
+            };
+            self.days.insert(day, file);
+        }
+        self.days.get(&day).and_then(Option::as_ref)
+    }
+
+    /// Records one run: raw observations, rollups, memory. `rules` is each component's memory
+    /// after this run (from [`Memory::advance`]).
+    pub fn record(
+        &mut self,
+        at: DateTime<Utc>,
+        observations: &[RawObservation],
+        rules: &BTreeMap<String, Memory>,
+    ) -> Result<(), HistoryError> {
+        let mut touched: BTreeMap<NaiveDate, DayFile> = BTreeMap::new();
+        let mut broken_days = Vec::new();
+        for raw in observations {
+            let id = raw.observation.component.clone();
+            let mut memory = self.memory(&id);
+            // Credit the time since the previous run to the state seen then, up to max_gap.
+            if let (Some(last_at), Some(last_state)) = (memory.last_at, memory.last_state) {
+                let until = at.min(last_at + self.retention.max_gap);
+                rollup::extend_timeline(&mut memory.timeline, last_at, until, last_state);
+                for (day, seconds) in rollup::split_by_day(last_at, until) {
+                    let Some(file) = self.day_for_write(day, &mut touched, &mut broken_days) else {
+                        continue;
+                    };
+                    file.entry(id.clone())
+                        .or_default()
+                        .seconds
+                        .add(last_state, seconds);
+                }
+            }
+            let today = at.date_naive();
+            if let Some(file) = self.day_for_write(today, &mut touched, &mut broken_days) {
+                let entry = file.entry(id.clone()).or_default();
+                entry.checks += 1;
+                if raw.observation.outcome.health == Health::Down {
+                    entry.failures += 1;
+                }
+                if let Some(ms) = raw.observation.outcome.latency_ms {
+                    entry.latency.add(ms as f64);
+                }
+            }
+            let horizon = at - self.retention.raw.max(chrono::Duration::days(7));
+            memory.timeline.retain(|s| s.to > horizon);
+            memory.rules = rules.get(&id).cloned().unwrap_or_default();
+            memory.last_at = Some(at);
+            memory.last_state = Some(raw.state);
+            memory
+                .last_detail
+                .clone_from(&raw.observation.outcome.detail);
+            memory.last_latency_ms = raw.observation.outcome.latency_ms;
+            self.memory.components.insert(id, memory);
+        }
+
+        // Raw first: if anything below fails, the observations themselves are already safe.
+        let run = RawRun {
+            version: FORMAT_VERSION,
+            at,
+            observations: std::borrow::Cow::Borrowed(observations),
+        };
+        let raw_key = format!(
+            "raw/{}/{}.json",
+            at.format("%Y-%m-%d"),
+            at.format("%H%M%S%.6fZ")
+        );
+        self.store.put(&raw_key, &to_json(&run))?;
+        for (day, components) in touched {
+            let file = DayFileOnDisk {
+                version: FORMAT_VERSION,
+                components,
+            };
+            self.store.put(&day_key(day), &to_json(&file))?;
+            self.days.insert(day, Some(file.components));
+        }
+        if !self.memory_broken {
+            self.store.put("memory.json", &to_json(&self.memory))?;
+            if self.store.get("FORMAT")?.is_none() {
+                let format =
+                    serde_json::json!({"format": "upstate-history", "version": FORMAT_VERSION});
+                self.store.put("FORMAT", format.to_string().as_bytes())?;
+            }
+        }
+        self.prune_raw(at);
+        Ok(())
+    }
+
+    /// The day's rollups for writing, or `None` when the file is unreadable (never overwritten).
+    fn day_for_write<'a>(
+        &mut self,
+        day: NaiveDate,
+        touched: &'a mut BTreeMap<NaiveDate, DayFile>,
+        broken: &mut Vec<NaiveDate>,
+    ) -> Option<&'a mut DayFile> {
+        if broken.contains(&day) {
+            return None;
+        }
+        if !touched.contains_key(&day) {
+            let problems_before = self.problems.len();
+            let existing = self.day(day).cloned();
+            if self.problems.len() > problems_before {
+                broken.push(day);
+                return None;
+            }
+            touched.insert(day, existing.unwrap_or_default());
+        }
+        touched.get_mut(&day)
+    }
+
+    fn prune_raw(&mut self, at: DateTime<Utc>) {
+        let cutoff = (at - self.retention.raw).date_naive();
+        let Ok(keys) = self.store.list("raw") else {
+            return;
+        };
+        for key in keys {
+            let day = key
+                .split('/')
+                .nth(1)
+                .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+            if day.is_some_and(|d| d < cutoff) {
+                if let Err(e) = self.store.delete(&key) {
+                    tracing::warn!(error = %e, "Could not prune an old raw observation file.");
+                }
+            }
+        }
+    }
+
+    /// Seconds per state for `component` in the `days` UTC days ending with `today`.
+    pub fn seconds_over_days(
+        &mut self,
+        component: &str,
+        today: NaiveDate,
+        days: u32,
+    ) -> StateSeconds {
+        let mut out = StateSeconds::default();
+        for back in 0..days {
+            let Some(day) = today.checked_sub_days(chrono::Days::new(u64::from(back))) else {
+                continue;
+            };
+            if let Some(r) = self.day(day).and_then(|f| f.get(component)) {
+                out.merge(&r.seconds);
+            }
+        }
+        out
+    }
+
+    /// The rollup of one component on one day.
+    pub fn day_rollup(&mut self, component: &str, day: NaiveDate) -> Option<DayRollup> {
+        self.day(day).and_then(|f| f.get(component)).cloned()
+    }
+
+    /// Every file that cannot be read, for `upstate history check`.
+    pub fn check_all(&mut self) -> Result<Vec<HistoryError>, HistoryError> {
+        let mut bad = self.problems.clone();
+        for key in self.store.list("daily")? {
+            if let Err(e) = self.read_json::<DayFileOnDisk>(&key) {
+                bad.push(e);
+            }
+        }
+        for key in self.store.list("raw")? {
+            if let Err(e) = self.read_json::<serde_json::Value>(&key) {
+                bad.push(e);
+            }
+        }
+        bad.sort_by_key(|e| e.to_string());
+        bad.dedup_by_key(|e| e.to_string());
+        Ok(bad)
+    }
+
+    /// Moves every unreadable file aside (`<name>.unreadable-<time>`); returns the new keys.
+    /// Files from a newer format are left alone: they are readable, just not by this build.
+    pub fn repair(&mut self) -> Result<Vec<String>, HistoryError> {
+        let mut keys = vec!["FORMAT".to_owned(), "memory.json".to_owned()];
+        keys.extend(self.store.list("daily")?);
+        keys.extend(self.store.list("raw")?);
+        let stamp = Utc::now().format("%Y%m%dT%H%M%SZ");
+        let mut moved = Vec::new();
+        for key in keys.into_iter().filter(|k| !k.contains(".unreadable-")) {
+            let verdict = if key.starts_with("daily/") {
+                self.read_json::<DayFileOnDisk>(&key).map(drop)
+            } else if key == "memory.json" {
+                self.read_json::<MemoryFile>(&key).map(drop)
+            } else {
+                self.read_json::<serde_json::Value>(&key).map(drop)
+            };
+            if let Err(HistoryError::Unreadable { .. }) = verdict {
+                let aside = format!("{key}.unreadable-{stamp}");
+                self.store.rename(&key, &aside)?;
+                moved.push(aside);
+            }
+        }
+        Ok(moved)
+    }
+}
+
+fn day_key(day: NaiveDate) -> String {
+    format!("daily/{}.json", day.format("%Y-%m-%d"))
+}
+
+fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
+    // Serializing our own plain structs cannot fail; an empty object is a safe fallback.
+    serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec())
+}

@@ -1,1 +1,546 @@
-//! todo
+//! Incidents and maintenance notices: Markdown files with YAML front matter under `incidents/`.
+//!
+//! The contract is `../shared/reference/incident.example.md` and `maintenance.example.md`. Every
+//! error names the file, the line and the field, and says how to fix it; `upstate check` reports
+//! all errors of all files at once.
+
+pub mod front_matter;
+pub mod lifecycle;
+pub mod markdown;
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+
+use crate::config::closest;
+use crate::state::ComponentState;
+
+/// `incident` or `maintenance`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    #[default]
+    Incident,
+    Maintenance,
+}
+
+/// How bad an incident is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Minor,
+    Major,
+    Critical,
+}
+
+impl Severity {
+    /// The name in files and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Minor => "minor",
+            Self::Major => "major",
+            Self::Critical => "critical",
+        }
+    }
+}
+
+/// Incident statuses, then maintenance statuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Investigating,
+    Identified,
+    Monitoring,
+    Resolved,
+    Scheduled,
+    InProgress,
+    Completed,
+    Cancelled,
+}
+
+impl Status {
+    /// Allowed for `kind: incident`.
+    pub const INCIDENT: [Status; 4] = [
+        Self::Investigating,
+        Self::Identified,
+        Self::Monitoring,
+        Self::Resolved,
+    ];
+    /// Allowed for `kind: maintenance`.
+    pub const MAINTENANCE: [Status; 4] = [
+        Self::Scheduled,
+        Self::InProgress,
+        Self::Completed,
+        Self::Cancelled,
+    ];
+
+    /// The name in files and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Investigating => "investigating",
+            Self::Identified => "identified",
+            Self::Monitoring => "monitoring",
+            Self::Resolved => "resolved",
+            Self::Scheduled => "scheduled",
+            Self::InProgress => "in_progress",
+            Self::Completed => "completed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// One entry of the public timeline.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Update {
+    pub at: DateTime<Utc>,
+    pub status: Status,
+    /// Markdown, untrusted.
+    pub message: String,
+}
+
+/// A parsed, validated incident or maintenance file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Incident {
+    /// File stem, e.g. `2026-11-02-api-errors`: page names and ids.
+    pub slug: String,
+    pub path: PathBuf,
+    pub kind: Kind,
+    pub title: String,
+    pub severity: Option<Severity>,
+    /// Explicit status from the file (maintenance may leave it to the clock).
+    pub status: Option<Status>,
+    pub components: Vec<String>,
+    pub impact: Option<ComponentState>,
+    pub discovered_at: Option<DateTime<Utc>>,
+    pub contained_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    /// Title, body and update messages never leave the repository.
+    pub private: bool,
+    /// Newest first.
+    pub updates: Vec<Update>,
+    /// The postmortem, Markdown, untrusted.
+    pub body: String,
+}
+
+/// An error in an incident file.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{}:{line}: {message}", file.display())]
+pub struct IncidentError {
+    pub file: PathBuf,
+    pub line: usize,
+    /// The front-matter field it is about, if one.
+    pub field: Option<String>,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FrontMatter {
+    title: Option<Spanned<String>>,
+    #[serde(default)]
+    kind: Option<Spanned<String>>,
+    severity: Option<Spanned<String>>,
+    status: Option<Spanned<String>>,
+    #[serde(default)]
+    components: Option<Spanned<Vec<Spanned<String>>>>,
+    impact: Option<Spanned<String>>,
+    discovered_at: Option<Spanned<String>>,
+    contained_at: Option<Spanned<String>>,
+    resolved_at: Option<Spanned<String>>,
+    starts_at: Option<Spanned<String>>,
+    ends_at: Option<Spanned<String>>,
+    #[serde(default)]
+    private: bool,
+    #[serde(default)]
+    updates: Vec<RawUpdate>,
+}
+
+const FIELDS: [&str; 13] = [
+    "title",
+    "kind",
+    "severity",
+    "status",
+    "components",
+    "impact",
+    "discovered_at",
+    "contained_at",
+    "resolved_at",
+    "starts_at",
+    "ends_at",
+    "private",
+    "updates",
+];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUpdate {
+    at: Spanned<String>,
+    status: Spanned<String>,
+    #[serde(default)]
+    message: String,
+}
+
+/// Collects the errors of one file.
+struct FileErrors<'a> {
+    file: &'a Path,
+    /// Added to front-matter line numbers to get file line numbers.
+    line_offset: usize,
+    list: Vec<IncidentError>,
+}
+
+impl FileErrors<'_> {
+    fn push(
+        &mut self,
+        line: usize,
+        field: &str,
+        message: impl Into<String>,
+        help: impl Into<Option<String>>,
+    ) {
+        self.list.push(IncidentError {
+            file: self.file.to_path_buf(),
+            line,
+            field: (!field.is_empty()).then(|| field.to_owned()),
+            message: message.into(),
+            help: help.into(),
+        });
+    }
+
+    fn line_of<T>(&self, spanned: &Spanned<T>) -> usize {
+        usize::try_from(spanned.referenced.line()).unwrap_or(0) + self.line_offset
+    }
+
+    fn time(&mut self, field: &str, value: &Option<Spanned<String>>) -> Option<DateTime<Utc>> {
+        let spanned = value.as_ref()?;
+        match DateTime::parse_from_rfc3339(spanned.value.trim()) {
+            Ok(t) => Some(t.with_timezone(&Utc)),
+            Err(_) => {
+                let line = self.line_of(spanned);
+                self.push(
+                    line,
+                    field,
+                    format!("`{field}` is not a time: `{}`", spanned.value),
+                    "write RFC 3339 in UTC, e.g. 2026-11-02T14:05:00Z".to_owned(),
+                );
+                None
+            }
+        }
+    }
+
+    fn choice<T: Copy>(
+        &mut self,
+        field: &str,
+        value: &Spanned<String>,
+        allowed: &[(&str, T)],
+    ) -> Option<T> {
+        if let Some((_, v)) = allowed.iter().find(|(name, _)| *name == value.value) {
+            return Some(*v);
+        }
+        let names: Vec<&str> = allowed.iter().map(|(n, _)| *n).collect();
+        let line = self.line_of(value);
+        let help = match closest(&value.value, names.iter().copied()) {
+            Some(near) => format!("did you mean `{near}`? allowed: {}", names.join(", ")),
+            None => format!("allowed: {}", names.join(", ")),
+        };
+        self.push(
+            line,
+            field,
+            format!("`{field}` cannot be `{}`", value.value),
+            help,
+        );
+        None
+    }
+}
+
+/// Parses one file. `known` is the list of component ids from the config.
+pub fn parse(path: &Path, text: &str, known: &[&str]) -> Result<Incident, Vec<IncidentError>> {
+    let mut errors = FileErrors {
+        file: path,
+        line_offset: 0,
+        list: Vec::new(),
+    };
+    let split = match front_matter::split(text) {
+        Ok(s) => s,
+        Err(e) => {
+            errors.push(1, "", e, None);
+            return Err(errors.list);
+        }
+    };
+    errors.line_offset = split.first_line - 1;
+    let fm: FrontMatter = match serde_saphyr::from_str(split.front) {
+        Ok(fm) => fm,
+        Err(e) => {
+            let line = e.location().map_or(split.first_line, |l| {
+                usize::try_from(l.line()).unwrap_or(0) + errors.line_offset
+            });
+            let (message, field, help) = describe_yaml_error(&e);
+            errors.push(line, &field, message, help);
+            return Err(errors.list);
+        }
+    };
+    let slug = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let kind = match &fm.kind {
+        Some(k) => errors
+            .choice(
+                "kind",
+                k,
+                &[
+                    ("incident", Kind::Incident),
+                    ("maintenance", Kind::Maintenance),
+                ],
+            )
+            .unwrap_or_default(),
+        None => Kind::Incident,
+    };
+    let title = match &fm.title {
+        Some(t) if !t.value.trim().is_empty() => t.value.trim().to_owned(),
+        _ => {
+            errors.push(
+                split.first_line,
+                "title",
+                "`title` is missing",
+                "add `title: What happened, in a few words`".to_owned(),
+            );
+            String::new()
+        }
+    };
+    let severity = fm.severity.as_ref().and_then(|s| {
+        errors.choice(
+            "severity",
+            s,
+            &[
+                ("minor", Severity::Minor),
+                ("major", Severity::Major),
+                ("critical", Severity::Critical),
+            ],
+        )
+    });
+    let allowed: &[Status] = match kind {
+        Kind::Incident => &Status::INCIDENT,
+        Kind::Maintenance => &Status::MAINTENANCE,
+    };
+    let allowed_pairs: Vec<(&str, Status)> = allowed.iter().map(|s| (s.as_str(), *s)).collect();
+    let status = fm
+        .status
+        .as_ref()
+        .and_then(|s| errors.choice("status", s, &allowed_pairs));
+    let impact = fm.impact.as_ref().and_then(|s| {
+        errors.choice(
+            "impact",
+            s,
+            &[
+                ("degraded_performance", ComponentState::DegradedPerformance),
+                ("partial_outage", ComponentState::PartialOutage),
+                ("major_outage", ComponentState::MajorOutage),
+            ],
+        )
+    });
+    let mut components = Vec::new();
+    if let Some(list) = &fm.components {
+        for id in &list.value {
+            if known.contains(&id.value.as_str()) {
+                components.push(id.value.clone());
+            } else {
+                let line = errors.line_of(id);
+                let help = match closest(&id.value, known.iter().copied()) {
+                    Some(near) => format!("did you mean `{near}`? known ids: {}", known.join(", ")),
+                    None => format!("known ids: {}", known.join(", ")),
+                };
+                errors.push(
+                    line,
+                    "components",
+                    format!("unknown component `{}`", id.value),
+                    help,
+                );
+            }
+        }
+    }
+    let discovered_at = errors.time("discovered_at", &fm.discovered_at);
+    let contained_at = errors.time("contained_at", &fm.contained_at);
+    let resolved_at = errors.time("resolved_at", &fm.resolved_at);
+    let starts_at = errors.time("starts_at", &fm.starts_at);
+    let ends_at = errors.time("ends_at", &fm.ends_at);
+    let mut updates = Vec::new();
+    for u in &fm.updates {
+        let at = errors.time("updates", &Some(u.at.clone()));
+        let st = errors.choice("updates", &u.status, &allowed_pairs);
+        if let (Some(at), Some(status)) = (at, st) {
+            updates.push(Update {
+                at,
+                status,
+                message: u.message.trim().to_owned(),
+            });
+        }
+    }
+    updates.sort_by(|a, b| b.at.cmp(&a.at));
+
+    let line_of = |v: &Option<Spanned<String>>, errors: &FileErrors<'_>| {
+        v.as_ref().map_or(split.first_line, |s| errors.line_of(s))
+    };
+    match kind {
+        Kind::Incident => {
+            if fm.severity.is_none() {
+                errors.push(
+                    split.first_line,
+                    "severity",
+                    "`severity` is missing",
+                    "add `severity: minor`, `major` or `critical`".to_owned(),
+                );
+            }
+            if fm.status.is_none() {
+                errors.push(
+                    split.first_line,
+                    "status",
+                    "`status` is missing",
+                    "add `status: investigating` (or identified, monitoring, resolved)".to_owned(),
+                );
+            }
+            if fm.discovered_at.is_none() {
+                errors.push(
+                    split.first_line,
+                    "discovered_at",
+                    "`discovered_at` is missing",
+                    "add `discovered_at: 2026-11-02T14:05:00Z` (RFC 3339, UTC)".to_owned(),
+                );
+            }
+            if status == Some(Status::Resolved) && fm.resolved_at.is_none() {
+                let line = line_of(&fm.status, &errors);
+                errors.push(
+                    line,
+                    "resolved_at",
+                    "the incident is resolved but has no `resolved_at`",
+                    "add `resolved_at:` with the time it was resolved".to_owned(),
+                );
+            }
+            for (field, value, raw) in [
+                ("contained_at", contained_at, &fm.contained_at),
+                ("resolved_at", resolved_at, &fm.resolved_at),
+            ] {
+                if let (Some(v), Some(d)) = (value, discovered_at) {
+                    if v < d {
+                        let line = line_of(raw, &errors);
+                        errors.push(line, field, format!("`{field}` is before `discovered_at`"), "an incident cannot end before it was discovered; check the date and the time zone (UTC)".to_owned());
+                    }
+                }
+            }
+            if fm.starts_at.is_some() || fm.ends_at.is_some() {
+                let line = line_of(
+                    fm.starts_at.as_ref().map_or(&fm.ends_at, |_| &fm.starts_at),
+                    &errors,
+                );
+                errors.push(
+                    line,
+                    "starts_at",
+                    "`starts_at`/`ends_at` belong to maintenance notices",
+                    "add `kind: maintenance`, or use discovered_at/resolved_at".to_owned(),
+                );
+            }
+        }
+        Kind::Maintenance => {
+            if fm.starts_at.is_none() || fm.ends_at.is_none() {
+                errors.push(
+                    split.first_line,
+                    "starts_at",
+                    "a maintenance notice needs `starts_at` and `ends_at`",
+                    "add both, RFC 3339 in UTC, e.g. starts_at: 2026-12-01T02:00:00Z".to_owned(),
+                );
+            }
+            if let (Some(s), Some(e)) = (starts_at, ends_at) {
+                if e < s {
+                    let line = line_of(&fm.ends_at, &errors);
+                    errors.push(
+                        line,
+                        "ends_at",
+                        "`ends_at` is before `starts_at`",
+                        "swap them or fix the date".to_owned(),
+                    );
+                }
+            }
+        }
+    }
+    if !errors.list.is_empty() {
+        return Err(errors.list);
+    }
+    Ok(Incident {
+        slug,
+        path: path.to_path_buf(),
+        kind,
+        title,
+        severity,
+        status,
+        components,
+        impact,
+        discovered_at,
+        contained_at,
+        resolved_at,
+        starts_at,
+        ends_at,
+        private: fm.private,
+        updates,
+        body: split.body.trim().to_owned(),
+    })
+}
+
+/// A YAML error's message, the field it names, and a fix.
+fn describe_yaml_error(e: &serde_saphyr::Error) -> (String, String, Option<String>) {
+    let text = e.to_string();
+    // The rendered error may carry a location suffix or snippet; the first line is the message.
+    let first = text.lines().next().unwrap_or_default().to_owned();
+    let first = first
+        .split(" at line ")
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    if let Some(rest) = first.split("unknown field `").nth(1) {
+        let field = rest.split('`').next().unwrap_or_default().to_owned();
+        let help = match closest(&field, FIELDS) {
+            Some(near) => format!("did you mean `{near}`?"),
+            None => format!("known fields: {}", FIELDS.join(", ")),
+        };
+        return (format!("unknown field `{field}`"), field, Some(help));
+    }
+    (
+        first,
+        String::new(),
+        Some("check the YAML between the `---` lines".to_owned()),
+    )
+}
+
+/// Every `*.md` file in `dir` (sorted), parsed; errors of all files together.
+pub fn load_dir(dir: &Path, known: &[&str]) -> (Vec<Incident>, Vec<IncidentError>) {
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "md"))
+            .collect(),
+        Err(_) => return (Vec::new(), Vec::new()),
+    };
+    files.sort();
+    let mut incidents = Vec::new();
+    let mut errors = Vec::new();
+    for file in files {
+        match std::fs::read_to_string(&file) {
+            Ok(text) => match parse(&file, &text, known) {
+                Ok(i) => incidents.push(i),
+                Err(e) => errors.extend(e),
+            },
+            Err(e) => errors.push(IncidentError {
+                file: file.clone(),
+                line: 0,
+                field: None,
+                message: format!("cannot read the file: {e}"),
+                help: None,
+            }),
+        }
+    }
+    (incidents, errors)
+}

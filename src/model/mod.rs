@@ -1,1 +1,444 @@
-//! todo
+//! [`Snapshot`]: every fact any output needs, computed once.
+//!
+//! HTML, `status.json`, the Statuspage-compatible API, feeds, iCal and badges are all rendered
+//! from one `Snapshot`, so they cannot disagree. Renderers format; they never compute facts.
+
+mod objectives;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::history::History;
+use crate::history::sketch::Sketch;
+use crate::incident::{Incident, Kind, Status, lifecycle, markdown};
+use crate::state::{ComponentState, PublicState, roll_up};
+
+pub use objectives::Objective;
+
+/// A component's current status, from this run's probes or from history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CurrentStatus {
+    pub state: ComponentState,
+    pub detail: String,
+    pub latency_ms: Option<u64>,
+    pub last_checked_at: Option<DateTime<Utc>>,
+}
+
+/// The live-traffic counters; `None` = the query failed or is not configured (never made up).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct Counters {
+    pub online_now: Option<i64>,
+    pub active_devices_last_24h: Option<i64>,
+    pub messages_last_24h: Option<i64>,
+    pub calls_last_24h: Option<i64>,
+}
+
+/// The site's own facts, for templates.
+#[derive(Debug, Clone, Serialize)]
+pub struct SiteView {
+    pub title: String,
+    pub description: String,
+    pub base_url: String,
+    pub security_contact: Option<String>,
+    pub poll_interval_secs: u64,
+    pub incident_window_days: i64,
+}
+
+/// One day's bar in a 90-day strip.
+#[derive(Debug, Clone, Serialize)]
+pub struct DayBar {
+    pub date: String,
+    /// Worst state seen that day; `None` = no data.
+    pub state: Option<ComponentState>,
+    pub uptime: Option<f64>,
+}
+
+/// Uptime over the usual windows; `None` = no data.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Uptime {
+    pub day: Option<f64>,
+    pub week: Option<f64>,
+    pub month: Option<f64>,
+    pub quarter: Option<f64>,
+    /// Hours of maintenance in the last 90 days (left out of the figures above).
+    pub maintenance_hours_90d: f64,
+}
+
+/// Latency percentiles over a window, ms.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Percentiles {
+    pub p50: Option<f64>,
+    pub p95: Option<f64>,
+    pub p99: Option<f64>,
+    pub samples: u64,
+}
+
+/// One component as every output sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ComponentView {
+    pub id: String,
+    pub label: String,
+    pub group: Option<String>,
+    pub description: Option<String>,
+    pub kind: String,
+    pub state: ComponentState,
+    pub public_state: PublicState,
+    pub detail: String,
+    pub latency_ms: Option<u64>,
+    pub last_checked_at: Option<DateTime<Utc>>,
+    pub uptime: Uptime,
+    pub bars: Vec<DayBar>,
+    /// Daily p50/p95/p99 for the latency chart, oldest first (`None` = no samples that day).
+    pub daily_latency: Vec<(String, Percentiles)>,
+    pub latency_30d: Percentiles,
+    /// Slugs of incidents and maintenance that touch it, newest first.
+    pub incidents: Vec<String>,
+}
+
+/// A group of tiles.
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupView {
+    pub name: Option<String>,
+    /// Component ids, failures first.
+    pub components: Vec<String>,
+    pub state: ComponentState,
+}
+
+/// One incident timeline entry, ready to show.
+#[derive(Debug, Clone, Serialize)]
+pub struct UpdateView {
+    pub at: DateTime<Utc>,
+    pub status: Status,
+    /// Sanitised HTML; empty for private incidents.
+    pub message_html: String,
+}
+
+/// An incident or maintenance as every output sees it. For private incidents the title, body and
+/// messages are already gone here, so no renderer can leak them.
+#[derive(Debug, Clone, Serialize)]
+pub struct IncidentView {
+    pub slug: String,
+    pub kind: Kind,
+    pub private: bool,
+    /// The public title ("Private incident" for private ones).
+    pub title: String,
+    pub severity: Option<&'static str>,
+    pub status: Status,
+    pub active: bool,
+    pub impact: Option<ComponentState>,
+    pub components: Vec<String>,
+    pub discovered_at: Option<DateTime<Utc>>,
+    pub contained_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+    /// Minutes from start to end (or to now while open).
+    pub duration_minutes: Option<i64>,
+    pub updates: Vec<UpdateView>,
+    /// Sanitised postmortem HTML; empty for private incidents.
+    pub body_html: String,
+}
+
+/// Everything every output needs.
+#[derive(Debug, Clone, Serialize)]
+pub struct Snapshot {
+    pub site: SiteView,
+    pub generated_at: DateTime<Utc>,
+    pub overall: ComponentState,
+    pub overall_public: PublicState,
+    pub components: Vec<ComponentView>,
+    pub groups: Vec<GroupView>,
+    /// Incidents inside the incident window, newest first.
+    pub incidents: Vec<IncidentView>,
+    /// Every incident ever, newest first (history pages).
+    pub all_incidents: Vec<IncidentView>,
+    /// Maintenance: active and upcoming first, then recent completed ones.
+    pub maintenance: Vec<IncidentView>,
+    pub counters: Counters,
+    pub objectives: Vec<Objective>,
+    pub version: &'static str,
+}
+
+impl Snapshot {
+    /// A component by id.
+    pub fn component(&self, id: &str) -> Option<&ComponentView> {
+        self.components.iter().find(|c| c.id == id)
+    }
+
+    /// Incidents that are still open.
+    pub fn unresolved(&self) -> impl Iterator<Item = &IncidentView> {
+        self.incidents.iter().filter(|i| i.active)
+    }
+}
+
+/// Inputs of [`build`].
+pub struct Inputs<'a> {
+    pub config: &'a Config,
+    /// Current status by component id (live, or from history); missing = no data yet.
+    pub current: BTreeMap<String, CurrentStatus>,
+    pub incidents: &'a [Incident],
+    pub counters: Counters,
+    pub now: DateTime<Utc>,
+}
+
+const BAR_DAYS: u32 = 90;
+
+/// Computes the snapshot.
+pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
+    let Inputs {
+        config,
+        current,
+        incidents,
+        counters,
+        now,
+    } = inputs;
+    let today = now.date_naive();
+    let mut components = Vec::with_capacity(config.components.len());
+    for c in &config.components {
+        let status = current.get(&c.id).cloned().unwrap_or(CurrentStatus {
+            state: ComponentState::DegradedPerformance,
+            detail: "No observations yet.".to_owned(),
+            latency_ms: None,
+            last_checked_at: None,
+        });
+        let (state, note) = lifecycle::apply(&c.id, status.state, incidents, now);
+        let detail = match note {
+            Some(note) if state != status.state => format!("{note} {}", status.detail),
+            _ => status.detail.clone(),
+        };
+        let memory = history.memory(&c.id);
+        let timeline_uptime = |hours: i64| {
+            crate::history::rollup::timeline_seconds(
+                &memory.timeline,
+                now - chrono::Duration::hours(hours),
+                now,
+            )
+            .uptime()
+        };
+        let mut bars = Vec::with_capacity(BAR_DAYS as usize);
+        let mut daily_latency = Vec::with_capacity(BAR_DAYS as usize);
+        let mut sketch_30 = Sketch::default();
+        let mut maintenance_s = 0.0;
+        for back in (0..BAR_DAYS).rev() {
+            let Some(day) = today.checked_sub_days(chrono::Days::new(u64::from(back))) else {
+                continue;
+            };
+            let rollup = history.day_rollup(&c.id, day);
+            let date = day.format("%Y-%m-%d").to_string();
+            let (state, uptime, p) = match &rollup {
+                Some(r) => {
+                    maintenance_s += r.seconds.under_maintenance;
+                    if back < 30 {
+                        sketch_30.merge(&r.latency);
+                    }
+                    (
+                        r.seconds.worst(),
+                        r.seconds.uptime(),
+                        percentiles(&r.latency),
+                    )
+                }
+                None => (None, None, Percentiles::default()),
+            };
+            bars.push(DayBar {
+                date: date.clone(),
+                state,
+                uptime,
+            });
+            daily_latency.push((date, p));
+        }
+        let uptime = Uptime {
+            day: timeline_uptime(24),
+            week: timeline_uptime(24 * 7),
+            month: history.seconds_over_days(&c.id, today, 30).uptime(),
+            quarter: history.seconds_over_days(&c.id, today, 90).uptime(),
+            maintenance_hours_90d: (maintenance_s / 3600.0 * 10.0).round() / 10.0,
+        };
+        let touching: Vec<String> = {
+            let mut list: Vec<&Incident> = incidents
+                .iter()
+                .filter(|i| i.components.contains(&c.id))
+                .collect();
+            list.sort_by(|a, b| b.started_at().cmp(&a.started_at()));
+            list.iter().map(|i| i.slug.clone()).collect()
+        };
+        components.push(ComponentView {
+            id: c.id.clone(),
+            label: c.label.clone(),
+            group: c.group.clone(),
+            description: c.description.clone(),
+            kind: c.probe.kind().to_owned(),
+            state,
+            public_state: state.public(),
+            detail,
+            latency_ms: status.latency_ms,
+            last_checked_at: status.last_checked_at,
+            uptime,
+            bars,
+            daily_latency,
+            latency_30d: percentiles(&sketch_30),
+            incidents: touching,
+        });
+    }
+    let overall = roll_up(components.iter().map(|c| c.state));
+    let groups = group(&components);
+
+    let window_start = now - config.site.incident_window.chrono();
+    let mut views: Vec<IncidentView> = incidents.iter().map(|i| incident_view(i, now)).collect();
+    views.sort_by(|a, b| {
+        b.started_at
+            .cmp(&a.started_at)
+            .then_with(|| a.slug.cmp(&b.slug))
+    });
+    let all_incidents: Vec<IncidentView> = views
+        .iter()
+        .filter(|i| i.kind == Kind::Incident)
+        .cloned()
+        .collect();
+    let recent: Vec<IncidentView> = all_incidents
+        .iter()
+        .filter(|i| {
+            i.active
+                || i.started_at.is_some_and(|t| t >= window_start)
+                || i.resolved_at.is_some_and(|t| t >= window_start)
+        })
+        .cloned()
+        .collect();
+    let mut maintenance: Vec<IncidentView> = views
+        .into_iter()
+        .filter(|i| i.kind == Kind::Maintenance)
+        .filter(|i| {
+            i.active
+                || i.status == Status::Scheduled
+                || i.ends_at.is_some_and(|t| t >= window_start)
+        })
+        .collect();
+    // Active first, then upcoming (soonest first), then past (newest first).
+    maintenance.sort_by_key(|i| {
+        let rank = match i.status {
+            Status::InProgress => 0,
+            Status::Scheduled => 1,
+            _ => 2,
+        };
+        let t = i.starts_at.map_or(0, |t| t.timestamp());
+        (rank, if rank == 2 { -t } else { t })
+    });
+
+    Snapshot {
+        site: SiteView {
+            title: config.site.title.0.clone(),
+            description: config.site.description.0.clone(),
+            base_url: config.site.base_url.trim_end_matches('/').to_owned(),
+            security_contact: config.site.security_contact.as_ref().map(|s| s.0.clone()),
+            poll_interval_secs: config.site.poll_interval.std().as_secs().max(1),
+            incident_window_days: config.site.incident_window.chrono().num_days(),
+        },
+        generated_at: now,
+        overall,
+        overall_public: overall.public(),
+        components,
+        groups,
+        incidents: recent,
+        all_incidents,
+        maintenance,
+        counters,
+        objectives: objectives::from_config(config),
+        version: env!("CARGO_PKG_VERSION"),
+    }
+}
+
+fn percentiles(s: &Sketch) -> Percentiles {
+    let round = |v: Option<f64>| v.map(|x| (x * 10.0).round() / 10.0);
+    Percentiles {
+        p50: round(s.quantile(0.5)),
+        p95: round(s.quantile(0.95)),
+        p99: round(s.quantile(0.99)),
+        samples: s.count(),
+    }
+}
+
+/// Groups in first-appearance order; inside each, failures first (seed: "sort by state so
+/// failures bubble up"), config order otherwise.
+fn group(components: &[ComponentView]) -> Vec<GroupView> {
+    let mut groups: Vec<GroupView> = Vec::new();
+    for c in components {
+        match groups.iter_mut().find(|g| g.name == c.group) {
+            Some(g) => {
+                g.components.push(c.id.clone());
+                g.state = g.state.worst(c.state);
+            }
+            None => groups.push(GroupView {
+                name: c.group.clone(),
+                components: vec![c.id.clone()],
+                state: c.state,
+            }),
+        }
+    }
+    for g in &mut groups {
+        let severity = |id: &String| {
+            components
+                .iter()
+                .find(|c| &c.id == id)
+                .map_or(0, |c| c.state.severity())
+        };
+        g.components
+            .sort_by_key(|id| std::cmp::Reverse(severity(id)));
+    }
+    groups
+}
+
+fn incident_view(i: &Incident, now: DateTime<Utc>) -> IncidentView {
+    let status = i.status_at(now);
+    let started = i.started_at();
+    let ended = i.ended_at(now);
+    let duration_minutes = started.map(|s| (ended.unwrap_or(now) - s).num_minutes().max(0));
+    let title = if i.private {
+        match i.kind {
+            Kind::Incident => "Private incident".to_owned(),
+            Kind::Maintenance => "Private maintenance".to_owned(),
+        }
+    } else {
+        i.title.clone()
+    };
+    IncidentView {
+        slug: i.slug.clone(),
+        kind: i.kind,
+        private: i.private,
+        title,
+        severity: i.severity.map(|s| s.as_str()),
+        status,
+        active: i.is_active(now),
+        impact: i.forced_state(now).or(i.impact),
+        components: i.components.clone(),
+        discovered_at: i.discovered_at,
+        contained_at: i.contained_at,
+        resolved_at: i.resolved_at,
+        starts_at: i.starts_at,
+        ends_at: i.ends_at,
+        started_at: started,
+        updated_at: i.updated_at(),
+        duration_minutes,
+        updates: i
+            .updates
+            .iter()
+            .map(|u| UpdateView {
+                at: u.at,
+                status: u.status,
+                message_html: if i.private {
+                    String::new()
+                } else {
+                    markdown::to_safe_html(&u.message)
+                },
+            })
+            .collect(),
+        body_html: if i.private {
+            String::new()
+        } else {
+            markdown::to_safe_html(&i.body)
+        },
+    }
+}

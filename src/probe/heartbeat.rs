@@ -25,9 +25,14 @@ pub struct HeartbeatConfig {
     pub down_after: ConfigDuration,
 }
 
-pub(crate) fn validate_ages(max_age: ConfigDuration, down_after: ConfigDuration) -> Result<(), String> {
+pub(crate) fn validate_ages(
+    max_age: ConfigDuration,
+    down_after: ConfigDuration,
+) -> Result<(), String> {
     if down_after < max_age {
-        return Err(format!("`down_after` ({down_after}) must not be shorter than `max_age` ({max_age})"));
+        return Err(format!(
+            "`down_after` ({down_after}) must not be shorter than `max_age` ({max_age})"
+        ));
     }
     Ok(())
 }
@@ -57,12 +62,19 @@ impl Source {
                 .arg(key)
                 .query_async::<Option<String>>(conn)
                 .await
-                .map_err(|e| format!("Reading the heartbeat failed: {}.", super::redis::redis_error(&e))),
+                .map_err(|e| {
+                    format!(
+                        "Reading the heartbeat failed: {}.",
+                        super::redis::redis_error(&e)
+                    )
+                }),
             Self::Postgres(client) => {
-                let rows = client
-                    .simple_query(key)
-                    .await
-                    .map_err(|e| format!("The heartbeat query failed: {}.", super::postgres::pg_error(&e)))?;
+                let rows = client.simple_query(key).await.map_err(|e| {
+                    format!(
+                        "The heartbeat query failed: {}.",
+                        super::postgres::pg_error(&e)
+                    )
+                })?;
                 Ok(rows.iter().find_map(|m| match m {
                     tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
                     _ => None,
@@ -103,7 +115,11 @@ pub(crate) fn age_words(age: chrono::Duration) -> String {
 }
 
 /// Judges one heartbeat's age against the thresholds.
-pub(crate) fn judge_age(age: chrono::Duration, max_age: ConfigDuration, down_after: ConfigDuration) -> super::Health {
+pub(crate) fn judge_age(
+    age: chrono::Duration,
+    max_age: ConfigDuration,
+    down_after: ConfigDuration,
+) -> super::Health {
     if age > down_after.chrono() {
         super::Health::Down
     } else if age > max_age.chrono() {
@@ -126,18 +142,22 @@ impl Probe for HeartbeatConfig {
                 Err(e) => return Outcome::down(e),
             };
             let Some(at) = parse_timestamp(&raw) else {
-                return Outcome::down("The heartbeat is not a timestamp (unix seconds or RFC 3339).");
+                return Outcome::down(
+                    "The heartbeat is not a timestamp (unix seconds or RFC 3339).",
+                );
             };
             let age = Utc::now() - at;
             let words = age_words(age);
             match judge_age(age, self.max_age, self.down_after) {
                 super::Health::Up => Outcome::up(None, format!("Last heartbeat {words} ago.")),
-                super::Health::Degraded => {
-                    Outcome::degraded(format!("Last heartbeat {words} ago (over {}).", self.max_age))
-                }
-                super::Health::Down => {
-                    Outcome::down(format!("Last heartbeat {words} ago (over {}).", self.down_after))
-                }
+                super::Health::Degraded => Outcome::degraded(format!(
+                    "Last heartbeat {words} ago (over {}).",
+                    self.max_age
+                )),
+                super::Health::Down => Outcome::down(format!(
+                    "Last heartbeat {words} ago (over {}).",
+                    self.down_after
+                )),
             }
         })
     }
@@ -150,8 +170,17 @@ mod tests {
     #[test]
     fn reads_every_timestamp_form() {
         let want = DateTime::parse_from_rfc3339("2026-11-24T03:04:05Z").unwrap();
-        for raw in ["1795489445", "1795489445.0", "2026-11-24T03:04:05Z", "2026-11-24 03:04:05+00"] {
-            assert_eq!(parse_timestamp(raw), Some(want.with_timezone(&Utc)), "{raw}");
+        for raw in [
+            "1795489445",
+            "1795489445.0",
+            "2026-11-24T03:04:05Z",
+            "2026-11-24 03:04:05+00",
+        ] {
+            assert_eq!(
+                parse_timestamp(raw),
+                Some(want.with_timezone(&Utc)),
+                "{raw}"
+            );
         }
         assert_eq!(parse_timestamp("yesterday"), None);
     }

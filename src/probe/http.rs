@@ -67,7 +67,9 @@ impl HttpConfig {
         // The common case shares one client (and its connection pool and root store).
         static SHARED: OnceLock<Result<reqwest::Client, String>> = OnceLock::new();
         if self.ca_file.is_none() && self.max_redirects == default_max_redirects() {
-            return SHARED.get_or_init(|| build_client(None, default_max_redirects())).clone();
+            return SHARED
+                .get_or_init(|| build_client(None, default_max_redirects()))
+                .clone();
         }
         build_client(self.ca_file.as_deref(), self.max_redirects)
     }
@@ -77,7 +79,8 @@ impl HttpConfig {
             Ok(c) => c,
             Err(e) => return Outcome::down(e),
         };
-        let method = reqwest::Method::from_bytes(self.method.as_bytes()).unwrap_or(reqwest::Method::GET);
+        let method =
+            reqwest::Method::from_bytes(self.method.as_bytes()).unwrap_or(reqwest::Method::GET);
         let mut request = client.request(method, self.url.expose()).timeout(deadline);
         for (name, value) in &self.headers {
             request = request.header(name, value.expose());
@@ -99,7 +102,10 @@ impl HttpConfig {
             return Outcome::down(format!("HTTP {}", status.as_u16())).with_latency(latency);
         }
         if self.expect_body.is_none() && self.expect_json.is_empty() {
-            return Outcome::up(Some(latency), format!("HTTP {} in {latency} ms", status.as_u16()));
+            return Outcome::up(
+                Some(latency),
+                format!("HTTP {} in {latency} ms", status.as_u16()),
+            );
         }
         let mut body = Vec::new();
         loop {
@@ -118,7 +124,8 @@ impl HttpConfig {
         let text = String::from_utf8_lossy(&body);
         if let Some(needle) = &self.expect_body {
             if !text.contains(needle.as_str()) {
-                return Outcome::down(format!("Body does not contain {needle:?}.")).with_latency(latency);
+                return Outcome::down(format!("Body does not contain {needle:?}."))
+                    .with_latency(latency);
             }
         }
         if !self.expect_json.is_empty() {
@@ -132,20 +139,29 @@ impl HttpConfig {
                     Some(found) if *found == expected => {}
                     Some(found) => {
                         let found = truncate(&found.to_string(), 60);
-                        return Outcome::down(format!("JSON {pointer} is {found}, expected {expected}."))
-                            .with_latency(latency);
+                        return Outcome::down(format!(
+                            "JSON {pointer} is {found}, expected {expected}."
+                        ))
+                        .with_latency(latency);
                     }
                     None => {
-                        return Outcome::down(format!("JSON {pointer} is missing.")).with_latency(latency);
+                        return Outcome::down(format!("JSON {pointer} is missing."))
+                            .with_latency(latency);
                     }
                 }
             }
         }
-        Outcome::up(Some(latency), format!("HTTP {} in {latency} ms", status.as_u16()))
+        Outcome::up(
+            Some(latency),
+            format!("HTTP {} in {latency} ms", status.as_u16()),
+        )
     }
 }
 
-fn build_client(ca_file: Option<&std::path::Path>, max_redirects: usize) -> Result<reqwest::Client, String> {
+fn build_client(
+    ca_file: Option<&std::path::Path>,
+    max_redirects: usize,
+) -> Result<reqwest::Client, String> {
     let policy = if max_redirects == 0 {
         reqwest::redirect::Policy::none()
     } else {
@@ -153,16 +169,23 @@ fn build_client(ca_file: Option<&std::path::Path>, max_redirects: usize) -> Resu
     };
     let mut builder = reqwest::Client::builder()
         .redirect(policy)
-        .user_agent(concat!("upstate/", env!("CARGO_PKG_VERSION"), " (status probe)"));
+        .user_agent(concat!(
+            "upstate/",
+            env!("CARGO_PKG_VERSION"),
+            " (status probe)"
+        ));
     if let Some(path) = ca_file {
-        let pem = std::fs::read(path).map_err(|e| format!("Cannot read ca_file {}: {e}.", path.display()))?;
+        let pem = std::fs::read(path)
+            .map_err(|e| format!("Cannot read ca_file {}: {e}.", path.display()))?;
         let certs = reqwest::Certificate::from_pem_bundle(&pem)
             .map_err(|_| format!("ca_file {} holds no PEM certificate.", path.display()))?;
         for cert in certs {
             builder = builder.add_root_certificate(cert);
         }
     }
-    builder.build().map_err(|e| format!("Cannot build the HTTP client: {e}."))
+    builder
+        .build()
+        .map_err(|e| format!("Cannot build the HTTP client: {e}."))
 }
 
 /// A short reason for a failed request. Only the error's kind and its sources are printed,

@@ -8,6 +8,7 @@
 //! `impl Probe`, one arm in [`ProbeSpec`], an example in `upstate.example.toml`, a test against a
 //! real server.
 
+pub mod counters;
 pub mod dns;
 pub mod heartbeat;
 pub mod http;
@@ -30,7 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{KindError, parse_kind};
 
-pub use runner::{run_all, RunOptions};
+pub use runner::{RunOptions, run_all};
 
 /// What a probe saw: healthy, degraded (answering, but not as it should) or down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -209,5 +210,6 @@ pub(crate) fn elapsed_ms(start: std::time::Instant) -> u64 {
 
 /// "5s", "250ms": how a deadline is worded in details.
 pub(crate) fn human(d: Duration) -> String {
-    crate::config::Duration::from_millis(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)).to_string()
+    crate::config::Duration::from_millis(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .to_string()
 }

@@ -66,7 +66,10 @@ impl Probe for PostgresConfig {
                 Ok(_) => {
                     let ms = elapsed_ms(start);
                     let query = super::http::truncate(&self.query, 40);
-                    Outcome::up(Some(ms), format!("{query} in {ms} ms (connect {connect_ms} ms)"))
+                    Outcome::up(
+                        Some(ms),
+                        format!("{query} in {ms} ms (connect {connect_ms} ms)"),
+                    )
                 }
                 Err(e) => Outcome::down(format!("Query failed: {}.", pg_error(&e))),
             }

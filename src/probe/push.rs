@@ -41,13 +41,17 @@ const fn default_growth_window() -> ConfigDuration {
 }
 
 fn is_apple_id(id: &str) -> bool {
-    id.len() == 10 && id.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    id.len() == 10
+        && id
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
 }
 
 /// Checks the APNs key file and ids; `Ok` carries a short description.
 fn check_apns(file: &Path, key_id: Option<&str>, team_id: Option<&str>) -> Result<String, String> {
     let pem = std::fs::read(file).map_err(|_| "APNs key file cannot be read.".to_owned())?;
-    let key = PrivateKeyDer::from_pem_slice(&pem).map_err(|_| "APNs key file is not a PEM private key.".to_owned())?;
+    let key = PrivateKeyDer::from_pem_slice(&pem)
+        .map_err(|_| "APNs key file is not a PEM private key.".to_owned())?;
     if !matches!(key, PrivateKeyDer::Pkcs8(_)) {
         return Err("APNs key is not PKCS#8.".to_owned());
     }
@@ -74,10 +78,14 @@ fn check_fcm(file: &Path) -> Result<String, String> {
         client_email: String,
         private_key: String,
     }
-    let text = std::fs::read_to_string(file).map_err(|_| "FCM service account cannot be read.".to_owned())?;
-    let account: ServiceAccount =
-        serde_json::from_str(&text).map_err(|_| "FCM service account is not a service-account JSON.".to_owned())?;
-    if account.kind != "service_account" || account.project_id.is_empty() || !account.client_email.contains('@') {
+    let text = std::fs::read_to_string(file)
+        .map_err(|_| "FCM service account cannot be read.".to_owned())?;
+    let account: ServiceAccount = serde_json::from_str(&text)
+        .map_err(|_| "FCM service account is not a service-account JSON.".to_owned())?;
+    if account.kind != "service_account"
+        || account.project_id.is_empty()
+        || !account.client_email.contains('@')
+    {
         return Err("FCM service account lacks type/project_id/client_email.".to_owned());
     }
     let key = PrivateKeyDer::from_pem_slice(account.private_key.as_bytes())
@@ -92,7 +100,11 @@ impl PushConfig {
         let mut enabled = Vec::new();
         let mut problems = Vec::new();
         if let Some(file) = &self.apns_key_file {
-            match check_apns(Path::new(file.as_str()), self.apns_key_id.as_deref(), self.apns_team_id.as_deref()) {
+            match check_apns(
+                Path::new(file.as_str()),
+                self.apns_key_id.as_deref(),
+                self.apns_team_id.as_deref(),
+            ) {
                 Ok(name) => enabled.push(name),
                 Err(e) => problems.push(e),
             }
@@ -109,14 +121,19 @@ impl PushConfig {
                 Ok(client) => match client.simple_query(query).await {
                     Ok(rows) => {
                         backlog = rows.iter().find_map(|m| match m {
-                            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0)?.trim().parse::<i64>().ok(),
+                            tokio_postgres::SimpleQueryMessage::Row(r) => {
+                                r.get(0)?.trim().parse::<i64>().ok()
+                            }
                             _ => None,
                         });
                         if backlog.is_none() {
                             problems.push("The outbox query did not return a count.".to_owned());
                         }
                     }
-                    Err(e) => problems.push(format!("Outbox query failed: {}.", super::postgres::pg_error(&e))),
+                    Err(e) => problems.push(format!(
+                        "Outbox query failed: {}.",
+                        super::postgres::pg_error(&e)
+                    )),
                 },
                 Err(e) => problems.push(format!("Outbox: {e}")),
             }

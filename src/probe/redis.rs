@@ -28,7 +28,8 @@ const fn default_slow_limit() -> ConfigDuration {
 
 /// A multiplexed connection to `url`.
 pub(crate) async fn connect(url: &Secret) -> Result<redis::aio::MultiplexedConnection, String> {
-    let client = redis::Client::open(url.expose()).map_err(|e| format!("Invalid Redis URL: {}.", redis_error(&e)))?;
+    let client = redis::Client::open(url.expose())
+        .map_err(|e| format!("Invalid Redis URL: {}.", redis_error(&e)))?;
     client
         .get_multiplexed_async_connection()
         .await
@@ -53,7 +54,10 @@ impl Probe for RedisConfig {
                     let ms = elapsed_ms(start);
                     Outcome::up(Some(ms), format!("PING in {ms} ms"))
                 }
-                Ok(other) => Outcome::down(format!("PING answered {:?}.", super::http::truncate(&other, 40))),
+                Ok(other) => Outcome::down(format!(
+                    "PING answered {:?}.",
+                    super::http::truncate(&other, 40)
+                )),
                 Err(e) => Outcome::down(format!("PING failed: {}.", redis_error(&e))),
             }
         })

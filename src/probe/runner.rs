@@ -34,11 +34,14 @@ pub async fn run_all(components: &[Component], options: RunOptions) -> Vec<Obser
             // without a permit is better than not probing.
             let _permit = permits.acquire_owned().await.ok();
             let outcome = check_with_retries(&component, options.retries).await;
-            (index, Observation {
-                component: component.id.clone(),
-                at: Utc::now(),
-                outcome,
-            })
+            (
+                index,
+                Observation {
+                    component: component.id.clone(),
+                    at: Utc::now(),
+                    outcome,
+                },
+            )
         });
     }
     let mut results: Vec<Option<Observation>> = vec![None; components.len()];

@@ -22,7 +22,8 @@ impl StorageConfig {
         match (&self.path, &self.bucket) {
             (Some(_), None) => Ok(()),
             (None, Some(_)) => Err(
-                "`bucket` storage checks are not supported yet; check a mounted volume with `path`".to_owned(),
+                "`bucket` storage checks are not supported yet; check a mounted volume with `path`"
+                    .to_owned(),
             ),
             _ => Err("a storage component needs exactly one of `path` and `bucket`".to_owned()),
         }
@@ -48,7 +49,10 @@ impl StorageConfig {
 /// Writes a uniquely named file, reads it back and deletes it.
 fn round_trip(dir: &std::path::Path) -> std::io::Result<()> {
     if !dir.is_dir() {
-        return Err(std::io::Error::new(std::io::ErrorKind::NotFound, "not a directory"));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "not a directory",
+        ));
     }
     let nonce = format!(
         "{}-{}",

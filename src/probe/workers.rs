@@ -45,7 +45,9 @@ impl WorkersConfig {
                         .arg(500)
                         .query_async(conn)
                         .await
-                        .map_err(|e| format!("Listing workers failed: {}.", super::redis::redis_error(&e)))?;
+                        .map_err(|e| {
+                            format!("Listing workers failed: {}.", super::redis::redis_error(&e))
+                        })?;
                     keys.extend(batch);
                     cursor = next;
                     if cursor == 0 || keys.len() > 10_000 {
@@ -60,7 +62,12 @@ impl WorkersConfig {
                         .arg(&key)
                         .query_async(conn)
                         .await
-                        .map_err(|e| format!("Reading a heartbeat failed: {}.", super::redis::redis_error(&e)))?;
+                        .map_err(|e| {
+                            format!(
+                                "Reading a heartbeat failed: {}.",
+                                super::redis::redis_error(&e)
+                            )
+                        })?;
                     if let Some(value) = value {
                         out.push((worker_name(&self.heartbeat_keys, &key), value));
                     }
@@ -71,7 +78,12 @@ impl WorkersConfig {
                 let rows = client
                     .simple_query(&self.heartbeat_keys)
                     .await
-                    .map_err(|e| format!("The workers query failed: {}.", super::postgres::pg_error(&e)))?;
+                    .map_err(|e| {
+                        format!(
+                            "The workers query failed: {}.",
+                            super::postgres::pg_error(&e)
+                        )
+                    })?;
                 Ok(rows
                     .iter()
                     .filter_map(|m| match m {
@@ -94,9 +106,12 @@ impl WorkersConfig {
                 for arg in parts {
                     cmd.arg(arg);
                 }
-                cmd.query_async::<u64>(conn)
-                    .await
-                    .map_err(|e| format!("Counting failed jobs failed: {}.", super::redis::redis_error(&e)))
+                cmd.query_async::<u64>(conn).await.map_err(|e| {
+                    format!(
+                        "Counting failed jobs failed: {}.",
+                        super::redis::redis_error(&e)
+                    )
+                })
             }
             Source::Postgres(_) => {
                 let value = source.read(command).await?.unwrap_or_default();

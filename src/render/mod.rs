@@ -1,1 +1,462 @@
-//! todo
+//! Renders a [`Snapshot`] into a site folder: Tera pages, JSON outputs, feeds, badges, assets.
+//!
+//! The default theme is embedded in the binary (`themes/default`), so `upstate` is one file; a
+//! site overrides it file by file in `./themes/<name>/templates/` (Zola/mdBook style). Strings
+//! the theme shows live in one place (`strings.toml`) so a site can translate them. Renderers only
+//! format: every fact comes from the snapshot.
+
+mod feeds;
+mod filters;
+mod json;
+mod statuspage;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::model::{ComponentView, IncidentView, Snapshot};
+
+/// Rendering failures.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("template `{name}`: {reason}")]
+    Template { name: String, reason: String },
+    #[error("{path}: {reason}")]
+    Io { path: String, reason: String },
+    #[error("theme strings {path}: {reason}")]
+    Strings { path: String, reason: String },
+}
+
+macro_rules! theme_file {
+    ($path:literal) => {
+        ($path, include_str!(concat!("../../themes/default/", $path)))
+    };
+}
+
+/// The embedded default theme: (path inside the theme, content).
+const DEFAULT_THEME: [(&str, &str); 11] = [
+    theme_file!("templates/base.html"),
+    theme_file!("templates/index.html"),
+    theme_file!("templates/component.html"),
+    theme_file!("templates/incident.html"),
+    theme_file!("templates/history.html"),
+    theme_file!("templates/objectives.html"),
+    theme_file!("templates/partials/incident_item.html"),
+    theme_file!("templates/partials/bars.html"),
+    theme_file!("templates/badge.svg"),
+    theme_file!("templates/page.html"),
+    theme_file!("strings.toml"),
+];
+
+/// Files copied as they are.
+const STATIC_FILES: [(&str, &str); 2] = [
+    (
+        "assets/js/app.js",
+        include_str!("../../themes/default/static/assets/js/app.js"),
+    ),
+    (
+        "favicon.svg",
+        include_str!("../../themes/default/static/favicon.svg"),
+    ),
+];
+
+/// A loaded theme, ready to render.
+pub struct Renderer {
+    tera: tera::Tera,
+    strings: toml::Table,
+}
+
+/// A file of the built site.
+#[derive(Debug, Clone)]
+pub struct OutputFile {
+    pub path: String,
+    pub bytes: Vec<u8>,
+}
+
+impl Renderer {
+    /// Loads the embedded theme and the site's overrides from `site_dir/themes/<theme>/`.
+    pub fn new(site_dir: &Path, theme: &str) -> Result<Self, RenderError> {
+        let override_dir = site_dir.join("themes").join(theme);
+        if theme != "default" && !override_dir.is_dir() {
+            return Err(RenderError::Io {
+                path: override_dir.display().to_string(),
+                reason: format!(
+                    "theme `{theme}` not found; create that folder or use theme = \"default\""
+                ),
+            });
+        }
+        let mut tera = tera::Tera::new();
+        tera.autoescape_on(vec![".html", ".svg", ".xml"]);
+        filters::register(&mut tera);
+        let mut strings = toml::Table::new();
+        let mut templates = Vec::new();
+        for (path, embedded) in DEFAULT_THEME {
+            let local = override_dir.join(path);
+            let content = match std::fs::read_to_string(&local) {
+                Ok(text) => text,
+                Err(_) => embedded.to_owned(),
+            };
+            if let Some(name) = path.strip_prefix("templates/") {
+                templates.push((name, content));
+            } else if path == "strings.toml" {
+                // The site's strings override the default ones key by key.
+                let defaults: toml::Table =
+                    toml::from_str(embedded).map_err(|e| RenderError::Strings {
+                        path: path.to_owned(),
+                        reason: e.to_string(),
+                    })?;
+                let local: toml::Table =
+                    toml::from_str(&content).map_err(|e| RenderError::Strings {
+                        path: local.display().to_string(),
+                        reason: e.to_string(),
+                    })?;
+                strings = defaults;
+                strings.extend(local);
+            }
+        }
+        // All at once: templates include and extend each other.
+        tera.add_raw_templates(templates)
+            .map_err(|e| RenderError::Template {
+                name: override_dir.display().to_string(),
+                reason: format!("{e:#}"),
+            })?;
+        Ok(Self { tera, strings })
+    }
+
+    fn page<T: Serialize>(
+        &self,
+        name: &str,
+        snapshot: &Snapshot,
+        extra: &T,
+        root: &str,
+    ) -> Result<Vec<u8>, RenderError> {
+        let mut ctx = tera::Context::new();
+        ctx.insert("site", &snapshot.site);
+        ctx.insert("s", &self.strings);
+        ctx.insert("generated_at", &snapshot.generated_at);
+        ctx.insert("overall", &snapshot.overall);
+        ctx.insert("overall_public", &snapshot.overall_public);
+        ctx.insert("version", &snapshot.version);
+        ctx.insert("root", root);
+        ctx.insert("page", extra);
+        let labels: BTreeMap<&str, &str> = snapshot
+            .components
+            .iter()
+            .map(|c| (c.id.as_str(), c.label.as_str()))
+            .collect();
+        ctx.insert("labels", &labels);
+        self.tera
+            .render(name, &ctx)
+            .map(String::into_bytes)
+            .map_err(|e| RenderError::Template {
+                name: name.to_owned(),
+                reason: format!("{e:#}"),
+            })
+    }
+
+    /// Renders every output of the site into memory.
+    pub fn render(&self, snapshot: &Snapshot) -> Result<Vec<OutputFile>, RenderError> {
+        let mut out = Vec::new();
+        let mut add = |path: String, bytes: Vec<u8>| out.push(OutputFile { path, bytes });
+        let by_id: BTreeMap<&str, &ComponentView> = snapshot
+            .components
+            .iter()
+            .map(|c| (c.id.as_str(), c))
+            .collect();
+        let label_of = |id: &str| {
+            by_id
+                .get(id)
+                .map_or_else(|| id.to_owned(), |c| c.label.clone())
+        };
+
+        #[derive(Serialize)]
+        struct Group<'a> {
+            name: &'a Option<String>,
+            state: crate::state::ComponentState,
+            components: Vec<&'a ComponentView>,
+        }
+        let groups: Vec<Group<'_>> = snapshot
+            .groups
+            .iter()
+            .map(|g| Group {
+                name: &g.name,
+                state: g.state,
+                components: g
+                    .components
+                    .iter()
+                    .filter_map(|id| by_id.get(id.as_str()).copied())
+                    .collect(),
+            })
+            .collect();
+        let open_maintenance: Vec<&IncidentView> = snapshot
+            .maintenance
+            .iter()
+            .filter(|m| {
+                matches!(
+                    m.status,
+                    crate::incident::Status::InProgress | crate::incident::Status::Scheduled
+                )
+            })
+            .collect();
+        // The poller's words, as JSON inside a <script>: `<` is escaped so no string can close it.
+        let poller_keys = [
+            "operational",
+            "degraded_performance",
+            "partial_outage",
+            "major_outage",
+            "under_maintenance",
+            "degraded",
+            "down",
+            "banner_operational",
+            "banner_degraded",
+            "banner_down",
+        ];
+        let poller_strings: BTreeMap<&str, &toml::Value> = poller_keys
+            .iter()
+            .filter_map(|k| Some((*k, self.strings.get(*k)?)))
+            .collect();
+        let strings_json = serde_json::to_string(&poller_strings)
+            .unwrap_or_default()
+            .replace('<', "\\u003c");
+
+        add(
+            "index.html".to_owned(),
+            self.page(
+                "index.html",
+                snapshot,
+                &serde_json::json!({
+                    "groups": groups,
+                    "incidents": snapshot.incidents,
+                    "maintenance": snapshot.maintenance,
+                    "open_maintenance": open_maintenance,
+                    "strings_json": strings_json,
+                    "counters": snapshot.counters,
+                    "objectives": snapshot.objectives,
+                }),
+                "",
+            )?,
+        );
+        for c in &snapshot.components {
+            let touching: Vec<&IncidentView> = c
+                .incidents
+                .iter()
+                .filter_map(|slug| {
+                    snapshot
+                        .all_incidents
+                        .iter()
+                        .chain(&snapshot.maintenance)
+                        .find(|i| &i.slug == slug)
+                })
+                .collect();
+            let chart = filters::latency_chart(&c.daily_latency);
+            add(
+                format!("components/{}.html", c.id),
+                self.page(
+                    "component.html",
+                    snapshot,
+                    &serde_json::json!({"component": c, "incidents": touching, "chart": chart}),
+                    "../",
+                )?,
+            );
+            add(
+                format!("badges/{}.svg", c.id),
+                self.badge(snapshot, &c.label, c.state)?,
+            );
+        }
+        add(
+            "badges/status.svg".to_owned(),
+            self.badge(snapshot, &snapshot.site.title, snapshot.overall)?,
+        );
+        for i in snapshot.all_incidents.iter().chain(&snapshot.maintenance) {
+            let names: Vec<String> = i.components.iter().map(|id| label_of(id)).collect();
+            add(
+                format!("incidents/{}.html", i.slug),
+                self.page(
+                    "incident.html",
+                    snapshot,
+                    &serde_json::json!({"incident": i, "component_names": names}),
+                    "../",
+                )?,
+            );
+        }
+        // Incident history, one page per month, so 10,000 incidents stay quick to load.
+        let mut months: BTreeMap<String, Vec<&IncidentView>> = BTreeMap::new();
+        for i in &snapshot.all_incidents {
+            let month = i
+                .started_at
+                .map_or_else(|| "undated".to_owned(), |t| t.format("%Y-%m").to_string());
+            months.entry(month).or_default().push(i);
+        }
+        let month_names: Vec<&String> = months.keys().rev().collect();
+        for (month, list) in &months {
+            add(
+                format!("history/{month}.html"),
+                self.page(
+                    "history.html",
+                    snapshot,
+                    &serde_json::json!({"month": month, "months": month_names, "incidents": list}),
+                    "../",
+                )?,
+            );
+        }
+        let latest: Vec<&IncidentView> = months
+            .values()
+            .next_back()
+            .map(|v| v.iter().copied().collect())
+            .unwrap_or_default();
+        add(
+            "history/index.html".to_owned(),
+            self.page(
+                "history.html",
+                snapshot,
+                &serde_json::json!({"month": months.keys().next_back(), "months": month_names, "incidents": latest}),
+                "../",
+            )?,
+        );
+        add(
+            "objectives.html".to_owned(),
+            self.page(
+                "objectives.html",
+                snapshot,
+                &serde_json::json!({"objectives": snapshot.objectives}),
+                "",
+            )?,
+        );
+
+        add("status.json".to_owned(), json::status_json(snapshot));
+        for (path, bytes) in statuspage::files(snapshot) {
+            add(path, bytes);
+        }
+        for (path, bytes) in json::shields(snapshot) {
+            add(path, bytes);
+        }
+        for (path, bytes) in feeds::files(snapshot) {
+            add(path, bytes);
+        }
+        for (path, content) in STATIC_FILES {
+            add(path.to_owned(), content.as_bytes().to_vec());
+        }
+        add(
+            "robots.txt".to_owned(),
+            format!(
+                "User-agent: *\nAllow: /\nSitemap: {}/sitemap.xml\n",
+                snapshot.site.base_url
+            )
+            .into_bytes(),
+        );
+        add(
+            "_headers".to_owned(),
+            crate::publish::headers_file().into_bytes(),
+        );
+        let sitemap = feeds::sitemap(snapshot, out.iter().map(|f| f.path.as_str()));
+        out.push(OutputFile {
+            path: "sitemap.xml".to_owned(),
+            bytes: sitemap,
+        });
+        Ok(out)
+    }
+
+    /// `content/*.md` as pages (`content/about.md` => `about.html`); front matter may set `title`.
+    pub fn content_pages(
+        &self,
+        snapshot: &Snapshot,
+        dir: &Path,
+    ) -> Result<Vec<OutputFile>, RenderError> {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Ok(Vec::new());
+        };
+        let mut paths: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "md"))
+            .collect();
+        paths.sort();
+        let mut out = Vec::new();
+        for path in paths {
+            let text = std::fs::read_to_string(&path).map_err(|e| RenderError::Io {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+            let stem = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let slug = statuspage::slug(&stem);
+            if slug.is_empty() || slug == "index" {
+                continue;
+            }
+            let (title, body) = match crate::incident::front_matter::split(&text) {
+                Ok(split) => {
+                    let title = split
+                        .front
+                        .lines()
+                        .find_map(|l| l.strip_prefix("title:"))
+                        .map(|t| t.trim().trim_matches('"').to_owned());
+                    (title, split.body)
+                }
+                Err(_) => (None, text.as_str()),
+            };
+            let html = crate::incident::markdown::to_safe_html(body);
+            let title = title.unwrap_or_else(|| stem.replace(['-', '_'], " "));
+            out.push(OutputFile {
+                path: format!("{slug}.html"),
+                bytes: self.page(
+                    "page.html",
+                    snapshot,
+                    &serde_json::json!({"title": title, "html": html, "slug": slug}),
+                    "",
+                )?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn badge(
+        &self,
+        snapshot: &Snapshot,
+        label: &str,
+        state: crate::state::ComponentState,
+    ) -> Result<Vec<u8>, RenderError> {
+        // Width from character count: no font metrics at build time, so be generous.
+        let text = self
+            .strings
+            .get(state.as_str())
+            .and_then(|v| v.as_str())
+            .unwrap_or(state.as_str());
+        let lw = 10 + label.chars().count() * 7;
+        let rw = 10 + text.chars().count() * 7;
+        self.page(
+            "badge.svg",
+            snapshot,
+            &serde_json::json!({"label": label, "text": text, "state": state, "lw": lw, "rw": rw, "w": lw + rw}),
+            "",
+        )
+    }
+}
+
+/// Writes `files` into a fresh folder `dir` (replacing it whole, atomically where the OS allows).
+pub fn write_site(files: &[OutputFile], dir: &Path) -> Result<(), RenderError> {
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let io = |path: &Path, e: std::io::Error| RenderError::Io {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    };
+    std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".upstate-build-")
+        .tempdir_in(parent)
+        .map_err(|e| io(parent, e))?;
+    for f in files {
+        let path: PathBuf = staging.path().join(&f.path);
+        if let Some(p) = path.parent() {
+            std::fs::create_dir_all(p).map_err(|e| io(p, e))?;
+        }
+        std::fs::write(&path, &f.bytes).map_err(|e| io(&path, e))?;
+    }
+    let staged = staging.keep();
+    crate::publish::folder::swap_in(&staged, dir).map_err(|e| io(dir, e))
+}

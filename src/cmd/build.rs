@@ -1,0 +1,53 @@
+//! `upstate build`: render the site from history and incidents, without probing.
+
+use std::path::Path;
+
+use upstate::history::History;
+use upstate::pipeline;
+
+use super::{Exit, load_config, print_incident_error};
+
+pub fn run(path: &Path) -> Exit {
+    let Some(config) = load_config(path) else {
+        return Exit::Invalid;
+    };
+    let (incidents, errors) = pipeline::load_incidents(&config);
+    for e in &errors {
+        print_incident_error(e);
+    }
+    let store = match pipeline::store(&config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Invalid;
+        }
+    };
+    let mut history = History::open_read_only(store, pipeline::retention(&config));
+    let current = pipeline::current_from_history(&config, &history);
+    let counters = history.counters();
+    let now = chrono::Utc::now();
+    let files = match pipeline::render(&config, &mut history, current, &incidents, counters, now) {
+        Ok((_, files)) => files,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Fatal;
+        }
+    };
+    for p in history.problems() {
+        eprintln!("warning: {p}");
+    }
+    match pipeline::write(&config, &files) {
+        Ok(dir) => {
+            println!("Built {} files into {}.", files.len(), dir.display());
+            if errors.is_empty() && history.problems().is_empty() {
+                Exit::Success
+            } else {
+                Exit::Attention
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Exit::Fatal
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! `upstate history check` and `upstate history repair`.
+
+use std::path::Path;
+
+use upstate::history::History;
+use upstate::pipeline;
+
+use super::{Exit, load_config};
+
+fn open(path: &Path) -> Result<History, Exit> {
+    let config = load_config(path).ok_or(Exit::Invalid)?;
+    let store = pipeline::store(&config).map_err(|e| {
+        eprintln!("error: {e}");
+        Exit::Invalid
+    })?;
+    History::open(store, pipeline::retention(&config)).map_err(|e| {
+        eprintln!("error: {e}");
+        Exit::Fatal
+    })
+}
+
+pub fn check(path: &Path) -> Exit {
+    let mut history = match open(path) {
+        Ok(h) => h,
+        Err(e) => return e,
+    };
+    match history.check_all() {
+        Ok(bad) if bad.is_empty() => {
+            println!("History OK.");
+            Exit::Success
+        }
+        Ok(bad) => {
+            for e in &bad {
+                eprintln!("error: {e}");
+            }
+            Exit::Attention
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Exit::Fatal
+        }
+    }
+}
+
+pub fn repair(path: &Path) -> Exit {
+    let mut history = match open(path) {
+        Ok(h) => h,
+        Err(e) => return e,
+    };
+    match history.repair() {
+        Ok(moved) if moved.is_empty() => {
+            println!("Nothing to repair.");
+            Exit::Success
+        }
+        Ok(moved) => {
+            for m in &moved {
+                println!("Moved aside: {m}");
+            }
+            println!(
+                "The next run starts those files afresh; the moved copies are kept for inspection."
+            );
+            Exit::Success
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Exit::Fatal
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! One file per command; each is thin: load, call the stages, report.
+
+mod build;
+mod check;
+mod history;
+mod init;
+mod new;
+mod probe;
+mod publish;
+mod run;
+
+use std::process::ExitCode;
+
+use upstate::config::{Config, ConfigError};
+use upstate::incident::IncidentError;
+
+use crate::cli::{Command, HistoryCommand, NewCommand};
+
+/// Documented exit codes (README "Exit codes").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Done; for `run`, the page was published.
+    Success = 0,
+    /// Could not do the job (e.g. the publish failed); the reason was printed.
+    Fatal = 1,
+    /// The config or an incident file is invalid; every error was printed.
+    Invalid = 2,
+    /// Done and published, but something needs attention (an unreadable history file, an
+    /// invalid incident file left out); printed with the file's name.
+    Attention = 3,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> Self {
+        ExitCode::from(e as u8)
+    }
+}
+
+/// Runs a command.
+pub async fn dispatch(command: Command) -> Exit {
+    match command {
+        Command::Init { dir, force } => init::run(&dir, force),
+        Command::Check(site) => check::run(&site.config),
+        Command::Probe { site, json } => probe::run(&site.config, json).await,
+        Command::Build(site) => build::run(&site.config),
+        Command::Publish(site) => publish::run(&site.config).await,
+        Command::Run { site, json } => run::run(&site.config, json).await,
+        Command::New { what } => match what {
+            NewCommand::Incident {
+                title,
+                components,
+                severity,
+                site,
+            } => new::incident(&site.config, &title, &components, &severity),
+            NewCommand::Maintenance {
+                title,
+                starts,
+                ends,
+                components,
+                site,
+            } => new::maintenance(&site.config, &title, &starts, &ends, &components),
+        },
+        Command::History { what } => match what {
+            HistoryCommand::Check(site) => history::check(&site.config),
+            HistoryCommand::Repair(site) => history::repair(&site.config),
+        },
+    }
+}
+
+/// Loads the config, printing every error with its source line.
+pub fn load_config(path: &std::path::Path) -> Option<Config> {
+    match Config::load(path) {
+        Ok(c) => Some(c),
+        Err(errors) => {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            for e in &errors.errors {
+                print_config_error(e, &text);
+            }
+            eprintln!(
+                "error: {} has {} problem{}; nothing was probed or published.",
+                path.display(),
+                errors.errors.len(),
+                if errors.errors.len() == 1 { "" } else { "s" }
+            );
+            None
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("{message}")]
+struct Located {
+    message: String,
+    #[source_code]
+    source_code: miette::NamedSource<String>,
+    #[label("here")]
+    span: miette::SourceSpan,
+    #[help]
+    help: Option<String>,
+}
+
+/// `file:line:col: error: message`, then a source snippet and the fix (miette).
+pub fn print_config_error(e: &ConfigError, text: &str) {
+    eprintln!(
+        "{}:{}:{}: error: {}",
+        e.file.display(),
+        e.line,
+        e.column,
+        e.message
+    );
+    if e.line == 0 {
+        if let Some(help) = &e.help {
+            eprintln!("  help: {help}");
+        }
+        return;
+    }
+    let offset: usize = text
+        .split_inclusive('\n')
+        .take(e.line - 1)
+        .map(str::len)
+        .sum::<usize>()
+        + e.column.saturating_sub(1);
+    let len = e.span.as_ref().map_or(1, |s| s.len().clamp(1, 80));
+    let report = Located {
+        message: e.message.clone(),
+        source_code: miette::NamedSource::new(e.file.display().to_string(), text.to_owned()),
+        span: (
+            offset.min(text.len()),
+            len.min(text.len().saturating_sub(offset)),
+        )
+            .into(),
+        help: e.help.clone(),
+    };
+    let mut out = String::new();
+    let handler =
+        miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor());
+    if handler.render_report(&mut out, &report).is_ok() {
+        eprintln!("{out}");
+    }
+}
+
+/// `file:line: error: message (field)` and the fix.
+pub fn print_incident_error(e: &IncidentError) {
+    let field = e
+        .field
+        .as_ref()
+        .map(|f| format!(" [{f}]"))
+        .unwrap_or_default();
+    eprintln!(
+        "{}:{}: error{field}: {}",
+        e.file.display(),
+        e.line,
+        e.message
+    );
+    if let Some(help) = &e.help {
+        eprintln!("  help: {help}");
+    }
+}

@@ -1,0 +1,66 @@
+//! `upstate probe`: probe once, print a table, write nothing.
+
+use std::path::Path;
+
+use upstate::history::History;
+use upstate::pipeline;
+
+use super::{Exit, load_config};
+
+pub async fn run(path: &Path, json: bool) -> Exit {
+    let Some(config) = load_config(path) else {
+        return Exit::Invalid;
+    };
+    let observations = pipeline::probe_all(&config).await;
+    // Read-only: the streaks history remembers shape the states, but nothing is written.
+    let history = match pipeline::store(&config) {
+        Ok(store) => History::open_read_only(store, pipeline::retention(&config)),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Invalid;
+        }
+    };
+    let decided = pipeline::decide(&config, &observations, &history);
+    if json {
+        let rows: Vec<_> = config
+            .components
+            .iter()
+            .filter_map(|c| {
+                let s = decided.current.get(&c.id)?;
+                Some(serde_json::json!({"component": c.id, "state": s.state.as_str(), "latency_ms": s.latency_ms, "detail": s.detail}))
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&rows).unwrap_or_default()
+        );
+        return Exit::Success;
+    }
+    let width = config
+        .components
+        .iter()
+        .map(|c| c.id.len())
+        .max()
+        .unwrap_or(9)
+        .max(9);
+    println!(
+        "{:width$}  {:20}  {:>8}  DETAIL",
+        "COMPONENT", "STATE", "LATENCY"
+    );
+    for c in &config.components {
+        let Some(s) = decided.current.get(&c.id) else {
+            continue;
+        };
+        let latency = s
+            .latency_ms
+            .map_or_else(|| "-".to_owned(), |ms| format!("{ms} ms"));
+        println!(
+            "{:width$}  {:20}  {:>8}  {}",
+            c.id,
+            s.state.as_str(),
+            latency,
+            s.detail
+        );
+    }
+    Exit::Success
+}

@@ -1,0 +1,147 @@
+//! `upstate run`: probe → record history → build → publish. Exits 0 when the page was
+//! published, whatever the components' states; 3 when it was published but something needs
+//! attention; 1 when it could not publish; 2 when the config is invalid.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use upstate::history::History;
+use upstate::state::PublicState;
+use upstate::{pipeline, publish};
+
+use super::{Exit, load_config, print_incident_error};
+
+pub async fn run(path: &Path, json: bool) -> Exit {
+    let Some(config) = load_config(path) else {
+        return Exit::Invalid;
+    };
+    let mut attention = Vec::new();
+    let (incidents, errors) = pipeline::load_incidents(&config);
+    for e in &errors {
+        print_incident_error(e);
+    }
+    if !errors.is_empty() {
+        attention.push(format!(
+            "{} incident file error(s); those files were left out",
+            errors.len()
+        ));
+    }
+    let target = match publish::target(&config) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Invalid;
+        }
+    };
+    let store = match pipeline::store(&config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Invalid;
+        }
+    };
+    let retention = pipeline::retention(&config);
+    // Waits for an overlapping run to finish rather than interleaving with it.
+    let history = tokio::task::spawn_blocking(move || History::open(store, retention)).await;
+    let mut history = match history {
+        Ok(Ok(h)) => h,
+        Ok(Err(e)) => {
+            eprintln!("error: {e}");
+            return Exit::Fatal;
+        }
+        Err(e) => {
+            eprintln!("error: opening history crashed: {e}");
+            return Exit::Fatal;
+        }
+    };
+
+    let (observations, counters) =
+        tokio::join!(pipeline::probe_all(&config), pipeline::counters(&config));
+    let now = chrono::Utc::now();
+    let decided = pipeline::decide(&config, &observations, &history);
+    history.set_counters(counters.clone());
+    if let Err(e) = history.record(now, &decided.raw, &decided.rules) {
+        eprintln!("error: recording history failed: {e}");
+        attention.push("history was not recorded".to_owned());
+    }
+    for p in history.problems() {
+        eprintln!("error: {p}");
+        attention.push(p.to_string());
+    }
+
+    let files = match pipeline::render(
+        &config,
+        &mut history,
+        decided.current,
+        &incidents,
+        counters,
+        now,
+    ) {
+        Ok((_, files)) => files,
+        Err(e) => {
+            eprintln!("error: rendering failed: {e}");
+            return Exit::Fatal;
+        }
+    };
+    drop(history); // releases the lock before the (possibly slow) publish
+    let site = match pipeline::write(&config, &files) {
+        Ok(dir) => dir,
+        Err(e) => {
+            eprintln!("error: writing the site failed: {e}");
+            return Exit::Fatal;
+        }
+    };
+    let report = match target.publish(&site).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Fatal;
+        }
+    };
+
+    let mut counts: BTreeMap<PublicState, usize> = BTreeMap::new();
+    for raw in &decided.raw {
+        *counts.entry(raw.state.public()).or_default() += 1;
+    }
+    let get = |s| counts.get(&s).copied().unwrap_or(0);
+    let target_name = target.name();
+    if json {
+        let summary = serde_json::json!({
+            "published_to": target_name,
+            "files": files.len(),
+            "written": report.uploaded,
+            "deleted": report.deleted,
+            "components": {"operational": get(PublicState::Operational), "degraded": get(PublicState::Degraded), "down": get(PublicState::Down)},
+            "attention": attention,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&summary).unwrap_or_default()
+        );
+    } else {
+        println!(
+            "Probed {} components: {} operational, {} degraded, {} down.",
+            decided.raw.len(),
+            get(PublicState::Operational),
+            get(PublicState::Degraded),
+            get(PublicState::Down)
+        );
+        println!(
+            "Published {} files to {} ({} written, {} deleted).",
+            files.len(),
+            target_name,
+            report.uploaded,
+            report.deleted
+        );
+        let index = Path::new(&target_name).join("index.html");
+        if index.is_file() {
+            let shown = std::fs::canonicalize(&index).unwrap_or(index);
+            println!("Page: file://{}", shown.display());
+        }
+    }
+    if attention.is_empty() {
+        Exit::Success
+    } else {
+        Exit::Attention
+    }
+}

@@ -1,0 +1,196 @@
+//! Time-weighted accounting: how long each component spent in each state, per UTC day, and the
+//! exact recent timeline used for the 24-hour and 7-day figures.
+//!
+//! An observation at `t` stands for the time until the next one, capped at `max_gap`: time past
+//! the cap is "no data", never "up". Uptime is `1 − outage / observed`, with maintenance left out
+//! of both (shown apart), so a page cannot look healthy just because nobody was watching.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::sketch::Sketch;
+use crate::state::ComponentState;
+
+/// Seconds spent in each state.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StateSeconds {
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub operational: f64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub under_maintenance: f64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub degraded_performance: f64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub partial_outage: f64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub major_outage: f64,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
+}
+
+impl StateSeconds {
+    /// Adds `seconds` to `state`.
+    pub fn add(&mut self, state: ComponentState, seconds: f64) {
+        *self.slot(state) += seconds;
+    }
+
+    fn slot(&mut self, state: ComponentState) -> &mut f64 {
+        match state {
+            ComponentState::Operational => &mut self.operational,
+            ComponentState::UnderMaintenance => &mut self.under_maintenance,
+            ComponentState::DegradedPerformance => &mut self.degraded_performance,
+            ComponentState::PartialOutage => &mut self.partial_outage,
+            ComponentState::MajorOutage => &mut self.major_outage,
+        }
+    }
+
+    /// Adds every field of `other`.
+    pub fn merge(&mut self, other: &StateSeconds) {
+        self.operational += other.operational;
+        self.under_maintenance += other.under_maintenance;
+        self.degraded_performance += other.degraded_performance;
+        self.partial_outage += other.partial_outage;
+        self.major_outage += other.major_outage;
+    }
+
+    /// Observed time outside maintenance.
+    pub fn observed(&self) -> f64 {
+        self.operational + self.degraded_performance + self.partial_outage + self.major_outage
+    }
+
+    /// Share of observed time not in a major outage; `None` with no observed time.
+    pub fn uptime(&self) -> Option<f64> {
+        let observed = self.observed();
+        (observed > 0.0).then(|| 1.0 - self.major_outage / observed)
+    }
+
+    /// The worst state with any time, for a day's bar.
+    pub fn worst(&self) -> Option<ComponentState> {
+        let mut copy = self.clone();
+        ComponentState::ALL
+            .iter()
+            .rev()
+            .find(|s| *copy.slot(**s) > 0.0)
+            .copied()
+    }
+}
+
+/// One component's day.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DayRollup {
+    #[serde(default)]
+    pub seconds: StateSeconds,
+    #[serde(default)]
+    pub checks: u64,
+    #[serde(default)]
+    pub failures: u64,
+    #[serde(default)]
+    pub latency: Sketch,
+}
+
+/// A stretch of time in one state.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Segment {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub state: ComponentState,
+}
+
+/// Splits `[from, to)` at UTC midnights: `(day, seconds)` pieces.
+pub fn split_by_day(from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<(NaiveDate, f64)> {
+    let mut out = Vec::new();
+    let mut cursor = from;
+    while cursor < to {
+        let day = cursor.date_naive();
+        let next_midnight = day
+            .succ_opt()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|d| d.and_utc())
+            .unwrap_or(to);
+        let end = next_midnight.min(to);
+        out.push((day, (end - cursor).num_milliseconds() as f64 / 1000.0));
+        cursor = end;
+    }
+    out
+}
+
+/// Appends `[from, to)` in `state` to a timeline, merging with the last stretch when contiguous.
+pub fn extend_timeline(
+    timeline: &mut Vec<Segment>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    state: ComponentState,
+) {
+    if to <= from {
+        return;
+    }
+    if let Some(last) = timeline.last_mut() {
+        if last.state == state && last.to == from {
+            last.to = to;
+            return;
+        }
+    }
+    timeline.push(Segment { from, to, state });
+}
+
+/// Seconds per state in `[since, until)` from a timeline.
+pub fn timeline_seconds(
+    timeline: &[Segment],
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> StateSeconds {
+    let mut out = StateSeconds::default();
+    for s in timeline {
+        let from = s.from.max(since);
+        let to = s.to.min(until);
+        if to > from {
+            out.add(s.state, (to - from).num_milliseconds() as f64 / 1000.0);
+        }
+    }
+    out
+}
+
+/// Daily rollups of many components, keyed by component id.
+pub type DayFile = BTreeMap<String, DayRollup>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(h: u32, m: u32) -> DateTime<Utc> {
+        NaiveDate::from_ymd_opt(2026, 11, 24)
+            .unwrap()
+            .and_hms_opt(h, m, 0)
+            .unwrap()
+            .and_utc()
+    }
+
+    #[test]
+    fn splits_at_midnight() {
+        let from = t(23, 30);
+        let to = from + chrono::Duration::hours(1);
+        let parts = split_by_day(from, to);
+        assert_eq!(parts.len(), 2);
+        assert_eq!(parts[0].1, 1800.0);
+        assert_eq!(parts[1].1, 1800.0);
+    }
+
+    #[test]
+    fn uptime_ignores_maintenance_and_unobserved_time() {
+        let mut tl = Vec::new();
+        extend_timeline(&mut tl, t(0, 0), t(1, 0), ComponentState::Operational);
+        extend_timeline(&mut tl, t(1, 0), t(2, 0), ComponentState::Operational);
+        // 2:00-3:00 no data; then 30 min down, 30 min maintenance.
+        extend_timeline(&mut tl, t(3, 0), t(3, 30), ComponentState::MajorOutage);
+        extend_timeline(&mut tl, t(3, 30), t(4, 0), ComponentState::UnderMaintenance);
+        assert_eq!(tl.len(), 3, "contiguous operational stretches merge");
+        let s = timeline_seconds(&tl, t(0, 0), t(5, 0));
+        assert_eq!(s.observed(), 9000.0);
+        assert!((s.uptime().unwrap() - 7200.0 / 9000.0).abs() < 1e-9);
+        assert_eq!(StateSeconds::default().uptime(), None, "no data is not up");
+    }
+}

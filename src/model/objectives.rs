@@ -1,0 +1,82 @@
+//! The "How we run the service" table, generated from the config so it can never drift from the
+//! thresholds the probes really use.
+
+use serde::Serialize;
+
+use crate::config::{Component, Config};
+use crate::probe::ProbeSpec;
+
+/// One row of the objectives table.
+#[derive(Debug, Clone, Serialize)]
+pub struct Objective {
+    pub component: String,
+    pub label: String,
+    /// "< 200 ms", "Heartbeat < 60s", or "—".
+    pub target: String,
+    /// When on-call is paged (the state turns down).
+    pub page_when: String,
+}
+
+/// Rows in page order.
+pub fn from_config(config: &Config) -> Vec<Objective> {
+    config.components.iter().map(row).collect()
+}
+
+fn consecutive(c: &Component) -> String {
+    if c.fail_after <= 1 {
+        "Probe fails".to_owned()
+    } else {
+        format!("Probe fails {} consecutive checks", c.fail_after)
+    }
+}
+
+fn row(c: &Component) -> Objective {
+    let latency = c
+        .latency_target
+        .map(|t| format!("< {} ms (p95)", t.as_millis()));
+    let (target, page_when) = match &c.probe {
+        ProbeSpec::Redis(r) => {
+            let mut when = format!("{} or PING fails", consecutive(c));
+            if let Some(after) = r.slow_after {
+                when = format!(
+                    "PING fails or RTT > {} ms for {after}",
+                    r.slow_limit.as_millis()
+                );
+            }
+            (latency, when)
+        }
+        ProbeSpec::Heartbeat(h) => (
+            Some(format!("Heartbeat < {}", h.max_age)),
+            format!("Heartbeat older than {}", h.down_after),
+        ),
+        ProbeSpec::Workers(w) => {
+            let mut when = format!("Any worker stale > {}", w.down_after);
+            if w.failed_jobs.is_some() {
+                when.push_str(&format!(", or failed-job depth > {}", w.failed_jobs_above));
+            }
+            (Some(format!("Heartbeat < {} per worker", w.max_age)), when)
+        }
+        ProbeSpec::Push(p) => (
+            Some("Provider config valid".to_owned()),
+            format!(
+                "Outbox backlog grows for {} straight",
+                p.outbox_growth_window
+            ),
+        ),
+        ProbeSpec::Tls(t) => (
+            Some(format!("Certificate valid > {} days", t.warn_days)),
+            "Certificate expired or invalid".to_owned(),
+        ),
+        ProbeSpec::Storage(_) => (
+            latency.or(Some(format!("Reachability check < {}", c.timeout))),
+            consecutive(c),
+        ),
+        _ => (latency, consecutive(c)),
+    };
+    Objective {
+        component: c.id.clone(),
+        label: c.label.clone(),
+        target: target.unwrap_or_else(|| "—".to_owned()),
+        page_when,
+    }
+}

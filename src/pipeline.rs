@@ -1,0 +1,159 @@
+//! The stages wired together: what `upstate run`, `build` and `probe` do, minus the CLI.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+
+use crate::config::Config;
+use crate::history::{History, HistoryError, LocalStore, RawObservation, Retention, Store};
+use crate::incident::{Incident, IncidentError};
+use crate::model::{self, Counters, CurrentStatus, Snapshot};
+use crate::probe::{self, Observation, RunOptions};
+use crate::render::{self, OutputFile, RenderError, Renderer};
+use crate::state::{self, Memory};
+
+/// The incidents folder of a site.
+pub fn incidents_dir(config: &Config) -> PathBuf {
+    config.base_dir().join("incidents")
+}
+
+/// Parses every incident file, with every error.
+pub fn load_incidents(config: &Config) -> (Vec<Incident>, Vec<IncidentError>) {
+    let ids = config.component_ids();
+    crate::incident::load_dir(&incidents_dir(config), &ids)
+}
+
+/// The configured history store.
+pub fn store(config: &Config) -> Result<Box<dyn Store>, HistoryError> {
+    let raw = config.history.store.as_str();
+    if raw.starts_with("s3://") {
+        return Err(HistoryError::Io {
+            file: raw.to_owned(),
+            reason: "S3 history stores are not supported by this build yet; use a folder"
+                .to_owned(),
+        });
+    }
+    Ok(Box::new(LocalStore::new(config.resolve(raw))))
+}
+
+/// Retention settings from the config.
+pub fn retention(config: &Config) -> Retention {
+    Retention {
+        raw: config.history.raw_retention.chrono(),
+        max_gap: config.history.max_gap.chrono(),
+    }
+}
+
+/// Probes every component once.
+pub async fn probe_all(config: &Config) -> Vec<Observation> {
+    let options = RunOptions {
+        concurrency: config.run.concurrency,
+        retries: config.run.retries,
+    };
+    probe::run_all(&config.components, options).await
+}
+
+/// The live-traffic counters, or all-null when `[snapshot]` is absent.
+pub async fn counters(config: &Config) -> Counters {
+    match &config.snapshot {
+        Some(s) => probe::counters::collect(s).await,
+        None => Counters::default(),
+    }
+}
+
+/// Decisions for one run.
+pub struct Decided {
+    pub raw: Vec<RawObservation>,
+    pub rules: BTreeMap<String, Memory>,
+    pub current: BTreeMap<String, CurrentStatus>,
+}
+
+/// Turns observations into states, using (and advancing) what history remembers.
+pub fn decide(config: &Config, observations: &[Observation], history: &History) -> Decided {
+    let mut out = Decided {
+        raw: Vec::with_capacity(observations.len()),
+        rules: BTreeMap::new(),
+        current: BTreeMap::new(),
+    };
+    for (component, observation) in config.components.iter().zip(observations) {
+        let memory = history.memory(&component.id).rules.advance(
+            component,
+            &observation.outcome,
+            observation.at,
+        );
+        let decision = state::decide(component, &observation.outcome, &memory, observation.at);
+        out.current.insert(
+            component.id.clone(),
+            CurrentStatus {
+                state: decision.state,
+                detail: decision.detail,
+                latency_ms: observation.outcome.latency_ms,
+                last_checked_at: Some(observation.at),
+            },
+        );
+        out.raw.push(RawObservation {
+            observation: observation.clone(),
+            state: decision.state,
+        });
+        out.rules.insert(component.id.clone(), memory);
+    }
+    out
+}
+
+/// Current status as history last saw it (for `build` without probing).
+pub fn current_from_history(config: &Config, history: &History) -> BTreeMap<String, CurrentStatus> {
+    config
+        .components
+        .iter()
+        .filter_map(|c| {
+            let m = history.memory(&c.id);
+            Some((
+                c.id.clone(),
+                CurrentStatus {
+                    state: m.last_state?,
+                    detail: m.last_detail,
+                    latency_ms: m.last_latency_ms,
+                    last_checked_at: m.last_at,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// Builds the model and renders every output into memory.
+pub fn render(
+    config: &Config,
+    history: &mut History,
+    current: BTreeMap<String, CurrentStatus>,
+    incidents: &[Incident],
+    counters: Counters,
+    now: DateTime<Utc>,
+) -> Result<(Snapshot, Vec<OutputFile>), RenderError> {
+    let snapshot = model::build(
+        model::Inputs {
+            config,
+            current,
+            incidents,
+            counters,
+            now,
+        },
+        history,
+    );
+    let renderer = Renderer::new(&config.base_dir(), &config.site.theme)?;
+    let mut files = renderer.render(&snapshot)?;
+    files.extend(renderer.content_pages(&snapshot, &config.base_dir().join("content"))?);
+    Ok((snapshot, files))
+}
+
+/// Where `build` writes the site.
+pub fn output_dir(config: &Config) -> PathBuf {
+    config.resolve(config.publish.output.as_str())
+}
+
+/// Writes the rendered files to the output folder.
+pub fn write(config: &Config, files: &[OutputFile]) -> Result<PathBuf, RenderError> {
+    let dir = output_dir(config);
+    render::write_site(files, &dir)?;
+    Ok(dir)
+}

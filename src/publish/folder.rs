@@ -1,0 +1,133 @@
+//! `target = "<folder>"`: the site is assembled beside the target and swapped in at once, so a
+//! web server (or a sync job) reading the folder never sees half a site.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::{PublishError, PublishReport, Target};
+use crate::probe::BoxFuture;
+
+/// A local folder target.
+#[derive(Debug, Clone)]
+pub struct FolderTarget {
+    dir: PathBuf,
+}
+
+impl FolderTarget {
+    /// Publishes into `dir`.
+    pub fn new(dir: PathBuf) -> Self {
+        Self { dir }
+    }
+
+    fn run(&self, site: &Path) -> Result<PublishReport, PublishError> {
+        let fail = |reason: String| PublishError::Failed {
+            target: self.dir.display().to_string(),
+            reason,
+        };
+        let new = files(site).map_err(|e| fail(format!("reading the built site: {e}")))?;
+        let old = files(&self.dir).unwrap_or_default();
+        let mut report = PublishReport::default();
+        for (path, bytes) in &new {
+            if old.get(path) == Some(bytes) {
+                report.unchanged += 1;
+            } else {
+                report.uploaded += 1;
+            }
+        }
+        report.deleted = old.keys().filter(|k| !new.contains_key(*k)).count();
+        if report.uploaded == 0 && report.deleted == 0 {
+            return Ok(report);
+        }
+        let parent = self
+            .dir
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(parent).map_err(|e| fail(e.to_string()))?;
+        let staging = tempfile::Builder::new()
+            .prefix(".upstate-publish-")
+            .tempdir_in(parent)
+            .map_err(|e| fail(e.to_string()))?;
+        for (path, bytes) in &new {
+            let dest = staging.path().join(path);
+            if let Some(p) = dest.parent() {
+                std::fs::create_dir_all(p).map_err(|e| fail(e.to_string()))?;
+            }
+            std::fs::write(&dest, bytes).map_err(|e| fail(format!("{}: {e}", dest.display())))?;
+        }
+        let staged = staging.keep();
+        swap_in(&staged, &self.dir).map_err(|e| fail(e.to_string()))?;
+        Ok(report)
+    }
+}
+
+impl Target for FolderTarget {
+    fn name(&self) -> String {
+        self.dir.display().to_string()
+    }
+
+    fn publish<'a>(&'a self, site: &'a Path) -> BoxFuture<'a, Result<PublishReport, PublishError>> {
+        Box::pin(async move {
+            let this = self.clone();
+            let site = site.to_path_buf();
+            tokio::task::spawn_blocking(move || this.run(&site))
+                .await
+                .map_err(|e| PublishError::Failed {
+                    target: self.name(),
+                    reason: e.to_string(),
+                })?
+        })
+    }
+}
+
+/// Every file under `dir`, by relative `/` path.
+pub fn files(dir: &Path) -> std::io::Result<BTreeMap<String, Vec<u8>>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(rel) = path.strip_prefix(dir) {
+                out.insert(
+                    rel.to_string_lossy().replace('\\', "/"),
+                    std::fs::read(&path)?,
+                );
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Replaces `target` with the folder `staged`. On Linux the two are exchanged with one
+/// `renameat2(RENAME_EXCHANGE)`, so `target` is never missing; elsewhere (or on filesystems
+/// without it) the old folder is renamed away first and the gap is two renames long.
+pub fn swap_in(staged: &Path, target: &Path) -> std::io::Result<()> {
+    if !target.exists() {
+        return std::fs::rename(staged, target);
+    }
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::fs::{CWD, RenameFlags, renameat_with};
+        if renameat_with(CWD, staged, CWD, target, RenameFlags::EXCHANGE).is_ok() {
+            // `staged` now holds the old site.
+            return std::fs::remove_dir_all(staged);
+        }
+    }
+    let old = target.with_file_name(format!(
+        ".{}.old-{}",
+        target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
+    std::fs::rename(target, &old)?;
+    if let Err(e) = std::fs::rename(staged, target) {
+        // Put the old site back rather than leave nothing.
+        let _ = std::fs::rename(&old, target);
+        return Err(e);
+    }
+    std::fs::remove_dir_all(&old)
+}

@@ -1,0 +1,72 @@
+// Upstate's reference poller (seed 002): progressive enhancement over a page that works without
+// JavaScript. It fetches status.json every poll interval, pauses while the tab is hidden, resumes
+// on focus, and updates the banner and the tiles in place. Copy it into your own dashboard.
+(function () {
+  "use strict";
+  var body = document.body;
+  var interval = Math.max(5, parseInt(body.getAttribute("data-poll"), 10) || 30) * 1000;
+  var strings = {};
+  try { strings = JSON.parse(document.getElementById("ups-strings").textContent); } catch (e) { /* optional */ }
+  var CLASS = { operational: "o", degraded: "d", down: "m" };
+  var SYMBOL = { operational: "\u2713", degraded: "!", down: "\u2715" };
+  var timer = null;
+
+  function setState(el, state) {
+    el.classList.remove("o", "d", "p", "m", "u", "n");
+    el.classList.add(CLASS[state] || "n");
+  }
+
+  function when(iso) {
+    if (!iso) return "\u2014";
+    return iso.replace("T", " ").replace(/:\d\d(\.\d+)?Z$/, " UTC");
+  }
+
+  function apply(data) {
+    var banner = document.getElementById("banner");
+    if (banner && data.overall_state) {
+      setState(banner, data.overall_state);
+      setState(body, data.overall_state);
+      var text = document.getElementById("banner-text");
+      if (text) text.textContent = strings["banner_" + data.overall_state] || data.overall_state;
+      var sym = banner.querySelector(".sym");
+      if (sym) sym.textContent = SYMBOL[data.overall_state] || "?";
+    }
+    (data.components || []).forEach(function (c) {
+      var tile = document.querySelector('[data-component="' + (window.CSS && CSS.escape ? CSS.escape(c.component) : c.component) + '"]');
+      if (!tile) return;
+      setState(tile, c.state);
+      var st = tile.querySelector(".stt");
+      if (st) st.textContent = strings[c.state] || c.state;
+      var sym = tile.querySelector(".st .sym");
+      if (sym) sym.textContent = SYMBOL[c.state] || "?";
+      var det = tile.querySelector(".det");
+      if (det) det.textContent = c.detail;
+      var lat = tile.querySelector(".lat");
+      if (lat) lat.textContent = c.latency_ms == null ? "\u2014" : c.latency_ms + " ms";
+      var chk = tile.querySelector(".chk");
+      if (chk) { chk.textContent = when(c.last_checked_at); chk.setAttribute("datetime", c.last_checked_at || ""); }
+    });
+    body.setAttribute("data-updated", data.generated_at || "");
+  }
+
+  function poll() {
+    timer = null;
+    if (document.hidden) return;
+    fetch("status.json", { cache: "no-store" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (d) { if (d) apply(d); })
+      .catch(function () { /* keep what the page shows; try again next interval */ })
+      .then(schedule);
+  }
+
+  function schedule() {
+    if (timer === null && !document.hidden) timer = setTimeout(poll, interval);
+  }
+
+  document.addEventListener("visibilitychange", function () {
+    if (document.hidden) { clearTimeout(timer); timer = null; } else { poll(); }
+  });
+  window.addEventListener("focus", function () { if (timer === null) poll(); });
+  window.__upstatePollNow = poll; // for tests and embedders: poll immediately
+  schedule();
+})();
