@@ -185,40 +185,38 @@ fn decide_healthy(
     at: DateTime<Utc>,
     detail: String,
 ) -> Decision {
-    if let (ProbeSpec::Redis(r), Some(since)) = (&component.probe, memory.slow_since) {
-        if let Some(after) = r.slow_after {
-            if at - since >= after.chrono() {
-                return Decision {
-                    state: ComponentState::MajorOutage,
-                    detail: format!(
-                        "{detail}; round trip over {} for {}",
-                        r.slow_limit,
-                        Duration::from_millis(
-                            u64::try_from((at - since).num_milliseconds()).unwrap_or(0)
-                        )
-                    ),
-                };
-            }
-        }
+    if let (ProbeSpec::Redis(r), Some(since)) = (&component.probe, memory.slow_since)
+        && let Some(after) = r.slow_after
+        && at - since >= after.chrono()
+    {
+        let slow_for = u64::try_from((at - since).num_milliseconds()).unwrap_or(0);
+        return Decision {
+            state: ComponentState::MajorOutage,
+            detail: format!(
+                "{detail}; round trip over {} for {}",
+                r.slow_limit,
+                Duration::from_millis(slow_for)
+            ),
+        };
     }
-    if let ProbeSpec::Push(p) = &component.probe {
-        if let Some(grew) = grew_across(&memory.samples, p.outbox_growth_window, at) {
-            return Decision {
-                state: ComponentState::DegradedPerformance,
-                detail: format!(
-                    "{detail} Outbox backlog grew for {} ({grew}).",
-                    p.outbox_growth_window
-                ),
-            };
-        }
+    if let ProbeSpec::Push(p) = &component.probe
+        && let Some(grew) = grew_across(&memory.samples, p.outbox_growth_window, at)
+    {
+        return Decision {
+            state: ComponentState::DegradedPerformance,
+            detail: format!(
+                "{detail} Outbox backlog grew for {} ({grew}).",
+                p.outbox_growth_window
+            ),
+        };
     }
-    if let (Some(target), Some(ms)) = (component.latency_target, outcome.latency_ms) {
-        if ms > target.as_millis() {
-            return Decision {
-                state: ComponentState::DegradedPerformance,
-                detail: format!("{detail} (over the {target} target)"),
-            };
-        }
+    if let (Some(target), Some(ms)) = (component.latency_target, outcome.latency_ms)
+        && ms > target.as_millis()
+    {
+        return Decision {
+            state: ComponentState::DegradedPerformance,
+            detail: format!("{detail} (over the {target} target)"),
+        };
     }
     Decision {
         state: ComponentState::Operational,

@@ -40,11 +40,11 @@ pub fn run(dir: &Path, force: bool) -> Exit {
     }
     for (path, content) in FILES {
         let dest = dir.join(path);
-        if let Some(parent) = dest.parent() {
-            if let Err(e) = std::fs::create_dir_all(parent) {
-                eprintln!("error: cannot create {}: {e}", parent.display());
-                return Exit::Fatal;
-            }
+        if let Some(parent) = dest.parent()
+            && let Err(e) = std::fs::create_dir_all(parent)
+        {
+            eprintln!("error: cannot create {}: {e}", parent.display());
+            return Exit::Fatal;
         }
         if let Err(e) = std::fs::write(&dest, content) {
             eprintln!("error: cannot write {}: {e}", dest.display());

@@ -77,7 +77,7 @@ impl fmt::Display for Duration {
             return f.write_str("0s");
         }
         for (name, factor) in UNITS {
-            if ms % factor == 0 {
+            if ms.is_multiple_of(factor) {
                 return write!(f, "{}{name}", ms / factor);
             }
         }

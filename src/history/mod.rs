@@ -339,14 +339,14 @@ impl History {
         if broken.contains(&day) {
             return None;
         }
-        if !touched.contains_key(&day) {
+        if let std::collections::btree_map::Entry::Vacant(slot) = touched.entry(day) {
             let problems_before = self.problems.len();
             let existing = self.day(day).cloned();
             if self.problems.len() > problems_before {
                 broken.push(day);
                 return None;
             }
-            touched.insert(day, existing.unwrap_or_default());
+            slot.insert(existing.unwrap_or_default());
         }
         touched.get_mut(&day)
     }
@@ -361,10 +361,10 @@ impl History {
                 .split('/')
                 .nth(1)
                 .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
-            if day.is_some_and(|d| d < cutoff) {
-                if let Err(e) = self.store.delete(&key) {
-                    tracing::warn!(error = %e, "Could not prune an old raw observation file.");
-                }
+            if day.is_some_and(|d| d < cutoff)
+                && let Err(e) = self.store.delete(&key)
+            {
+                tracing::warn!(error = %e, "Could not prune an old raw observation file.");
             }
         }
     }

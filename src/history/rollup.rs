@@ -128,11 +128,12 @@ pub fn extend_timeline(
     if to <= from {
         return;
     }
-    if let Some(last) = timeline.last_mut() {
-        if last.state == state && last.to == from {
-            last.to = to;
-            return;
-        }
+    if let Some(last) = timeline.last_mut()
+        && last.state == state
+        && last.to == from
+    {
+        last.to = to;
+        return;
     }
     timeline.push(Segment { from, to, state });
 }

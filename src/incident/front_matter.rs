@@ -1,6 +1,7 @@
 //! Splits a Markdown file into its front matter and body.
 
 /// Front matter text, the body, and the 1-based line the front matter starts on.
+#[derive(Debug)]
 pub struct Split<'a> {
     pub front: &'a str,
     pub body: &'a str,

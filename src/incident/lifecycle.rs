@@ -104,13 +104,11 @@ pub fn apply(
                 }
                 note = Some("Under scheduled maintenance.".to_owned());
             }
-            Some(forced) => {
-                if forced.severity() > state.severity() {
-                    state = forced;
-                    note = Some("An open incident affects this component.".to_owned());
-                }
+            Some(forced) if forced.severity() > state.severity() => {
+                state = forced;
+                note = Some("An open incident affects this component.".to_owned());
             }
-            None => {}
+            _ => {}
         }
     }
     (state, note)

@@ -379,7 +379,7 @@ pub fn parse(path: &Path, text: &str, known: &[&str]) -> Result<Incident, Vec<In
             });
         }
     }
-    updates.sort_by(|a, b| b.at.cmp(&a.at));
+    updates.sort_by_key(|u| std::cmp::Reverse(u.at));
 
     let line_of = |v: &Option<Spanned<String>>, errors: &FileErrors<'_>| {
         v.as_ref().map_or(split.first_line, |s| errors.line_of(s))
@@ -423,11 +423,11 @@ pub fn parse(path: &Path, text: &str, known: &[&str]) -> Result<Incident, Vec<In
                 ("contained_at", contained_at, &fm.contained_at),
                 ("resolved_at", resolved_at, &fm.resolved_at),
             ] {
-                if let (Some(v), Some(d)) = (value, discovered_at) {
-                    if v < d {
-                        let line = line_of(raw, &errors);
-                        errors.push(line, field, format!("`{field}` is before `discovered_at`"), "an incident cannot end before it was discovered; check the date and the time zone (UTC)".to_owned());
-                    }
+                if let (Some(v), Some(d)) = (value, discovered_at)
+                    && v < d
+                {
+                    let line = line_of(raw, &errors);
+                    errors.push(line, field, format!("`{field}` is before `discovered_at`"), "an incident cannot end before it was discovered; check the date and the time zone (UTC)".to_owned());
                 }
             }
             if fm.starts_at.is_some() || fm.ends_at.is_some() {
@@ -452,16 +452,16 @@ pub fn parse(path: &Path, text: &str, known: &[&str]) -> Result<Incident, Vec<In
                     "add both, RFC 3339 in UTC, e.g. starts_at: 2026-12-01T02:00:00Z".to_owned(),
                 );
             }
-            if let (Some(s), Some(e)) = (starts_at, ends_at) {
-                if e < s {
-                    let line = line_of(&fm.ends_at, &errors);
-                    errors.push(
-                        line,
-                        "ends_at",
-                        "`ends_at` is before `starts_at`",
-                        "swap them or fix the date".to_owned(),
-                    );
-                }
+            if let (Some(s), Some(e)) = (starts_at, ends_at)
+                && e < s
+            {
+                let line = line_of(&fm.ends_at, &errors);
+                errors.push(
+                    line,
+                    "ends_at",
+                    "`ends_at` is before `starts_at`",
+                    "swap them or fix the date".to_owned(),
+                );
             }
         }
     }

@@ -263,7 +263,7 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
                 .iter()
                 .filter(|i| i.components.contains(&c.id))
                 .collect();
-            list.sort_by(|a, b| b.started_at().cmp(&a.started_at()));
+            list.sort_by_key(|i| std::cmp::Reverse(i.started_at()));
             list.iter().map(|i| i.slug.clone()).collect()
         };
         components.push(ComponentView {

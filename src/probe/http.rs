@@ -122,11 +122,11 @@ impl HttpConfig {
             }
         }
         let text = String::from_utf8_lossy(&body);
-        if let Some(needle) = &self.expect_body {
-            if !text.contains(needle.as_str()) {
-                return Outcome::down(format!("Body does not contain {needle:?}."))
-                    .with_latency(latency);
-            }
+        if let Some(needle) = &self.expect_body
+            && !text.contains(needle.as_str())
+        {
+            return Outcome::down(format!("Body does not contain {needle:?}."))
+                .with_latency(latency);
         }
         if !self.expect_json.is_empty() {
             let json: serde_json::Value = match serde_json::from_str(&text) {

@@ -1,6 +1,8 @@
 //! `kind = "storage"`: the media volume (or bucket) accepts a write, a read and a delete.
 
 use std::path::PathBuf;
+
+use crate::config::EnvString;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
@@ -12,7 +14,7 @@ use super::{BoxFuture, Outcome, Probe, elapsed_ms};
 #[serde(deny_unknown_fields)]
 pub struct StorageConfig {
     /// A local volume that must exist and accept write + read + delete of a small file.
-    pub path: Option<PathBuf>,
+    pub path: Option<EnvString>,
     /// `s3://bucket/prefix`: put + get + delete of a small object.
     pub bucket: Option<String>,
 }
@@ -75,7 +77,7 @@ impl Probe for StorageConfig {
     fn check(&self, _deadline: Duration) -> BoxFuture<'_, Outcome> {
         Box::pin(async move {
             match &self.path {
-                Some(path) => Self::check_volume(path.clone()).await,
+                Some(path) => Self::check_volume(PathBuf::from(path.as_str())).await,
                 None => Outcome::down("No storage target configured."),
             }
         })

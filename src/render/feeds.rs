@@ -56,11 +56,11 @@ fn summary(i: &IncidentView) -> String {
             i.ends_at.map(iso).unwrap_or_default()
         ),
     };
-    if let Some(latest) = i.updates.first() {
-        if !i.private {
-            text.push(' ');
-            text.push_str(&html_to_text(&latest.message_html));
-        }
+    if let Some(latest) = i.updates.first()
+        && !i.private
+    {
+        text.push(' ');
+        text.push_str(&html_to_text(&latest.message_html));
     }
     text
 }

@@ -303,7 +303,7 @@ impl Renderer {
         let latest: Vec<&IncidentView> = months
             .values()
             .next_back()
-            .map(|v| v.iter().copied().collect())
+            .map(|v| v.to_vec())
             .unwrap_or_default();
         add(
             "history/index.html".to_owned(),

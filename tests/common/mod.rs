@@ -1,0 +1,197 @@
+//! Shared test helpers: real local servers, real PostgreSQL and Redis, the binary, sites in
+//! temporary folders. Nothing here mocks a protocol: servers speak real HTTP/TCP on loopback.
+#![allow(dead_code)] // each test binary uses a different subset
+
+pub mod services;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::thread;
+use std::time::Duration;
+
+/// The `upstate` binary under test.
+pub fn upstate() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_upstate"));
+    cmd.env_remove("UPSTATE_LOG")
+        .env_remove("RUST_LOG")
+        .env_remove("UPSTATE_CONFIG");
+    cmd
+}
+
+/// stdout + stderr of a finished command, as text.
+pub fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// A site in a temporary folder.
+pub struct TestSite {
+    pub dir: tempfile::TempDir,
+}
+
+impl TestSite {
+    pub fn new(config: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("upstate.toml"), config).unwrap();
+        std::fs::create_dir_all(dir.path().join("incidents")).unwrap();
+        Self { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn config(&self) -> PathBuf {
+        self.dir.path().join("upstate.toml")
+    }
+
+    pub fn incident(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.dir.path().join("incidents").join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    /// Runs `upstate <args> --config <this site>`.
+    pub fn cmd(&self, args: &[&str]) -> Output {
+        upstate()
+            .args(args)
+            .arg("--config")
+            .arg(self.config())
+            .output()
+            .unwrap()
+    }
+
+    pub fn public(&self, path: &str) -> PathBuf {
+        self.dir.path().join("public").join(path)
+    }
+
+    pub fn read_public(&self, path: &str) -> String {
+        std::fs::read_to_string(self.public(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    pub fn status_json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.read_public("status.json")).unwrap()
+    }
+
+    /// Every file under public/ with its content (lossy text).
+    pub fn all_public_files(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut stack = vec![self.dir.path().join("public")];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    let rel = p
+                        .strip_prefix(self.dir.path().join("public"))
+                        .unwrap()
+                        .display()
+                        .to_string();
+                    out.push((
+                        rel,
+                        String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned(),
+                    ));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Validates `status.json` against the contract schema (the copy in tests/fixtures, kept equal to
+/// ../shared/reference by `contracts_match_shared`).
+pub fn assert_status_schema(doc: &serde_json::Value) {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../fixtures/contracts/status.schema.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(doc)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "status.json violates the schema:\n{}\n{doc:#}",
+        errors.join("\n")
+    );
+}
+
+/// A loopback HTTP/1.1 server answering by path:
+/// `/ok` 200 "ok", `/fail` 500, `/json` {"status":"ok","db":{"up":true}}, `/wrong` 200 "nope",
+/// `/loop` a redirect to itself, `/big` an endless body, `/slow` answers after 10 s.
+pub fn http_server() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            thread::spawn(move || serve_http(stream));
+        }
+    });
+    addr
+}
+
+fn serve_http(mut stream: TcpStream) {
+    let mut buf = [0u8; 4096];
+    let mut req = Vec::new();
+    while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => req.extend_from_slice(&buf[..n]),
+        }
+    }
+    let head = String::from_utf8_lossy(&req);
+    let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+    let reply = |status: &str, body: &str| {
+        format!(
+            "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let response = match path.as_str() {
+        "/ok" => reply("200 OK", "ok"),
+        "/fail" => reply("500 Internal Server Error", "boom"),
+        "/json" => reply("200 OK", r#"{"status":"ok","db":{"up":true}}"#),
+        "/wrong" => reply("200 OK", "nope"),
+        "/loop" => "HTTP/1.1 302 Found\r\nlocation: /loop\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_owned(),
+        "/big" => {
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\n");
+            let chunk = vec![b'x'; 64 * 1024];
+            for _ in 0..(16 * 1024) {
+                if stream.write_all(&chunk).is_err() {
+                    return;
+                }
+            }
+            return;
+        }
+        "/slow" => {
+            thread::sleep(Duration::from_secs(10));
+            reply("200 OK", "ok")
+        }
+        _ => reply("404 Not Found", "no"),
+    };
+    let _ = stream.write_all(response.as_bytes());
+}
+
+/// A server that accepts connections and never says anything.
+pub fn silent_server() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream); // keep it open, say nothing
+        }
+    });
+    addr
+}
+
+/// A port nothing listens on.
+pub fn closed_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}

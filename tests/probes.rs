@@ -1,0 +1,383 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Each probe kind against real servers the test starts (or the machine's PostgreSQL and Redis):
+//! healthy, degraded and down outcomes, and servers that hang or lie.
+
+mod common;
+
+use std::time::Duration;
+
+use common::services::{password_postgres, postgres_url, redis_url};
+use common::{closed_port, http_server, silent_server};
+use upstate::config::Config;
+use upstate::probe::{Health, Outcome, runner::check_once};
+
+/// Parses a one-component config and runs its probe once under its deadline, like a run does.
+async fn probe(kind_keys: &str) -> Outcome {
+    let text = format!("[[component]]\nid = \"c\"\nlabel = \"C\"\n{kind_keys}\n");
+    let config =
+        Config::parse(&text, std::path::Path::new("test.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let component = &config.components[0];
+    // A hang guard only (generous); the deadline itself is enforced by check_once.
+    tokio::time::timeout(
+        component.timeout.std() * 4 + Duration::from_secs(5),
+        check_once(component),
+    )
+    .await
+    .expect("the runner must enforce the deadline")
+}
+
+#[tokio::test]
+async fn http_200_is_up_with_latency() {
+    let addr = http_server();
+    let o = probe(&format!(
+        "kind = \"http\"\nurl = \"http://{addr}/ok\"\nexpect_body = \"ok\""
+    ))
+    .await;
+    assert_eq!(o.health, Health::Up, "{o:?}");
+    assert!(o.latency_ms.is_some());
+    assert!(o.detail.starts_with("HTTP 200 in "), "{}", o.detail);
+}
+
+#[tokio::test]
+async fn http_500_is_down_and_says_so() {
+    let addr = http_server();
+    let o = probe(&format!("kind = \"http\"\nurl = \"http://{addr}/fail\"")).await;
+    assert_eq!((o.health, o.detail.as_str()), (Health::Down, "HTTP 500"));
+}
+
+#[tokio::test]
+async fn http_expected_status_list_accepts_non_2xx() {
+    let addr = http_server();
+    let o = probe(&format!(
+        "kind = \"http\"\nurl = \"http://{addr}/fail\"\nexpect_status = [500]"
+    ))
+    .await;
+    assert_eq!(o.health, Health::Up, "{o:?}");
+}
+
+#[tokio::test]
+async fn http_lying_200_with_wrong_body_is_down() {
+    let addr = http_server();
+    let o = probe(&format!(
+        "kind = \"http\"\nurl = \"http://{addr}/wrong\"\nexpect_body = \"ok\""
+    ))
+    .await;
+    assert_eq!(
+        (o.health, o.detail.as_str()),
+        (Health::Down, "Body does not contain \"ok\".")
+    );
+}
+
+#[tokio::test]
+async fn http_json_pointer_checks() {
+    let addr = http_server();
+    let ok = probe(&format!("kind = \"http\"\nurl = \"http://{addr}/json\"\nexpect_json = {{ \"/status\" = \"ok\", \"/db/up\" = true }}")).await;
+    assert_eq!(ok.health, Health::Up, "{ok:?}");
+    let bad = probe(&format!("kind = \"http\"\nurl = \"http://{addr}/json\"\nexpect_json = {{ \"/status\" = \"degraded\" }}")).await;
+    assert_eq!(
+        (bad.health, bad.detail.as_str()),
+        (
+            Health::Down,
+            "JSON /status is \"ok\", expected \"degraded\"."
+        )
+    );
+}
+
+#[tokio::test]
+async fn http_closed_port_is_down() {
+    let port = closed_port();
+    let o = probe(&format!(
+        "kind = \"http\"\nurl = \"http://127.0.0.1:{port}/\""
+    ))
+    .await;
+    assert_eq!(o.health, Health::Down);
+    assert!(o.detail.starts_with("Connection failed"), "{}", o.detail);
+}
+
+#[tokio::test]
+async fn http_server_that_never_answers_times_out() {
+    let addr = silent_server();
+    let o = probe(&format!(
+        "kind = \"http\"\nurl = \"http://{addr}/\"\ntimeout = \"300ms\""
+    ))
+    .await;
+    assert_eq!(
+        (o.health, o.detail.as_str()),
+        (Health::Down, "Timed out after 300ms.")
+    );
+}
+
+#[tokio::test]
+async fn http_redirect_loop_is_bounded() {
+    let addr = http_server();
+    let o = probe(&format!("kind = \"http\"\nurl = \"http://{addr}/loop\"")).await;
+    assert_eq!(
+        (o.health, o.detail.as_str()),
+        (Health::Down, "Too many redirects.")
+    );
+}
+
+#[tokio::test]
+async fn http_huge_body_is_read_only_up_to_the_cap() {
+    let addr = http_server();
+    // 1 GiB is offered; the probe judges the first 64 KiB and stops reading.
+    let o = probe(&format!("kind = \"http\"\nurl = \"http://{addr}/big\"\nexpect_body = \"xxxx\"\nmax_body_bytes = 65536\ntimeout = \"10s\"")).await;
+    assert_eq!(o.health, Health::Up, "{o:?}");
+}
+
+#[tokio::test]
+async fn http_header_secret_never_appears_in_detail() {
+    // SAFETY: the variable name is unique to this test.
+    unsafe { std::env::set_var("UPSTATE_TEST_HTTP_TOKEN", "tok-4f9a8b7c6d") };
+    let port = closed_port();
+    let o = probe(&format!(
+        "kind = \"http\"\nurl = \"http://user:${{UPSTATE_TEST_HTTP_TOKEN}}@127.0.0.1:{port}/?token=${{UPSTATE_TEST_HTTP_TOKEN}}\"\nheaders = {{ Authorization = \"Bearer ${{UPSTATE_TEST_HTTP_TOKEN}}\" }}"
+    ))
+    .await;
+    assert_eq!(o.health, Health::Down);
+    assert!(!o.detail.contains("tok-4f9a8b7c6d"), "{}", o.detail);
+}
+
+#[tokio::test]
+async fn tcp_connect_and_refusal() {
+    let addr = silent_server(); // accepting is all TCP needs
+    let up = probe(&format!("kind = \"tcp\"\naddress = \"{addr}\"")).await;
+    assert_eq!(up.health, Health::Up, "{up:?}");
+    let down = probe(&format!(
+        "kind = \"tcp\"\naddress = \"127.0.0.1:{}\"",
+        closed_port()
+    ))
+    .await;
+    assert_eq!(down.health, Health::Down);
+    assert!(
+        down.detail.starts_with("Cannot connect:"),
+        "{}",
+        down.detail
+    );
+}
+
+#[tokio::test]
+async fn postgres_select_1_round_trip() {
+    let o = probe(&format!(
+        "kind = \"postgres\"\ndsn = \"{}\"",
+        postgres_url()
+    ))
+    .await;
+    assert_eq!(o.health, Health::Up, "{o:?}");
+    assert!(o.detail.starts_with("SELECT 1 in "), "{}", o.detail);
+    assert!(o.detail.contains("(connect "), "{}", o.detail);
+}
+
+#[tokio::test]
+async fn postgres_failing_query_is_down() {
+    let o = probe(&format!(
+        "kind = \"postgres\"\ndsn = \"{}\"\nquery = \"SELECT * FROM no_such_table_upstate\"",
+        postgres_url()
+    ))
+    .await;
+    assert_eq!(o.health, Health::Down);
+    assert!(o.detail.contains("no_such_table_upstate"), "{}", o.detail);
+}
+
+#[tokio::test]
+async fn postgres_wrong_password_is_down_and_never_shows_the_password() {
+    let (port, _right) = password_postgres();
+    let wrong = "Wr0ng-Pa55word-xyz";
+    let o = probe(&format!(
+        "kind = \"postgres\"\ndsn = \"postgres://app:{wrong}@127.0.0.1:{port}/postgres\""
+    ))
+    .await;
+    assert_eq!(o.health, Health::Down, "{o:?}");
+    assert!(
+        o.detail.contains("password authentication failed"),
+        "{}",
+        o.detail
+    );
+    assert!(!o.detail.contains(wrong), "{}", o.detail);
+    let (port, right) = password_postgres();
+    let ok = probe(&format!(
+        "kind = \"postgres\"\ndsn = \"postgres://app:{right}@127.0.0.1:{port}/postgres\""
+    ))
+    .await;
+    assert_eq!(ok.health, Health::Up, "{ok:?}");
+}
+
+#[tokio::test]
+async fn postgres_that_accepts_and_stalls_times_out() {
+    let addr = silent_server();
+    let o = probe(&format!(
+        "kind = \"postgres\"\ndsn = \"postgres://u:p@{addr}/db\"\ntimeout = \"300ms\""
+    ))
+    .await;
+    assert_eq!(
+        (o.health, o.detail.as_str()),
+        (Health::Down, "Timed out after 300ms.")
+    );
+}
+
+#[tokio::test]
+async fn redis_ping_and_wrong_port() {
+    let up = probe(&format!("kind = \"redis\"\nurl = \"{}\"", redis_url())).await;
+    assert_eq!(up.health, Health::Up, "{up:?}");
+    assert!(up.detail.starts_with("PING in "), "{}", up.detail);
+    let down = probe(&format!(
+        "kind = \"redis\"\nurl = \"redis://127.0.0.1:{}\"",
+        closed_port()
+    ))
+    .await;
+    assert_eq!(down.health, Health::Down);
+    assert!(
+        down.detail.starts_with("Cannot connect:"),
+        "{}",
+        down.detail
+    );
+}
+
+async fn redis_cmd(args: &[&str]) {
+    let client = redis::Client::open(redis_url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut cmd = redis::cmd(args[0]);
+    for a in &args[1..] {
+        cmd.arg(*a);
+    }
+    let _: redis::Value = cmd.query_async(&mut conn).await.unwrap();
+}
+
+#[tokio::test]
+async fn heartbeat_ages_from_redis() {
+    let key = format!("upstate-test:hb:{}", std::process::id());
+    let keys = format!(
+        "kind = \"heartbeat\"\nsource = \"{}\"\nkey = \"{key}\"\nmax_age = \"60s\"\ndown_after = \"90s\"",
+        redis_url()
+    );
+    redis_cmd(&["DEL", &key]).await;
+    let none = probe(&keys).await;
+    assert_eq!(
+        (none.health, none.detail.as_str()),
+        (Health::Down, "No heartbeat seen yet.")
+    );
+    let now = chrono::Utc::now().timestamp();
+    for (age, want) in [(5, Health::Up), (75, Health::Degraded), (200, Health::Down)] {
+        redis_cmd(&["SET", &key, &(now - age).to_string()]).await;
+        let o = probe(&keys).await;
+        assert_eq!(o.health, want, "age {age}: {o:?}");
+    }
+    redis_cmd(&["SET", &key, &chrono::Utc::now().to_rfc3339()]).await;
+    assert_eq!(probe(&keys).await.health, Health::Up);
+    redis_cmd(&["DEL", &key]).await;
+}
+
+#[tokio::test]
+async fn heartbeat_from_postgres_query() {
+    let o = probe(&format!(
+        "kind = \"heartbeat\"\nsource = \"{}\"\nkey = \"SELECT now() - interval '10 seconds'\"\nmax_age = \"60s\"\ndown_after = \"90s\"",
+        postgres_url()
+    ))
+    .await;
+    assert_eq!(o.health, Health::Up, "{o:?}");
+}
+
+#[tokio::test]
+async fn workers_name_the_stale_ones_and_count_failed_jobs() {
+    let p = format!("upstate-test:w{}:", std::process::id());
+    let keys = format!(
+        "kind = \"workers\"\nsource = \"{}\"\nheartbeat_keys = \"{p}hb:*\"\nmax_age = \"60s\"\ndown_after = \"5m\"\nfailed_jobs = \"LLEN {p}failed\"",
+        redis_url()
+    );
+    let none = probe(&keys).await;
+    assert_eq!(
+        (none.health, none.detail.as_str()),
+        (Health::Down, "No workers have reported a heartbeat yet.")
+    );
+    let now = chrono::Utc::now().timestamp();
+    redis_cmd(&["SET", &format!("{p}hb:push"), &now.to_string()]).await;
+    redis_cmd(&["SET", &format!("{p}hb:exports"), &(now - 10).to_string()]).await;
+    let ok = probe(&keys).await;
+    assert_eq!(
+        (ok.health, ok.detail.as_str()),
+        (Health::Up, "2 workers; 0 failed jobs.")
+    );
+    redis_cmd(&["RPUSH", &format!("{p}failed"), "job-1"]).await;
+    let failed = probe(&keys).await;
+    assert_eq!(
+        (failed.health, failed.detail.as_str()),
+        (Health::Degraded, "2 workers; 1 failed job.")
+    );
+    redis_cmd(&["SET", &format!("{p}hb:exports"), &(now - 600).to_string()]).await;
+    let stale = probe(&keys).await;
+    assert_eq!(
+        (stale.health, stale.detail.as_str()),
+        (
+            Health::Down,
+            "2 workers; stale: exports (10 min); 1 failed job."
+        )
+    );
+    redis_cmd(&[
+        "DEL",
+        &format!("{p}hb:push"),
+        &format!("{p}hb:exports"),
+        &format!("{p}failed"),
+    ])
+    .await;
+}
+
+#[tokio::test]
+async fn storage_volume_round_trip_and_missing_volume() {
+    let dir = tempfile::tempdir().unwrap();
+    let ok = probe(&format!(
+        "kind = \"storage\"\npath = \"{}\"",
+        dir.path().display()
+    ))
+    .await;
+    assert_eq!(ok.health, Health::Up, "{ok:?}");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "the probe cleans up after itself"
+    );
+    let missing = probe(&format!(
+        "kind = \"storage\"\npath = \"{}/nope\"",
+        dir.path().display()
+    ))
+    .await;
+    assert_eq!(
+        (missing.health, missing.detail.as_str()),
+        (Health::Down, "Local media volume is missing or read-only.")
+    );
+}
+
+#[tokio::test]
+async fn push_without_providers_is_degraded_and_a_real_p8_key_is_accepted() {
+    let none = probe("kind = \"push\"").await;
+    assert_eq!(
+        (none.health, none.detail.as_str()),
+        (Health::Degraded, "No push providers enabled.")
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let p8 = dir.path().join("AuthKey.p8");
+    std::fs::write(&p8, key.serialize_pem()).unwrap();
+    let ok = probe(&format!("kind = \"push\"\napns_key_file = \"{}\"\napns_key_id = \"ABC123DEFG\"\napns_team_id = \"TEAM123456\"", p8.display())).await;
+    assert_eq!(
+        (ok.health, ok.detail.as_str()),
+        (Health::Up, "APNs configured.")
+    );
+    let bad_id = probe(&format!("kind = \"push\"\napns_key_file = \"{}\"\napns_key_id = \"short\"\napns_team_id = \"TEAM123456\"", p8.display())).await;
+    assert_eq!(bad_id.health, Health::Down);
+    std::fs::write(&p8, "not a key").unwrap();
+    let garbage = probe(&format!("kind = \"push\"\napns_key_file = \"{}\"\napns_key_id = \"ABC123DEFG\"\napns_team_id = \"TEAM123456\"", p8.display())).await;
+    assert_eq!(
+        (garbage.health, garbage.detail.as_str()),
+        (Health::Down, "APNs key file is not a PEM private key.")
+    );
+}
+
+#[tokio::test]
+async fn push_outbox_is_sampled() {
+    let o = probe(&format!(
+        "kind = \"push\"\ndsn = \"{}\"\noutbox = \"SELECT 7\"",
+        postgres_url()
+    ))
+    .await;
+    assert_eq!(o.sample, Some(7), "{o:?}");
+}
