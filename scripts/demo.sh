@@ -26,7 +26,7 @@ for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$DEMO_HTTP_PORT/health" >/dev
 
 # Demo data for the live-traffic counters, in its own schema of the local database.
 if command -v psql >/dev/null && psql "$DATABASE_URL" -qc 'select 1' >/dev/null 2>&1; then
-  psql "$DATABASE_URL" -q -v ON_ERROR_STOP=1 <<'SQL' >/dev/null
+  PGOPTIONS='--client-min-messages=warning' psql "$DATABASE_URL" -q -v ON_ERROR_STOP=1 <<'SQL' >/dev/null
 CREATE SCHEMA IF NOT EXISTS upstate_demo;
 CREATE TABLE IF NOT EXISTS upstate_demo.sessions (device_id int, last_seen timestamptz);
 CREATE TABLE IF NOT EXISTS upstate_demo.messages (created_at timestamptz);

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Makes sure the real services the tests talk to are running: PostgreSQL on 127.0.0.1:5432
+# (trust auth, database `test`) and Redis on 127.0.0.1:6379. Installs them with apt-get when
+# missing. Prints what it did; exits non-zero, naming the package, when it cannot.
+set -euo pipefail
+
+up() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+wait_up() { for _ in $(seq 100); do up "$1" && return 0; sleep 0.1; done; return 1; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+apt_install() {
+  echo "services: installing $*"
+  as_root apt-get update -qq >/dev/null 2>&1 || true
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+if ! up 5432; then
+  if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then apt_install postgresql; fi
+  echo "services: starting PostgreSQL"
+  as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
+  wait_up 5432 || { echo "services: PostgreSQL will not start on 127.0.0.1:5432 (apt-get install postgresql)"; exit 1; }
+fi
+# Trust auth for local TCP and a `test` database, as on the development machines.
+if ! psql -h 127.0.0.1 -U postgres -d test -qtAc 'select 1' >/dev/null 2>&1; then
+  hba=$(ls /etc/postgresql/*/main/pg_hba.conf 2>/dev/null | head -1 || true)
+  if [ -n "$hba" ] && ! grep -q '^host all all 127.0.0.1/32 trust' "$hba"; then
+    as_root sed -i '1i host all all 127.0.0.1/32 trust' "$hba"
+    as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main reload || true
+  fi
+  psql -h 127.0.0.1 -U postgres -qtAc 'create database test' >/dev/null 2>&1 || true
+fi
+psql -h 127.0.0.1 -U postgres -d test -qtAc 'select 1' >/dev/null || { echo "services: cannot use database test as postgres on 127.0.0.1"; exit 1; }
+
+if ! up 6379; then
+  command -v redis-server >/dev/null || apt_install redis-server
+  echo "services: starting Redis"
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null
+  wait_up 6379 || { echo "services: Redis will not start on 127.0.0.1:6379 (apt-get install redis-server)"; exit 1; }
+fi
+echo "services: PostgreSQL and Redis are up"
