@@ -278,6 +278,7 @@ impl History {
             if let Some(file) = self.day_for_write(today, &mut touched, &mut broken_days) {
                 let entry = file.entry(id.clone()).or_default();
                 entry.checks += 1;
+                entry.worst_seen = Some(entry.worst_seen.map_or(raw.state, |w| w.worst(raw.state)));
                 if raw.observation.outcome.health == Health::Down {
                     entry.failures += 1;
                 }

@@ -90,6 +90,20 @@ pub struct DayRollup {
     pub failures: u64,
     #[serde(default)]
     pub latency: Sketch,
+    /// The worst state any check saw that day, so a day with checks but no time between runs
+    /// yet (the first run) still shows what was seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worst_seen: Option<ComponentState>,
+}
+
+impl DayRollup {
+    /// The worst state of the day, from time in states and from the checks themselves.
+    pub fn worst(&self) -> Option<ComponentState> {
+        match (self.seconds.worst(), self.worst_seen) {
+            (Some(a), Some(b)) => Some(a.worst(b)),
+            (a, b) => a.or(b),
+        }
+    }
 }
 
 /// A stretch of time in one state.

@@ -236,11 +236,7 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
                     if back < 30 {
                         sketch_30.merge(&r.latency);
                     }
-                    (
-                        r.seconds.worst(),
-                        r.seconds.uptime(),
-                        percentiles(&r.latency),
-                    )
+                    (r.worst(), r.seconds.uptime(), percentiles(&r.latency))
                 }
                 None => (None, None, Percentiles::default()),
             };

@@ -1,0 +1,209 @@
+//! The configuration contract: the shared example is accepted as it is, and every kind of
+//! mistake is reported with its file, line and a fix.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::Path;
+
+use upstate::config::Config;
+
+const CONTRACT: &str = include_str!("fixtures/contracts/upstate.example.toml");
+
+/// The copies in tests/fixtures must stay identical to the contracts in ../shared/reference.
+#[test]
+fn contracts_match_shared() {
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference");
+    if !shared.is_dir() {
+        eprintln!("../shared/reference is not beside this checkout; comparing nothing");
+        return;
+    }
+    for name in [
+        "status.schema.json",
+        "upstate.example.toml",
+        "incident.example.md",
+        "maintenance.example.md",
+    ] {
+        let ours = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/contracts")
+                .join(name),
+        )
+        .unwrap();
+        let theirs = std::fs::read_to_string(shared.join(name)).unwrap();
+        assert_eq!(
+            ours, theirs,
+            "tests/fixtures/contracts/{name} differs from ../shared/reference/{name}"
+        );
+    }
+}
+
+fn set_contract_env() {
+    for (k, v) in [
+        (
+            "DATABASE_URL",
+            "postgres://app:pw-contract-1@127.0.0.1:5432/test",
+        ),
+        ("S3_ENDPOINT", "http://127.0.0.1:9000"),
+        ("S3_ACCESS_KEY_ID", "AKIACONTRACT"),
+        ("S3_SECRET_ACCESS_KEY", "contract-secret-key"),
+        ("APNS_KEY_FILE", "/nonexistent/AuthKey.p8"),
+        ("FCM_SERVICE_ACCOUNT", "/nonexistent/fcm.json"),
+        ("API_HEALTH_TOKEN", "contract-token"),
+        ("STATUS_WEBHOOK_URL", "http://127.0.0.1:9/hook"),
+        ("STATUS_WEBHOOK_SECRET", "hook-secret"),
+    ] {
+        // SAFETY: every test in this binary that reads these sets the same values.
+        unsafe { std::env::set_var(k, v) };
+    }
+}
+
+#[test]
+fn the_contract_example_is_accepted_as_it_is() {
+    set_contract_env();
+    let config = Config::parse(CONTRACT, Path::new("upstate.example.toml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let kinds: Vec<&str> = config.components.iter().map(|c| c.probe.kind()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "postgres",
+            "redis",
+            "heartbeat",
+            "workers",
+            "storage",
+            "push",
+            "http",
+            "tls",
+            "dns",
+            "tcp",
+            "websocket"
+        ]
+    );
+    assert_eq!(config.site.poll_interval.to_string(), "30s");
+    assert_eq!(config.components[0].fail_after, 2);
+    assert_eq!(
+        config.components[6].group.as_deref(),
+        Some("Public endpoints")
+    );
+    assert_eq!(config.notify.len(), 1);
+    assert!(config.snapshot.is_some());
+    // Secrets never print, even through Debug.
+    let debug = format!("{config:?}");
+    for secret in [
+        "pw-contract-1",
+        "contract-secret-key",
+        "contract-token",
+        "hook-secret",
+    ] {
+        assert!(!debug.contains(secret), "{secret} leaked through Debug");
+    }
+}
+
+#[test]
+fn the_contract_example_checks_through_the_cli() {
+    set_contract_env();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("upstate.toml"), CONTRACT).unwrap();
+    let out = common::upstate()
+        .arg("check")
+        .arg("--config")
+        .arg(dir.path().join("upstate.toml"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::text(&out));
+}
+
+fn errors(text: &str) -> Vec<String> {
+    match Config::parse(text, Path::new("u.toml")) {
+        Ok(_) => Vec::new(),
+        Err(e) => e
+            .errors
+            .iter()
+            .map(|e| {
+                format!(
+                    "{}:{}: {} | {}",
+                    e.line,
+                    e.column,
+                    e.message,
+                    e.help.clone().unwrap_or_default()
+                )
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn table_of_mistakes() {
+    let cases: [(&str, &str); 10] = [
+        (
+            "[sitee]\ntitle = \"x\"\n",
+            "1:2: unknown table `sitee` | did you mean `[site]`?",
+        ),
+        (
+            "[site]\ntitel = \"x\"\n",
+            "2:1: unknown key `titel` in [site] | did you mean `title`?",
+        ),
+        (
+            "[[component]]\nid = \"a\"\nlabel = \"A\"\nkind = \"htp\"\nurl = \"http://x\"\n",
+            "4:8: unknown component kind `htp` | did you mean `http`?",
+        ),
+        (
+            "[[component]]\nid = \"a\"\nlabel = \"A\"\nkind = \"http\"\nurll = \"http://x\"\n",
+            "5:1: unknown key `urll` in [[component]] | did you mean `url`?",
+        ),
+        (
+            "[[component]]\nid = \"a\"\nlabel = \"A\"\nkind = \"tcp\"\naddress = \"x:1\"\ntimout = \"1s\"\n",
+            "6:1: unknown key `timout` in [[component]] | did you mean `timeout`?",
+        ),
+        (
+            "[[component]]\nid = \"A b\"\nlabel = \"A\"\nkind = \"tcp\"\naddress = \"x:1\"\n",
+            "2:1: component id `A b` must match [a-z0-9_-]+",
+        ),
+        (
+            "[[component]]\nlabel = \"A\"\nkind = \"tcp\"\naddress = \"x:1\"\n",
+            "1:1: missing field `id` | add `id = ...` to this section",
+        ),
+        (
+            "[run]\nconcurrency = \"many\"\n",
+            "2:15: invalid type: string \"many\", expected usize",
+        ),
+        (
+            "[site]\nbase_url = \"status.example.com\"\n",
+            "1:1: `base_url` must be an absolute http(s) URL",
+        ),
+        (
+            "[[component]]\nid = \"a\"\nlabel = \"A\"\nkind = \"storage\"\n",
+            "4:8: a storage component needs exactly one of `path` and `bucket`",
+        ),
+    ];
+    for (text, want) in cases {
+        let got = errors(text);
+        assert!(
+            got.iter().any(|g| g.starts_with(want)),
+            "for:\n{text}\nwant prefix: {want}\ngot: {got:#?}"
+        );
+    }
+}
+
+#[test]
+fn duplicate_ids_and_several_errors_at_once() {
+    let text = "[[component]]\nid = \"a\"\nlabel = \"A\"\nkind = \"tcp\"\naddress = \"x:1\"\n\n[[component]]\nid = \"a\"\nlabel = \"A2\"\nkind = \"tcp\"\naddress = \"x:2\"\n\n[[component]]\nid = \"b\"\nlabel = \"B\"\nkind = \"http\"\nurl = \"http://x\"\nlatency_target = \"fast\"\n";
+    let got = errors(text);
+    assert_eq!(got.len(), 2, "{got:#?}");
+    assert!(
+        got[0].starts_with("18:18: invalid duration `fast`"),
+        "{got:#?}"
+    );
+    assert!(
+        got[1].starts_with("7:1: component id `a` is used twice (first on line 1)"),
+        "{got:#?}"
+    );
+}
+
+#[test]
+fn syntax_errors_point_at_the_line() {
+    let got = errors("[site]\ntitle = \"unclosed\n");
+    assert_eq!(got.len(), 1);
+    assert!(got[0].starts_with("2:"), "{got:?}");
+}

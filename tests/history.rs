@@ -1,0 +1,258 @@
+//! The history store: observations recorded and rolled up, gaps shown as no data, unreadable
+//! files never overwritten, overlapping runs never interleaving.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use common::{TestSite, http_server, text};
+use upstate::history::{History, LocalStore, RawObservation, Retention};
+use upstate::probe::{Observation, Outcome};
+use upstate::state::{ComponentState, Memory};
+
+fn t(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+}
+
+fn obs(at: DateTime<Utc>, state: ComponentState, latency: u64) -> RawObservation {
+    let outcome = if state == ComponentState::MajorOutage {
+        Outcome::down("down")
+    } else {
+        Outcome::up(Some(latency), "ok")
+    };
+    RawObservation {
+        observation: Observation {
+            component: "api".into(),
+            at,
+            outcome,
+        },
+        state,
+    }
+}
+
+fn retention() -> Retention {
+    Retention {
+        raw: Duration::days(7),
+        max_gap: Duration::minutes(15),
+    }
+}
+
+fn record(dir: &std::path::Path, at: DateTime<Utc>, state: ComponentState, latency: u64) {
+    let mut h = History::open(Box::new(LocalStore::new(dir)), retention()).unwrap();
+    h.record(
+        at,
+        &[obs(at, state, latency)],
+        &BTreeMap::from([("api".to_owned(), Memory::default())]),
+    )
+    .unwrap();
+    assert!(h.problems().is_empty(), "{:?}", h.problems());
+}
+
+#[test]
+fn three_runs_make_three_observations_and_time_weighted_rollups() {
+    let dir = tempfile::tempdir().unwrap();
+    record(
+        dir.path(),
+        t("2026-11-20T10:00:00Z"),
+        ComponentState::Operational,
+        10,
+    );
+    record(
+        dir.path(),
+        t("2026-11-20T10:01:00Z"),
+        ComponentState::MajorOutage,
+        0,
+    );
+    record(
+        dir.path(),
+        t("2026-11-20T10:03:00Z"),
+        ComponentState::Operational,
+        30,
+    );
+    let raw = std::fs::read_dir(dir.path().join("raw/2026-11-20"))
+        .unwrap()
+        .count();
+    assert_eq!(raw, 3);
+    let mut h = History::open_read_only(Box::new(LocalStore::new(dir.path())), retention());
+    let day = h
+        .day_rollup("api", t("2026-11-20T00:00:00Z").date_naive())
+        .unwrap();
+    assert_eq!((day.checks, day.failures), (3, 1));
+    // 60 s operational (10:00-10:01), 120 s down (10:01-10:03); the last run starts a new stretch.
+    assert_eq!(day.seconds.operational, 60.0);
+    assert_eq!(day.seconds.major_outage, 120.0);
+    assert!((day.seconds.uptime().unwrap() - 60.0 / 180.0).abs() < 1e-9);
+    assert_eq!(
+        day.latency.count(),
+        2,
+        "a failed check has no latency sample"
+    );
+    let m = h.memory("api");
+    assert_eq!(m.last_state, Some(ComponentState::Operational));
+    assert_eq!(m.timeline.len(), 2);
+}
+
+#[test]
+fn a_gap_longer_than_max_gap_is_no_data_not_uptime() {
+    let dir = tempfile::tempdir().unwrap();
+    record(
+        dir.path(),
+        t("2026-11-20T10:00:00Z"),
+        ComponentState::Operational,
+        10,
+    );
+    // The cron stopped for five hours; only max_gap (15 min) of that counts as observed.
+    record(
+        dir.path(),
+        t("2026-11-20T15:00:00Z"),
+        ComponentState::Operational,
+        10,
+    );
+    let mut h = History::open_read_only(Box::new(LocalStore::new(dir.path())), retention());
+    let day = h
+        .day_rollup("api", t("2026-11-20T00:00:00Z").date_naive())
+        .unwrap();
+    assert_eq!(day.seconds.observed(), 900.0);
+    assert!(
+        h.day_rollup("api", t("2026-11-19T00:00:00Z").date_naive())
+            .is_none(),
+        "a day never observed has no data"
+    );
+}
+
+#[test]
+fn the_page_shows_no_data_for_unobserved_days() {
+    let http = http_server();
+    let site = TestSite::new(&format!(
+        "[[component]]\nid = \"web\"\nlabel = \"Web\"\nkind = \"http\"\nurl = \"http://{http}/ok\"\n"
+    ));
+    assert_eq!(site.cmd(&["run"]).status.code(), Some(0));
+    let html = site.read_public("components/web.html");
+    assert_eq!(
+        html.matches(": No data</span>").count(),
+        89,
+        "89 of the 90 days were never observed"
+    );
+    assert!(html.contains("class=\"o\""), "today has data");
+    let index = site.read_public("index.html");
+    assert!(
+        index.contains("30 d <b>no data</b>") || index.contains("no data"),
+        "a single run has no 30-day figure yet"
+    );
+}
+
+#[test]
+fn a_truncated_history_file_is_named_left_untouched_and_the_page_still_publishes() {
+    let http = http_server();
+    let site = TestSite::new(&format!(
+        "[[component]]\nid = \"web\"\nlabel = \"Web\"\nkind = \"http\"\nurl = \"http://{http}/ok\"\n"
+    ));
+    assert_eq!(site.cmd(&["run"]).status.code(), Some(0));
+    let memory = site.path().join(".upstate/history/memory.json");
+    let full = std::fs::read(&memory).unwrap();
+    std::fs::write(&memory, &full[..full.len() / 2]).unwrap();
+    let truncated = std::fs::read(&memory).unwrap();
+    std::fs::remove_file(site.public("status.json")).unwrap();
+    let out = site.cmd(&["run"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out).contains("memory.json cannot be read"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        std::fs::read(&memory).unwrap(),
+        truncated,
+        "the unreadable file was not touched"
+    );
+    assert_eq!(
+        site.status_json()["components"][0]["state"],
+        "operational",
+        "the live status was published"
+    );
+    // `history repair` moves it aside; the next run is clean.
+    let repair = site.cmd(&["history", "repair"]);
+    assert!(
+        repair.status.success() && text(&repair).contains("Moved aside: memory.json.unreadable-"),
+        "{}",
+        text(&repair)
+    );
+    assert_eq!(site.cmd(&["run"]).status.code(), Some(0));
+    assert_eq!(site.cmd(&["history", "check"]).status.code(), Some(0));
+}
+
+#[test]
+fn a_file_from_a_newer_format_is_refused_and_kept() {
+    let http = http_server();
+    let site = TestSite::new(&format!(
+        "[[component]]\nid = \"web\"\nlabel = \"Web\"\nkind = \"http\"\nurl = \"http://{http}/ok\"\n"
+    ));
+    assert_eq!(site.cmd(&["run"]).status.code(), Some(0));
+    let memory = site.path().join(".upstate/history/memory.json");
+    let newer = r#"{"version":99,"components":{}}"#;
+    std::fs::write(&memory, newer).unwrap();
+    let out = site.cmd(&["run"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out).contains("written by a newer upstate (format 99"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(std::fs::read_to_string(&memory).unwrap(), newer);
+}
+
+#[test]
+fn overlapping_runs_never_interleave_or_lose_an_observation() {
+    let http = http_server();
+    let site = TestSite::new(&format!(
+        "[[component]]\nid = \"web\"\nlabel = \"Web\"\nkind = \"http\"\nurl = \"http://{http}/ok\"\n"
+    ));
+    let rounds = 4;
+    for _ in 0..rounds {
+        let children: Vec<_> = (0..3)
+            .map(|_| {
+                common::upstate()
+                    .arg("run")
+                    .arg("--config")
+                    .arg(site.config())
+                    .stdout(std::process::Stdio::null())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for mut c in children {
+            assert!(c.wait().unwrap().success());
+        }
+    }
+    let runs = rounds * 3;
+    let mut raw = 0;
+    for day in std::fs::read_dir(site.path().join(".upstate/history/raw")).unwrap() {
+        raw += std::fs::read_dir(day.unwrap().path()).unwrap().count();
+    }
+    assert_eq!(raw, runs, "one raw file per run");
+    let mut h = History::open_read_only(
+        Box::new(LocalStore::new(site.path().join(".upstate/history"))),
+        retention(),
+    );
+    assert!(h.problems().is_empty());
+    let checks: u64 = std::fs::read_dir(site.path().join(".upstate/history/daily"))
+        .unwrap()
+        .map(|e| {
+            let day = e
+                .unwrap()
+                .path()
+                .file_stem()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            h.day_rollup(
+                "web",
+                chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d").unwrap(),
+            )
+            .map_or(0, |d| d.checks)
+        })
+        .sum();
+    assert_eq!(checks, runs as u64, "every run's check is in the rollups");
+}

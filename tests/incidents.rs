@@ -1,0 +1,302 @@
+//! Incident and maintenance files: every error with file, line and field; the lifecycle;
+//! private incidents never leaving the repository; script injection through every text.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::Path;
+
+use common::{TestSite, http_server, text};
+use upstate::incident::{self, Status};
+
+const KNOWN: [&str; 2] = ["api", "postgres"];
+
+fn errors_of(body: &str) -> Vec<(usize, Option<String>, String, String)> {
+    match incident::parse(Path::new("incidents/x.md"), body, &KNOWN) {
+        Ok(_) => Vec::new(),
+        Err(e) => e
+            .into_iter()
+            .map(|e| (e.line, e.field, e.message, e.help.unwrap_or_default()))
+            .collect(),
+    }
+}
+
+#[test]
+fn the_contract_examples_parse() {
+    let i = incident::parse(
+        Path::new("incidents/2026-11-02-api-errors.md"),
+        include_str!("fixtures/contracts/incident.example.md"),
+        &KNOWN,
+    )
+    .unwrap();
+    assert_eq!(i.title, "Elevated API error rates");
+    assert_eq!(i.updates.len(), 3);
+    assert_eq!(i.updates[0].status, Status::Resolved, "newest first");
+    assert!(i.body.contains("## Root cause"));
+    let m = incident::parse(
+        Path::new("incidents/2026-12-01-db-upgrade.md"),
+        include_str!("fixtures/contracts/maintenance.example.md"),
+        &KNOWN,
+    )
+    .unwrap();
+    let before = chrono::DateTime::parse_from_rfc3339("2026-12-01T01:00:00Z")
+        .unwrap()
+        .to_utc();
+    let during = chrono::DateTime::parse_from_rfc3339("2026-12-01T02:30:00Z")
+        .unwrap()
+        .to_utc();
+    let after = chrono::DateTime::parse_from_rfc3339("2026-12-01T03:30:00Z")
+        .unwrap()
+        .to_utc();
+    assert_eq!(m.status_at(before), Status::Scheduled);
+    assert_eq!(m.status_at(during), Status::InProgress);
+    assert_eq!(m.status_at(after), Status::Completed);
+    assert_eq!(
+        m.forced_state(during),
+        Some(upstate::state::ComponentState::UnderMaintenance)
+    );
+    assert_eq!(m.forced_state(after), None);
+}
+
+/// One malformed file per error kind: line, field and a fix.
+#[test]
+fn malformed_corpus_names_line_field_and_fix() {
+    let head = "---\ntitle: T\nseverity: major\nstatus: investigating\ndiscovered_at: 2026-11-02T14:05:00Z\n";
+    let cases: Vec<(String, usize, Option<&str>, &str, &str)> = vec![
+        (format!("{head}titel: x\n---\n"), 6, Some("titel"), "unknown field `titel`", "did you mean `title`?"),
+        (format!("{head}components: [api, postgress]\n---\n"), 6, Some("components"), "unknown component `postgress`", "did you mean `postgres`?"),
+        ("---\ntitle: T\nseverity: major\nstatus: investigating\ndiscovered_at: 2026-11-02 14:05\n---\n".into(), 5, Some("discovered_at"), "`discovered_at` is not a time", "RFC 3339"),
+        ("---\ntitle: T\nseverity: huge\nstatus: investigating\ndiscovered_at: 2026-11-02T14:05:00Z\n---\n".into(), 3, Some("severity"), "`severity` cannot be `huge`", "allowed: minor, major, critical"),
+        ("---\ntitle: T\nseverity: major\nstatus: resolvd\ndiscovered_at: 2026-11-02T14:05:00Z\n---\n".into(), 4, Some("status"), "`status` cannot be `resolvd`", "did you mean `resolved`?"),
+        ("---\ntitle: T\nseverity: major\nstatus: resolved\ndiscovered_at: 2026-11-02T14:05:00Z\n---\n".into(), 4, Some("resolved_at"), "the incident is resolved but has no `resolved_at`", "add `resolved_at:`"),
+        (format!("{head}resolved_at: 2026-11-02T13:00:00Z\n---\n"), 6, Some("resolved_at"), "`resolved_at` is before `discovered_at`", "time zone"),
+        (format!("{head}updates:\n  - at: 2026-11-02T14:05:00Z\n    status: scheduled\n    message: x\n---\n"), 8, Some("updates"), "`updates` cannot be `scheduled`", "allowed: investigating"),
+        ("---\ntitle: M\nkind: maintenance\nstarts_at: 2026-12-01T03:00:00Z\nends_at: 2026-12-01T02:00:00Z\n---\n".into(), 5, Some("ends_at"), "`ends_at` is before `starts_at`", "swap"),
+        ("---\ntitle: M\nkind: maintenance\n---\n".into(), 2, Some("starts_at"), "a maintenance notice needs `starts_at` and `ends_at`", "RFC 3339"),
+        ("title: T\n".into(), 1, None, "no front matter", ""),
+        ("---\ntitle: T\n".into(), 1, None, "the front matter is not closed", ""),
+        ("---\nseverity: major\nstatus: investigating\ndiscovered_at: 2026-11-02T14:05:00Z\n---\n".into(), 2, Some("title"), "`title` is missing", "add `title:"),
+    ];
+    for (body, line, field, message, help) in cases {
+        let errors = errors_of(&body);
+        let found = errors.iter().find(|(_, _, m, _)| m.starts_with(message));
+        let Some((l, f, _, h)) = found else {
+            panic!("no `{message}` for:\n{body}\ngot {errors:#?}")
+        };
+        assert_eq!((*l, f.as_deref()), (line, field), "{message}\n{body}");
+        assert!(h.contains(help), "{message}: help {h:?} lacks {help:?}");
+    }
+}
+
+#[test]
+fn check_reports_all_errors_in_all_files_at_once() {
+    let site = TestSite::new(
+        "[[component]]\nid = \"api\"\nlabel = \"API\"\nkind = \"tcp\"\naddress = \"127.0.0.1:1\"\n",
+    );
+    site.incident("a.md", "---\ntitle: A\nseverity: huge\nstatus: investigating\ndiscovered_at: 2026-11-02T14:05:00Z\ncomponents: [apii]\n---\n");
+    site.incident("b.md", "---\ntitle: B\nkind: maintenance\nstarts_at: tomorrow\nends_at: 2026-12-01T02:00:00Z\n---\n");
+    let out = site.cmd(&["check"]);
+    assert_eq!(out.status.code(), Some(2));
+    let t = text(&out);
+    for want in [
+        "a.md:3: error [severity]",
+        "a.md:6: error [components]: unknown component `apii`",
+        "b.md:4: error [starts_at]: `starts_at` is not a time",
+        "3 problems in incident files",
+    ] {
+        assert!(t.contains(want), "missing {want:?} in:\n{t}");
+    }
+}
+
+#[test]
+fn new_writes_files_that_check_accepts() {
+    let site = TestSite::new(
+        "[[component]]\nid = \"api\"\nlabel = \"API\"\nkind = \"tcp\"\naddress = \"127.0.0.1:1\"\n",
+    );
+    let out = site.cmd(&[
+        "new",
+        "incident",
+        "Login: errors & timeouts!",
+        "--components",
+        "api",
+        "--severity",
+        "major",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = site.cmd(&[
+        "new",
+        "maintenance",
+        "DB upgrade",
+        "--starts",
+        "2026-12-01T02:00:00Z",
+        "--ends",
+        "2026-12-01T03:00:00Z",
+        "--components",
+        "api",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let names: Vec<String> = std::fs::read_dir(site.path().join("incidents"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.contains(&"2026-12-01-db-upgrade.md".to_owned()),
+        "{names:?}"
+    );
+    assert!(
+        names
+            .iter()
+            .any(|n| n.ends_with("-login-errors-timeouts.md")),
+        "{names:?}"
+    );
+    let check = site.cmd(&["check"]);
+    assert!(check.status.success(), "{}", text(&check));
+    let bad = site.cmd(&["new", "incident", "X", "--components", "nope"]);
+    assert_eq!(
+        bad.status.code(),
+        Some(2),
+        "an unknown component is refused before writing"
+    );
+}
+
+fn site_with(incidents: &[(&str, &str)], extra: &str) -> TestSite {
+    let http = http_server();
+    let site = TestSite::new(&format!(
+        "[site]\ntitle = \"Status\"\nbase_url = \"https://status.test\"\n{extra}\n[[component]]\nid = \"api\"\nlabel = \"API\"\nkind = \"http\"\nurl = \"http://{http}/ok\"\n\n[[component]]\nid = \"postgres\"\nlabel = \"DB\"\nkind = \"http\"\nurl = \"http://{http}/ok\"\n"
+    ));
+    for (name, body) in incidents {
+        site.incident(name, body);
+    }
+    let out = site.cmd(&["run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    site
+}
+
+#[test]
+fn a_private_incident_leaves_no_trace_of_its_words_in_any_output() {
+    let now = chrono::Utc::now();
+    let at = (now - chrono::Duration::hours(2)).format("%Y-%m-%dT%H:%M:%SZ");
+    let site = site_with(
+        &[(
+            "2026-11-20-secret.md",
+            &format!(
+                "---\ntitle: Zebra-Quokka breach of the payroll bucket\nseverity: critical\nstatus: identified\ncomponents: [api]\ndiscovered_at: {at}\nprivate: true\nupdates:\n  - at: {at}\n    status: identified\n    message: Narwhal credentials rotated on host db-7\n---\nPostmortem mentions Okapi-Pangolin internals.\n"
+            ),
+        )],
+        "",
+    );
+    let secrets = [
+        "Zebra-Quokka",
+        "payroll",
+        "Narwhal",
+        "db-7",
+        "Okapi-Pangolin",
+    ];
+    let files = site.all_public_files();
+    assert!(files.len() > 20);
+    for (path, content) in &files {
+        for s in secrets {
+            assert!(!content.contains(s), "{s} leaked into {path}");
+        }
+    }
+    // Severity, status and timestamps are still published, and the open incident counts.
+    let status = site.status_json();
+    assert_eq!(status["incidents"][0]["severity"], "critical");
+    assert_eq!(status["incidents"][0]["status"], "identified");
+    assert_eq!(
+        status["components"][0]["state"], "down",
+        "an open critical incident forces at least major outage"
+    );
+    assert!(site.read_public("index.html").contains("Private incident"));
+}
+
+const PAYLOADS: [&str; 8] = [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(2)>",
+    "[click](javascript:alert(3))",
+    "<a href=\"data:text/html,<script>alert(4)</script>\">x</a>",
+    "<iframe src=\"https://evil.example\"></iframe>",
+    "\"><svg onload=alert(5)>",
+    "<div style=\"background:url(javascript:alert(6))\" onclick=\"alert(7)\">x</div>",
+    "</script><script>alert(8)</script>",
+];
+
+/// No element or attribute that executes: scripts other than ours, event handlers,
+/// javascript:/data: URLs, frames, objects.
+fn assert_inert(path: &str, html: &str) {
+    let doc = scraper::Html::parse_document(html);
+    let all = scraper::Selector::parse("*").unwrap();
+    for el in doc.select(&all) {
+        let name = el.value().name();
+        assert!(
+            !matches!(name, "iframe" | "object" | "embed" | "frame"),
+            "{path}: <{name}>"
+        );
+        if name == "script" {
+            let ours = el.value().attr("src") == Some("assets/js/app.js")
+                || el.value().attr("type") == Some("application/json");
+            assert!(ours, "{path}: a script that is not ours: {}", el.html());
+        }
+        for (attr, value) in el.value().attrs() {
+            assert!(
+                !attr.to_ascii_lowercase().starts_with("on"),
+                "{path}: event handler {attr}={value}"
+            );
+            let v = value.trim().to_ascii_lowercase();
+            if matches!(
+                attr,
+                "href" | "src" | "action" | "formaction" | "xlink:href"
+            ) {
+                assert!(
+                    !v.starts_with("javascript:") && !v.starts_with("data:"),
+                    "{path}: {attr}={value}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn injection_payloads_in_every_text_field_stay_inert() {
+    let joined = PAYLOADS.join(" ");
+    let yaml = serde_json::to_string(&joined).unwrap(); // a valid YAML double-quoted scalar
+    let toml_text = toml::Value::String(joined.clone()).to_string();
+    let incident = format!(
+        "---\ntitle: {yaml}\nseverity: major\nstatus: monitoring\ncomponents: [api]\ndiscovered_at: 2026-11-20T10:00:00Z\nupdates:\n  - at: 2026-11-20T10:00:00Z\n    status: investigating\n    message: {yaml}\n---\n{}\n",
+        PAYLOADS.join("\n\n")
+    );
+    let maintenance = format!(
+        "---\ntitle: {yaml}\nkind: maintenance\ncomponents: [postgres]\nstarts_at: 2030-01-01T00:00:00Z\nends_at: 2030-01-01T01:00:00Z\n---\n{}\n",
+        PAYLOADS.join("\n")
+    );
+    let http = http_server();
+    let site = TestSite::new(&format!(
+        "[site]\ntitle = {toml_text}\ndescription = {toml_text}\nbase_url = \"https://status.test\"\nsecurity_contact = {toml_text}\n\n[[component]]\nid = \"api\"\nlabel = {toml_text}\ndescription = {toml_text}\ngroup = {toml_text}\nkind = \"http\"\nurl = \"http://{http}/json\"\nexpect_json = {{ \"/status\" = {toml_text} }}\n\n[[component]]\nid = \"postgres\"\nlabel = \"DB\"\nkind = \"http\"\nurl = \"http://{http}/ok\"\n"
+    ));
+    site.incident("2026-11-20-x.md", &incident);
+    site.incident("2030-01-01-m.md", &maintenance);
+    std::fs::create_dir_all(site.path().join("content")).unwrap();
+    std::fs::write(
+        site.path().join("content/about.md"),
+        format!("---\ntitle: {yaml}\n---\n{}", PAYLOADS.join("\n\n")),
+    )
+    .unwrap();
+    let out = site.cmd(&["run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let mut pages = 0;
+    for (path, content) in site.all_public_files() {
+        if path.ends_with(".html") {
+            assert_inert(&path, &content);
+            pages += 1;
+        }
+        if path.ends_with(".svg") {
+            assert_inert(&path, &content);
+        }
+    }
+    assert!(pages >= 6, "{pages}");
+    // The words are shown, escaped, not dropped.
+    assert!(
+        site.read_public("index.html")
+            .contains("&lt;script&gt;alert(1)&lt;/script&gt;")
+    );
+}
