@@ -38,7 +38,7 @@ pub fn run(path: &Path) -> Exit {
     }
     match pipeline::write(&config, &files) {
         Ok(dir) => {
-            println!("Built {} files into {}.", files.len(), dir.display());
+            out!("Built {} files into {}.", files.len(), dir.display());
             if errors.is_empty() && history.problems().is_empty() {
                 Exit::Success
             } else {

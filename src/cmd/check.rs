@@ -22,7 +22,7 @@ pub fn run(path: &Path) -> Exit {
         );
         return Exit::Invalid;
     }
-    println!(
+    out!(
         "{}: OK ({} component{}, {} incident file{}).",
         path.display(),
         config.components.len(),

@@ -26,7 +26,7 @@ pub fn check(path: &Path) -> Exit {
     };
     match history.check_all() {
         Ok(bad) if bad.is_empty() => {
-            println!("History OK.");
+            out!("History OK.");
             Exit::Success
         }
         Ok(bad) => {
@@ -49,14 +49,14 @@ pub fn repair(path: &Path) -> Exit {
     };
     match history.repair() {
         Ok(moved) if moved.is_empty() => {
-            println!("Nothing to repair.");
+            out!("Nothing to repair.");
             Exit::Success
         }
         Ok(moved) => {
             for m in &moved {
-                println!("Moved aside: {m}");
+                out!("Moved aside: {m}");
             }
-            println!(
+            out!(
                 "The next run starts those files afresh; the moved copies are kept for inspection."
             );
             Exit::Success

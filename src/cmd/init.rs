@@ -50,8 +50,8 @@ pub fn run(dir: &Path, force: bool) -> Exit {
             eprintln!("error: cannot write {}: {e}", dest.display());
             return Exit::Fatal;
         }
-        println!("Created {}", dest.display());
+        out!("Created {}", dest.display());
     }
-    println!("Next: cd {} && upstate check && upstate run", dir.display());
+    out!("Next: cd {} && upstate check && upstate run", dir.display());
     Exit::Success
 }

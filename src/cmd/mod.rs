@@ -1,5 +1,14 @@
 //! One file per command; each is thin: load, call the stages, report.
 
+/// `println!` that treats a closed stdout (`upstate probe | head`) as the reader being done,
+/// not as a crash (ripgrep's rule: a broken pipe is success).
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
 mod build;
 mod check;
 mod history;

@@ -57,7 +57,7 @@ fn write(config_path: &Path, date: DateTime<Utc>, title: &str, body: String) -> 
         eprintln!("error: cannot write {}: {e}", path.display());
         return Exit::Fatal;
     }
-    println!("Wrote {}", path.display());
+    out!("Wrote {}", path.display());
     Exit::Success
 }
 

@@ -30,7 +30,7 @@ pub async fn run(path: &Path, json: bool) -> Exit {
                 Some(serde_json::json!({"component": c.id, "state": s.state.as_str(), "latency_ms": s.latency_ms, "detail": s.detail}))
             })
             .collect();
-        println!(
+        out!(
             "{}",
             serde_json::to_string_pretty(&rows).unwrap_or_default()
         );
@@ -43,9 +43,11 @@ pub async fn run(path: &Path, json: bool) -> Exit {
         .max()
         .unwrap_or(9)
         .max(9);
-    println!(
+    out!(
         "{:width$}  {:20}  {:>8}  DETAIL",
-        "COMPONENT", "STATE", "LATENCY"
+        "COMPONENT",
+        "STATE",
+        "LATENCY"
     );
     for c in &config.components {
         let Some(s) = decided.current.get(&c.id) else {
@@ -54,7 +56,7 @@ pub async fn run(path: &Path, json: bool) -> Exit {
         let latency = s
             .latency_ms
             .map_or_else(|| "-".to_owned(), |ms| format!("{ms} ms"));
-        println!(
+        out!(
             "{:width$}  {:20}  {:>8}  {}",
             c.id,
             s.state.as_str(),

@@ -27,7 +27,7 @@ pub async fn run(path: &Path) -> Exit {
     };
     match target.publish(&site).await {
         Ok(r) => {
-            println!(
+            out!(
                 "Published to {}: {} written, {} deleted, {} unchanged.",
                 target.name(),
                 r.uploaded,

@@ -114,19 +114,19 @@ pub async fn run(path: &Path, json: bool) -> Exit {
             "components": {"operational": get(PublicState::Operational), "degraded": get(PublicState::Degraded), "down": get(PublicState::Down)},
             "attention": attention,
         });
-        println!(
+        out!(
             "{}",
             serde_json::to_string_pretty(&summary).unwrap_or_default()
         );
     } else {
-        println!(
+        out!(
             "Probed {} components: {} operational, {} degraded, {} down.",
             decided.raw.len(),
             get(PublicState::Operational),
             get(PublicState::Degraded),
             get(PublicState::Down)
         );
-        println!(
+        out!(
             "Published {} files to {} ({} written, {} deleted).",
             files.len(),
             target_name,
@@ -136,7 +136,7 @@ pub async fn run(path: &Path, json: bool) -> Exit {
         let index = Path::new(&target_name).join("index.html");
         if index.is_file() {
             let shown = std::fs::canonicalize(&index).unwrap_or(index);
-            println!("Page: file://{}", shown.display());
+            out!("Page: file://{}", shown.display());
         }
     }
     if attention.is_empty() {

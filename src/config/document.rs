@@ -66,30 +66,57 @@ fn header_name(line: &str) -> Option<(String, bool)> {
     ok.then(|| (name.to_owned(), is_array))
 }
 
-/// `text` with every byte outside `keep` replaced by a space; newlines stay so lines still count.
-pub(crate) fn mask(text: &str, keep: &[Range<usize>]) -> String {
-    let bytes: Vec<u8> = text
-        .bytes()
-        .enumerate()
-        .map(|(i, b)| {
-            if b == b'\n' || keep.iter().any(|r| r.contains(&i)) {
-                b
-            } else {
-                b' '
-            }
-        })
-        .collect();
-    // Whole multi-byte characters are either kept or blanked byte by byte, so this stays UTF-8;
-    // the lossy conversion only guards against a range cutting a character in half.
-    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+/// One section of the file, cut out with everything outside `keep` blanked (newlines kept), and
+/// where it starts, so spans `toml` reports can be moved back to file offsets. Cutting the window
+/// (rather than masking the whole file) keeps a 10,000-component config linear to read.
+pub(crate) struct Masked {
+    pub text: String,
+    pub offset: usize,
 }
 
-/// Deserializes a masked document, turning a `toml` error into a positioned message.
-pub(crate) fn parse_masked<T: DeserializeOwned>(masked: &str) -> Result<T, Positioned> {
-    toml::from_str(masked).map_err(|e| Positioned {
-        span: e.span(),
-        message: e.message().to_owned(),
-    })
+impl Masked {
+    /// The bytes of `window`, with bytes outside every `keep` range blanked.
+    pub fn new(text: &str, window: &Range<usize>, keep: &[Range<usize>]) -> Self {
+        let window = window.start.min(text.len())..window.end.min(text.len());
+        let bytes: Vec<u8> = text
+            .as_bytes()
+            .get(window.clone())
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+            .map(|(i, &b)| {
+                let at = window.start + i;
+                if b == b'\n' || keep.iter().any(|r| r.contains(&at)) {
+                    b
+                } else {
+                    b' '
+                }
+            })
+            .collect();
+        // Whole multi-byte characters are either kept or blanked byte by byte, so this stays
+        // UTF-8; the lossy conversion only guards against a range cutting a character in half.
+        let text = String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        Self {
+            text,
+            offset: window.start,
+        }
+    }
+
+    /// Deserializes the window, turning a `toml` error into a message at a file offset.
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, Positioned> {
+        toml::from_str(&self.text).map_err(|e| Positioned {
+            // A span over the whole window (a missing field) says nothing: leave it to the caller.
+            span: e
+                .span()
+                .filter(|s| {
+                    !(s.start == 0 && s.end >= self.text.len())
+                        && !e.message().starts_with("missing field")
+                })
+                .map(|s| s.start + self.offset..s.end + self.offset),
+            message: e.message().to_owned(),
+        })
+    }
 }
 
 /// An error message with the byte span it is about, if known.
@@ -99,13 +126,25 @@ pub(crate) struct Positioned {
     pub message: String,
 }
 
-/// 1-based line and column of byte `offset`.
-pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = text.get(..offset).unwrap_or_default();
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, col)
+/// Line starts of a text, so positions are found by binary search (a 10,000-component file
+/// asks for thousands of them).
+pub(crate) struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        Self { starts }
+    }
+
+    /// 1-based line and column (in bytes) of `offset`.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let line = self.starts.partition_point(|&s| s <= offset).max(1);
+        let start = self.starts.get(line - 1).copied().unwrap_or(0);
+        (line, offset.saturating_sub(start) + 1)
+    }
 }
 
 /// The key names a serde "unknown field" message offers, and the unknown one.
@@ -171,10 +210,22 @@ mod tests {
     fn masking_keeps_offsets() {
         let text = "a = 1\nb = \"é\"\nc = 3\n";
         let b = text.find('b').unwrap();
-        let masked = mask(text, std::slice::from_ref(&(b..b + 9)));
-        assert_eq!(masked.len(), text.len());
-        assert_eq!(masked.lines().nth(1), Some("b = \"é\""));
-        assert_eq!(line_col(text, b), (2, 1));
+        let masked = Masked::new(text, &(b..text.len()), std::slice::from_ref(&(b..b + 9)));
+        assert_eq!(masked.text.len(), text.len() - b);
+        assert_eq!(masked.text.lines().next(), Some("b = \"é\""));
+        assert_eq!(LineIndex::new(text).line_col(b), (2, 1));
+        let err = Masked::new(
+            text,
+            &(b..text.len()),
+            std::slice::from_ref(&(b..text.len())),
+        )
+        .parse::<std::collections::BTreeMap<String, u8>>();
+        assert_eq!(
+            err.unwrap_err()
+                .span
+                .map(|s| LineIndex::new(text).line_col(s.start).0),
+            Some(2)
+        );
     }
 
     #[test]

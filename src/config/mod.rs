@@ -32,6 +32,7 @@ pub use duration::Duration;
 pub use secret::{EnvString, Secret};
 
 use crate::probe::ProbeSpec;
+pub(crate) use document::Masked;
 use document::{Positioned, Section};
 
 /// The whole configuration, validated.
@@ -291,6 +292,7 @@ impl fmt::Display for ConfigErrors {
 struct Errors<'a> {
     file: &'a Path,
     text: &'a str,
+    lines: document::LineIndex,
     list: Vec<ConfigError>,
 }
 
@@ -302,7 +304,13 @@ impl Errors<'_> {
         message: String,
         help: Option<String>,
     ) {
-        let (line, column) = document::line_col(self.text, offset);
+        // Columns count characters, so a line with "é" before the error still points right.
+        let (line, byte_column) = self.lines.line_col(offset);
+        let line_start = offset.saturating_sub(byte_column - 1);
+        let column = self
+            .text
+            .get(line_start..offset)
+            .map_or(byte_column, |s| s.chars().count() + 1);
         // Messages from our own deserializers carry their help after a `= help:` line.
         let (message, help) = match message.split_once("\n= help: ") {
             Some((m, h)) => (m.to_owned(), Some(h.to_owned())),
@@ -386,6 +394,7 @@ impl Config {
         let mut errors = Errors {
             file: path,
             text,
+            lines: document::LineIndex::new(text),
             list: Vec::new(),
         };
         // Syntax and unknown top-level tables first: nothing else can be trusted without them.
@@ -417,10 +426,11 @@ impl Config {
             notify: Vec::new(),
         };
         for section in &all {
-            let masked = document::mask(text, std::slice::from_ref(&section.body));
+            let masked =
+                document::Masked::new(text, &section.body, std::slice::from_ref(&section.body));
             macro_rules! table {
                 ($field:expr) => {
-                    match document::parse_masked(&masked) {
+                    match masked.parse() {
                         Ok(value) => $field = value,
                         Err(e) => errors.push_positioned(section, e, &[]),
                     }
@@ -551,32 +561,31 @@ struct TopLevel {
 }
 
 fn parse_component(text: &str, section: &Section, errors: &mut Errors<'_>) -> Option<Component> {
-    let masked = document::mask(text, std::slice::from_ref(&section.body));
-    let keys: BTreeMap<toml::Spanned<String>, toml::Spanned<toml::Value>> =
-        match document::parse_masked(&masked) {
-            Ok(k) => k,
-            Err(e) => {
-                errors.push_positioned(section, e, &[]);
-                return None;
-            }
-        };
+    let masked = document::Masked::new(text, &section.body, std::slice::from_ref(&section.body));
+    let keys: BTreeMap<toml::Spanned<String>, toml::Spanned<toml::Value>> = match masked.parse() {
+        Ok(k) => k,
+        Err(e) => {
+            errors.push_positioned(section, e, &[]);
+            return None;
+        }
+    };
     let (mut common, mut specific) = (Vec::new(), Vec::new());
     for (key, value) in &keys {
-        let range = key.span().start..value.span().end;
+        let range = key.span().start + masked.offset..value.span().end + masked.offset;
         if COMMON_KEYS.contains(&key.get_ref().as_str()) {
             common.push(range);
         } else {
             specific.push(range);
         }
     }
-    let common: CommonKeys = match document::parse_masked(&document::mask(text, &common)) {
+    let common: CommonKeys = match document::Masked::new(text, &section.body, &common).parse() {
         Ok(c) => c,
         Err(e) => {
             errors.push_positioned(section, e, &[]);
             return None;
         }
     };
-    let (line, _) = document::line_col(text, section.header);
+    let (line, _) = errors.lines.line_col(section.header);
     let id_ok = !common.id.is_empty()
         && common
             .id
@@ -586,7 +595,7 @@ fn parse_component(text: &str, section: &Section, errors: &mut Errors<'_>) -> Op
         let offset = keys
             .keys()
             .find(|k| k.get_ref() == "id")
-            .map_or(section.header, |k| k.span().start);
+            .map_or(section.header, |k| k.span().start + masked.offset);
         errors.push(
             offset,
             None,
@@ -600,7 +609,7 @@ fn parse_component(text: &str, section: &Section, errors: &mut Errors<'_>) -> Op
     let kind_offset = keys
         .iter()
         .find(|(k, _)| k.get_ref() == "kind")
-        .map_or(section.header, |(_, v)| v.span().start);
+        .map_or(section.header, |(_, v)| v.span().start + masked.offset);
     if !ProbeSpec::KINDS.contains(&common.kind.as_str()) {
         let help = match closest(&common.kind, ProbeSpec::KINDS) {
             Some(near) => format!(
@@ -617,7 +626,10 @@ fn parse_component(text: &str, section: &Section, errors: &mut Errors<'_>) -> Op
         );
         return None;
     }
-    let probe = match ProbeSpec::parse(&common.kind, &document::mask(text, &specific)) {
+    let probe = match ProbeSpec::parse(
+        &common.kind,
+        &document::Masked::new(text, &section.body, &specific),
+    ) {
         Ok(p) => p,
         Err(e) => {
             errors.push_positioned(section, e.into(), &COMMON_KEYS);
@@ -642,8 +654,8 @@ fn parse_component(text: &str, section: &Section, errors: &mut Errors<'_>) -> Op
 }
 
 /// Parses a kind's own keys; called by [`ProbeSpec::parse`] for each kind's config struct.
-pub(crate) fn parse_kind<T: serde::de::DeserializeOwned>(masked: &str) -> Result<T, KindError> {
-    document::parse_masked(masked).map_err(KindError)
+pub(crate) fn parse_kind<T: serde::de::DeserializeOwned>(masked: &Masked) -> Result<T, KindError> {
+    masked.parse().map_err(KindError)
 }
 
 /// A kind's config could not be read; carries the position for the caller.

@@ -139,7 +139,7 @@ impl ProbeSpec {
     ];
 
     /// Reads a kind's keys from a masked config document (see `config::document`).
-    pub(crate) fn parse(kind: &str, masked: &str) -> Result<Self, KindError> {
+    pub(crate) fn parse(kind: &str, masked: &crate::config::Masked) -> Result<Self, KindError> {
         Ok(match kind {
             "http" => Self::Http(parse_kind(masked)?),
             "tcp" => Self::Tcp(parse_kind(masked)?),

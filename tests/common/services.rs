@@ -69,6 +69,7 @@ pub fn password_postgres() -> (u16, String) {
                 .and_then(Result::ok)
                 .map(|e| e.path().join("bin"))
                 .expect("PostgreSQL server binaries not found under /usr/lib/postgresql: apt-get install postgresql");
+            stop_stale_clusters(&bin);
             let dir = tempfile::Builder::new().prefix("upstate-pg-").tempdir().unwrap().keep();
             let data = dir.join("data");
             let pwfile = dir.join("pw");
@@ -119,4 +120,48 @@ pub fn password_postgres() -> (u16, String) {
             (port, password)
         })
         .clone()
+}
+
+/// Clusters from earlier test processes (a test binary has no teardown hook) are stopped and
+/// removed, so at most one outlives a test run.
+fn stop_stale_clusters(bin: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if !path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("upstate-pg-"))
+        {
+            continue;
+        }
+        // Only clusters whose postmaster is not this process's own (started moments ago) remain.
+        let data = path.join("data");
+        let stop = |mut c: Command| {
+            let _ = c
+                .args([
+                    "-D",
+                    data.to_str().unwrap_or_default(),
+                    "-m",
+                    "immediate",
+                    "stop",
+                ])
+                .output();
+        };
+        let pg_ctl = bin.join("pg_ctl");
+        if Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| o.stdout.starts_with(b"0"))
+            .unwrap_or(false)
+        {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&pg_ctl);
+            stop(c);
+        } else {
+            stop(Command::new(&pg_ctl));
+        }
+        let _ = std::fs::remove_dir_all(&path);
+    }
 }

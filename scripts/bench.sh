@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# Upstate's benchmarks, printed as one table. Release build; every figure measured in this run.
+#   scripts/bench.sh           full run (10,000 incidents, 10,000 probe targets, 7 days of raw history)
+#   scripts/bench.sh --quick   smaller sizes, under 3 minutes
+#   CSTATE_DIR=path scripts/bench.sh --peers
+#                              also builds the same incidents with cState (Hugo theme) from a local
+#                              checkout of github.com/cstate/cstate; Hugo comes from Debian (apt-get).
+# Wall times and peak memory come from GNU time; sizes from du and gzip -9.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+quick=0; peers=0
+for a in "$@"; do case "$a" in --quick) quick=1;; --peers) peers=1;; esac; done
+work=$(mktemp -d); trap 'kill ${server_pid:-} ${hang_pid:-} 2>/dev/null || true; rm -rf "$work"' EXIT
+
+cargo build --release --quiet --bin upstate --example bench_server --example bench_history
+bin="$root/target/release/upstate"
+rows=()
+row() { rows+=("$(printf '| %s | %s | %s |' "$1" "$2" "$3")"); }
+# timed CMD...: sets $secs and $peak_mb
+timed() { /usr/bin/time -f '%e %M' -o "$work/time" "$@" >/dev/null 2>"$work/err" || true; read -r secs kb < "$work/time"; peak_mb=$((kb / 1024)); }
+
+if [ $quick = 1 ]; then sizes="100 1000"; targets="1000"; raw_days=1; else sizes="100 1000 10000"; targets="1000 10000"; raw_days=7; fi
+
+# (1) build time over N incidents x S components
+for s in 20 200; do for n in $sizes; do
+  site="$work/site-$n-$s"; extra=(); [ $peers = 1 ] && extra=(--cstate "$work/cstate-$n-$s")
+  python3 scripts/gen_site.py "$site" --incidents "$n" --components "$s" "${extra[@]}"
+  timed "$bin" build --config "$site/upstate.toml"
+  ours=$secs; ours_mb=$peak_mb
+  peer="not run"
+  if [ $peers = 1 ]; then
+    if [ -n "${CSTATE_DIR:-}" ] && command -v hugo >/dev/null; then
+      cs="$work/cstate-$n-$s"; mkdir -p "$cs/themes"; cp -r "$CSTATE_DIR/exampleSite/." "$cs/" 2>/dev/null || true
+      cp -r "$CSTATE_DIR" "$cs/themes/cstate"; rm -rf "$cs/content/issues/"*.md.example 2>/dev/null || true
+      python3 - "$cs/config.yml" "$s" <<'PY'
+import sys, re
+path, s = sys.argv[1], int(sys.argv[2])
+text = open(path).read()
+systems = "".join(f"  - name: Service {i}\n    category: Group {i % 10}\n" for i in range(s))
+cats = "".join(f"  - name: Group {i}\n" for i in range(10))
+text = re.sub(r"(?ms)^systems:.*?(?=^\S)", "systems:\n" + systems, text)
+text = re.sub(r"(?ms)^categories:.*?(?=^\S)", "categories:\n" + cats, text)
+open(path, "w").write(text)
+PY
+      timed hugo --source "$cs" --destination "$work/cstate-out-$n-$s" --quiet
+      peer="${secs} s, ${peak_mb} MB (cState is $(python3 -c "print(f'{$secs/max($ours,0.001):.0f}')")× slower)"
+    else
+      peer="skipped: set CSTATE_DIR to a cState checkout and apt-get install hugo"
+    fi
+  fi
+  row "build: $n incidents × $s components" "${ours} s, ${peak_mb} MB peak" "$peer"
+done; done
+
+# (2) a probe round over loopback HTTP targets
+"$root/target/release/examples/bench_server" 0 > "$work/port" &
+server_pid=$!
+for _ in $(seq 50); do [ -s "$work/port" ] && break; sleep 0.1; done
+port=$(cat "$work/port")
+for t in $targets; do
+  site="$work/probe-$t"; python3 scripts/gen_site.py "$site" --incidents 0 --components "$t" --kind http --target "127.0.0.1:$port" --timeout 2s --concurrency 256
+  timed "$bin" probe --json --config "$site/upstate.toml"
+  row "probe round: $t healthy loopback HTTP targets (deadline 2 s, concurrency 256)" "${secs} s, ${peak_mb} MB peak" "Upptime: sequential, 30 s + 60 s timeouts each; Gatus: 3 at once"
+done
+# every target of the contract config hanging
+hang="$work/hang"; mkdir -p "$hang"
+# A server that accepts every connection and never says a word.
+python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(1000); print(s.getsockname()[1], flush=True); held=[s.accept() for _ in iter(int, 1)]' > "$hang/port" &
+hang_pid=$!
+for _ in $(seq 50); do [ -s "$hang/port" ] && break; sleep 0.1; done
+hport=$(cat "$hang/port")
+cat > "$hang/upstate.toml" <<EOF2
+[run]
+timeout = "2s"
+[[component]]
+id = "http"
+label = "HTTP"
+kind = "http"
+url = "http://127.0.0.1:$hport/"
+[[component]]
+id = "tcp-ok"
+label = "TCP"
+kind = "tcp"
+address = "127.0.0.1:$hport"
+[[component]]
+id = "pg"
+label = "PostgreSQL"
+kind = "postgres"
+dsn = "postgres://u:p@127.0.0.1:$hport/db"
+[[component]]
+id = "redis"
+label = "Redis"
+kind = "redis"
+url = "redis://127.0.0.1:$hport"
+[[component]]
+id = "tls"
+label = "TLS"
+kind = "tls"
+address = "127.0.0.1:$hport"
+[[component]]
+id = "ws"
+label = "WebSocket"
+kind = "websocket"
+url = "ws://127.0.0.1:$hport/"
+[[component]]
+id = "hb"
+label = "Heartbeat"
+kind = "heartbeat"
+source = "redis://127.0.0.1:$hport"
+key = "k"
+max_age = "60s"
+down_after = "90s"
+[[component]]
+id = "workers"
+label = "Workers"
+kind = "workers"
+source = "redis://127.0.0.1:$hport"
+heartbeat_keys = "w:*"
+max_age = "60s"
+down_after = "5m"
+[[component]]
+id = "dns"
+label = "DNS"
+kind = "dns"
+name = "example.com"
+resolver = "127.0.0.1:$hport"
+EOF2
+timed "$bin" probe --json --config "$hang/upstate.toml"
+row "probe round: 9 kinds, every target hanging (deadline 2 s)" "${secs} s (slowest deadline 2 s)" "—"
+
+# (3) first-visit bytes
+for s in 20 200; do
+  site="$work/site-100-$s"
+  [ -d "$site" ] || python3 scripts/gen_site.py "$site" --incidents 100 --components "$s"
+  "$bin" build --config "$site/upstate.toml" >/dev/null 2>&1 || true
+  out="$site/.upstate/site"
+  html=$(gzip -9c "$out/index.html" | wc -c)
+  all=$(cat "$out/index.html" "$out/assets/js/app.js" "$out/favicon.svg" | gzip -9c | wc -c)
+  row "first visit, $s components: HTML with inline CSS (gzip)" "$html B; with app.js and favicon $all B" "Upptime ~52 KB, Gatus ~182 KB before any status"
+done
+
+# (4) history: a year of one-minute runs
+hist="$work/hist"; mkdir -p "$hist"
+cp "$work/site-100-200/upstate.toml" "$hist/upstate.toml"
+"$root/target/release/examples/bench_history" "$hist/.upstate/history" 200 "$raw_days"
+daily=$(du -sb "$hist/.upstate/history/daily" | cut -f1); rawb=$(du -sb "$hist/.upstate/history/raw" | cut -f1)
+timed "$bin" build --config "$hist/upstate.toml"
+row "history: 365 days × 200 components, one-minute runs" "daily rollups $((daily / 1024 / 1024)) MB; raw ($raw_days d) $((rawb / 1024 / 1024)) MB" "—"
+row "history: load + rollup + render of that store (upstate build)" "${secs} s, ${peak_mb} MB peak" "—"
+
+# (5) a publish after one component changed
+pub="$work/pub"; python3 scripts/gen_site.py "$pub" --incidents 100 --components 20 --kind http --target "127.0.0.1:$port"
+"$bin" run --config "$pub/upstate.toml" >/dev/null
+"$bin" run --config "$pub/upstate.toml" >/dev/null
+sed -i '0,/url = "http:\/\/127.0.0.1:[0-9]*\/ok"/s//url = "http:\/\/127.0.0.1:1\/ok"/' "$pub/upstate.toml"
+changed=$("$bin" run --json --config "$pub/upstate.toml" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["written"], "of", d["files"], "files")')
+row "publish after one component changed (folder target)" "$changed written" "—"
+
+echo
+echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; $(date -u +%Y-%m-%d)"
+echo
+echo "| benchmark | Upstate | peer / reference |"
+echo "|---|---|---|"
+printf '%s\n' "${rows[@]}"
