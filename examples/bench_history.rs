@@ -68,7 +68,7 @@ fn main() {
                 })
                 .collect();
             let key = dir.join(format!(
-                "raw/{}/{}.json",
+                "raw/{}/{}.json.gz",
                 at.format("%Y-%m-%d"),
                 at.format("%H%M%S%.6fZ")
             ));

@@ -17,18 +17,75 @@ fn gamma() -> f64 {
 }
 
 /// Latency samples in milliseconds, bucketed.
+///
+/// On disk it is `{"o": first index, "c": [counts from there on], "z": zero samples}`: latencies
+/// fill a contiguous run of buckets, so a dense array is about a third of the size of a map.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(from = "Dense", into = "Dense")]
 pub struct Sketch {
     /// Bucket index => count. Index `i` holds values in `(γ^(i−1), γ^i]`.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     bins: BTreeMap<i32, u64>,
     /// Samples of 0 ms (a log has no bucket for them).
-    #[serde(default, skip_serializing_if = "is_zero")]
+    zeros: u64,
+}
+
+/// The on-disk form of a [`Sketch`].
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Dense {
+    #[serde(default, rename = "o")]
+    offset: i32,
+    #[serde(default, rename = "c", skip_serializing_if = "Vec::is_empty")]
+    counts: Vec<u64>,
+    #[serde(default, rename = "z", skip_serializing_if = "is_zero")]
     zeros: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
+}
+
+impl From<Sketch> for Dense {
+    fn from(s: Sketch) -> Self {
+        let (Some((&first, _)), Some((&last, _))) =
+            (s.bins.first_key_value(), s.bins.last_key_value())
+        else {
+            return Dense {
+                offset: 0,
+                counts: Vec::new(),
+                zeros: s.zeros,
+            };
+        };
+        let counts = (first..=last)
+            .map(|i| s.bins.get(&i).copied().unwrap_or(0))
+            .collect();
+        Dense {
+            offset: first,
+            counts,
+            zeros: s.zeros,
+        }
+    }
+}
+
+impl From<Dense> for Sketch {
+    fn from(d: Dense) -> Self {
+        let bins = d
+            .counts
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c > 0)
+            .map(|(i, c)| {
+                (
+                    d.offset
+                        .saturating_add(i32::try_from(i).unwrap_or(i32::MAX)),
+                    *c,
+                )
+            })
+            .collect();
+        Sketch {
+            bins,
+            zeros: d.zeros,
+        }
+    }
 }
 
 impl Sketch {
@@ -118,6 +175,18 @@ mod tests {
             );
         }
         assert_eq!(merged.count(), 90 * 500);
+    }
+
+    #[test]
+    fn round_trips_through_its_dense_form() {
+        let mut s = Sketch::default();
+        for ms in [0.0, 1.0, 12.0, 12.5, 300.0, 30_000.0] {
+            s.add(ms);
+        }
+        let json = serde_json::to_string(&s).unwrap();
+        assert!(json.starts_with("{\"o\":"), "{json}");
+        let back: Sketch = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, s);
     }
 
     #[test]

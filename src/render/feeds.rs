@@ -42,6 +42,30 @@ fn entries<'a>(snapshot: &'a Snapshot, component: Option<&str>) -> Vec<&'a Incid
     list
 }
 
+/// When an entry last changed. Never the build time: a feed whose bytes change on every run
+/// makes every reader re-fetch and every publish re-upload it.
+fn entry_time(i: &IncidentView) -> DateTime<Utc> {
+    i.updated_at
+        .or(i.started_at)
+        .unwrap_or(DateTime::UNIX_EPOCH)
+}
+
+/// The latest change in the feed, or in the whole site when the feed is empty.
+fn feed_updated(snapshot: &Snapshot, list: &[&IncidentView]) -> DateTime<Utc> {
+    list.iter()
+        .map(|i| entry_time(i))
+        .max()
+        .or_else(|| {
+            snapshot
+                .all_incidents
+                .iter()
+                .chain(&snapshot.maintenance)
+                .map(entry_time)
+                .max()
+        })
+        .unwrap_or(DateTime::UNIX_EPOCH)
+}
+
 fn summary(i: &IncidentView) -> String {
     let mut text = match i.kind {
         Kind::Incident => format!(
@@ -77,7 +101,7 @@ fn rss(snapshot: &Snapshot, title: &str, self_path: &str, list: &[&IncidentView]
         esc(&format!("Incidents and maintenance for {}", snapshot.site.title)),
         esc(base),
         esc(self_path),
-        snapshot.generated_at.to_rfc2822()
+        feed_updated(snapshot, list).to_rfc2822()
     ));
     for i in list {
         let link = format!("{base}/incidents/{}.html", i.slug);
@@ -86,7 +110,7 @@ fn rss(snapshot: &Snapshot, title: &str, self_path: &str, list: &[&IncidentView]
             esc(&i.title),
             esc(&link),
             esc(&format!("{base}/incidents/{}", i.slug)),
-            i.updated_at.unwrap_or(snapshot.generated_at).to_rfc2822(),
+            entry_time(i).to_rfc2822(),
             esc(&summary(i))
         ));
     }
@@ -122,7 +146,7 @@ fn atom(snapshot: &Snapshot, title: &str, self_path: &str, list: &[&IncidentView
             esc(&i.title),
             esc(&format!("{base}/incidents/{}", i.slug)),
             esc(&link),
-            iso(i.updated_at.unwrap_or(snapshot.generated_at)),
+            iso(entry_time(i)),
             esc(&summary(i))
         ));
     }
