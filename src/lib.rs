@@ -6,8 +6,10 @@
 
 pub mod config;
 pub mod history;
+pub mod import;
 pub mod incident;
 pub mod model;
+pub mod notify;
 pub mod pipeline;
 pub mod probe;
 pub mod publish;

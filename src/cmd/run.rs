@@ -69,7 +69,7 @@ pub async fn run(path: &Path, json: bool) -> Exit {
         attention.push(p.to_string());
     }
 
-    let files = match pipeline::render(
+    let (snapshot, files) = match pipeline::render(
         &config,
         &mut history,
         decided.current,
@@ -77,13 +77,12 @@ pub async fn run(path: &Path, json: bool) -> Exit {
         counters,
         now,
     ) {
-        Ok((_, files)) => files,
+        Ok(rendered) => rendered,
         Err(e) => {
             eprintln!("error: rendering failed: {e}");
             return Exit::Fatal;
         }
     };
-    drop(history); // releases the lock before the (possibly slow) publish
     let site = match pipeline::write(&config, &files) {
         Ok(dir) => dir,
         Err(e) => {
@@ -91,7 +90,22 @@ pub async fn run(path: &Path, json: bool) -> Exit {
             return Exit::Fatal;
         }
     };
-    let report = match target.publish(&site).await {
+    // Notifications go out while the site is published: neither waits for the other, and a
+    // receiver that hangs or fails never fails the run.
+    let mut notify_memory = history.notify_memory();
+    let plan = upstate::notify::plan(&snapshot, &mut notify_memory);
+    let (published, (_, problems)) = tokio::join!(
+        target.publish(&site),
+        upstate::notify::deliver(&config.notify, &plan, &mut notify_memory)
+    );
+    for p in &problems {
+        eprintln!("warning: {p}");
+    }
+    if let Err(e) = history.save_notify_memory(notify_memory) {
+        eprintln!("warning: could not record sent notifications: {e}");
+    }
+    drop(history);
+    let report = match published {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");

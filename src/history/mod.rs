@@ -89,6 +89,9 @@ struct MemoryFile {
     /// The live-traffic counters of the last run, so `build` can show them without querying.
     #[serde(default)]
     counters: crate::model::Counters,
+    /// What notifications have announced, so no change is announced twice.
+    #[serde(default)]
+    notify: crate::notify::NotifyMemory,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -149,6 +152,7 @@ impl History {
                 version: FORMAT_VERSION,
                 components: BTreeMap::new(),
                 counters: crate::model::Counters::default(),
+                notify: crate::notify::NotifyMemory::default(),
             },
             memory_broken: false,
             days: BTreeMap::new(),
@@ -185,6 +189,15 @@ impl History {
     ) -> Result<Option<T>, HistoryError> {
         let Some(bytes) = self.store.get(key)? else {
             return Ok(None);
+        };
+        let bytes = match gunzip(&bytes) {
+            Ok(b) => b,
+            Err(reason) => {
+                return Err(HistoryError::Unreadable {
+                    file: self.store.describe(key),
+                    reason,
+                });
+            }
         };
         let unreadable = |reason: String| HistoryError::Unreadable {
             file: self.store.describe(key),
@@ -229,6 +242,24 @@ impl History {
     /// Remembers this run's counters (written with the next [`History::record`]).
     pub fn set_counters(&mut self, counters: crate::model::Counters) {
         self.memory.counters = counters;
+    }
+
+    /// What notifications have announced so far.
+    pub fn notify_memory(&self) -> crate::notify::NotifyMemory {
+        self.memory.notify.clone()
+    }
+
+    /// Records what notifications announced and writes the memory file (unless it was
+    /// unreadable: it is never overwritten then).
+    pub fn save_notify_memory(
+        &mut self,
+        memory: crate::notify::NotifyMemory,
+    ) -> Result<(), HistoryError> {
+        self.memory.notify = memory;
+        if self.memory_broken {
+            return Ok(());
+        }
+        self.store.put("memory.json", &to_json(&self.memory))
     }
 
     /// Loads (once) and returns the rollups of `day`; `None` if missing or unreadable.
@@ -304,12 +335,13 @@ impl History {
             at,
             observations: std::borrow::Cow::Borrowed(observations),
         };
+        // Raw runs repeat the same keys for every component: gzip makes them ~10x smaller.
         let raw_key = format!(
-            "raw/{}/{}.json",
+            "raw/{}/{}.json.gz",
             at.format("%Y-%m-%d"),
             at.format("%H%M%S%.6fZ")
         );
-        self.store.put(&raw_key, &to_json(&run))?;
+        self.store.put(&raw_key, &gzip(&to_json(&run)))?;
         for (day, components) in touched {
             let file = DayFileOnDisk {
                 version: FORMAT_VERSION,
@@ -436,6 +468,28 @@ impl History {
         }
         Ok(moved)
     }
+}
+
+/// Gzip-compresses `bytes`.
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    // Writing to a Vec cannot fail.
+    let _ = encoder.write_all(bytes);
+    encoder.finish().unwrap_or_default()
+}
+
+/// The bytes, decompressed if they are gzip (by their magic number); plain JSON passes through.
+fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    use std::io::Read as _;
+    if !bytes.starts_with(&[0x1f, 0x8b]) {
+        return Ok(bytes.to_vec());
+    }
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .map_err(|e| format!("corrupt gzip: {e}"))?;
+    Ok(out)
 }
 
 fn day_key(day: NaiveDate) -> String {

@@ -435,6 +435,11 @@ impl Renderer {
     }
 }
 
+/// Plain text of sanitised HTML (API bodies, notification messages).
+pub fn text_of(html: &str) -> String {
+    statuspage::html_to_text(html)
+}
+
 /// Writes `files` into a fresh folder `dir` (replacing it whole, atomically where the OS allows).
 pub fn write_site(files: &[OutputFile], dir: &Path) -> Result<(), RenderError> {
     let parent = dir
