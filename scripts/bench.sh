@@ -4,7 +4,9 @@
 #   scripts/bench.sh --quick   smaller sizes, under 3 minutes
 #   CSTATE_DIR=path scripts/bench.sh --peers
 #                              also builds the same incidents with cState (Hugo theme) from a local
-#                              checkout of github.com/cstate/cstate; Hugo comes from Debian (apt-get).
+#                              checkout of github.com/cstate/cstate (this machine reaches no GitHub,
+#                              so the checkout is brought by hand); Hugo from Debian (apt-get install
+#                              hugo). cState runs up to PEERS_MAX incidents (default 1000).
 # Wall times and peak memory come from GNU time; sizes from du and gzip -9.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,6 +15,9 @@ quick=0; peers=0
 for a in "$@"; do case "$a" in --quick) quick=1;; --peers) peers=1;; esac; done
 work=$(mktemp -d); trap 'kill ${server_pid:-} ${hang_pid:-} 2>/dev/null || true; rm -rf "$work"' EXIT
 
+if [ $peers = 1 ] && ! command -v hugo >/dev/null; then
+  echo "installing hugo (Debian)"; { [ "$(id -u)" = 0 ] && apt-get install -y -qq hugo >/dev/null; } || echo "hugo could not be installed; cState is skipped"
+fi
 cargo build --release --quiet --bin upstate --example bench_server --example bench_history
 bin="$root/target/release/upstate"
 rows=()
@@ -24,26 +29,35 @@ if [ $quick = 1 ]; then sizes="100 1000"; targets="1000"; raw_days=1; else sizes
 
 # (1) build time over N incidents x S components
 for s in 20 200; do for n in $sizes; do
-  site="$work/site-$n-$s"; extra=(); [ $peers = 1 ] && extra=(--cstate "$work/cstate-$n-$s")
+  site="$work/site-$n-$s"; extra=(); [ $peers = 1 ] && extra=(--cstate "$work/cstate-issues-$n-$s")
   python3 scripts/gen_site.py "$site" --incidents "$n" --components "$s" "${extra[@]}"
   timed "$bin" build --config "$site/upstate.toml"
   ours=$secs; ours_mb=$peak_mb
   peer="not run"
   if [ $peers = 1 ]; then
-    if [ -n "${CSTATE_DIR:-}" ] && command -v hugo >/dev/null; then
+    if [ "$n" -gt "${PEERS_MAX:-1000}" ]; then
+      peer="not run (cState needs ~15 min here; PEERS_MAX=$n to include it)"
+    elif [ -n "${CSTATE_DIR:-}" ] && command -v hugo >/dev/null; then
       cs="$work/cstate-$n-$s"; mkdir -p "$cs/themes"; cp -r "$CSTATE_DIR/exampleSite/." "$cs/" 2>/dev/null || true
-      cp -r "$CSTATE_DIR" "$cs/themes/cstate"; rm -rf "$cs/content/issues/"*.md.example 2>/dev/null || true
+      cp -r "$CSTATE_DIR" "$cs/themes/cstate"
+      rm -rf "$cs/content/issues"; cp -r "$work/cstate-issues-$n-$s/content/issues" "$cs/content/issues"
       python3 - "$cs/config.yml" "$s" <<'PY'
-import sys, re
+import sys
 path, s = sys.argv[1], int(sys.argv[2])
-text = open(path).read()
-systems = "".join(f"  - name: Service {i}\n    category: Group {i % 10}\n" for i in range(s))
-cats = "".join(f"  - name: Group {i}\n" for i in range(10))
-text = re.sub(r"(?ms)^systems:.*?(?=^\S)", "systems:\n" + systems, text)
-text = re.sub(r"(?ms)^categories:.*?(?=^\S)", "categories:\n" + cats, text)
-open(path, "w").write(text)
+lines = open(path).read().split("\n")
+def replace(key, body):
+    global lines
+    start = next(i for i, l in enumerate(lines) if l.rstrip() == f"  {key}:")
+    end = start + 1
+    while end < len(lines) and (lines[end].startswith("    ") or not lines[end].strip()):
+        end += 1
+    lines = lines[:start] + [f"  {key}:"] + body + lines[end:]
+replace("systems", [f"    - name: Service {i}\n      category: Group {i % 10}" for i in range(s)])
+replace("categories", [f"    - name: Group {i}" for i in range(10)])
+open(path, "w").write("\n".join(lines))
 PY
       timed hugo --source "$cs" --destination "$work/cstate-out-$n-$s" --quiet
+      [ -f "$work/cstate-out-$n-$s/index.html" ] || { echo "cState build failed:"; cat "$work/err"; exit 1; }
       peer="${secs} s, ${peak_mb} MB (cState is $(python3 -c "print(f'{$secs/max($ours,0.001):.0f}')")× slower)"
     else
       peer="skipped: set CSTATE_DIR to a cState checkout and apt-get install hugo"

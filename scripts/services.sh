@@ -37,3 +37,17 @@ if ! up 6379; then
   wait_up 6379 || { echo "services: Redis will not start on 127.0.0.1:6379 (apt-get install redis-server)"; exit 1; }
 fi
 echo "services: PostgreSQL and Redis are up"
+
+# moto_server (PyPI `moto[server]`): the S3 API server tests/s3.rs starts on a free port.
+if command -v moto_server >/dev/null; then
+  echo "services: moto_server is installed ($(command -v moto_server))"
+else
+  echo "services: installing moto[server] from PyPI for the S3 tests"
+  python3 -m pip install -q 'moto[server]==5.*' \
+    || python3 -m pip install -q --user 'moto[server]==5.*' \
+    || { echo "services: cannot install moto (python3 -m pip install 'moto[server]==5.*')"; exit 1; }
+  if command -v pyenv >/dev/null; then pyenv rehash; fi
+  command -v moto_server >/dev/null \
+    || { echo "services: moto_server was installed but is not on PATH (add ~/.local/bin?)"; exit 1; }
+  echo "services: moto_server is installed ($(command -v moto_server))"
+fi

@@ -38,16 +38,32 @@ pub enum Command {
     },
     /// Validate the config and every incident file without probing; exit 2 on any error.
     Check(SiteArgs),
-    /// Probe every component once and print a table; writes nothing.
+    /// Probe every component once and print a table; with --region, write the observations to
+    /// a shared store for `run --merge` instead (one CI job per region or shard).
     Probe {
         #[command(flatten)]
         site: SiteArgs,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// This runner's region name (letters, digits, - and _); requires --out.
+        #[arg(long, requires = "out")]
+        region: Option<String>,
+        /// Probe only shard K of N of the components (e.g. 2/4).
+        #[arg(long, default_value = "1/1")]
+        shard: String,
+        /// The shared store to write to: a folder or s3://bucket/prefix (usually `[history] store`).
+        #[arg(long, requires = "region")]
+        out: Option<String>,
     },
     /// Render the site from history and incidents, without probing.
-    Build(SiteArgs),
+    Build {
+        #[command(flatten)]
+        site: SiteArgs,
+        /// Show the merged latest reports of every region instead of the last local run.
+        #[arg(long)]
+        merge: bool,
+    },
     /// Publish the last built site.
     Publish(SiteArgs),
     /// Probe, record history, build and publish: the command a schedule runs.
@@ -57,6 +73,17 @@ pub enum Command {
         /// Print a JSON summary of the run on stdout.
         #[arg(long)]
         json: bool,
+        /// Do not probe: merge the latest reports every region wrote with `probe --region`.
+        #[arg(long)]
+        merge: bool,
+    },
+    /// Preview the site on 127.0.0.1 and rebuild it when the config, incidents, content or theme change.
+    Serve {
+        #[command(flatten)]
+        site: SiteArgs,
+        /// Port on 127.0.0.1 (0 picks a free one).
+        #[arg(long, default_value_t = 8000)]
+        port: u16,
     },
     /// Write a new incident or maintenance file.
     New {
@@ -67,6 +94,29 @@ pub enum Command {
     History {
         #[command(subcommand)]
         what: HistoryCommand,
+    },
+    /// Convert a peer status page's incidents into files under incidents/.
+    Import {
+        #[command(subcommand)]
+        what: ImportCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// A cState site: DIR/content/issues/*.md (DIR/config.yml improves the warnings).
+    Cstate {
+        /// The cState site's root folder.
+        dir: PathBuf,
+        #[command(flatten)]
+        site: SiteArgs,
+    },
+    /// A saved Statuspage API document: incidents.json, scheduled-maintenances.json or
+    /// summary.json from https://<page>/api/v2/.
+    Statuspage {
+        file: PathBuf,
+        #[command(flatten)]
+        site: SiteArgs,
     },
 }
 

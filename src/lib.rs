@@ -13,5 +13,6 @@ pub mod notify;
 pub mod pipeline;
 pub mod probe;
 pub mod publish;
+pub mod region;
 pub mod render;
 pub mod state;

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
+use crate::history::s3::S3Store;
 use crate::history::{History, HistoryError, LocalStore, RawObservation, Retention, Store};
 use crate::incident::{Incident, IncidentError};
 use crate::model::{self, Counters, CurrentStatus, Snapshot};
@@ -26,15 +27,30 @@ pub fn load_incidents(config: &Config) -> (Vec<Incident>, Vec<IncidentError>) {
 
 /// The configured history store.
 pub fn store(config: &Config) -> Result<Box<dyn Store>, HistoryError> {
-    let raw = config.history.store.as_str();
+    store_at(config, config.history.store.as_str())
+}
+
+/// A store at `raw` (a folder relative to the config, or `s3://bucket/prefix` with `[s3]`).
+pub fn store_at(config: &Config, raw: &str) -> Result<Box<dyn Store>, HistoryError> {
     if raw.starts_with("s3://") {
-        return Err(HistoryError::Io {
-            file: raw.to_owned(),
-            reason: "S3 history stores are not supported by this build yet; use a folder"
-                .to_owned(),
-        });
+        return Ok(Box::new(S3Store::new(config, raw)?));
     }
     Ok(Box::new(LocalStore::new(config.resolve(raw))))
+}
+
+/// The latest reports of every region in the history store, merged per component.
+pub fn merged_observations(
+    config: &Config,
+    history: &History,
+) -> (Vec<Observation>, Vec<HistoryError>) {
+    let (reports, problems) = crate::region::read_reports(history.store());
+    let observations = crate::region::merge(
+        config,
+        &reports,
+        chrono::Utc::now(),
+        config.history.stale_after.chrono(),
+    );
+    (observations, problems)
 }
 
 /// Retention settings from the config.
@@ -50,6 +66,9 @@ pub async fn probe_all(config: &Config) -> Vec<Observation> {
     let options = RunOptions {
         concurrency: config.run.concurrency,
         retries: config.run.retries,
+        // A progress line only where a person watches, and only when a run takes a while.
+        progress: std::io::IsTerminal::is_terminal(&std::io::stderr())
+            && config.components.len() >= 50,
     };
     probe::run_all(&config.components, options).await
 }

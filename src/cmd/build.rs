@@ -8,6 +8,11 @@ use upstate::pipeline;
 use super::{Exit, load_config, print_incident_error};
 
 pub fn run(path: &Path) -> Exit {
+    run_with(path, false)
+}
+
+/// `build`, or with `merge`, the merged latest reports of every region instead of the last run.
+pub fn run_with(path: &Path, merge: bool) -> Exit {
     let Some(config) = load_config(path) else {
         return Exit::Invalid;
     };
@@ -23,7 +28,15 @@ pub fn run(path: &Path) -> Exit {
         }
     };
     let mut history = History::open_read_only(store, pipeline::retention(&config));
-    let current = pipeline::current_from_history(&config, &history);
+    let current = if merge {
+        let (observations, problems) = pipeline::merged_observations(&config, &history);
+        for p in &problems {
+            eprintln!("warning: {p}");
+        }
+        pipeline::decide(&config, &observations, &history).current
+    } else {
+        pipeline::current_from_history(&config, &history)
+    };
     let counters = history.counters();
     let now = chrono::Utc::now();
     let files = match pipeline::render(&config, &mut history, current, &incidents, counters, now) {

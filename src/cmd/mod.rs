@@ -12,18 +12,20 @@ macro_rules! out {
 mod build;
 mod check;
 mod history;
+mod import;
 mod init;
 mod new;
 mod probe;
 mod publish;
 mod run;
+mod serve;
 
 use std::process::ExitCode;
 
 use upstate::config::{Config, ConfigError};
 use upstate::incident::IncidentError;
 
-use crate::cli::{Command, HistoryCommand, NewCommand};
+use crate::cli::{Command, HistoryCommand, ImportCommand, NewCommand};
 
 /// Documented exit codes (README "Exit codes").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,10 +52,28 @@ pub async fn dispatch(command: Command) -> Exit {
     match command {
         Command::Init { dir, force } => init::run(&dir, force),
         Command::Check(site) => check::run(&site.config),
-        Command::Probe { site, json } => probe::run(&site.config, json).await,
-        Command::Build(site) => build::run(&site.config),
+        Command::Probe {
+            site,
+            json,
+            region,
+            shard,
+            out,
+        } => match region {
+            Some(region) => {
+                probe::region(
+                    &site.config,
+                    &region,
+                    &shard,
+                    out.as_deref().unwrap_or_default(),
+                )
+                .await
+            }
+            None => probe::run(&site.config, json).await,
+        },
+        Command::Build { site, merge } => build::run_with(&site.config, merge),
         Command::Publish(site) => publish::run(&site.config).await,
-        Command::Run { site, json } => run::run(&site.config, json).await,
+        Command::Run { site, json, merge } => run::run(&site.config, json, merge).await,
+        Command::Serve { site, port } => serve::run(&site.config, port).await,
         Command::New { what } => match what {
             NewCommand::Incident {
                 title,
@@ -72,6 +92,10 @@ pub async fn dispatch(command: Command) -> Exit {
         Command::History { what } => match what {
             HistoryCommand::Check(site) => history::check(&site.config),
             HistoryCommand::Repair(site) => history::repair(&site.config),
+        },
+        Command::Import { what } => match what {
+            ImportCommand::Cstate { dir, site } => import::cstate(&site.config, &dir),
+            ImportCommand::Statuspage { file, site } => import::statuspage(&site.config, &file),
         },
     }
 }

@@ -66,3 +66,60 @@ pub async fn run(path: &Path, json: bool) -> Exit {
     }
     Exit::Success
 }
+
+/// `probe --region NAME --shard K/N --out STORE`: probe this runner's share and write it.
+pub async fn region(path: &Path, region: &str, shard: &str, out: &str) -> Exit {
+    let Some(config) = load_config(path) else {
+        return Exit::Invalid;
+    };
+    let shard = match upstate::region::parse_shard(shard) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: --shard: {e}");
+            return Exit::Invalid;
+        }
+    };
+    let store = match pipeline::store_at(&config, out) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Invalid;
+        }
+    };
+    let components = upstate::region::shard_of(&config, shard);
+    let options = upstate::probe::RunOptions {
+        concurrency: config.run.concurrency,
+        retries: config.run.retries,
+        progress: false,
+    };
+    let observations = upstate::probe::run_all(&components, options).await;
+    let report = upstate::region::RegionReport {
+        version: 1,
+        region: region.to_owned(),
+        shard,
+        at: chrono::Utc::now(),
+        observations,
+    };
+    let written = tokio::task::spawn_blocking(move || {
+        upstate::region::write_report(store.as_ref(), &report).map(|()| report.observations.len())
+    })
+    .await;
+    match written {
+        Ok(Ok(n)) => {
+            out!(
+                "Region {region}, shard {}/{}: wrote {n} observations.",
+                shard.0,
+                shard.1
+            );
+            Exit::Success
+        }
+        Ok(Err(e)) => {
+            eprintln!("error: {e}");
+            Exit::Fatal
+        }
+        Err(e) => {
+            eprintln!("error: writing the report crashed: {e}");
+            Exit::Fatal
+        }
+    }
+}

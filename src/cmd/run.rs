@@ -11,7 +11,7 @@ use upstate::{pipeline, publish};
 
 use super::{Exit, load_config, print_incident_error};
 
-pub async fn run(path: &Path, json: bool) -> Exit {
+pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
     let Some(config) = load_config(path) else {
         return Exit::Invalid;
     };
@@ -55,8 +55,16 @@ pub async fn run(path: &Path, json: bool) -> Exit {
         }
     };
 
-    let (observations, counters) =
-        tokio::join!(pipeline::probe_all(&config), pipeline::counters(&config));
+    let (observations, counters) = if merge {
+        let (observations, problems) = pipeline::merged_observations(&config, &history);
+        for p in &problems {
+            eprintln!("error: {p}");
+            attention.push(p.to_string());
+        }
+        (observations, pipeline::counters(&config).await)
+    } else {
+        tokio::join!(pipeline::probe_all(&config), pipeline::counters(&config))
+    };
     let now = chrono::Utc::now();
     let decided = pipeline::decide(&config, &observations, &history);
     history.set_counters(counters.clone());

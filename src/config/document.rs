@@ -110,8 +110,8 @@ impl Masked {
             span: e
                 .span()
                 .filter(|s| {
-                    !(s.start == 0 && s.end >= self.text.len())
-                        && !e.message().starts_with("missing field")
+                    let whole_window = s.start == 0 && s.end >= self.text.len();
+                    !whole_window && !e.message().starts_with("missing field")
                 })
                 .map(|s| s.start + self.offset..s.end + self.offset),
             message: e.message().to_owned(),

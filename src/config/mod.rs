@@ -120,6 +120,9 @@ pub struct HistoryConfig {
     /// The longest gap between two runs still counted as observed time. Beyond it, time is
     /// "no data" rather than assumed up (a cron that silently stopped must not look like uptime).
     pub max_gap: Duration,
+    /// A region whose latest report is older than this does not vote in `run --merge` and is
+    /// shown as stale.
+    pub stale_after: Duration,
 }
 
 impl Default for HistoryConfig {
@@ -128,6 +131,7 @@ impl Default for HistoryConfig {
             store: EnvString::from(".upstate/history"),
             raw_retention: Duration::from_secs(7 * 86_400),
             max_gap: Duration::from_secs(15 * 60),
+            stale_after: Duration::from_secs(15 * 60),
         }
     }
 }

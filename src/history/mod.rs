@@ -14,6 +14,7 @@
 
 pub mod local;
 pub mod rollup;
+pub mod s3;
 pub mod sketch;
 
 use std::collections::BTreeMap;
@@ -218,6 +219,11 @@ impl History {
         serde_json::from_value(version)
             .map(Some)
             .map_err(|e| unreadable(e.to_string()))
+    }
+
+    /// The store itself (for region reports, which live beside history).
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
     }
 
     /// Problems met so far (unreadable files); the run reports them and exits non-zero.

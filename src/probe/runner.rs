@@ -20,20 +20,40 @@ pub struct RunOptions {
     pub concurrency: usize,
     /// Immediate re-tries of a failed check inside one run.
     pub retries: u32,
+    /// Show a progress line on stderr (only sensible on a terminal).
+    pub progress: bool,
 }
 
 /// Probes `components` and returns one observation each, in the order given.
 pub async fn run_all(components: &[Component], options: RunOptions) -> Vec<Observation> {
     let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
+    let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let total = components.len();
+    let ticker = options.progress.then(|| {
+        let done = Arc::clone(&done);
+        tokio::spawn(async move {
+            use std::io::Write as _;
+            loop {
+                let n = done.load(std::sync::atomic::Ordering::Relaxed);
+                let _ = write!(std::io::stderr(), "\rProbing: {n}/{total} components done…");
+                if n >= total {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+        })
+    });
     let mut tasks = JoinSet::new();
     for (index, component) in components.iter().enumerate() {
         let component = component.clone();
         let permits = Arc::clone(&permits);
+        let done = Arc::clone(&done);
         tasks.spawn(async move {
             // The semaphore is never closed, so acquiring cannot fail; if it somehow did, probing
             // without a permit is better than not probing.
             let _permit = permits.acquire_owned().await.ok();
             let outcome = check_with_retries(&component, options.retries).await;
+            done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             (
                 index,
                 Observation {
@@ -44,7 +64,7 @@ pub async fn run_all(components: &[Component], options: RunOptions) -> Vec<Obser
             )
         });
     }
-    let mut results: Vec<Option<Observation>> = vec![None; components.len()];
+    let mut results: Vec<Option<Observation>> = vec![None; total];
     while let Some(joined) = tasks.join_next().await {
         match joined {
             Ok((index, observation)) => {
@@ -54,6 +74,10 @@ pub async fn run_all(components: &[Component], options: RunOptions) -> Vec<Obser
             }
             Err(e) => tracing::error!(error = %e, "A probe task panicked."),
         }
+    }
+    if let Some(t) = ticker {
+        t.abort();
+        eprintln!("\rProbed {total} components.{:30}", "");
     }
     results
         .into_iter()

@@ -5,6 +5,8 @@
 //! file that Netlify- and Cloudflare-Pages-style hosts read.
 
 pub mod folder;
+pub mod git;
+pub mod s3;
 
 use std::path::Path;
 
@@ -42,12 +44,11 @@ pub trait Target: Send + Sync {
 /// The target configured in `[publish] target`.
 pub fn target(config: &Config) -> Result<Box<dyn Target>, PublishError> {
     let raw = config.publish.target.expose();
-    if raw.starts_with("s3://") || raw.starts_with("git+") {
-        let name = crate::config::secret::redact_url(raw);
-        return Err(PublishError::Unsupported {
-            target: name,
-            reason: "this build publishes to folders; S3 and git targets are tracked in the publish issue".to_owned(),
-        });
+    if raw.starts_with("git+") {
+        return Ok(Box::new(git::GitTarget::new(raw, &config.base_dir())?));
+    }
+    if raw.starts_with("s3://") {
+        return Ok(Box::new(s3::S3Target::new(config)?));
     }
     Ok(Box::new(folder::FolderTarget::new(config.resolve(raw))))
 }
