@@ -207,3 +207,23 @@ fn syntax_errors_point_at_the_line() {
     assert_eq!(got.len(), 1);
     assert!(got[0].starts_with("2:"), "{got:?}");
 }
+
+#[test]
+fn the_push_outbox_runs_on_the_snapshot_dsn_unless_it_has_its_own() {
+    let text = "[snapshot]\ndsn = \"postgres://u@127.0.0.1/snapshot\"\n\n[[component]]\nid = \"push\"\nlabel = \"Push\"\nkind = \"push\"\noutbox = \"SELECT 1\"\n";
+    let config = Config::parse(text, Path::new("u.toml")).unwrap();
+    let upstate::probe::ProbeSpec::Push(p) = &config.components[0].probe else {
+        panic!()
+    };
+    assert_eq!(
+        p.dsn.as_ref().map(|d| d.expose().to_owned()),
+        Some("postgres://u@127.0.0.1/snapshot".to_owned())
+    );
+    let errors = errors(
+        "[[component]]\nid = \"push\"\nlabel = \"Push\"\nkind = \"push\"\noutbox = \"SELECT 1\"\n",
+    );
+    assert!(
+        errors[0].starts_with("1:1: the push `outbox` query needs a database"),
+        "{errors:?}"
+    );
+}

@@ -1061,3 +1061,101 @@ fn s3_urls_with_credentials_are_refused_without_printing_them() {
     assert!(all.contains("s3://bucket/site"), "{all}");
     assert!(!all.contains(SECRET), "{all}");
 }
+
+/// Three regions probing from their own runners, all writing to the shared S3 store; one render
+/// job merges them. One region partitioned: not down. Two failing: down. One silent: stale.
+#[test]
+fn three_regions_on_s3_merge_by_majority_and_a_silent_region_is_stale() {
+    let moto = Moto::start();
+    let endpoint = moto.endpoint();
+    let http = common::http_server();
+    let dead = closed_port();
+    let store = format!("s3://{BUCKET}/shared");
+    let runner = |healthy: bool| {
+        let url = if healthy {
+            format!("http://{http}/ok")
+        } else {
+            format!("http://127.0.0.1:{dead}/ok")
+        };
+        TestSite::new(&format!(
+            "{}\n[[component]]\nid = \"web\"\nlabel = \"Web\"\nkind = \"http\"\nurl = \"{url}\"\n",
+            s3_config(&endpoint, &store, "public")
+        ))
+    };
+    let probe = |site: &TestSite, region: &str| {
+        let out = site.cmd(&["probe", "--region", region, "--out", &store]);
+        assert!(out.status.success(), "{}", text(&out));
+    };
+    let render = runner(true);
+    let merged = || {
+        let out = render.cmd(&["run", "--merge"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert!(!text(&out).contains(SECRET));
+        let c = render.status_json()["components"][0].clone();
+        (
+            c["state"].as_str().unwrap().to_owned(),
+            c["detail"].as_str().unwrap().to_owned(),
+        )
+    };
+    let (eu, us, ap) = (runner(true), runner(true), runner(false));
+    probe(&eu, "eu");
+    probe(&us, "us");
+    probe(&ap, "ap");
+    assert_eq!(moto.keys("shared/regions/").len(), 3);
+    let (state, detail) = merged();
+    assert_eq!(
+        state, "degraded",
+        "one partitioned region of three is not an outage: {detail}"
+    );
+    probe(&runner(false), "us");
+    let (state, detail) = merged();
+    assert_eq!(state, "down", "{detail}");
+    assert!(detail.starts_with("Down from 2 of 3 regions."), "{detail}");
+    // ap goes silent: its report is an hour old.
+    probe(&us, "us");
+    let key = "shared/regions/ap/shard-1-of-1.json";
+    let mut report: serde_json::Value = serde_json::from_slice(&moto.get(key).unwrap()).unwrap();
+    let hour_ago = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+    report["at"] = hour_ago.clone().into();
+    report["observations"][0]["at"] = hour_ago.into();
+    moto.put(key, &serde_json::to_vec(&report).unwrap());
+    let (state, detail) = merged();
+    assert_eq!(state, "operational", "{detail}");
+    assert!(
+        detail.contains("ap: stale, last report 60 min ago"),
+        "{detail}"
+    );
+}
+
+/// The storage probe's bucket form: put + get + delete of a small object, and an honest failure.
+#[test]
+fn storage_probe_checks_a_bucket() {
+    let moto = Moto::start();
+    let site = TestSite::new(&format!(
+        "{}\n[[component]]\nid = \"media\"\nlabel = \"Media\"\nkind = \"storage\"\nbucket = \"s3://{BUCKET}/health\"\n\n[[component]]\nid = \"missing\"\nlabel = \"Missing\"\nkind = \"storage\"\nbucket = \"s3://no-such-bucket-upstate/health\"\n",
+        s3_config(&moto.endpoint(), "local-history", "public")
+    ));
+    let out = site.cmd(&["probe", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows[0]["state"], "operational", "{rows:#}");
+    assert!(
+        rows[0]["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("Put, get and delete in ")
+    );
+    assert_eq!(rows[1]["state"], "major_outage", "{rows:#}");
+    assert!(
+        rows[1]["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("Bucket check failed"),
+        "{rows:#}"
+    );
+    assert!(
+        moto.keys("health/").is_empty(),
+        "the probe cleans up after itself"
+    );
+    assert!(!text(&out).contains(SECRET));
+}

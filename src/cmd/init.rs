@@ -5,7 +5,7 @@ use std::path::Path;
 use super::Exit;
 
 /// The starter site, from `examples/starter/` (kept there so it is also browsable and tested).
-const FILES: [(&str, &str); 4] = [
+const FILES: [(&str, &str); 5] = [
     (
         "upstate.toml",
         include_str!("../../examples/starter/upstate.toml"),
@@ -21,6 +21,10 @@ const FILES: [(&str, &str); 4] = [
     (
         ".github/workflows/upstate.yml",
         include_str!("../../examples/starter/.github/workflows/upstate.yml"),
+    ),
+    (
+        ".github/workflows/upstate-regions.yml.example",
+        include_str!("../../examples/starter/.github/workflows/upstate-regions.yml.example"),
     ),
 ];
 

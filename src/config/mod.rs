@@ -498,6 +498,60 @@ impl Config {
                 None,
             );
         }
+        // Kinds that borrow settings from elsewhere in the file get them now, so a probe never
+        // needs the whole config: the push outbox runs on `[snapshot] dsn` unless it has its own,
+        // a storage bucket uses `[s3]`.
+        let snapshot_dsn = self.snapshot.as_ref().map(|s| s.dsn.clone());
+        let mut clients = Vec::new();
+        for (i, c) in self.components.iter().enumerate() {
+            if let ProbeSpec::Storage(s) = &c.probe
+                && let Some(bucket) = &s.bucket
+            {
+                let made = crate::history::s3::S3Location::parse(bucket).and_then(|loc| {
+                    crate::history::s3::client(self, &loc.bucket).map(|client| (loc, client))
+                });
+                clients.push((i, made));
+            }
+        }
+        for (i, made) in clients {
+            let Some(c) = self.components.get_mut(i) else {
+                continue;
+            };
+            let line = c.line;
+            if let ProbeSpec::Storage(s) = &mut c.probe {
+                match made {
+                    Ok((loc, client)) => s.s3 = Some((loc, client)),
+                    Err(e) => {
+                        let offset = line_offset(errors.text, line);
+                        errors.push(
+                            offset,
+                            None,
+                            format!("`bucket`: {e}"),
+                            Some("write bucket = \"s3://bucket/prefix\" and set [s3]".to_owned()),
+                        );
+                    }
+                }
+            }
+        }
+        for c in &mut self.components {
+            if let ProbeSpec::Push(p) = &mut c.probe
+                && p.outbox.is_some()
+                && p.dsn.is_none()
+            {
+                match &snapshot_dsn {
+                    Some(dsn) => p.dsn = Some(dsn.clone()),
+                    None => {
+                        let offset = line_offset(errors.text, c.line);
+                        errors.push(
+                            offset,
+                            None,
+                            "the push `outbox` query needs a database".to_owned(),
+                            Some("add `dsn = ...` to this component, or a [snapshot] section with `dsn`".to_owned()),
+                        );
+                    }
+                }
+            }
+        }
         let mut seen = BTreeMap::new();
         for c in &mut self.components {
             if c.timeout == Duration::default() {

@@ -15,18 +15,18 @@ use super::{BoxFuture, Outcome, Probe, elapsed_ms};
 pub struct StorageConfig {
     /// A local volume that must exist and accept write + read + delete of a small file.
     pub path: Option<EnvString>,
-    /// `s3://bucket/prefix`: put + get + delete of a small object.
+    /// `s3://bucket/prefix`: put + get + delete of a small object, with `[s3]` settings.
     pub bucket: Option<String>,
+    /// The bucket's client, made from `[s3]` when the config is validated.
+    #[serde(skip)]
+    pub s3: Option<(crate::history::s3::S3Location, object_store::aws::AmazonS3)>,
 }
 
 impl StorageConfig {
     pub(crate) fn validate(&self) -> Result<(), String> {
         match (&self.path, &self.bucket) {
             (Some(_), None) => Ok(()),
-            (None, Some(_)) => Err(
-                "`bucket` storage checks are not supported yet; check a mounted volume with `path`"
-                    .to_owned(),
-            ),
+            (None, Some(_)) => Ok(()),
             _ => Err("a storage component needs exactly one of `path` and `bucket`".to_owned()),
         }
     }
@@ -45,6 +45,48 @@ impl StorageConfig {
             }
             Err(_) => Outcome::down("The storage check crashed."),
         }
+    }
+}
+
+/// Puts a uniquely named small object, reads it back and deletes it.
+async fn check_bucket(
+    location: &crate::history::s3::S3Location,
+    client: &object_store::aws::AmazonS3,
+) -> Outcome {
+    use object_store::{ObjectStoreExt, PutPayload};
+    let nonce = format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    );
+    let path = location.path(&format!(".upstate-probe-{nonce}"));
+    let start = Instant::now();
+    let result: Result<(), object_store::Error> = async {
+        client
+            .put(&path, PutPayload::from(nonce.clone().into_bytes()))
+            .await?;
+        let back = client.get(&path).await?.bytes().await?;
+        client.delete(&path).await?;
+        if back.as_ref() != nonce.as_bytes() {
+            return Err(object_store::Error::Generic {
+                store: "S3",
+                source: "read back different bytes".into(),
+            });
+        }
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => {
+            let ms = elapsed_ms(start);
+            Outcome::up(Some(ms), format!("Put, get and delete in {ms} ms"))
+        }
+        Err(e) => Outcome::down(format!(
+            "Bucket check failed: {}.",
+            crate::history::s3::error_text(&e)
+        )),
     }
 }
 
@@ -76,9 +118,10 @@ fn round_trip(dir: &std::path::Path) -> std::io::Result<()> {
 impl Probe for StorageConfig {
     fn check(&self, _deadline: Duration) -> BoxFuture<'_, Outcome> {
         Box::pin(async move {
-            match &self.path {
-                Some(path) => Self::check_volume(PathBuf::from(path.as_str())).await,
-                None => Outcome::down("No storage target configured."),
+            match (&self.path, &self.s3) {
+                (Some(path), _) => Self::check_volume(PathBuf::from(path.as_str())).await,
+                (None, Some((location, client))) => check_bucket(location, client).await,
+                (None, None) => Outcome::down("No storage target configured."),
             }
         })
     }
