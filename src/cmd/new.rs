@@ -7,24 +7,6 @@ use upstate::{incident, pipeline};
 
 use super::{Exit, load_config, print_incident_error};
 
-fn slug(title: &str) -> String {
-    let mut out = String::new();
-    for c in title.chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_lowercase());
-        } else if !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    let out = out.trim_matches('-');
-    let cut: String = out.chars().take(60).collect();
-    if cut.is_empty() {
-        "incident".to_owned()
-    } else {
-        cut.trim_end_matches('-').to_owned()
-    }
-}
-
 /// YAML double-quoted scalar.
 fn quoted(text: &str) -> String {
     serde_json::to_string(text).unwrap_or_else(|_| "\"\"".to_owned())
@@ -39,7 +21,11 @@ fn write(config_path: &Path, date: DateTime<Utc>, title: &str, body: String) -> 
         eprintln!("error: cannot create {}: {e}", dir.display());
         return Exit::Fatal;
     }
-    let base = format!("{}-{}", date.format("%Y-%m-%d"), slug(title));
+    let base = format!(
+        "{}-{}",
+        date.format("%Y-%m-%d"),
+        upstate::import::slug(title)
+    );
     let mut path: PathBuf = dir.join(format!("{base}.md"));
     let mut n = 2;
     while path.exists() {

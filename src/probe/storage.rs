@@ -48,19 +48,21 @@ impl StorageConfig {
     }
 }
 
+/// A name no other run or process uses: the probe must never touch a real file or object.
+fn nonce() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{}-{nanos}", std::process::id())
+}
+
 /// Puts a uniquely named small object, reads it back and deletes it.
 async fn check_bucket(
     location: &crate::history::s3::S3Location,
     client: &object_store::aws::AmazonS3,
 ) -> Outcome {
     use object_store::{ObjectStoreExt, PutPayload};
-    let nonce = format!(
-        "{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos())
-    );
+    let nonce = nonce();
     let path = location.path(&format!(".upstate-probe-{nonce}"));
     let start = Instant::now();
     let result: Result<(), object_store::Error> = async {
@@ -98,13 +100,7 @@ fn round_trip(dir: &std::path::Path) -> std::io::Result<()> {
             "not a directory",
         ));
     }
-    let nonce = format!(
-        "{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos())
-    );
+    let nonce = nonce();
     let file = dir.join(format!(".upstate-probe-{nonce}"));
     std::fs::write(&file, nonce.as_bytes())?;
     let back = std::fs::read(&file);
