@@ -73,14 +73,14 @@ fn main() {
                 at.format("%H%M%S%.6fZ")
             ));
             std::fs::create_dir_all(key.parent().unwrap()).unwrap();
-            std::fs::write(
-                key,
-                serde_json::to_vec(
-                    &serde_json::json!({"version": 1, "at": at, "observations": observations}),
-                )
-                .unwrap(),
+            // The same encoding `History::record` writes: gzip-compressed JSON.
+            let json = serde_json::to_vec(
+                &serde_json::json!({"version": 1, "at": at, "observations": observations}),
             )
             .unwrap();
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            std::io::Write::write_all(&mut gz, &json).unwrap();
+            std::fs::write(key, gz.finish().unwrap()).unwrap();
         }
     }
     let mut memory = BTreeMap::new();

@@ -63,7 +63,7 @@ PY
       peer="skipped: set CSTATE_DIR to a cState checkout and apt-get install hugo"
     fi
   fi
-  row "build: $n incidents × $s components" "${ours} s, ${peak_mb} MB peak" "$peer"
+  row "build: $n incidents × $s components" "${ours} s, ${ours_mb} MB peak" "$peer"
 done; done
 
 # (2) a probe round over loopback HTTP targets

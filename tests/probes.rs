@@ -381,3 +381,29 @@ async fn push_outbox_is_sampled() {
     .await;
     assert_eq!(o.sample, Some(7), "{o:?}");
 }
+
+#[tokio::test]
+async fn postgres_sslmode_require_verifies_the_certificate() {
+    let (port, ca) = common::services::tls_postgres();
+    let dsn = format!("postgres://app@127.0.0.1:{port}/postgres?sslmode=require");
+    let trusted = probe(&format!(
+        "kind = \"postgres\"\ndsn = \"{dsn}\"\nca_file = \"{}\"",
+        ca.display()
+    ))
+    .await;
+    assert_eq!(trusted.health, Health::Up, "{trusted:?}");
+    // Without the private CA the certificate is not trusted: down, never silently plaintext.
+    let untrusted = probe(&format!("kind = \"postgres\"\ndsn = \"{dsn}\"")).await;
+    assert_eq!(untrusted.health, Health::Down, "{untrusted:?}");
+    assert!(
+        untrusted.detail.to_lowercase().contains("certificate"),
+        "{}",
+        untrusted.detail
+    );
+    // The default (prefer) stays plaintext against the same server.
+    let plain = probe(&format!(
+        "kind = \"postgres\"\ndsn = \"postgres://app@127.0.0.1:{port}/postgres\""
+    ))
+    .await;
+    assert_eq!(plain.health, Health::Up, "{plain:?}");
+}

@@ -63,63 +63,144 @@ pub fn password_postgres() -> (u16, String) {
     static CLUSTER: OnceLock<(u16, String)> = OnceLock::new();
     CLUSTER
         .get_or_init(|| {
-            let bin = std::fs::read_dir("/usr/lib/postgresql")
-                .ok()
-                .and_then(|mut d| d.next())
-                .and_then(Result::ok)
-                .map(|e| e.path().join("bin"))
-                .expect("PostgreSQL server binaries not found under /usr/lib/postgresql: apt-get install postgresql");
-            stop_stale_clusters(&bin);
-            let dir = tempfile::Builder::new().prefix("upstate-pg-").tempdir().unwrap().keep();
-            let data = dir.join("data");
-            let pwfile = dir.join("pw");
             let password = "s3cret-Test-Passw0rd".to_owned();
-            std::fs::write(&pwfile, &password).unwrap();
-            let port = super::closed_port();
-            let as_root = Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0")).unwrap_or(false);
-            let run = |args: Vec<String>| {
-                let mut cmd = if as_root {
-                    let _ = Command::new("chown").args(["-R", "postgres", dir.to_str().unwrap()]).status();
-                    let mut c = Command::new("runuser");
-                    c.args(["-u", "postgres", "--"]);
-                    c
-                } else {
-                    Command::new(&args[0])
-                };
-                if as_root {
-                    cmd.args(&args);
-                } else {
-                    cmd.args(&args[1..]);
-                }
-                let out = cmd.output().unwrap();
-                assert!(out.status.success(), "{:?} failed: {}", args, String::from_utf8_lossy(&out.stderr));
-            };
-            let _ = std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o777));
-            run(vec![
-                bin.join("initdb").display().to_string(),
-                "-D".into(),
-                data.display().to_string(),
-                "-U".into(),
-                "app".into(),
-                "--auth=scram-sha-256".into(),
-                format!("--pwfile={}", pwfile.display()),
-            ]);
-            let sock: PathBuf = dir.clone();
-            run(vec![
-                bin.join("pg_ctl").display().to_string(),
-                "-D".into(),
-                data.display().to_string(),
-                "-l".into(),
-                dir.join("log").display().to_string(),
-                "-o".into(),
-                format!("-p {port} -k {} -c listen_addresses=127.0.0.1", sock.display()),
-                "-w".into(),
-                "start".into(),
-            ]);
-            assert!(wait_for(&format!("127.0.0.1:{port}")), "private PostgreSQL did not start");
+            let (port, _) = private_cluster(&["--auth=scram-sha-256"], Some(&password), None);
             (port, password)
         })
         .clone()
+}
+
+/// A private PostgreSQL cluster with `ssl = on` and a certificate for 127.0.0.1 issued by a test
+/// CA. Returns `(port, path of the CA's PEM)`; connect as `app` without a password.
+pub fn tls_postgres() -> (u16, PathBuf) {
+    static CLUSTER: OnceLock<(u16, PathBuf)> = OnceLock::new();
+    CLUSTER
+        .get_or_init(|| {
+            let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+            ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+            ca_params
+                .distinguished_name
+                .push(rcgen::DnType::CommonName, "upstate test CA");
+            let ca_key = rcgen::KeyPair::generate().unwrap();
+            let ca = ca_params.self_signed(&ca_key).unwrap();
+            let mut leaf_params =
+                rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+            leaf_params
+                .subject_alt_names
+                .push(rcgen::SanType::IpAddress("127.0.0.1".parse().unwrap()));
+            let leaf_key = rcgen::KeyPair::generate().unwrap();
+            let issuer = rcgen::Issuer::new(ca_params, ca_key);
+            let leaf = leaf_params.signed_by(&leaf_key, &issuer).unwrap();
+            let (port, dir) = private_cluster(
+                &["--auth=trust"],
+                None,
+                Some((leaf.pem(), leaf_key.serialize_pem())),
+            );
+            let ca_path = dir.join("ca.pem");
+            std::fs::write(&ca_path, ca.pem()).unwrap();
+            (port, ca_path)
+        })
+        .clone()
+}
+
+/// initdb + pg_ctl start of a cluster owned by `postgres` (when run as root), on a free port.
+fn private_cluster(
+    initdb_args: &[&str],
+    password: Option<&str>,
+    tls: Option<(String, String)>,
+) -> (u16, PathBuf) {
+    let bin = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()
+        .and_then(|mut d| d.next())
+        .and_then(Result::ok)
+        .map(|e| e.path().join("bin"))
+        .expect("PostgreSQL server binaries not found under /usr/lib/postgresql: apt-get install postgresql");
+    stop_stale_clusters(&bin);
+    let dir = tempfile::Builder::new()
+        .prefix("upstate-pg-")
+        .tempdir()
+        .unwrap()
+        .keep();
+    std::fs::write(dir.join("owner"), std::process::id().to_string()).unwrap();
+    let data = dir.join("data");
+    let port = super::closed_port();
+    let as_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0"))
+        .unwrap_or(false);
+    let run = |args: Vec<String>| {
+        let mut cmd = if as_root {
+            let _ = Command::new("chown")
+                .args(["-R", "postgres", dir.to_str().unwrap()])
+                .status();
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]);
+            c.args(&args);
+            c
+        } else {
+            let mut c = Command::new(&args[0]);
+            c.args(&args[1..]);
+            c
+        };
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{:?} failed: {}",
+            args,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let _ = std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o777));
+    let mut init = vec![
+        bin.join("initdb").display().to_string(),
+        "-D".into(),
+        data.display().to_string(),
+        "-U".into(),
+        "app".into(),
+    ];
+    init.extend(initdb_args.iter().map(|a| (*a).to_owned()));
+    if let Some(pw) = password {
+        let pwfile = dir.join("pw");
+        std::fs::write(&pwfile, pw).unwrap();
+        init.push(format!("--pwfile={}", pwfile.display()));
+    }
+    run(init);
+    let mut options = format!(
+        "-p {port} -k {} -c listen_addresses=127.0.0.1",
+        dir.display()
+    );
+    if let Some((cert, key)) = tls {
+        let (cert_path, key_path) = (dir.join("server.crt"), dir.join("server.key"));
+        std::fs::write(&cert_path, cert).unwrap();
+        std::fs::write(&key_path, key).unwrap();
+        std::fs::set_permissions(
+            &key_path,
+            std::os::unix::fs::PermissionsExt::from_mode(0o600),
+        )
+        .unwrap();
+        options.push_str(&format!(
+            " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+            cert_path.display(),
+            key_path.display()
+        ));
+    }
+    run(vec![
+        bin.join("pg_ctl").display().to_string(),
+        "-D".into(),
+        data.display().to_string(),
+        "-l".into(),
+        dir.join("log").display().to_string(),
+        "-o".into(),
+        options,
+        "-w".into(),
+        "start".into(),
+    ]);
+    assert!(
+        wait_for(&format!("127.0.0.1:{port}")),
+        "private PostgreSQL did not start"
+    );
+    (port, dir)
 }
 
 /// Clusters from earlier test processes (a test binary has no teardown hook) are stopped and
@@ -136,7 +217,11 @@ fn stop_stale_clusters(bin: &std::path::Path) {
         {
             continue;
         }
-        // Only clusters whose postmaster is not this process's own (started moments ago) remain.
+        // This process's own clusters stay; those of earlier test processes go.
+        let owner = std::fs::read_to_string(path.join("owner")).unwrap_or_default();
+        if owner.trim() == std::process::id().to_string() {
+            continue;
+        }
         let data = path.join("data");
         let stop = |mut c: Command| {
             let _ = c
