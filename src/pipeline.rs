@@ -89,7 +89,15 @@ pub struct Decided {
 }
 
 /// Turns observations into states, using (and advancing) what history remembers.
-pub fn decide(config: &Config, observations: &[Observation], history: &History) -> Decided {
+///
+/// History records the state readers saw: open incidents and maintenance windows included, so
+/// maintenance is left out of uptime and shown apart, and an incident's impact counts.
+pub fn decide(
+    config: &Config,
+    observations: &[Observation],
+    history: &History,
+    incidents: &[Incident],
+) -> Decided {
     let mut out = Decided {
         raw: Vec::with_capacity(observations.len()),
         rules: BTreeMap::new(),
@@ -111,9 +119,15 @@ pub fn decide(config: &Config, observations: &[Observation], history: &History) 
                 last_checked_at: Some(observation.at),
             },
         );
+        let (shown, _) = crate::incident::lifecycle::apply(
+            &component.id,
+            decision.state,
+            incidents,
+            observation.at,
+        );
         out.raw.push(RawObservation {
             observation: observation.clone(),
-            state: decision.state,
+            state: shown,
         });
         out.rules.insert(component.id.clone(), memory);
     }
@@ -162,6 +176,8 @@ pub fn render(
     let renderer = Renderer::new(&config.base_dir(), &config.site.theme)?;
     let mut files = renderer.render(&snapshot)?;
     files.extend(renderer.content_pages(&snapshot, &config.base_dir().join("content"))?);
+    let sitemap = renderer.sitemap(&snapshot, &files);
+    files.push(sitemap);
     Ok((snapshot, files))
 }
 

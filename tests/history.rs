@@ -256,3 +256,46 @@ fn overlapping_runs_never_interleave_or_lose_an_observation() {
         .sum();
     assert_eq!(checks, runs as u64, "every run's check is in the rollups");
 }
+
+#[test]
+fn maintenance_time_is_recorded_apart_and_left_out_of_uptime() {
+    let http = http_server();
+    let site = TestSite::new(&format!(
+        "[[component]]\nid = \"web\"\nlabel = \"Web\"\nkind = \"http\"\nurl = \"http://{http}/fail\"\n"
+    ));
+    let now = Utc::now();
+    let fmt = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    site.incident(
+        "m.md",
+        &format!("---\ntitle: Upgrade\nkind: maintenance\ncomponents: [web]\nstarts_at: {}\nends_at: {}\n---\n", fmt(now - Duration::hours(1)), fmt(now + Duration::hours(1))),
+    );
+    for _ in 0..2 {
+        assert_eq!(site.cmd(&["run"]).status.code(), Some(0));
+    }
+    let status = site.status_json();
+    assert_eq!(
+        status["components"][0]["state"], "degraded",
+        "under maintenance is published as degraded"
+    );
+    assert!(
+        status["components"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("Under scheduled maintenance.")
+    );
+    let mut h = History::open_read_only(
+        Box::new(LocalStore::new(site.path().join(".upstate/history"))),
+        retention(),
+    );
+    let day = h.day_rollup("web", now.date_naive()).unwrap();
+    assert!(day.seconds.under_maintenance > 0.0, "{:?}", day.seconds);
+    assert_eq!(
+        day.seconds.major_outage, 0.0,
+        "the failing probe inside the window is not an outage"
+    );
+    assert_eq!(
+        day.seconds.uptime(),
+        None,
+        "maintenance is not in the denominator"
+    );
+}

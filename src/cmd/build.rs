@@ -33,7 +33,7 @@ pub fn run_with(path: &Path, merge: bool) -> Exit {
         for p in &problems {
             eprintln!("warning: {p}");
         }
-        pipeline::decide(&config, &observations, &history).current
+        pipeline::decide(&config, &observations, &history, &incidents).current
     } else {
         pipeline::current_from_history(&config, &history)
     };

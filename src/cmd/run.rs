@@ -66,7 +66,7 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
         tokio::join!(pipeline::probe_all(&config), pipeline::counters(&config))
     };
     let now = chrono::Utc::now();
-    let decided = pipeline::decide(&config, &observations, &history);
+    let decided = pipeline::decide(&config, &observations, &history, &incidents);
     history.set_counters(counters.clone());
     if let Err(e) = history.record(now, &decided.raw, &decided.rules) {
         eprintln!("error: recording history failed: {e}");

@@ -97,11 +97,9 @@ pub fn apply(
     {
         match i.forced_state(now) {
             Some(ComponentState::UnderMaintenance) => {
-                // Maintenance is what readers should see, unless the probe shows an outage
-                // beyond what the notice announced.
-                if state.severity() < ComponentState::MajorOutage.severity() {
-                    state = ComponentState::UnderMaintenance;
-                }
+                // An announced window is what readers see, even when the probe fails inside it
+                // (that is usually the point of the window); the probe's words stay in the detail.
+                state = ComponentState::UnderMaintenance;
                 note = Some("Under scheduled maintenance.".to_owned());
             }
             Some(forced) if forced.severity() > state.severity() => {

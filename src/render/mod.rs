@@ -349,12 +349,15 @@ impl Renderer {
             "_headers".to_owned(),
             crate::publish::headers_file().into_bytes(),
         );
-        let sitemap = feeds::sitemap(snapshot, out.iter().map(|f| f.path.as_str()));
-        out.push(OutputFile {
-            path: "sitemap.xml".to_owned(),
-            bytes: sitemap,
-        });
         Ok(out)
+    }
+
+    /// `sitemap.xml` over every HTML page of `files` (call last, after content pages).
+    pub fn sitemap(&self, snapshot: &Snapshot, files: &[OutputFile]) -> OutputFile {
+        OutputFile {
+            path: "sitemap.xml".to_owned(),
+            bytes: feeds::sitemap(snapshot, files.iter().map(|f| f.path.as_str())),
+        }
     }
 
     /// `content/*.md` as pages (`content/about.md` => `about.html`); front matter may set `title`.
