@@ -173,7 +173,8 @@ pub fn render(
         },
         history,
     );
-    let renderer = Renderer::new(&config.base_dir(), &config.site.theme)?;
+    let mut renderer = Renderer::new(&config.base_dir(), &config.site.theme)?;
+    renderer.set_globals(&snapshot);
     let mut files = renderer.render(&snapshot)?;
     files.extend(renderer.content_pages(&snapshot, &config.base_dir().join("content"))?);
     let sitemap = renderer.sitemap(&snapshot, &files);

@@ -53,7 +53,12 @@ impl FolderTarget {
             if let Some(p) = dest.parent() {
                 std::fs::create_dir_all(p).map_err(|e| fail(e.to_string()))?;
             }
-            std::fs::write(&dest, bytes).map_err(|e| fail(format!("{}: {e}", dest.display())))?;
+            // A hard link to the built file costs no data write and no new inode; the build
+            // folder only ever replaces files by rename, so the link keeps today's bytes.
+            if std::fs::hard_link(site.join(path), &dest).is_err() {
+                std::fs::write(&dest, bytes)
+                    .map_err(|e| fail(format!("{}: {e}", dest.display())))?;
+            }
         }
         let staged = staging.keep();
         swap_in(&staged, &self.dir).map_err(|e| fail(e.to_string()))?;
@@ -78,6 +83,23 @@ impl Target for FolderTarget {
                 })?
         })
     }
+}
+
+/// The relative `/` paths of every file under `dir`, without reading them.
+pub fn files_list(dir: &Path) -> std::io::Result<Vec<String>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(rel) = path.strip_prefix(dir) {
+                out.push(rel.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Every file under `dir`, by relative `/` path.

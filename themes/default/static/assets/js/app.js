@@ -25,7 +25,6 @@
     var banner = document.getElementById("banner");
     if (banner && data.overall_state) {
       setState(banner, data.overall_state);
-      setState(body, data.overall_state);
       var text = document.getElementById("banner-text");
       if (text) text.textContent = strings["banner_" + data.overall_state] || data.overall_state;
       var sym = banner.querySelector(".sym");
