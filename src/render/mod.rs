@@ -469,11 +469,19 @@ pub fn write_site(files: &[OutputFile], dir: &Path) -> Result<(), RenderError> {
     for f in files {
         wanted.insert(f.path.as_str());
         let path: PathBuf = dir.join(&f.path);
-        if std::fs::read(&path).is_ok_and(|old| old == f.bytes) {
-            continue;
+        match std::fs::read(&path) {
+            Ok(old) if old == f.bytes => continue,
+            Ok(_) => {}
+            Err(_) => {
+                // A new file is a new inode anyway: write it directly (a crash leaves a partial
+                // file that the next build sees differ and rewrites).
+                let parent = path.parent().unwrap_or(dir);
+                std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
+                std::fs::write(&path, &f.bytes).map_err(|e| io(&path, e))?;
+                continue;
+            }
         }
         let parent = path.parent().unwrap_or(dir);
-        std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
         let mut tmp = tempfile::Builder::new()
             .prefix(".upstate-")
             .tempfile_in(parent)
