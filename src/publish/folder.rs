@@ -102,24 +102,12 @@ pub fn files_list(dir: &Path) -> std::io::Result<Vec<String>> {
     Ok(out)
 }
 
-/// Every file under `dir`, by relative `/` path.
+/// Every file under `dir`, by relative `/` path, with its bytes.
 pub fn files(dir: &Path) -> std::io::Result<BTreeMap<String, Vec<u8>>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d)? {
-            let path = entry?.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if let Ok(rel) = path.strip_prefix(dir) {
-                out.insert(
-                    rel.to_string_lossy().replace('\\', "/"),
-                    std::fs::read(&path)?,
-                );
-            }
-        }
-    }
-    Ok(out)
+    files_list(dir)?
+        .into_iter()
+        .map(|rel| std::fs::read(dir.join(&rel)).map(|bytes| (rel, bytes)))
+        .collect()
 }
 
 /// Replaces `target` with the folder `staged`. On Linux the two are exchanged with one
