@@ -43,7 +43,7 @@
       var lat = tile.querySelector(".lat");
       if (lat) lat.textContent = c.latency_ms == null ? "\u2014" : c.latency_ms + " ms";
       var chk = tile.querySelector(".chk");
-      if (chk) { chk.textContent = when(c.last_checked_at); chk.setAttribute("datetime", c.last_checked_at || ""); }
+      if (chk) { chk.textContent = when(c.last_checked_at); chk.setAttribute("datetime", c.last_checked_at || ""); localTitles(tile); }
     });
     body.setAttribute("data-updated", data.generated_at || "");
   }
@@ -66,6 +66,15 @@
     if (document.hidden) { clearTimeout(timer); timer = null; } else { poll(); }
   });
   window.addEventListener("focus", function () { if (timer === null) poll(); });
+  // Times are UTC in the HTML; the reader's local time is shown on hover, as an enhancement.
+  function localTitles(root) {
+    (root || document).querySelectorAll("time[datetime]").forEach(function (t) {
+      var d = new Date(t.getAttribute("datetime"));
+      if (!isNaN(d.getTime())) t.title = d.toLocaleString();
+    });
+  }
+
   window.__upstatePollNow = poll; // for tests and embedders: poll immediately
+  localTitles();
   schedule();
 })();
