@@ -321,16 +321,7 @@ fn incident(
         };
         timeline.push((at, status, body));
     }
-    timeline.sort_by_key(|u| u.0);
-    let mut previous = Status::Investigating;
-    doc.updates = timeline
-        .into_iter()
-        .map(|(at, s, message)| {
-            let s = s.unwrap_or(previous);
-            previous = s;
-            (at, s, message)
-        })
-        .collect();
+    doc.updates = in_order(timeline, Status::Investigating);
     doc.impact = Some(worst.unwrap_or_else(|| impact_of(severity)));
 
     let mut notes: Vec<String> = Vec::new();
@@ -453,22 +444,31 @@ fn maintenance(
         };
         timeline.push((at, status, u.body.clone().unwrap_or_default()));
     }
-    timeline.sort_by_key(|u| u.0);
-    let mut previous = Status::Scheduled;
-    doc.updates = timeline
-        .into_iter()
-        .map(|(at, s, message)| {
-            let s = s.unwrap_or(previous);
-            previous = s;
-            (at, s, message)
-        })
-        .collect();
+    doc.updates = in_order(timeline, Status::Scheduled);
     if let Some(draft) = doc.draft(source) {
         out.drafts.push(draft);
     }
 }
 
 /// The reviewer's pointer back to the original.
+/// The timeline oldest first; an entry whose status Upstate has no word for keeps the status
+/// before it (`first` for the very first).
+fn in_order(
+    mut timeline: Vec<(DateTime<Utc>, Option<Status>, String)>,
+    first: Status,
+) -> Vec<(DateTime<Utc>, Status, String)> {
+    timeline.sort_by_key(|u| u.0);
+    let mut previous = first;
+    timeline
+        .into_iter()
+        .map(|(at, s, message)| {
+            let s = s.unwrap_or(previous);
+            previous = s;
+            (at, s, message)
+        })
+        .collect()
+}
+
 fn provenance(source: &str, id: Option<&str>, entry: &Entry) -> String {
     let mut s = format!("Imported from Statuspage: {source}");
     if let Some(id) = id {
