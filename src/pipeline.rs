@@ -177,9 +177,36 @@ pub fn render(
     renderer.set_globals(&snapshot);
     let mut files = renderer.render(&snapshot)?;
     files.extend(renderer.content_pages(&snapshot, &config.base_dir().join("content"))?);
+    files.extend(static_files(&config.base_dir().join("static"), &files)?);
     let sitemap = renderer.sitemap(&snapshot, &files);
     files.push(sitemap);
     Ok((snapshot, files))
+}
+
+/// The site's `static/` folder, copied as it is (a Pages `CNAME`, images, a logo). A file the
+/// build itself makes wins: `static/` cannot replace `status.json` or a page by accident.
+fn static_files(
+    dir: &std::path::Path,
+    built: &[OutputFile],
+) -> Result<Vec<OutputFile>, RenderError> {
+    let Ok(list) = crate::publish::folder::files_list(dir) else {
+        return Ok(Vec::new());
+    };
+    let taken: std::collections::HashSet<&str> = built.iter().map(|f| f.path.as_str()).collect();
+    let mut out = Vec::new();
+    for rel in list {
+        if taken.contains(rel.as_str()) {
+            tracing::warn!(file = %rel, "static/ file ignored: the build makes a file with this name.");
+            continue;
+        }
+        let path = dir.join(&rel);
+        let bytes = std::fs::read(&path).map_err(|e| RenderError::Io {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        out.push(OutputFile { path: rel, bytes });
+    }
+    Ok(out)
 }
 
 /// Where `build` writes the site.
