@@ -128,6 +128,7 @@ pub fn decide(
         out.raw.push(RawObservation {
             observation: observation.clone(),
             state: shown,
+            probed: (shown != decision.state).then_some(decision.state),
         });
         out.rules.insert(component.id.clone(), memory);
     }
@@ -144,7 +145,8 @@ pub fn current_from_history(config: &Config, history: &History) -> BTreeMap<Stri
             Some((
                 c.id.clone(),
                 CurrentStatus {
-                    state: m.last_state?,
+                    // The probe's own state: the model applies today's incidents and windows.
+                    state: m.last_probed_state.or(m.last_state)?,
                     detail: m.last_detail,
                     latency_ms: m.last_latency_ms,
                     last_checked_at: m.last_at,

@@ -29,6 +29,7 @@ fn obs(at: DateTime<Utc>, state: ComponentState, latency: u64) -> RawObservation
             outcome,
         },
         state,
+        probed: None,
     }
 }
 
@@ -297,5 +298,35 @@ fn maintenance_time_is_recorded_apart_and_left_out_of_uptime() {
         day.seconds.uptime(),
         None,
         "maintenance is not in the denominator"
+    );
+}
+
+#[test]
+fn build_after_a_window_ends_shows_the_probe_not_the_window() {
+    let http = http_server();
+    let site = TestSite::new(&format!(
+        "[[component]]\nid = \"web\"\nlabel = \"Web\"\nkind = \"http\"\nurl = \"http://{http}/fail\"\n"
+    ));
+    let now = Utc::now();
+    let fmt = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    site.incident(
+        "m.md",
+        &format!("---\ntitle: Upgrade\nkind: maintenance\ncomponents: [web]\nstarts_at: {}\nends_at: {}\n---\n", fmt(now - Duration::hours(1)), fmt(now + Duration::seconds(3))),
+    );
+    assert_eq!(site.cmd(&["run"]).status.code(), Some(0));
+    assert_eq!(
+        site.status_json()["components"][0]["state"],
+        "degraded",
+        "inside the window"
+    );
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    assert_eq!(site.cmd(&["build"]).status.code(), Some(0));
+    let built: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(site.path().join(".upstate/site/status.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        built["components"][0]["state"], "down",
+        "the window is over: {built:#}"
     );
 }

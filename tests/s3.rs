@@ -364,6 +364,7 @@ fn obs(at: DateTime<Utc>, state: ComponentState, latency: u64) -> RawObservation
             outcome,
         },
         state,
+        probed: None,
     }
 }
 

@@ -75,6 +75,9 @@ pub struct ComponentMemory {
     pub rules: Memory,
     pub last_at: Option<DateTime<Utc>>,
     pub last_state: Option<ComponentState>,
+    /// The probe's own state at `last_at` (before incidents and maintenance were applied).
+    #[serde(default)]
+    pub last_probed_state: Option<ComponentState>,
     #[serde(default)]
     pub last_detail: String,
     pub last_latency_ms: Option<u64>,
@@ -113,7 +116,12 @@ struct RawRun<'a> {
 pub struct RawObservation {
     #[serde(flatten)]
     pub observation: Observation,
+    /// The state readers saw (incidents and maintenance applied): what rollups count.
     pub state: ComponentState,
+    /// The state the probe alone decided, when an incident or maintenance changed it; `build`
+    /// re-applies incidents to this one, so a window that has ended is not shown again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probed: Option<ComponentState>,
 }
 
 /// How the store keeps things.
@@ -328,6 +336,7 @@ impl History {
             memory.rules = rules.get(&id).cloned().unwrap_or_default();
             memory.last_at = Some(at);
             memory.last_state = Some(raw.state);
+            memory.last_probed_state = Some(raw.probed.unwrap_or(raw.state));
             memory
                 .last_detail
                 .clone_from(&raw.observation.outcome.detail);
