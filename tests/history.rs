@@ -7,38 +7,10 @@ mod common;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
+use common::history_fixtures::{obs, retention, t};
 use common::{TestSite, http_server, text};
-use upstate::history::{History, LocalStore, RawObservation, Retention};
-use upstate::probe::{Observation, Outcome};
+use upstate::history::{History, LocalStore};
 use upstate::state::{ComponentState, Memory};
-
-fn t(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().to_utc()
-}
-
-fn obs(at: DateTime<Utc>, state: ComponentState, latency: u64) -> RawObservation {
-    let outcome = if state == ComponentState::MajorOutage {
-        Outcome::down("down")
-    } else {
-        Outcome::up(Some(latency), "ok")
-    };
-    RawObservation {
-        observation: Observation {
-            component: "api".into(),
-            at,
-            outcome,
-        },
-        state,
-        probed: None,
-    }
-}
-
-fn retention() -> Retention {
-    Retention {
-        raw: Duration::days(7),
-        max_gap: Duration::minutes(15),
-    }
-}
 
 fn record(dir: &std::path::Path, at: DateTime<Utc>, state: ComponentState, latency: u64) {
     let mut h = History::open(Box::new(LocalStore::new(dir)), retention()).unwrap();

@@ -16,12 +16,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use common::history_fixtures::{obs, retention, t};
 use common::{TestSite, closed_port, text};
 use sha2::{Digest, Sha256};
 use upstate::config::Config;
 use upstate::history::s3::S3Store;
-use upstate::history::{History, HistoryError, RawObservation, Retention, Store};
-use upstate::probe::{Observation, Outcome};
+use upstate::history::{History, HistoryError, Store};
 use upstate::publish::Target;
 use upstate::publish::s3::{MANIFEST, S3Target};
 use upstate::state::{ComponentState, Memory};
@@ -346,34 +346,6 @@ fn proxy_one(
 
 // ---------------------------------------------------------------------------------------------
 // History on S3
-
-fn t(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().to_utc()
-}
-
-fn obs(at: DateTime<Utc>, state: ComponentState, latency: u64) -> RawObservation {
-    let outcome = if state == ComponentState::MajorOutage {
-        Outcome::down("down")
-    } else {
-        Outcome::up(Some(latency), "ok")
-    };
-    RawObservation {
-        observation: Observation {
-            component: "api".into(),
-            at,
-            outcome,
-        },
-        state,
-        probed: None,
-    }
-}
-
-fn retention() -> Retention {
-    Retention {
-        raw: chrono::Duration::days(7),
-        max_gap: chrono::Duration::minutes(15),
-    }
-}
 
 fn s3_config(endpoint: &str, history: &str, target: &str) -> String {
     format!(

@@ -2,6 +2,7 @@
 //! temporary folders. Nothing here mocks a protocol: servers speak real HTTP/TCP on loopback.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod history_fixtures;
 pub mod services;
 
 use std::io::{Read, Write};
