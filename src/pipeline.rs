@@ -178,7 +178,7 @@ pub fn render(
     let mut renderer = Renderer::new(&config.base_dir(), &config.site.theme)?;
     renderer.set_globals(&snapshot);
     let mut files = renderer.render(&snapshot)?;
-    files.extend(renderer.content_pages(&snapshot, &config.base_dir().join("content"))?);
+    files.extend(renderer.content_pages(&config.base_dir().join("content"))?);
     files.extend(static_files(&config.base_dir().join("static"), &files)?);
     let sitemap = renderer.sitemap(&snapshot, &files);
     files.push(sitemap);

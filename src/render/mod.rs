@@ -127,7 +127,6 @@ impl Renderer {
     fn page<T: Serialize>(
         &self,
         name: &str,
-        _snapshot: &Snapshot,
         extra: &T,
         root: &str,
     ) -> Result<Vec<u8>, RenderError> {
@@ -231,7 +230,6 @@ impl Renderer {
             "index.html".to_owned(),
             self.page(
                 "index.html",
-                snapshot,
                 &serde_json::json!({
                     "groups": groups,
                     "incidents": snapshot.incidents,
@@ -262,19 +260,18 @@ impl Renderer {
                 format!("components/{}.html", c.id),
                 self.page(
                     "component.html",
-                    snapshot,
                     &serde_json::json!({"component": c, "incidents": touching, "chart": chart}),
                     "../",
                 )?,
             );
             add(
                 format!("badges/{}.svg", c.id),
-                self.badge(snapshot, &c.label, c.state)?,
+                self.badge(&c.label, c.state)?,
             );
         }
         add(
             "badges/status.svg".to_owned(),
-            self.badge(snapshot, &snapshot.site.title, snapshot.overall)?,
+            self.badge(&snapshot.site.title, snapshot.overall)?,
         );
         for i in snapshot.all_incidents.iter().chain(&snapshot.maintenance) {
             let names: Vec<String> = i.components.iter().map(|id| label_of(id)).collect();
@@ -282,7 +279,6 @@ impl Renderer {
                 format!("incidents/{}.html", i.slug),
                 self.page(
                     "incident.html",
-                    snapshot,
                     &serde_json::json!({"incident": i, "component_names": names}),
                     "../",
                 )?,
@@ -302,7 +298,6 @@ impl Renderer {
                 format!("history/{month}.html"),
                 self.page(
                     "history.html",
-                    snapshot,
                     &serde_json::json!({"month": month, "months": month_names, "incidents": list}),
                     "../",
                 )?,
@@ -317,7 +312,6 @@ impl Renderer {
             "history/index.html".to_owned(),
             self.page(
                 "history.html",
-                snapshot,
                 &serde_json::json!({"month": months.keys().next_back(), "months": month_names, "incidents": latest}),
                 "../",
             )?,
@@ -326,7 +320,6 @@ impl Renderer {
             "objectives.html".to_owned(),
             self.page(
                 "objectives.html",
-                snapshot,
                 &serde_json::json!({"objectives": snapshot.objectives}),
                 "",
             )?,
@@ -369,11 +362,7 @@ impl Renderer {
     }
 
     /// `content/*.md` as pages (`content/about.md` => `about.html`); front matter may set `title`.
-    pub fn content_pages(
-        &self,
-        snapshot: &Snapshot,
-        dir: &Path,
-    ) -> Result<Vec<OutputFile>, RenderError> {
+    pub fn content_pages(&self, dir: &Path) -> Result<Vec<OutputFile>, RenderError> {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return Ok(Vec::new());
         };
@@ -414,7 +403,6 @@ impl Renderer {
                 path: format!("{slug}.html"),
                 bytes: self.page(
                     "page.html",
-                    snapshot,
                     &serde_json::json!({"title": title, "html": html, "slug": slug}),
                     "",
                 )?,
@@ -425,7 +413,6 @@ impl Renderer {
 
     fn badge(
         &self,
-        snapshot: &Snapshot,
         label: &str,
         state: crate::state::ComponentState,
     ) -> Result<Vec<u8>, RenderError> {
@@ -439,7 +426,6 @@ impl Renderer {
         let rw = 10 + text.chars().count() * 7;
         self.page(
             "badge.svg",
-            snapshot,
             &serde_json::json!({"label": label, "text": text, "state": state, "lw": lw, "rw": rw, "w": lw + rw}),
             "",
         )
