@@ -70,6 +70,20 @@ try {
   if (tile !== "Changed by the browser test.") fail(`the poller did not update the tile: ${tile}`);
   const bannerClass = await page.getAttribute("#banner", "class");
   if (!bannerClass.includes(target === "down" ? " m" : " o")) fail(`banner class not updated: ${bannerClass}`);
+
+  // A page whose schedule stopped says so: stale_after in the past shows the note and greys the
+  // states; a fresh status.json (stale_after ahead) takes it away again.
+  if (!(await page.isHidden("#stale"))) fail("a fresh page shows the stale note");
+  const isStale = () => page.evaluate(() => !document.getElementById("stale").hidden && document.body.classList.contains("is-stale"));
+  override = { ...flipped, generated_at: "2026-01-01T00:00:00Z", stale_after: "2026-01-01T00:15:00Z" };
+  await page.evaluate(() => window.__upstatePollNow());
+  await page.waitForFunction(() => !document.getElementById("stale").hidden, null, { timeout: 5000 }).catch(() => {});
+  if (await isStale()) console.log(`    stale: "${(await page.textContent("#stale")).trim().slice(0, 60)}…" shown past stale_after`);
+  else fail("the stale note did not appear after stale_after passed");
+  override = { ...flipped, stale_after: new Date(Date.now() + 3600e3).toISOString().replace(/\.\d+Z$/, "Z") };
+  await page.evaluate(() => window.__upstatePollNow());
+  await page.waitForFunction(() => document.getElementById("stale").hidden, null, { timeout: 5000 }).catch(() => {});
+  if (await isStale()) fail("the stale note stayed after a fresh status.json");
 } finally {
   await browser.close();
   server.close();

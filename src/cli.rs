@@ -25,6 +25,17 @@ pub struct SiteArgs {
     pub config: PathBuf,
 }
 
+/// Output formats of `upstate check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CheckFormat {
+    /// `file:line:col: error: …` with a source snippet and the fix.
+    Human,
+    /// `::error file=…,line=…,col=…::…` lines, which GitHub shows on the pull request's diff.
+    Github,
+    /// One JSON document: `{"ok": bool, "findings": [...]}`.
+    Json,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Scaffold a working site: upstate.toml, incidents/, content/, a CI workflow.
@@ -37,7 +48,20 @@ pub enum Command {
         force: bool,
     },
     /// Validate the config and every incident file without probing; exit 2 on any error.
-    Check(SiteArgs),
+    ///
+    /// Needs no secrets: a `${NAME}` that is not set is a note (it is read from the environment
+    /// at run time), unless --strict.
+    Check {
+        #[command(flatten)]
+        site: SiteArgs,
+        /// Treat an unset `${NAME}` as an error, as `run` does.
+        #[arg(long)]
+        strict: bool,
+        /// How to print findings: for people, as GitHub Actions annotations on the file and
+        /// line, or as JSON.
+        #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
+        format: CheckFormat,
+    },
     /// Probe every component once and print a table; with --region, write the observations to
     /// a shared store for `run --merge` instead (one CI job per region or shard).
     Probe {

@@ -205,7 +205,8 @@ fn check_reports_typo_bad_duration_and_missing_env_var_with_lines_and_fixes() {
     let site = TestSite::new(
         "[site]\ntitle = \"x\"\nbase_url = \"https://x.test\"\n\n[run]\ntimout = \"5s\"\n\n[[component]]\nid = \"api\"\nlabel = \"API\"\nkind = \"http\"\nurl = \"https://x.test\"\ntimeout = \"5 mins\"\n\n[[component]]\nid = \"db\"\nlabel = \"DB\"\nkind = \"postgres\"\ndsn = \"${UPSTATE_TEST_SURELY_UNSET}\"\n",
     );
-    let out = site.cmd(&["check"]);
+    // --strict: an unset variable is an error, as it is for `run`.
+    let out = site.cmd(&["check", "--strict"]);
     assert_eq!(out.status.code(), Some(2));
     let t = text(&out);
     let file = site.config().display().to_string();
@@ -221,12 +222,23 @@ fn check_reports_typo_bad_duration_and_missing_env_var_with_lines_and_fixes() {
     assert!(t.contains("e.g. \"30s\""), "{t}");
     assert!(
         t.contains(&format!(
-            "{file}:19:7: error: environment variable `UPSTATE_TEST_SURELY_UNSET` is not set"
+            "{file}:19:8: error: environment variable `UPSTATE_TEST_SURELY_UNSET` is not set"
         )),
         "{t}"
     );
     assert!(t.contains("help: export UPSTATE_TEST_SURELY_UNSET="), "{t}");
-    assert!(t.contains("has 3 problems"), "{t}");
+    assert!(t.contains("3 problems in"), "{t}");
+    // Without --strict the same variable is a note: the two real mistakes still fail the check.
+    let out = site.cmd(&["check"]);
+    assert_eq!(out.status.code(), Some(2));
+    let t = text(&out);
+    assert!(
+        t.contains(&format!(
+            "{file}:19:8: note: environment variable `UPSTATE_TEST_SURELY_UNSET` is not set here"
+        )),
+        "{t}"
+    );
+    assert!(t.contains("2 problems in"), "{t}");
 }
 
 #[test]
@@ -287,4 +299,253 @@ fn a_failed_publish_exits_non_zero_with_the_target_and_reason() {
     // History was still recorded: the next run after the fix has the earlier observation.
     let memory = std::fs::read_to_string(site.path().join(".upstate/history/memory.json")).unwrap();
     assert!(memory.contains("\"web\""));
+}
+
+/// A site whose secrets live in `${VAR}`s, as a pull request from a fork sees it: none set.
+const SECRETS_ONLY_AT_RUN_TIME: &str = r#"
+[site]
+title = "Forked"
+
+[history]
+store = "${UPSTATE_CHECK_TEST_STORE:-.upstate/history}"
+
+[[component]]
+id = "db"
+label = "Database"
+kind = "postgres"
+dsn = "${UPSTATE_CHECK_TEST_DSN}"
+
+[[component]]
+id = "api"
+label = "API"
+kind = "http"
+url = "https://api.example.com/health?token=${UPSTATE_CHECK_TEST_TOKEN}"
+"#;
+
+#[test]
+fn check_judges_a_config_without_its_secrets_and_strict_refuses() {
+    let site = TestSite::new(SECRETS_ONLY_AT_RUN_TIME);
+    let lenient = site.cmd(&["check"]);
+    assert_eq!(lenient.status.code(), Some(0), "{}", text(&lenient));
+    let out = text(&lenient);
+    assert!(out.contains("OK (2 components, 0 incident files)"), "{out}");
+    for (line, name) in [
+        (12, "UPSTATE_CHECK_TEST_DSN"),
+        (18, "UPSTATE_CHECK_TEST_TOKEN"),
+    ] {
+        assert!(
+            out.contains(&format!(":{line}:"))
+                && out.contains(&format!(
+                    "note: environment variable `{name}` is not set here"
+                )),
+            "{name} on line {line}: {out}"
+        );
+    }
+    assert!(
+        !out.contains("UPSTATE_CHECK_TEST_STORE"),
+        "a variable with a default is not a note: {out}"
+    );
+
+    let strict = site.cmd(&["check", "--strict"]);
+    assert_eq!(strict.status.code(), Some(2), "{}", text(&strict));
+    assert!(text(&strict).contains("error: environment variable `UPSTATE_CHECK_TEST_DSN`"));
+
+    // `run` still refuses to start without them, before probing anything.
+    let run = site.cmd(&["run"]);
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run));
+    assert!(text(&run).contains("`UPSTATE_CHECK_TEST_DSN` is not set"));
+    assert!(!site.public("index.html").exists());
+}
+
+#[test]
+fn check_still_finds_real_mistakes_beside_unset_variables() {
+    let site = TestSite::new(&format!(
+        "{SECRETS_ONLY_AT_RUN_TIME}\n[[component]]\nid = \"web\"\nlabel = \"Web\"\nkind = \"http\"\nurl = \"http://127.0.0.1:1/\"\nfail_aftr = 2\n"
+    ));
+    let out = site.cmd(&["check"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("fail_aftr"), "{}", text(&out));
+}
+
+#[test]
+fn check_prints_github_annotations_on_the_file_and_line() {
+    let site = TestSite::new(SECRETS_ONLY_AT_RUN_TIME);
+    site.incident(
+        "2026-11-02-broken.md",
+        "---\ntitle: Broken\nseverity: crit\nstatus: investigating\ncomponents: [db]\ndiscovered_at: 2026-11-02T10:00:00Z\n---\nBody.\n",
+    );
+    let out = site.cmd(&["check", "--format", "github"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let error = stdout
+        .lines()
+        .find(|l| l.starts_with("::error "))
+        .unwrap_or_else(|| panic!("no ::error line: {stdout}"));
+    assert!(
+        error.contains("2026-11-02-broken.md,line=3,")
+            && error.contains("title=upstate check%3A severity::"),
+        "{error}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("::notice ") && l.contains("upstate.toml,line=12,col=8,")),
+        "{stdout}"
+    );
+    // One annotation per line: no message may carry a raw newline that would end the command.
+    assert!(stdout.lines().all(|l| l.starts_with("::")), "{stdout}");
+
+    let json = site.cmd(&["check", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(doc["ok"], false);
+    let findings = doc["findings"].as_array().unwrap();
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["severity"] == "error" && f["field"] == "severity" && f["line"] == 3)
+    );
+    assert_eq!(
+        findings.iter().filter(|f| f["severity"] == "note").count(),
+        2
+    );
+}
+
+#[test]
+fn status_json_says_when_readers_should_stop_trusting_it() {
+    let addr = http_server();
+    let site = TestSite::new(&format!(
+        "[run]\ninterval = \"10m\"\n\n[[component]]\nid = \"web\"\nlabel = \"Web\"\nkind = \"http\"\nurl = \"http://{addr}/ok\"\n"
+    ));
+    let run = site.cmd(&["run"]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    let status = site.status_json();
+    assert_status_schema(&status);
+    let at =
+        |key: &str| chrono::DateTime::parse_from_rfc3339(status[key].as_str().unwrap()).unwrap();
+    assert_eq!(
+        at("stale_after") - at("generated_at"),
+        chrono::Duration::minutes(30)
+    );
+    let index = site.read_public("index.html");
+    assert!(
+        index.contains(&format!(
+            "data-stale-after=\"{}\"",
+            status["stale_after"].as_str().unwrap()
+        )),
+        "the page carries the same instant for its poller"
+    );
+
+    let site = TestSite::new(&format!(
+        "[run]\ninterval = \"10m\"\nstale_after = \"1h\"\n\n[[component]]\nid = \"web\"\nlabel = \"Web\"\nkind = \"http\"\nurl = \"http://{addr}/ok\"\n"
+    ));
+    assert_eq!(site.cmd(&["run"]).status.code(), Some(0));
+    let status = site.status_json();
+    let at =
+        |key: &str| chrono::DateTime::parse_from_rfc3339(status[key].as_str().unwrap()).unwrap();
+    assert_eq!(
+        at("stale_after") - at("generated_at"),
+        chrono::Duration::hours(1)
+    );
+}
+
+/// A receiver that records each request line and answers `status`.
+fn recording_server(
+    status: &'static str,
+) -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let mut req = Vec::new();
+            while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => req.extend_from_slice(&buf[..n]),
+                }
+            }
+            let head = String::from_utf8_lossy(&req);
+            log.lock()
+                .unwrap()
+                .push(head.lines().next().unwrap_or_default().to_owned());
+            let _ = stream.write_all(
+                format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                    .as_bytes(),
+            );
+        }
+    });
+    (addr, seen)
+}
+
+#[test]
+fn heartbeat_is_requested_after_each_publish_and_its_url_never_printed() {
+    let addr = http_server();
+    let (beat, seen) = recording_server("200 OK");
+    let key = "hb-key-5f1e2d9c";
+    let site = TestSite::new(&format!(
+        "[run]\nheartbeat_url = \"http://{beat}/ping/{key}\"\n\n[[component]]\nid = \"web\"\nlabel = \"Web\"\nkind = \"http\"\nurl = \"http://{addr}/ok\"\n"
+    ));
+    for _ in 0..2 {
+        let run = site.cmd(&["run"]);
+        assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+        assert!(!text(&run).contains(key));
+    }
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![format!("GET /ping/{key} HTTP/1.1"); 2],
+        "one GET per published run"
+    );
+
+    // A monitor that fails is a warning (the page was published); the URL's key stays hidden.
+    let (failing, _) = recording_server("500 Internal Server Error");
+    let site = TestSite::new(&format!(
+        "[run]\nheartbeat_url = \"http://{failing}/ping/{key}\"\n\n[[component]]\nid = \"web\"\nlabel = \"Web\"\nkind = \"http\"\nurl = \"http://{addr}/ok\"\n"
+    ));
+    let run = site.cmd(&["run"]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    assert!(text(&run).contains("warning: heartbeat"), "{}", text(&run));
+    assert!(!text(&run).contains(key), "{}", text(&run));
+    for (path, body) in site.all_public_files() {
+        assert!(!body.contains(key), "{path}");
+    }
+}
+
+#[test]
+fn init_writes_what_ci_cron_needs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = upstate().arg("init").arg(dir.path()).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let ignore = std::fs::read_to_string(dir.path().join(".gitignore")).unwrap();
+    assert!(ignore.lines().any(|l| l == "public/") && ignore.lines().any(|l| l == ".upstate/"));
+    let workflow =
+        std::fs::read_to_string(dir.path().join(".github/workflows/upstate.yml")).unwrap();
+    for needed in [
+        "upstate check --format github",
+        "upstate run",
+        "#upstate-history",
+        "#gh-pages",
+        "contents: write",
+    ] {
+        assert!(workflow.contains(needed), "{needed}");
+    }
+    assert!(
+        !workflow.contains("cargo install"),
+        "no compile step in a scheduled job"
+    );
+    assert!(dir.path().join(".gitlab-ci.yml").is_file());
+    // The starter needs no variable to be checked or built here: every one has a default.
+    let check = upstate()
+        .args(["check", "--strict", "--config"])
+        .arg(dir.path().join("upstate.toml"))
+        .env_remove("UPSTATE_HISTORY")
+        .env_remove("UPSTATE_TARGET")
+        .output()
+        .unwrap();
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check));
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 use super::Exit;
 
 /// The starter site, from `examples/starter/` (kept there so it is also browsable and tested).
-const FILES: [(&str, &str); 5] = [
+const FILES: [(&str, &str); 7] = [
     (
         "upstate.toml",
         include_str!("../../examples/starter/upstate.toml"),
@@ -19,12 +19,20 @@ const FILES: [(&str, &str); 5] = [
         include_str!("../../examples/starter/content/about.md"),
     ),
     (
+        ".gitignore",
+        include_str!("../../examples/starter/.gitignore"),
+    ),
+    (
         ".github/workflows/upstate.yml",
         include_str!("../../examples/starter/.github/workflows/upstate.yml"),
     ),
     (
         ".github/workflows/upstate-regions.yml.example",
         include_str!("../../examples/starter/.github/workflows/upstate-regions.yml.example"),
+    ),
+    (
+        ".gitlab-ci.yml",
+        include_str!("../../examples/starter/.gitlab-ci.yml"),
     ),
 ];
 
@@ -57,5 +65,10 @@ pub fn run(dir: &Path, force: bool) -> Exit {
         out!("Created {}", dest.display());
     }
     out!("Next: cd {} && upstate check && upstate run", dir.display());
+    out!(
+        "From CI cron: push this folder to GitHub (or GitLab); .github/workflows/upstate.yml \
+         (or .gitlab-ci.yml) runs it every 5 minutes and publishes the page. See the README, \
+         \"Run it from CI cron\"."
+    );
     Exit::Success
 }

@@ -51,7 +51,11 @@ impl From<Exit> for ExitCode {
 pub async fn dispatch(command: Command) -> Exit {
     match command {
         Command::Init { dir, force } => init::run(&dir, force),
-        Command::Check(site) => check::run(&site.config),
+        Command::Check {
+            site,
+            strict,
+            format,
+        } => check::run(&site.config, strict, format),
         Command::Probe {
             site,
             json,
@@ -98,6 +102,33 @@ pub async fn dispatch(command: Command) -> Exit {
             ImportCommand::Statuspage { file, site } => import::statuspage(&site.config, &file),
         },
     }
+}
+
+/// Requests `[run] heartbeat_url` after a successful publish. A failure is a warning: the page
+/// was published, and the team's monitor notices the missing ping by itself.
+pub async fn send_heartbeat(config: &Config) {
+    // An empty value (`"${UPSTATE_HEARTBEAT_URL:-}"` with nothing set) means no heartbeat.
+    if let Some(url) = config
+        .run
+        .heartbeat_url
+        .as_ref()
+        .filter(|u| !u.expose().is_empty())
+        && let Err(e) = upstate::notify::heartbeat::ping(url).await
+    {
+        eprintln!("warning: {}", error_chain(&e));
+    }
+}
+
+/// An error and its causes on one line: `outer: cause: root cause`.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    upstate::config::secret::scrub(&text)
 }
 
 /// Loads the config, printing every error with its source line.

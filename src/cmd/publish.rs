@@ -34,6 +34,7 @@ pub async fn run(path: &Path) -> Exit {
                 r.deleted,
                 r.unchanged
             );
+            super::send_heartbeat(&config).await;
             Exit::Success
         }
         Err(e) => {

@@ -120,6 +120,7 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
             return Exit::Fatal;
         }
     };
+    super::send_heartbeat(&config).await;
 
     let mut counts: BTreeMap<PublicState, usize> = BTreeMap::new();
     for raw in &decided.raw {

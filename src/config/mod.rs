@@ -97,6 +97,23 @@ pub struct RunConfig {
     pub timeout: Duration,
     /// Immediate re-tries inside one run before a failure counts.
     pub retries: u32,
+    /// How often the schedule runs `upstate run` (the cron's period). The page is distrusted
+    /// once it is `stale_after` old: by then several runs have been missed.
+    pub interval: Duration,
+    /// How old the page may grow before readers are told the checks may have stopped
+    /// (`status.json` `stale_after`, the page's banner). Default: three intervals.
+    pub stale_after: Option<Duration>,
+    /// A dead-man switch (healthchecks.io style): requested after every successful publish, so
+    /// the team learns when the schedule stops. A secret: such URLs carry the check's key.
+    pub heartbeat_url: Option<Secret>,
+}
+
+impl RunConfig {
+    /// How old the published page may grow before it is distrusted.
+    pub fn stale_after(&self) -> Duration {
+        self.stale_after
+            .unwrap_or_else(|| Duration::from_secs(self.interval.std().as_secs().saturating_mul(3)))
+    }
 }
 
 impl Default for RunConfig {
@@ -105,6 +122,9 @@ impl Default for RunConfig {
             concurrency: 64,
             timeout: Duration::from_secs(5),
             retries: 0,
+            interval: Duration::from_secs(5 * 60),
+            stale_after: None,
+            heartbeat_url: None,
         }
     }
 }
@@ -271,6 +291,40 @@ pub struct ConfigError {
     pub help: Option<String>,
 }
 
+/// A `${NAME}` in the config whose variable is not set where `check` runs.
+#[derive(Debug, Clone)]
+pub struct UnsetVariable {
+    pub name: String,
+    pub file: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    pub span: Range<usize>,
+}
+
+/// Every place `text` writes `${NAME}` for one of `names`.
+fn unset_uses(text: &str, path: &Path, names: &[String]) -> Vec<UnsetVariable> {
+    let mut uses = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        if line.trim_start().starts_with('#') {
+            continue; // a comment: nothing in it was read
+        }
+        for name in names {
+            let needle = format!("${{{name}}}");
+            for (at, _) in line.match_indices(&needle) {
+                let start = line.as_ptr() as usize - text.as_ptr() as usize + at;
+                uses.push(UnsetVariable {
+                    name: name.clone(),
+                    file: path.to_path_buf(),
+                    line: index + 1,
+                    column: line[..at].chars().count() + 1,
+                    span: start..start + needle.len(),
+                });
+            }
+        }
+    }
+    uses
+}
+
 /// Every error found in one file.
 #[derive(Debug, Clone, thiserror::Error)]
 pub struct ConfigErrors {
@@ -393,8 +447,46 @@ impl Config {
         Self::parse(&text, path)
     }
 
+    /// Reads the file at `path` as [`Config::load`] does, but with every unset `${NAME}` read as
+    /// empty text; for `check`, which must judge a file without the secrets a run has (a pull
+    /// request from a fork gets none). A value that uses an unset variable cannot be judged, so
+    /// errors on its line are left out; every use is returned, with its place, for the caller
+    /// to print as a note (or as an error with `--strict`). The config comes back whenever the
+    /// file could be read at all, so incident files can still be checked against its components.
+    pub fn load_allowing_unset(
+        path: &Path,
+    ) -> (Option<Self>, Vec<ConfigError>, Vec<UnsetVariable>) {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(_) => {
+                let errors = Self::load(path).err().map(|e| e.errors).unwrap_or_default();
+                return (None, errors, Vec::new());
+            }
+        };
+        let (parsed, names) = secret::allowing_unset(|| Self::parse_collecting(&text, path));
+        let uses = unset_uses(&text, path, &names);
+        match parsed {
+            Ok((config, mut errors)) => {
+                errors.retain(|e| !uses.iter().any(|u| u.line == e.line));
+                (Some(config), errors, uses)
+            }
+            Err(errors) => (None, errors.errors, uses),
+        }
+    }
+
     /// Parses `text` as if read from `path`, collecting every error it can find.
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigErrors> {
+        let (config, errors) = Self::parse_collecting(text, path)?;
+        if errors.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigErrors { errors })
+        }
+    }
+
+    /// Parses `text`: `Err` when it is not TOML at all; otherwise the config as far as it could
+    /// be read, with every error found in it.
+    fn parse_collecting(text: &str, path: &Path) -> Result<(Self, Vec<ConfigError>), ConfigErrors> {
         let mut errors = Errors {
             file: path,
             text,
@@ -461,13 +553,7 @@ impl Config {
             }
         }
         config.validate(&mut errors, &all);
-        if errors.list.is_empty() {
-            Ok(config)
-        } else {
-            Err(ConfigErrors {
-                errors: errors.list,
-            })
-        }
+        Ok((config, errors.list))
     }
 
     fn validate(&mut self, errors: &mut Errors<'_>, sections: &[Section]) {

@@ -5,12 +5,17 @@
 //! registry so that [`scrub`] can remove it from any text that leaves the process (probe details,
 //! logs, errors coming back from libraries that like to echo URLs).
 
+use std::cell::RefCell;
 use std::fmt;
 use std::sync::{OnceLock, RwLock};
 
 use serde::{Deserialize, Deserializer};
 
 /// Replaces `${NAME}` with the environment variable `NAME`; `$$` is a literal `$`.
+///
+/// `${NAME:-default}` reads `default` when `NAME` is unset or empty (the shell's rule), so one
+/// file serves a laptop and CI: `store = "${UPSTATE_HISTORY:-.upstate/history}"` keeps history
+/// in a folder here and in the git branch the workflow names.
 pub fn interpolate(raw: &str) -> Result<String, String> {
     let mut out = String::with_capacity(raw.len());
     let mut rest = raw;
@@ -24,15 +29,21 @@ pub fn interpolate(raw: &str) -> Result<String, String> {
             let end = tail.find('}').ok_or_else(|| {
                 format!("unclosed `${{` in `{raw}`\n= help: write `${{NAME}}`, or `$$` for a literal `$`")
             })?;
-            let name = &tail[..end];
+            let (name, default) = match tail[..end].split_once(":-") {
+                Some((name, default)) => (name, Some(default)),
+                None => (&tail[..end], None),
+            };
             if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
                 return Err(format!(
                     "`${{{name}}}` is not a valid variable name\n= help: names use A-Z, 0-9 and _"
                 ));
             }
-            match std::env::var(name) {
-                Ok(value) => out.push_str(&value),
-                Err(_) => {
+            match (std::env::var(name), default) {
+                (Ok(value), Some(default)) if value.is_empty() => out.push_str(default),
+                (Ok(value), _) => out.push_str(&value),
+                (Err(_), Some(default)) => out.push_str(default),
+                (Err(_), None) if note_unset(name) => {}
+                (Err(_), None) => {
                     return Err(format!(
                         "environment variable `{name}` is not set\n= help: export {name}=... before running upstate, or write the value in the file"
                     ));
@@ -46,6 +57,37 @@ pub fn interpolate(raw: &str) -> Result<String, String> {
     }
     out.push_str(rest);
     Ok(out)
+}
+
+thread_local! {
+    /// `Some` while [`allowing_unset`] runs on this thread: the names of unset variables read.
+    static UNSET: RefCell<Option<Vec<String>>> = const { RefCell::new(None) };
+}
+
+/// Records `name` as unset when [`allowing_unset`] is in force here; false otherwise.
+fn note_unset(name: &str) -> bool {
+    UNSET.with(|unset| match unset.borrow_mut().as_mut() {
+        Some(names) => {
+            if !names.iter().any(|n| n == name) {
+                names.push(name.to_owned());
+            }
+            true
+        }
+        None => false,
+    })
+}
+
+/// Runs `f` (a config parse) with unset `${NAME}`s read as empty text, and returns the names it
+/// met. `check` needs this: a pull request from a fork runs without the repository's secrets,
+/// and the file can still be judged on everything else. `run` never uses it, so a missing
+/// secret still stops a real run before it probes anything.
+pub fn allowing_unset<T>(f: impl FnOnce() -> T) -> (T, Vec<String>) {
+    let previous = UNSET.with(|unset| unset.replace(Some(Vec::new())));
+    let value = f();
+    let names = UNSET
+        .with(|unset| unset.replace(previous))
+        .unwrap_or_default();
+    (value, names)
 }
 
 /// A config string after `${NAME}` interpolation; not secret.
@@ -208,11 +250,26 @@ mod tests {
             interpolate("a ${UPSTATE_TEST_SECRET_MODULE} $$x").unwrap(),
             "a v4lue $x"
         );
+        assert_eq!(
+            interpolate(
+                "${UPSTATE_TEST_SECRET_MODULE:-other}/${UPSTATE_SURELY_UNSET_C:-.upstate/h}"
+            )
+            .unwrap(),
+            "v4lue/.upstate/h"
+        );
         let err = interpolate("${UPSTATE_SURELY_UNSET_VAR}").unwrap_err();
         assert!(
             err.contains("`UPSTATE_SURELY_UNSET_VAR` is not set"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn unset_variables_are_named_only_where_allowed() {
+        let (value, names) = allowing_unset(|| interpolate("x${UPSTATE_SURELY_UNSET_B}y"));
+        assert_eq!(value.unwrap(), "xy");
+        assert_eq!(names, ["UPSTATE_SURELY_UNSET_B"]);
+        assert!(interpolate("${UPSTATE_SURELY_UNSET_B}").is_err());
     }
 
     #[test]

@@ -149,6 +149,9 @@ pub struct IncidentView {
 pub struct Snapshot {
     pub site: SiteView,
     pub generated_at: DateTime<Utc>,
+    /// After this instant readers should distrust the page: the schedule has missed several
+    /// runs (`[run] stale_after`). A static page cannot notice by itself that its cron stopped.
+    pub stale_after: DateTime<Utc>,
     pub overall: ComponentState,
     pub overall_public: PublicState,
     pub components: Vec<ComponentView>,
@@ -334,6 +337,7 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
             incident_window_days: config.site.incident_window.chrono().num_days(),
         },
         generated_at: now,
+        stale_after: now + config.run.stale_after().chrono(),
         overall,
         overall_public: overall.public(),
         components,

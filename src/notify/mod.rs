@@ -5,6 +5,7 @@
 //! Delivery is at-least-once per target: an event is remembered as sent to a target only after
 //! that target acknowledged it (2xx), so a receiver that is down gets it on a later run.
 
+pub mod heartbeat;
 mod slack;
 mod webhook;
 

@@ -13,6 +13,9 @@ struct StatusJson<'a> {
     snapshot: &'a crate::model::Counters,
     incidents: Vec<IncidentJson>,
     generated_at: String,
+    /// Additive to the seed contract: after this instant the page is stale (its schedule has
+    /// stopped or is late) and pollers should say so rather than trust `overall_state`.
+    stale_after: String,
 }
 
 #[derive(Serialize)]
@@ -72,6 +75,7 @@ pub fn status_json(snapshot: &Snapshot) -> Vec<u8> {
             })
             .collect(),
         generated_at: iso(snapshot.generated_at),
+        stale_after: iso(snapshot.stale_after),
     };
     serde_json::to_vec_pretty(&doc).unwrap_or_default()
 }

@@ -155,6 +155,7 @@ impl Renderer {
         globals.insert("site", &snapshot.site);
         globals.insert("s", &self.strings);
         globals.insert("generated_at", &snapshot.generated_at);
+        globals.insert("stale_after", &snapshot.stale_after);
         globals.insert("overall", &snapshot.overall);
         globals.insert("overall_public", &snapshot.overall_public);
         globals.insert("version", &snapshot.version);

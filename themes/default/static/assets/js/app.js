@@ -21,7 +21,24 @@
     return iso.replace("T", " ").replace(/:\d\d(\.\d+)?Z$/, " UTC");
   }
 
+  // A static page cannot notice that its schedule stopped; status.json says when to stop
+  // trusting it (stale_after), and past that the page says so and greys the states.
+  function checkStale() {
+    var note = document.getElementById("stale");
+    if (!note) return;
+    var after = Date.parse(note.getAttribute("data-stale-after") || "");
+    var stale = !isNaN(after) && Date.now() > after;
+    note.hidden = !stale;
+    body.classList.toggle("is-stale", stale);
+  }
+
   function apply(data) {
+    var note = document.getElementById("stale");
+    if (note && data.stale_after) {
+      note.setAttribute("data-stale-after", data.stale_after);
+      var since = note.querySelector("time");
+      if (since && data.generated_at) { since.setAttribute("datetime", data.generated_at); since.textContent = when(data.generated_at); }
+    }
     var banner = document.getElementById("banner");
     if (banner && data.overall_state) {
       setState(banner, data.overall_state);
@@ -46,6 +63,7 @@
       if (chk) { chk.textContent = when(c.last_checked_at); chk.setAttribute("datetime", c.last_checked_at || ""); localTitles(tile); }
     });
     body.setAttribute("data-updated", data.generated_at || "");
+    checkStale();
   }
 
   function poll() {
@@ -55,6 +73,7 @@
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (d) { if (d) apply(d); })
       .catch(function () { /* keep what the page shows; try again next interval */ })
+      .then(checkStale)
       .then(schedule);
   }
 
@@ -76,5 +95,6 @@
 
   window.__upstatePollNow = poll; // for tests and embedders: poll immediately
   localTitles();
+  checkStale();
   schedule();
 })();
