@@ -73,6 +73,30 @@ fn row(c: &Component) -> Objective {
         ),
         _ => (latency, consecutive(c)),
     };
+    // The thresholds on the kind's main value join whatever the kind itself promises.
+    let limits = c
+        .probe
+        .measure()
+        .and_then(|what| c.thresholds.describe(what));
+    let target = match (target, limits) {
+        (Some(t), Some(l)) => Some(format!("{t}; {l}")),
+        (t, l) => t.or(l),
+    };
+    let page_when = match (
+        c.probe.measure(),
+        c.thresholds.down_above,
+        c.thresholds.down_below,
+    ) {
+        (Some(what), Some(above), _) => format!(
+            "{page_when}, or {what} > {}",
+            crate::probe::thresholds::number(above)
+        ),
+        (Some(what), None, Some(below)) => format!(
+            "{page_when}, or {what} < {}",
+            crate::probe::thresholds::number(below)
+        ),
+        _ => page_when,
+    };
     Objective {
         component: c.id.clone(),
         label: c.label.clone(),

@@ -1,0 +1,233 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The broker, database and protocol kinds (issue 21) against the machine's real servers —
+//! MariaDB, RabbitMQ, NATS with JetStream, Mosquitto — and servers the tests start: healthy,
+//! closed port, a socket that accepts and never answers, over-threshold, and config errors.
+//! Names (queues, streams, topics) carry a random suffix: other suites use the same servers.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{closed_port, silent_server};
+use upstate::config::Config;
+use upstate::probe::{Health, Outcome, runner::check_once};
+
+/// Parses a one-component config and runs its probe once under its deadline, like a run does.
+async fn probe(kind_keys: &str) -> Outcome {
+    let text = format!("[[component]]\nid = \"c\"\nlabel = \"C\"\n{kind_keys}\n");
+    let config =
+        Config::parse(&text, std::path::Path::new("test.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let component = &config.components[0];
+    // A hang guard only (generous); the deadline itself is enforced by check_once.
+    tokio::time::timeout(
+        component.timeout.std() * 4 + Duration::from_secs(5),
+        check_once(component),
+    )
+    .await
+    .expect("the runner must enforce the deadline")
+}
+
+/// The config error text for a one-component config that must not parse.
+fn config_error(kind_keys: &str) -> String {
+    let text = format!("[[component]]\nid = \"c\"\nlabel = \"C\"\n{kind_keys}\n");
+    match Config::parse(&text, std::path::Path::new("test.toml")) {
+        Ok(_) => panic!("accepted: {kind_keys}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[allow(dead_code)] // used by the broker tests below
+/// A name no other test (or other suite on the same server) uses.
+fn unique(prefix: &str) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos(),
+    );
+    format!("{prefix}_{}_{:x}", std::process::id(), h.finish())
+}
+
+/// A socket that accepts and never answers must cost the deadline and say "Timed out".
+async fn assert_times_out(kind_keys: &str) {
+    let started = std::time::Instant::now();
+    let o = probe(&format!("{kind_keys}\ntimeout = \"400ms\"")).await;
+    assert_eq!(
+        (o.health, o.detail.as_str()),
+        (Health::Down, "Timed out after 400ms."),
+        "{kind_keys}"
+    );
+    // Not a timing assertion: only that the guard in `probe` was not what ended it.
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+// ---------------------------------------------------------------------------------------------
+// MySQL / MariaDB
+// ---------------------------------------------------------------------------------------------
+
+const MARIADB: &str = "mysql://root@127.0.0.1:3306/test";
+
+#[tokio::test]
+async fn mysql_select_1_is_up_with_connect_time_apart() {
+    let o = probe(&format!("kind = \"mysql\"\ndsn = \"{MARIADB}\"")).await;
+    assert_eq!(o.health, Health::Up, "{o:?}");
+    assert!(o.latency_ms.is_some());
+    assert!(o.detail.starts_with("SELECT 1 in "), "{}", o.detail);
+    assert!(o.detail.contains("(connect "), "{}", o.detail);
+    assert_eq!(
+        o.value, None,
+        "latency is the value: nothing extra recorded"
+    );
+}
+
+#[tokio::test]
+async fn mysql_closed_port_is_down() {
+    let port = closed_port();
+    let o = probe(&format!(
+        "kind = \"mysql\"\ndsn = \"mysql://root@127.0.0.1:{port}/test\""
+    ))
+    .await;
+    assert_eq!(o.health, Health::Down);
+    assert!(o.detail.starts_with("Cannot connect: "), "{}", o.detail);
+}
+
+#[tokio::test]
+async fn mysql_server_that_never_answers_times_out() {
+    let addr = silent_server();
+    assert_times_out(&format!(
+        "kind = \"mysql\"\ndsn = \"mysql://root@{addr}/test\""
+    ))
+    .await;
+}
+
+#[tokio::test]
+async fn mysql_first_column_is_the_value_and_thresholds_judge_it() {
+    let keys = |query: &str, limits: &str| {
+        format!(
+            "kind = \"mysql\"\ndsn = \"{MARIADB}\"\nquery = \"{query}\"\nvalue = \"first_column\"\n{limits}"
+        )
+    };
+    let ok = probe(&keys("SELECT 12", "degraded_above = 30\ndown_above = 120")).await;
+    assert_eq!((ok.health, ok.value), (Health::Up, Some(12.0)), "{ok:?}");
+    let lagging = probe(&keys(
+        "SELECT 45.5",
+        "degraded_above = 30\ndown_above = 120",
+    ))
+    .await;
+    assert_eq!(lagging.health, Health::Degraded, "{lagging:?}");
+    assert!(
+        lagging
+            .detail
+            .ends_with("; first column 45.5 is above the degraded limit 30"),
+        "{}",
+        lagging.detail
+    );
+    let large = probe(&keys(
+        "SELECT 9000000000",
+        "degraded_above = 30\ndown_above = 120",
+    ))
+    .await;
+    assert_eq!(large.health, Health::Down, "{large:?}");
+    assert_eq!(large.value, Some(9_000_000_000.0));
+    let not_a_number = probe(&keys("SELECT 'abc'", "")).await;
+    assert_eq!(
+        (not_a_number.health, not_a_number.detail.as_str()),
+        (
+            Health::Down,
+            "The query's first column is \"abc\", not a number."
+        )
+    );
+    let null = probe(&keys("SELECT NULL", "")).await;
+    assert_eq!(null.health, Health::Down, "{null:?}");
+}
+
+#[tokio::test]
+async fn mysql_failed_query_and_wrong_password_never_show_the_dsn() {
+    let bad = probe(&format!(
+        "kind = \"mysql\"\ndsn = \"{MARIADB}\"\nquery = \"SELECT * FROM surely_missing_table_x\""
+    ))
+    .await;
+    assert_eq!(bad.health, Health::Down);
+    assert!(bad.detail.starts_with("Query failed: "), "{}", bad.detail);
+    // SAFETY: the variable name is unique to this test.
+    unsafe { std::env::set_var("UPSTATE_TEST_MYSQL_PW", "my-Secr3t-pw-81f2") };
+    let o = probe(
+        "kind = \"mysql\"\ndsn = \"mysql://root:${UPSTATE_TEST_MYSQL_PW}@127.0.0.1:3306/test\"",
+    )
+    .await;
+    assert_eq!(o.health, Health::Down, "{o:?}");
+    assert!(o.detail.contains("Access denied"), "{}", o.detail);
+    assert!(!o.detail.contains("my-Secr3t-pw-81f2"), "{}", o.detail);
+}
+
+#[test]
+fn mysql_config_errors_name_the_line_and_the_fix() {
+    let scheme = config_error("kind = \"mysql\"\ndsn = \"postgres://root@h/db\"");
+    assert!(
+        scheme.starts_with("test.toml:4:8: `dsn` must start with `mysql://`"),
+        "{scheme}"
+    );
+    assert!(!scheme.contains("root@h"), "{scheme}");
+    let missing = config_error("kind = \"mysql\"\nquery = \"SELECT 1\"");
+    assert!(missing.contains("missing field `dsn`"), "{missing}");
+    assert!(missing.starts_with("test.toml:1:"), "{missing}");
+    let value = config_error(&format!(
+        "kind = \"mysql\"\ndsn = \"{MARIADB}\"\nvalue = \"first_row\""
+    ));
+    assert!(value.contains("unknown variant `first_row`"), "{value}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Thresholds shared by every kind
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn postgres_first_column_thresholds_read_like_replication_lag() {
+    let pg = common::services::postgres_url();
+    let o = probe(&format!(
+        "kind = \"postgres\"\ndsn = \"{pg}\"\nquery = \"SELECT 31\"\nvalue = \"first_column\"\ndegraded_above = 30"
+    ))
+    .await;
+    assert_eq!((o.health, o.value), (Health::Degraded, Some(31.0)), "{o:?}");
+    assert!(
+        o.detail
+            .ends_with("; first column 31 is above the degraded limit 30"),
+        "{}",
+        o.detail
+    );
+}
+
+#[tokio::test]
+async fn latency_is_the_default_value_for_thresholds() {
+    // No MariaDB round trip takes less than 0 ms: `down_below = 0` never fires and
+    // `degraded_above = -1` always does, whatever the machine's speed.
+    let o = probe(&format!(
+        "kind = \"mysql\"\ndsn = \"{MARIADB}\"\ndegraded_below = -5\ndegraded_above = -1"
+    ))
+    .await;
+    assert_eq!(o.health, Health::Degraded, "{o:?}");
+    assert!(o.detail.contains("; latency (ms) "), "{}", o.detail);
+}
+
+#[test]
+fn thresholds_are_checked_where_they_are_written() {
+    let contradictory =
+        config_error("kind = \"tcp\"\naddress = \"h:1\"\ndegraded_above = 100\ndown_above = 10");
+    assert!(
+        contradictory
+            .starts_with("test.toml:6:1: `degraded_above` (100) is above `down_above` (10)"),
+        "{contradictory}"
+    );
+    assert!(contradictory.contains("help: set degraded_above <= down_above"));
+    let no_number = config_error(
+        "kind = \"heartbeat\"\nsource = \"redis://h\"\nkey = \"k\"\nmax_age = \"1m\"\ndown_after = \"5m\"\ndown_above = 3",
+    );
+    assert!(
+        no_number.contains("kind `heartbeat` measures no number"),
+        "{no_number}"
+    );
+    let not_a_number = config_error("kind = \"tcp\"\naddress = \"h:1\"\ndown_above = \"lots\"");
+    assert!(not_a_number.starts_with("test.toml:6:"), "{not_a_number}");
+}
