@@ -231,3 +231,174 @@ fn thresholds_are_checked_where_they_are_written() {
     let not_a_number = config_error("kind = \"tcp\"\naddress = \"h:1\"\ndown_above = \"lots\"");
     assert!(not_a_number.starts_with("test.toml:6:"), "{not_a_number}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// AMQP (RabbitMQ)
+// ---------------------------------------------------------------------------------------------
+
+const RABBITMQ: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+
+/// A queue holding `messages` messages and no consumer; deleted when the guard drops.
+struct TestQueue {
+    name: String,
+    channel: lapin::Channel,
+    connection: lapin::Connection,
+}
+
+impl TestQueue {
+    async fn with_messages(messages: usize) -> Self {
+        use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions};
+        let name = unique("upstate_probe_q");
+        let connection =
+            lapin::Connection::connect(RABBITMQ, lapin::ConnectionProperties::default())
+                .await
+                .unwrap();
+        let channel = connection.create_channel().await.unwrap();
+        channel
+            .queue_declare(
+                name.as_str().into(),
+                QueueDeclareOptions::default(),
+                lapin::types::FieldTable::default(),
+            )
+            .await
+            .unwrap();
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .unwrap();
+        for i in 0..messages {
+            channel
+                .basic_publish(
+                    "".into(),
+                    name.as_str().into(),
+                    BasicPublishOptions::default(),
+                    format!("job {i}").as_bytes(),
+                    lapin::BasicProperties::default(),
+                )
+                .await
+                .unwrap()
+                .await
+                .unwrap();
+        }
+        Self {
+            name,
+            channel,
+            connection,
+        }
+    }
+
+    async fn delete(self) {
+        let _ = self
+            .channel
+            .queue_delete(
+                self.name.as_str().into(),
+                lapin::options::QueueDeleteOptions::default(),
+            )
+            .await;
+        let _ = self.connection.close(200, "test done".into()).await;
+    }
+}
+
+#[tokio::test]
+async fn amqp_queue_depth_and_consumers_are_reported_and_judged() {
+    let queue = TestQueue::with_messages(3).await;
+    let keys = |limits: &str| {
+        format!(
+            "kind = \"amqp\"\nurl = \"{RABBITMQ}\"\nqueue = \"{}\"\n{limits}",
+            queue.name
+        )
+    };
+    let ok = probe(&keys("degraded_above = 10")).await;
+    assert_eq!((ok.health, ok.value), (Health::Up, Some(3.0)), "{ok:?}");
+    assert!(
+        ok.detail.starts_with(&format!(
+            "Queue {}: 3 messages, 0 consumers in ",
+            queue.name
+        )),
+        "{}",
+        ok.detail
+    );
+    assert!(ok.detail.contains("(connect "), "{}", ok.detail);
+    assert!(
+        ok.detail.contains("; nothing is consuming it"),
+        "{}",
+        ok.detail
+    );
+    let backlog = probe(&keys("degraded_above = 1\ndown_above = 2")).await;
+    assert_eq!(backlog.health, Health::Down, "{backlog:?}");
+    assert!(
+        backlog
+            .detail
+            .ends_with("; queue depth 3 is above the down limit 2"),
+        "{}",
+        backlog.detail
+    );
+    queue.delete().await;
+}
+
+#[tokio::test]
+async fn amqp_missing_queue_is_down_and_not_created() {
+    let name = unique("upstate_probe_missing");
+    let o = probe(&format!(
+        "kind = \"amqp\"\nurl = \"{RABBITMQ}\"\nqueue = \"{name}\""
+    ))
+    .await;
+    assert_eq!(o.health, Health::Down, "{o:?}");
+    assert!(
+        o.detail
+            .starts_with(&format!("Queue {name} cannot be read: ")),
+        "{}",
+        o.detail
+    );
+    assert!(o.detail.contains("NOT_FOUND"), "{}", o.detail);
+    // Passive: asking again still finds nothing.
+    let again = probe(&format!(
+        "kind = \"amqp\"\nurl = \"{RABBITMQ}\"\nqueue = \"{name}\""
+    ))
+    .await;
+    assert_eq!(again.health, Health::Down);
+}
+
+#[tokio::test]
+async fn amqp_closed_port_is_down() {
+    let port = closed_port();
+    let o = probe(&format!(
+        "kind = \"amqp\"\nurl = \"amqp://guest:guest@127.0.0.1:{port}/%2f\"\nqueue = \"q\""
+    ))
+    .await;
+    assert_eq!(o.health, Health::Down, "{o:?}");
+    assert!(o.detail.starts_with("Cannot connect: "), "{}", o.detail);
+}
+
+#[tokio::test]
+async fn amqp_server_that_never_answers_times_out() {
+    let addr = silent_server();
+    assert_times_out(&format!(
+        "kind = \"amqp\"\nurl = \"amqp://guest:guest@{addr}/%2f\"\nqueue = \"q\""
+    ))
+    .await;
+}
+
+#[tokio::test]
+async fn amqp_wrong_password_is_down_without_the_password() {
+    // SAFETY: the variable name is unique to this test.
+    unsafe { std::env::set_var("UPSTATE_TEST_AMQP_PW", "amqp-Secr3t-pw-55c1") };
+    let o = probe(
+        "kind = \"amqp\"\nurl = \"amqp://guest:${UPSTATE_TEST_AMQP_PW}@127.0.0.1:5672/%2f\"\nqueue = \"q\"",
+    )
+    .await;
+    assert_eq!(o.health, Health::Down, "{o:?}");
+    assert!(o.detail.contains("ACCESS_REFUSED"), "{}", o.detail);
+    assert!(!o.detail.contains("amqp-Secr3t-pw-55c1"), "{}", o.detail);
+}
+
+#[test]
+fn amqp_config_errors_name_the_line_and_the_fix() {
+    let scheme = config_error("kind = \"amqp\"\nurl = \"http://guest:guest@h/\"\nqueue = \"q\"");
+    assert!(
+        scheme.starts_with("test.toml:4:8: `url` must start with `amqp://` or `amqps://`"),
+        "{scheme}"
+    );
+    let missing = config_error("kind = \"amqp\"\nurl = \"amqp://h\"");
+    assert!(missing.contains("missing field `queue`"), "{missing}");
+}

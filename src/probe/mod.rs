@@ -8,6 +8,7 @@
 //! `impl Probe`, one arm in [`ProbeSpec`], an example in `upstate.example.toml`, a test against a
 //! real server.
 
+pub mod amqp;
 pub mod counters;
 pub mod dns;
 pub mod heartbeat;
@@ -166,11 +167,12 @@ pub enum ProbeSpec {
     Storage(storage::StorageConfig),
     Push(push::PushConfig),
     Mysql(mysql::MysqlConfig),
+    Amqp(amqp::AmqpConfig),
 }
 
 impl ProbeSpec {
     /// Every `kind = "..."` the config accepts.
-    pub const KINDS: [&'static str; 12] = [
+    pub const KINDS: [&'static str; 13] = [
         "http",
         "tcp",
         "dns",
@@ -183,6 +185,7 @@ impl ProbeSpec {
         "storage",
         "push",
         "mysql",
+        "amqp",
     ];
 
     /// Reads a kind's keys from a masked config document (see `config::document`).
@@ -199,6 +202,7 @@ impl ProbeSpec {
             "workers" => Self::Workers(parse_kind(masked)?),
             "storage" => Self::Storage(parse_kind(masked)?),
             "mysql" => Self::Mysql(parse_kind(masked)?),
+            "amqp" => Self::Amqp(parse_kind(masked)?),
             // `KINDS` is checked before this is called; keep the compiler honest anyway.
             _ => Self::Push(parse_kind(masked)?),
         })
@@ -213,6 +217,7 @@ impl ProbeSpec {
             Self::Http(c) => c.validate(),
             Self::Dns(c) => c.validate(),
             Self::Mysql(c) => c.validate(),
+            Self::Amqp(c) => c.validate(),
             _ => Ok(()),
         }
     }
@@ -232,6 +237,7 @@ impl ProbeSpec {
             Self::Storage(_) => "storage",
             Self::Push(_) => "push",
             Self::Mysql(_) => "mysql",
+            Self::Amqp(_) => "amqp",
         }
     }
 
@@ -250,6 +256,7 @@ impl ProbeSpec {
             Self::Storage(c) => c,
             Self::Push(c) => c,
             Self::Mysql(c) => c,
+            Self::Amqp(c) => c,
         }
     }
 
@@ -260,6 +267,7 @@ impl ProbeSpec {
             Self::Heartbeat(_) | Self::Workers(_) | Self::Push(_) => None,
             Self::Postgres(c) if c.value == QueryValue::FirstColumn => Some("first column"),
             Self::Mysql(c) if c.value == QueryValue::FirstColumn => Some("first column"),
+            Self::Amqp(_) => Some("queue depth"),
             _ => Some("latency (ms)"),
         }
     }
