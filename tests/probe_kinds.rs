@@ -402,3 +402,121 @@ fn amqp_config_errors_name_the_line_and_the_fix() {
     let missing = config_error("kind = \"amqp\"\nurl = \"amqp://h\"");
     assert!(missing.contains("missing field `queue`"), "{missing}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// NATS + JetStream
+// ---------------------------------------------------------------------------------------------
+
+const NATS: &str = "nats://127.0.0.1:4222";
+
+/// A stream with a durable pull consumer that has fetched nothing of `messages` messages.
+async fn lagging_consumer(messages: usize) -> (async_nats::jetstream::Context, String) {
+    use async_nats::jetstream;
+    let name = unique("upstate_probe_s");
+    let client = async_nats::connect(NATS).await.unwrap();
+    let js = jetstream::new(client);
+    let stream = js
+        .create_stream(jetstream::stream::Config {
+            name: name.clone(),
+            subjects: vec![format!("{name}.>")],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    stream
+        .create_consumer(jetstream::consumer::pull::Config {
+            durable_name: Some("worker".to_owned()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    for i in 0..messages {
+        js.publish(format!("{name}.jobs"), format!("job {i}").into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+    (js, name)
+}
+
+#[tokio::test]
+async fn nats_round_trip_is_up_with_connect_time_apart() {
+    let o = probe(&format!("kind = \"nats\"\nurl = \"{NATS}\"")).await;
+    assert_eq!(o.health, Health::Up, "{o:?}");
+    assert!(o.detail.starts_with("Round trip in "), "{}", o.detail);
+    assert!(o.detail.contains("(connect "), "{}", o.detail);
+    assert_eq!(o.value, None);
+}
+
+#[tokio::test]
+async fn nats_consumer_that_falls_behind_is_judged_on_its_pending_count() {
+    let (js, stream) = lagging_consumer(5).await;
+    let keys = |limits: &str| {
+        format!(
+            "kind = \"nats\"\nurl = \"{NATS}\"\nstream = \"{stream}\"\nconsumer = \"worker\"\n{limits}"
+        )
+    };
+    let ok = probe(&keys("degraded_above = 10")).await;
+    assert_eq!((ok.health, ok.value), (Health::Up, Some(5.0)), "{ok:?}");
+    assert!(
+        ok.detail.ends_with(&format!(
+            "; consumer {stream}/worker: 5 pending, 0 awaiting ack"
+        )),
+        "{}",
+        ok.detail
+    );
+    let behind = probe(&keys("degraded_above = 2\ndown_above = 100")).await;
+    assert_eq!(behind.health, Health::Degraded, "{behind:?}");
+    assert!(
+        behind
+            .detail
+            .ends_with("; pending messages 5 is above the degraded limit 2"),
+        "{}",
+        behind.detail
+    );
+    let missing = probe(&format!(
+        "kind = \"nats\"\nurl = \"{NATS}\"\nstream = \"{stream}\"\nconsumer = \"nobody\""
+    ))
+    .await;
+    assert_eq!(missing.health, Health::Down, "{missing:?}");
+    assert!(
+        missing
+            .detail
+            .starts_with(&format!("Consumer {stream}/nobody cannot be read: ")),
+        "{}",
+        missing.detail
+    );
+    js.delete_stream(&stream).await.unwrap();
+}
+
+#[tokio::test]
+async fn nats_closed_port_is_down_without_the_password() {
+    let port = closed_port();
+    // SAFETY: the variable name is unique to this test.
+    unsafe { std::env::set_var("UPSTATE_TEST_NATS_PW", "nats-Secr3t-pw-0a9e") };
+    let o = probe(&format!(
+        "kind = \"nats\"\nurl = \"nats://app:${{UPSTATE_TEST_NATS_PW}}@127.0.0.1:{port}\""
+    ))
+    .await;
+    assert_eq!(o.health, Health::Down, "{o:?}");
+    assert!(o.detail.starts_with("Cannot connect: "), "{}", o.detail);
+    assert!(!o.detail.contains("nats-Secr3t-pw-0a9e"), "{}", o.detail);
+}
+
+#[tokio::test]
+async fn nats_server_that_never_answers_times_out() {
+    let addr = silent_server();
+    assert_times_out(&format!("kind = \"nats\"\nurl = \"nats://{addr}\"")).await;
+}
+
+#[test]
+fn nats_config_errors_name_the_line_and_the_fix() {
+    let scheme = config_error("kind = \"nats\"\nurl = \"amqp://h:4222\"");
+    assert!(
+        scheme.starts_with("test.toml:4:8: `url` must start with `nats://` or `tls://`"),
+        "{scheme}"
+    );
+    let half = config_error("kind = \"nats\"\nurl = \"nats://h:4222\"\nstream = \"s\"");
+    assert!(half.contains("`stream` needs `consumer`"), "{half}");
+}

@@ -14,6 +14,7 @@ pub mod dns;
 pub mod heartbeat;
 pub mod http;
 pub mod mysql;
+pub mod nats;
 pub mod postgres;
 pub mod push;
 pub mod redis;
@@ -168,11 +169,12 @@ pub enum ProbeSpec {
     Push(push::PushConfig),
     Mysql(mysql::MysqlConfig),
     Amqp(amqp::AmqpConfig),
+    Nats(nats::NatsConfig),
 }
 
 impl ProbeSpec {
     /// Every `kind = "..."` the config accepts.
-    pub const KINDS: [&'static str; 13] = [
+    pub const KINDS: [&'static str; 14] = [
         "http",
         "tcp",
         "dns",
@@ -186,6 +188,7 @@ impl ProbeSpec {
         "push",
         "mysql",
         "amqp",
+        "nats",
     ];
 
     /// Reads a kind's keys from a masked config document (see `config::document`).
@@ -202,6 +205,7 @@ impl ProbeSpec {
             "workers" => Self::Workers(parse_kind(masked)?),
             "storage" => Self::Storage(parse_kind(masked)?),
             "mysql" => Self::Mysql(parse_kind(masked)?),
+            "nats" => Self::Nats(parse_kind(masked)?),
             "amqp" => Self::Amqp(parse_kind(masked)?),
             // `KINDS` is checked before this is called; keep the compiler honest anyway.
             _ => Self::Push(parse_kind(masked)?),
@@ -217,6 +221,7 @@ impl ProbeSpec {
             Self::Http(c) => c.validate(),
             Self::Dns(c) => c.validate(),
             Self::Mysql(c) => c.validate(),
+            Self::Nats(c) => c.validate(),
             Self::Amqp(c) => c.validate(),
             _ => Ok(()),
         }
@@ -237,6 +242,7 @@ impl ProbeSpec {
             Self::Storage(_) => "storage",
             Self::Push(_) => "push",
             Self::Mysql(_) => "mysql",
+            Self::Nats(_) => "nats",
             Self::Amqp(_) => "amqp",
         }
     }
@@ -256,6 +262,7 @@ impl ProbeSpec {
             Self::Storage(c) => c,
             Self::Push(c) => c,
             Self::Mysql(c) => c,
+            Self::Nats(c) => c,
             Self::Amqp(c) => c,
         }
     }
@@ -268,6 +275,7 @@ impl ProbeSpec {
             Self::Postgres(c) if c.value == QueryValue::FirstColumn => Some("first column"),
             Self::Mysql(c) if c.value == QueryValue::FirstColumn => Some("first column"),
             Self::Amqp(_) => Some("queue depth"),
+            Self::Nats(c) if c.consumer.is_some() => Some("pending messages"),
             _ => Some("latency (ms)"),
         }
     }
