@@ -30,7 +30,7 @@ impl NatsConfig {
     /// The URL scheme, and `stream`/`consumer` named together or not at all.
     pub fn validate(&self) -> Result<(), String> {
         let url = self.url.expose();
-        if !url.is_empty() && !(url.starts_with("nats://") || url.starts_with("tls://")) {
+        if !(url.is_empty() || url.starts_with("nats://") || url.starts_with("tls://")) {
             return Err(
                 "`url` must start with `nats://` or `tls://`\n= help: write url = \"nats://host:4222\""
                     .to_owned(),
