@@ -520,3 +520,63 @@ fn nats_config_errors_name_the_line_and_the_fix() {
     let half = config_error("kind = \"nats\"\nurl = \"nats://h:4222\"\nstream = \"s\"");
     assert!(half.contains("`stream` needs `consumer`"), "{half}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// MQTT (Mosquitto)
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn mqtt_publish_subscribe_round_trip_is_up() {
+    let topic = unique("upstate/probe");
+    let o = probe(&format!(
+        "kind = \"mqtt\"\nurl = \"mqtt://127.0.0.1:1883\"\ntopic = \"{topic}\""
+    ))
+    .await;
+    assert_eq!(o.health, Health::Up, "{o:?}");
+    assert!(
+        o.detail.starts_with("Publish/subscribe round trip in "),
+        "{}",
+        o.detail
+    );
+    assert!(o.detail.contains("(connect "), "{}", o.detail);
+    assert!(o.latency_ms.is_some());
+}
+
+#[tokio::test]
+async fn mqtt_closed_port_is_down_without_the_password() {
+    let port = closed_port();
+    // SAFETY: the variable name is unique to this test.
+    unsafe { std::env::set_var("UPSTATE_TEST_MQTT_PW", "mqtt-Secr3t-pw-7d3b") };
+    let o = probe(&format!(
+        "kind = \"mqtt\"\nurl = \"mqtt://app:${{UPSTATE_TEST_MQTT_PW}}@127.0.0.1:{port}\"\ntopic = \"t\""
+    ))
+    .await;
+    assert_eq!(o.health, Health::Down, "{o:?}");
+    assert!(o.detail.starts_with("Cannot connect: "), "{}", o.detail);
+    assert!(!o.detail.contains("mqtt-Secr3t-pw-7d3b"), "{}", o.detail);
+}
+
+#[tokio::test]
+async fn mqtt_server_that_never_answers_times_out() {
+    let addr = silent_server();
+    assert_times_out(&format!(
+        "kind = \"mqtt\"\nurl = \"mqtt://{addr}\"\ntopic = \"t\""
+    ))
+    .await;
+}
+
+#[test]
+fn mqtt_config_errors_name_the_line_and_the_fix() {
+    let tls = config_error("kind = \"mqtt\"\nurl = \"mqtts://h:8883\"\ntopic = \"t\"");
+    assert!(
+        tls.starts_with("test.toml:4:8: `url` must start with `mqtt://`"),
+        "{tls}"
+    );
+    let wildcard = config_error("kind = \"mqtt\"\nurl = \"mqtt://h\"\ntopic = \"a/#\"");
+    assert!(
+        wildcard.contains("without `+` or `#` wildcards"),
+        "{wildcard}"
+    );
+    let missing = config_error("kind = \"mqtt\"\nurl = \"mqtt://h\"");
+    assert!(missing.contains("missing field `topic`"), "{missing}");
+}

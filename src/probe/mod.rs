@@ -13,6 +13,7 @@ pub mod counters;
 pub mod dns;
 pub mod heartbeat;
 pub mod http;
+pub mod mqtt;
 pub mod mysql;
 pub mod nats;
 pub mod postgres;
@@ -170,11 +171,12 @@ pub enum ProbeSpec {
     Mysql(mysql::MysqlConfig),
     Amqp(amqp::AmqpConfig),
     Nats(nats::NatsConfig),
+    Mqtt(mqtt::MqttConfig),
 }
 
 impl ProbeSpec {
     /// Every `kind = "..."` the config accepts.
-    pub const KINDS: [&'static str; 14] = [
+    pub const KINDS: [&'static str; 15] = [
         "http",
         "tcp",
         "dns",
@@ -189,6 +191,7 @@ impl ProbeSpec {
         "mysql",
         "amqp",
         "nats",
+        "mqtt",
     ];
 
     /// Reads a kind's keys from a masked config document (see `config::document`).
@@ -205,6 +208,7 @@ impl ProbeSpec {
             "workers" => Self::Workers(parse_kind(masked)?),
             "storage" => Self::Storage(parse_kind(masked)?),
             "mysql" => Self::Mysql(parse_kind(masked)?),
+            "mqtt" => Self::Mqtt(parse_kind(masked)?),
             "nats" => Self::Nats(parse_kind(masked)?),
             "amqp" => Self::Amqp(parse_kind(masked)?),
             // `KINDS` is checked before this is called; keep the compiler honest anyway.
@@ -221,6 +225,7 @@ impl ProbeSpec {
             Self::Http(c) => c.validate(),
             Self::Dns(c) => c.validate(),
             Self::Mysql(c) => c.validate(),
+            Self::Mqtt(c) => c.validate(),
             Self::Nats(c) => c.validate(),
             Self::Amqp(c) => c.validate(),
             _ => Ok(()),
@@ -242,6 +247,7 @@ impl ProbeSpec {
             Self::Storage(_) => "storage",
             Self::Push(_) => "push",
             Self::Mysql(_) => "mysql",
+            Self::Mqtt(_) => "mqtt",
             Self::Nats(_) => "nats",
             Self::Amqp(_) => "amqp",
         }
@@ -262,6 +268,7 @@ impl ProbeSpec {
             Self::Storage(c) => c,
             Self::Push(c) => c,
             Self::Mysql(c) => c,
+            Self::Mqtt(c) => c,
             Self::Nats(c) => c,
             Self::Amqp(c) => c,
         }
