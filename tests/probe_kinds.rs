@@ -580,3 +580,254 @@ fn mqtt_config_errors_name_the_line_and_the_fix() {
     let missing = config_error("kind = \"mqtt\"\nurl = \"mqtt://h\"");
     assert!(missing.contains("missing field `topic`"), "{missing}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// UDP
+// ---------------------------------------------------------------------------------------------
+
+/// A UDP service that answers `pong <request>` to every datagram.
+async fn udp_echo() -> std::net::SocketAddr {
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = socket.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut buf = [0u8; 1500];
+        while let Ok((n, from)) = socket.recv_from(&mut buf).await {
+            let mut answer = b"pong ".to_vec();
+            answer.extend_from_slice(&buf[..n]);
+            let _ = socket.send_to(&answer, from).await;
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn udp_answer_is_up_and_checked() {
+    let addr = udp_echo().await;
+    let ok = probe(&format!(
+        "kind = \"udp\"\naddress = \"{addr}\"\nsend = \"ping\"\nexpect = \"pong ping\""
+    ))
+    .await;
+    assert_eq!(ok.health, Health::Up, "{ok:?}");
+    assert!(
+        ok.detail.starts_with("Answer (9 bytes) in "),
+        "{}",
+        ok.detail
+    );
+    let wrong = probe(&format!(
+        "kind = \"udp\"\naddress = \"{addr}\"\nsend = \"ping\"\nexpect = \"ok\""
+    ))
+    .await;
+    assert_eq!(
+        (wrong.health, wrong.detail.as_str()),
+        (Health::Down, "The answer does not contain \"ok\".")
+    );
+}
+
+#[tokio::test]
+async fn udp_closed_port_is_down() {
+    let port = closed_port();
+    let o = probe(&format!(
+        "kind = \"udp\"\naddress = \"127.0.0.1:{port}\"\nsend = \"ping\""
+    ))
+    .await;
+    assert_eq!(
+        (o.health, o.detail.as_str()),
+        (Health::Down, "Port unreachable: nothing listens there.")
+    );
+}
+
+#[tokio::test]
+async fn udp_service_that_never_answers_times_out() {
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap();
+    assert_times_out(&format!(
+        "kind = \"udp\"\naddress = \"{addr}\"\nsend = \"ping\""
+    ))
+    .await;
+    drop(silent);
+}
+
+#[test]
+fn udp_config_errors_name_the_line_and_the_fix() {
+    let empty = config_error("kind = \"udp\"\naddress = \"h:53\"\nsend = \"\"");
+    assert!(
+        empty.starts_with("test.toml:4:8: `send` is empty"),
+        "{empty}"
+    );
+    let missing = config_error("kind = \"udp\"\naddress = \"h:53\"");
+    assert!(missing.contains("missing field `send`"), "{missing}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// SMTP
+// ---------------------------------------------------------------------------------------------
+
+/// A test CA (its PEM in a file for `ca_file`) and a server certificate for `localhost`
+/// that expires `days` days from now.
+fn smtp_certificate(
+    days: u64,
+) -> (
+    tempfile::NamedTempFile,
+    rustls::pki_types::CertificateDer<'static>,
+    rustls::pki_types::PrivateKeyDer<'static>,
+) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    use std::io::Write as _;
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.distinguished_name
+        .push(DnType::CommonName, "upstate smtp test CA");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_key = KeyPair::generate().unwrap();
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca, ca_key);
+    let mut leaf = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    leaf.not_before = rcgen::date_time_ymd(1970, 1, 1) + (now - Duration::from_secs(86_400));
+    leaf.not_after =
+        rcgen::date_time_ymd(1970, 1, 1) + (now + Duration::from_secs(days * 86_400 + 3_600));
+    let key = KeyPair::generate().unwrap();
+    let cert = leaf.signed_by(&key, &issuer).unwrap();
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(ca_cert.pem().as_bytes()).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(rustls::pki_types::PrivatePkcs8KeyDer::from(
+        key.serialize_der(),
+    ));
+    (file, cert.der().clone(), key)
+}
+
+/// A small SMTP responder: banner, EHLO (advertising STARTTLS when `offer_starttls`), then the
+/// STARTTLS upgrade with rustls, as RFC 3207 describes. Enough of a real receiver for the probe.
+async fn smtp_server(
+    banner: &'static str,
+    offer_starttls: bool,
+    cert: rustls::pki_types::CertificateDer<'static>,
+    key: rustls::pki_types::PrivateKeyDer<'static>,
+) -> std::net::SocketAddr {
+    use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _};
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![cert], key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let mut stream = tokio::io::BufReader::new(tcp);
+                stream.get_mut().write_all(banner.as_bytes()).await.unwrap();
+                let mut line = String::new();
+                while stream.read_line(&mut line).await.unwrap_or(0) > 0 {
+                    let command = line.trim().to_ascii_uppercase();
+                    line.clear();
+                    if command.starts_with("EHLO") {
+                        let answer = if offer_starttls {
+                            "250-localhost hello\r\n250-PIPELINING\r\n250 STARTTLS\r\n"
+                        } else {
+                            "250-localhost hello\r\n250 PIPELINING\r\n"
+                        };
+                        stream.get_mut().write_all(answer.as_bytes()).await.unwrap();
+                    } else if command == "STARTTLS" && offer_starttls {
+                        stream
+                            .get_mut()
+                            .write_all(b"220 Go ahead\r\n")
+                            .await
+                            .unwrap();
+                        if let Ok(mut tls) = acceptor.accept(stream.into_inner()).await {
+                            let mut sink = Vec::new();
+                            let _ = tls.read_to_end(&mut sink).await;
+                        }
+                        return;
+                    } else {
+                        stream
+                            .get_mut()
+                            .write_all(b"502 Not here\r\n")
+                            .await
+                            .unwrap();
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+fn smtp_keys(addr: std::net::SocketAddr, ca: &tempfile::NamedTempFile) -> String {
+    format!(
+        "kind = \"smtp\"\naddress = \"localhost:{}\"\nca_file = \"{}\"",
+        addr.port(),
+        ca.path().display()
+    )
+}
+
+#[tokio::test]
+async fn smtp_banner_ehlo_starttls_and_certificate_days_are_checked() {
+    let (ca, cert, key) = smtp_certificate(90);
+    let addr = smtp_server("220 mx.test ESMTP ready\r\n", true, cert, key).await;
+    let o = probe(&smtp_keys(addr, &ca)).await;
+    assert_eq!(o.health, Health::Up, "{o:?}");
+    assert!(
+        o.detail.starts_with("Banner, EHLO and STARTTLS in "),
+        "{}",
+        o.detail
+    );
+    assert!(
+        o.detail.contains("; Certificate valid for 90 more days ("),
+        "{}",
+        o.detail
+    );
+    let (ca, cert, key) = smtp_certificate(3);
+    let addr = smtp_server("220 mx.test ESMTP ready\r\n", true, cert, key).await;
+    let soon = probe(&smtp_keys(addr, &ca)).await;
+    assert_eq!(soon.health, Health::Degraded, "{soon:?}");
+    assert!(
+        soon.detail.contains("; Certificate expires in 3 days ("),
+        "{}",
+        soon.detail
+    );
+}
+
+#[tokio::test]
+async fn smtp_without_starttls_or_with_a_refusing_banner_is_down() {
+    let (ca, cert, key) = smtp_certificate(90);
+    let plain = smtp_server(
+        "220 mx.test ESMTP\r\n",
+        false,
+        cert.clone(),
+        key.clone_key(),
+    )
+    .await;
+    let o = probe(&smtp_keys(plain, &ca)).await;
+    assert_eq!(
+        (o.health, o.detail.as_str()),
+        (
+            Health::Down,
+            "The server does not offer STARTTLS: mail would travel in clear."
+        )
+    );
+    let banner_only = probe(&format!("{}\nstarttls = false", smtp_keys(plain, &ca))).await;
+    assert_eq!(banner_only.health, Health::Up, "{banner_only:?}");
+    let refusing = smtp_server("554 No service here\r\n", true, cert, key).await;
+    let o = probe(&smtp_keys(refusing, &ca)).await;
+    assert_eq!(
+        (o.health, o.detail.as_str()),
+        (Health::Down, "Banner 554: No service here.")
+    );
+}
+
+#[tokio::test]
+async fn smtp_closed_port_is_down_and_a_silent_one_times_out() {
+    let port = closed_port();
+    let o = probe(&format!("kind = \"smtp\"\naddress = \"127.0.0.1:{port}\"")).await;
+    assert_eq!(o.health, Health::Down);
+    assert!(o.detail.starts_with("Cannot connect: "), "{}", o.detail);
+    let addr = silent_server();
+    assert_times_out(&format!("kind = \"smtp\"\naddress = \"{addr}\"")).await;
+}

@@ -20,10 +20,12 @@ pub mod postgres;
 pub mod push;
 pub mod redis;
 pub mod runner;
+pub mod smtp;
 pub mod storage;
 pub mod tcp;
 pub mod thresholds;
 pub mod tls;
+pub mod udp;
 pub mod websocket;
 pub mod workers;
 
@@ -172,11 +174,13 @@ pub enum ProbeSpec {
     Amqp(amqp::AmqpConfig),
     Nats(nats::NatsConfig),
     Mqtt(mqtt::MqttConfig),
+    Udp(udp::UdpConfig),
+    Smtp(smtp::SmtpConfig),
 }
 
 impl ProbeSpec {
     /// Every `kind = "..."` the config accepts.
-    pub const KINDS: [&'static str; 15] = [
+    pub const KINDS: [&'static str; 17] = [
         "http",
         "tcp",
         "dns",
@@ -192,6 +196,8 @@ impl ProbeSpec {
         "amqp",
         "nats",
         "mqtt",
+        "udp",
+        "smtp",
     ];
 
     /// Reads a kind's keys from a masked config document (see `config::document`).
@@ -208,6 +214,8 @@ impl ProbeSpec {
             "workers" => Self::Workers(parse_kind(masked)?),
             "storage" => Self::Storage(parse_kind(masked)?),
             "mysql" => Self::Mysql(parse_kind(masked)?),
+            "smtp" => Self::Smtp(parse_kind(masked)?),
+            "udp" => Self::Udp(parse_kind(masked)?),
             "mqtt" => Self::Mqtt(parse_kind(masked)?),
             "nats" => Self::Nats(parse_kind(masked)?),
             "amqp" => Self::Amqp(parse_kind(masked)?),
@@ -225,6 +233,7 @@ impl ProbeSpec {
             Self::Http(c) => c.validate(),
             Self::Dns(c) => c.validate(),
             Self::Mysql(c) => c.validate(),
+            Self::Udp(c) => c.validate(),
             Self::Mqtt(c) => c.validate(),
             Self::Nats(c) => c.validate(),
             Self::Amqp(c) => c.validate(),
@@ -247,6 +256,8 @@ impl ProbeSpec {
             Self::Storage(_) => "storage",
             Self::Push(_) => "push",
             Self::Mysql(_) => "mysql",
+            Self::Smtp(_) => "smtp",
+            Self::Udp(_) => "udp",
             Self::Mqtt(_) => "mqtt",
             Self::Nats(_) => "nats",
             Self::Amqp(_) => "amqp",
@@ -268,6 +279,8 @@ impl ProbeSpec {
             Self::Storage(c) => c,
             Self::Push(c) => c,
             Self::Mysql(c) => c,
+            Self::Smtp(c) => c,
+            Self::Udp(c) => c,
             Self::Mqtt(c) => c,
             Self::Nats(c) => c,
             Self::Amqp(c) => c,
