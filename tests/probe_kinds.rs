@@ -831,3 +831,83 @@ async fn smtp_closed_port_is_down_and_a_silent_one_times_out() {
     let addr = silent_server();
     assert_times_out(&format!("kind = \"smtp\"\naddress = \"{addr}\"")).await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// SSH (banner)
+// ---------------------------------------------------------------------------------------------
+
+/// A server that sends `lines` and then waits, as sshd does before the key exchange.
+fn ssh_banner_server(lines: &'static str) -> std::net::SocketAddr {
+    use std::io::Write as _;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for mut stream in listener.incoming().flatten() {
+            let _ = stream.write_all(lines.as_bytes());
+            held.push(stream);
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn ssh_banner_is_read_and_checked() {
+    let addr = ssh_banner_server("Welcome\r\nSSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n");
+    let ok = probe(&format!(
+        "kind = \"ssh\"\naddress = \"{addr}\"\nexpect = \"OpenSSH_9\""
+    ))
+    .await;
+    assert_eq!(ok.health, Health::Up, "{ok:?}");
+    assert!(
+        ok.detail
+            .starts_with("SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3 in "),
+        "{}",
+        ok.detail
+    );
+    let old = probe(&format!(
+        "kind = \"ssh\"\naddress = \"{addr}\"\nexpect = \"OpenSSH_10\""
+    ))
+    .await;
+    assert_eq!(old.health, Health::Down, "{old:?}");
+    let v1 = ssh_banner_server("SSH-1.5-ancient\r\n");
+    let o = probe(&format!("kind = \"ssh\"\naddress = \"{v1}\"")).await;
+    assert_eq!(
+        (o.health, o.detail.as_str()),
+        (
+            Health::Down,
+            "The server speaks an old protocol: SSH-1.5-ancient."
+        )
+    );
+}
+
+#[tokio::test]
+async fn ssh_closed_port_is_down_and_a_silent_one_times_out() {
+    let port = closed_port();
+    let o = probe(&format!("kind = \"ssh\"\naddress = \"127.0.0.1:{port}\"")).await;
+    assert_eq!(o.health, Health::Down);
+    assert!(o.detail.starts_with("Cannot connect: "), "{}", o.detail);
+    let addr = silent_server();
+    assert_times_out(&format!("kind = \"ssh\"\naddress = \"{addr}\"")).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The example config
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn probes_example_config_passes_check_and_names_every_new_kind() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/probes.example.toml");
+    let output = common::upstate()
+        .args(["check", "--config", path])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", common::text(&output));
+    let text = std::fs::read_to_string(path).unwrap();
+    for kind in ["mysql", "amqp", "nats", "mqtt", "udp", "ssh", "smtp"] {
+        assert!(
+            text.contains(&format!("kind = \"{kind}\"")),
+            "{kind} is missing from the example"
+        );
+    }
+}

@@ -21,6 +21,7 @@ pub mod push;
 pub mod redis;
 pub mod runner;
 pub mod smtp;
+pub mod ssh;
 pub mod storage;
 pub mod tcp;
 pub mod thresholds;
@@ -176,11 +177,12 @@ pub enum ProbeSpec {
     Mqtt(mqtt::MqttConfig),
     Udp(udp::UdpConfig),
     Smtp(smtp::SmtpConfig),
+    Ssh(ssh::SshConfig),
 }
 
 impl ProbeSpec {
     /// Every `kind = "..."` the config accepts.
-    pub const KINDS: [&'static str; 17] = [
+    pub const KINDS: [&'static str; 18] = [
         "http",
         "tcp",
         "dns",
@@ -198,6 +200,7 @@ impl ProbeSpec {
         "mqtt",
         "udp",
         "smtp",
+        "ssh",
     ];
 
     /// Reads a kind's keys from a masked config document (see `config::document`).
@@ -214,6 +217,7 @@ impl ProbeSpec {
             "workers" => Self::Workers(parse_kind(masked)?),
             "storage" => Self::Storage(parse_kind(masked)?),
             "mysql" => Self::Mysql(parse_kind(masked)?),
+            "ssh" => Self::Ssh(parse_kind(masked)?),
             "smtp" => Self::Smtp(parse_kind(masked)?),
             "udp" => Self::Udp(parse_kind(masked)?),
             "mqtt" => Self::Mqtt(parse_kind(masked)?),
@@ -256,6 +260,7 @@ impl ProbeSpec {
             Self::Storage(_) => "storage",
             Self::Push(_) => "push",
             Self::Mysql(_) => "mysql",
+            Self::Ssh(_) => "ssh",
             Self::Smtp(_) => "smtp",
             Self::Udp(_) => "udp",
             Self::Mqtt(_) => "mqtt",
@@ -279,6 +284,7 @@ impl ProbeSpec {
             Self::Storage(c) => c,
             Self::Push(c) => c,
             Self::Mysql(c) => c,
+            Self::Ssh(c) => c,
             Self::Smtp(c) => c,
             Self::Udp(c) => c,
             Self::Mqtt(c) => c,
