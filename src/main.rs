@@ -27,6 +27,23 @@ fn main() -> ExitCode {
     exit.into()
 }
 
+/// Stderr with every registered secret replaced by `***`. Client libraries log what they were
+/// given (async-nats prints its server URL, password included, at debug level); the fmt layer
+/// writes each event in one call, so scrubbing each write covers whole lines.
+struct ScrubbedStderr;
+
+impl std::io::Write for ScrubbedStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = upstate::config::secret::scrub(&String::from_utf8_lossy(buf));
+        std::io::stderr().write_all(text.as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
 /// Logs go to stderr, filtered by `UPSTATE_LOG` (or `RUST_LOG`), colour only on a terminal.
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
@@ -35,7 +52,7 @@ fn init_logging() {
         .unwrap_or_else(|_| "warn".to_owned());
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::new(filter))
-        .with_writer(std::io::stderr)
+        .with_writer(|| ScrubbedStderr)
         .with_ansi(std::io::stderr().is_terminal())
         .without_time()
         .with_target(false)

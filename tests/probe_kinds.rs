@@ -911,3 +911,111 @@ fn probes_example_config_passes_check_and_names_every_new_kind() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// A whole run: secrets stay out of every output, the value reaches history
+// ---------------------------------------------------------------------------------------------
+
+/// Every file under `dir` except the config, as lossy text (gzip files decompressed).
+fn files_under(dir: &std::path::Path) -> Vec<(std::path::PathBuf, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.file_name().is_some_and(|n| n != "upstate.toml") {
+                let mut bytes = std::fs::read(&path).unwrap();
+                if path.extension().is_some_and(|e| e == "gz") {
+                    let mut plain = Vec::new();
+                    std::io::Read::read_to_end(
+                        &mut flate2::read::GzDecoder::new(bytes.as_slice()),
+                        &mut plain,
+                    )
+                    .unwrap();
+                    bytes = plain;
+                }
+                out.push((path, String::from_utf8_lossy(&bytes).into_owned()));
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_run_keeps_broker_and_database_secrets_out_of_every_output_and_records_the_value() {
+    let queue = TestQueue::with_messages(2).await;
+    let (mysql_pw, amqp_pw, nats_pw, mqtt_pw) = (
+        "run-Mysql-pw-3a7c",
+        "run-Amqp-pw-9b1d",
+        "run-Nats-pw-c2e8",
+        "run-Mqtt-pw-5f60",
+    );
+    let closed = closed_port();
+    let site = common::TestSite::new(&format!(
+        r#"[site]
+title = "Secrets"
+[publish]
+target = "public"
+[[component]]
+id = "mysql-bad-login"
+label = "MySQL"
+kind = "mysql"
+dsn = "mysql://root:${{T_MYSQL_PW}}@127.0.0.1:3306/test"
+[[component]]
+id = "amqp-bad-login"
+label = "AMQP bad"
+kind = "amqp"
+url = "amqp://guest:${{T_AMQP_PW}}@127.0.0.1:5672/%2f"
+queue = "{queue}"
+[[component]]
+id = "jobs"
+label = "Jobs"
+kind = "amqp"
+url = "amqp://guest:guest@127.0.0.1:5672/%2f"
+queue = "{queue}"
+degraded_above = 1
+[[component]]
+id = "nats-closed"
+label = "NATS"
+kind = "nats"
+url = "nats://app:${{T_NATS_PW}}@127.0.0.1:{closed}"
+[[component]]
+id = "mqtt-closed"
+label = "MQTT"
+kind = "mqtt"
+url = "mqtt://app:${{T_MQTT_PW}}@127.0.0.1:{closed}"
+topic = "t"
+"#,
+        queue = queue.name
+    ));
+    let output = common::upstate()
+        .args(["run", "--config"])
+        .arg(site.config())
+        .env("UPSTATE_LOG", "debug")
+        .env("T_MYSQL_PW", mysql_pw)
+        .env("T_AMQP_PW", amqp_pw)
+        .env("T_NATS_PW", nats_pw)
+        .env("T_MQTT_PW", mqtt_pw)
+        .output()
+        .unwrap();
+    let printed = common::text(&output);
+    let files = files_under(site.path());
+    assert!(
+        files.iter().any(|(p, _)| p.ends_with("status.json")),
+        "the run published nothing: {printed}"
+    );
+    for secret in [mysql_pw, amqp_pw, nats_pw, mqtt_pw] {
+        assert!(!printed.contains(secret), "{secret} printed:\n{printed}");
+        for (path, text) in &files {
+            assert!(!text.contains(secret), "{secret} in {}", path.display());
+        }
+    }
+    // The queue depth is stored as a number beside the observation, for charts.
+    let recorded = files.iter().any(|(p, text)| {
+        p.starts_with(site.path().join(".upstate")) && text.contains("\"value\":2.0")
+    });
+    assert!(recorded, "no observation with value 2 in history");
+    queue.delete().await;
+}
