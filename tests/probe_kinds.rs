@@ -904,7 +904,16 @@ fn probes_example_config_passes_check_and_names_every_new_kind() {
         .unwrap();
     assert!(output.status.success(), "{}", common::text(&output));
     let text = std::fs::read_to_string(path).unwrap();
-    for kind in ["mysql", "amqp", "nats", "mqtt", "udp", "ssh", "smtp"] {
+    for kind in [
+        "mysql",
+        "amqp",
+        "nats",
+        "mqtt",
+        "udp",
+        "ssh",
+        "smtp",
+        "prometheus",
+    ] {
         assert!(
             text.contains(&format!("kind = \"{kind}\"")),
             "{kind} is missing from the example"
@@ -1018,4 +1027,142 @@ topic = "t"
     });
     assert!(recorded, "no observation with value 2 in history");
     queue.delete().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Prometheus (Debian's `prometheus`, started by the test, scraping itself)
+// ---------------------------------------------------------------------------------------------
+
+/// A Prometheus server on a free port; stopped when dropped.
+struct TestPrometheus {
+    child: std::process::Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl TestPrometheus {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port = closed_port();
+        let config = dir.path().join("prometheus.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: self\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
+            ),
+        )
+        .unwrap();
+        let child = std::process::Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("prometheus is not installed: apt-get install prometheus");
+        let url = format!("http://127.0.0.1:{port}");
+        let server = Self {
+            child,
+            url,
+            _dir: dir,
+        };
+        // Ready when /-/ready answers 200 (a readiness bound on a loaded machine, not a timing).
+        for _ in 0..600 {
+            if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+                use std::io::{Read as _, Write as _};
+                let _ = s.write_all(b"GET /-/ready HTTP/1.0\r\n\r\n");
+                let mut answer = String::new();
+                let _ = s.read_to_string(&mut answer);
+                if answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200") {
+                    return server;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("prometheus did not become ready");
+    }
+}
+
+impl Drop for TestPrometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn prometheus_instant_query_value_is_judged_by_thresholds() {
+    let server = TestPrometheus::start();
+    let keys = |query: &str, limits: &str| {
+        format!(
+            "kind = \"prometheus\"\nurl = \"{}\"\nquery = '{query}'\ntimeout = \"10s\"\n{limits}",
+            server.url
+        )
+    };
+    let ok = probe(&keys("vector(0.25)", "degraded_above = 0.5")).await;
+    assert_eq!((ok.health, ok.value), (Health::Up, Some(0.25)), "{ok:?}");
+    assert!(
+        ok.detail.starts_with("Query value 0.25 in "),
+        "{}",
+        ok.detail
+    );
+    let scalar = probe(&keys(
+        "scalar(vector(7))",
+        "degraded_above = 5\ndown_above = 6",
+    ))
+    .await;
+    assert_eq!(
+        (scalar.health, scalar.value),
+        (Health::Down, Some(7.0)),
+        "{scalar:?}"
+    );
+    assert!(
+        scalar
+            .detail
+            .ends_with("; query value 7 is above the down limit 6"),
+        "{}",
+        scalar.detail
+    );
+    let empty = probe(&keys("surely_missing_metric_upstate", "")).await;
+    assert_eq!(
+        (empty.health, empty.detail.as_str()),
+        (Health::Down, "The query returned no series.")
+    );
+    let broken = probe(&keys("sum(", "")).await;
+    assert_eq!(broken.health, Health::Down, "{broken:?}");
+    assert!(
+        broken.detail.starts_with("The query failed: "),
+        "{}",
+        broken.detail
+    );
+}
+
+#[tokio::test]
+async fn prometheus_closed_port_is_down_and_a_silent_one_times_out() {
+    let port = closed_port();
+    let o = probe(&format!(
+        "kind = \"prometheus\"\nurl = \"http://127.0.0.1:{port}\"\nquery = \"up\""
+    ))
+    .await;
+    assert_eq!(o.health, Health::Down);
+    assert!(o.detail.starts_with("Connection failed"), "{}", o.detail);
+    let addr = silent_server();
+    assert_times_out(&format!(
+        "kind = \"prometheus\"\nurl = \"http://{addr}\"\nquery = \"up\""
+    ))
+    .await;
+}
+
+#[test]
+fn prometheus_config_errors_name_the_line_and_the_fix() {
+    let scheme = config_error("kind = \"prometheus\"\nurl = \"prom://h:9090\"\nquery = \"up\"");
+    assert!(
+        scheme.starts_with("test.toml:4:8: `url` must start with http:// or https://"),
+        "{scheme}"
+    );
+    let missing = config_error("kind = \"prometheus\"\nurl = \"http://h:9090\"");
+    assert!(missing.contains("missing field `query`"), "{missing}");
 }

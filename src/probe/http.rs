@@ -158,7 +158,7 @@ impl HttpConfig {
     }
 }
 
-fn build_client(
+pub(crate) fn build_client(
     ca_file: Option<&std::path::Path>,
     max_redirects: usize,
 ) -> Result<reqwest::Client, String> {
@@ -190,7 +190,7 @@ fn build_client(
 
 /// A short reason for a failed request. Only the error's kind and its sources are printed,
 /// never the error itself: reqwest keeps the URL in it, and the URL may hold secrets.
-fn describe(e: &reqwest::Error, deadline: Duration) -> String {
+pub(crate) fn describe(e: &reqwest::Error, deadline: Duration) -> String {
     if e.is_timeout() {
         return format!("Timed out after {}.", human(deadline));
     }

@@ -17,6 +17,7 @@ pub mod mqtt;
 pub mod mysql;
 pub mod nats;
 pub mod postgres;
+pub mod prometheus;
 pub mod push;
 pub mod redis;
 pub mod runner;
@@ -178,11 +179,12 @@ pub enum ProbeSpec {
     Udp(udp::UdpConfig),
     Smtp(smtp::SmtpConfig),
     Ssh(ssh::SshConfig),
+    Prometheus(prometheus::PrometheusConfig),
 }
 
 impl ProbeSpec {
     /// Every `kind = "..."` the config accepts.
-    pub const KINDS: [&'static str; 18] = [
+    pub const KINDS: [&'static str; 19] = [
         "http",
         "tcp",
         "dns",
@@ -201,6 +203,7 @@ impl ProbeSpec {
         "udp",
         "smtp",
         "ssh",
+        "prometheus",
     ];
 
     /// Reads a kind's keys from a masked config document (see `config::document`).
@@ -217,6 +220,7 @@ impl ProbeSpec {
             "workers" => Self::Workers(parse_kind(masked)?),
             "storage" => Self::Storage(parse_kind(masked)?),
             "mysql" => Self::Mysql(parse_kind(masked)?),
+            "prometheus" => Self::Prometheus(parse_kind(masked)?),
             "ssh" => Self::Ssh(parse_kind(masked)?),
             "smtp" => Self::Smtp(parse_kind(masked)?),
             "udp" => Self::Udp(parse_kind(masked)?),
@@ -237,6 +241,7 @@ impl ProbeSpec {
             Self::Http(c) => c.validate(),
             Self::Dns(c) => c.validate(),
             Self::Mysql(c) => c.validate(),
+            Self::Prometheus(c) => c.validate(),
             Self::Udp(c) => c.validate(),
             Self::Mqtt(c) => c.validate(),
             Self::Nats(c) => c.validate(),
@@ -260,6 +265,7 @@ impl ProbeSpec {
             Self::Storage(_) => "storage",
             Self::Push(_) => "push",
             Self::Mysql(_) => "mysql",
+            Self::Prometheus(_) => "prometheus",
             Self::Ssh(_) => "ssh",
             Self::Smtp(_) => "smtp",
             Self::Udp(_) => "udp",
@@ -284,6 +290,7 @@ impl ProbeSpec {
             Self::Storage(c) => c,
             Self::Push(c) => c,
             Self::Mysql(c) => c,
+            Self::Prometheus(c) => c,
             Self::Ssh(c) => c,
             Self::Smtp(c) => c,
             Self::Udp(c) => c,
@@ -302,6 +309,7 @@ impl ProbeSpec {
             Self::Mysql(c) if c.value == QueryValue::FirstColumn => Some("first column"),
             Self::Amqp(_) => Some("queue depth"),
             Self::Nats(c) if c.consumer.is_some() => Some("pending messages"),
+            Self::Prometheus(_) => Some("query value"),
             _ => Some("latency (ms)"),
         }
     }
