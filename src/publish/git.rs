@@ -705,7 +705,7 @@ mod tests {
     fn parses_branch_mode_and_paths() {
         let t = parse("git+https://github.com/o/r.git");
         assert_eq!((t.branch(), t.mode()), ("gh-pages", Mode::Incremental));
-        assert_eq!(t.name(), "git+https://github.com/o/r.git#gh-pages");
+        assert_eq!(t.name(), "git+https://github.com#gh-pages");
         let t = parse("git+https://github.com/o/r.git#pages?mode=single-commit");
         assert_eq!((t.branch(), t.mode()), ("pages", Mode::SingleCommit));
         let t = parse("git+../remote.git#main");
@@ -752,7 +752,7 @@ mod tests {
     #[test]
     fn tokens_never_reach_the_name_or_errors() {
         let t = parse("git+https://x-access-token:ghp_UNITTEST0123@github.com/o/r.git#gh-pages");
-        assert_eq!(t.name(), "git+https://github.com/o/r.git#gh-pages");
+        assert_eq!(t.name(), "git+https://github.com#gh-pages");
         let err = t
             .fail("fatal: https://x-access-token:ghp_UNITTEST0123@github.com/o/r.git refused")
             .to_string();
