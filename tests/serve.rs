@@ -237,4 +237,25 @@ fn rebuilds_when_an_incident_is_edited_or_a_static_file_added() {
         "a file added to static/ was not copied",
         |r| r.status == 200 && r.body == b"hello",
     );
+
+    // A checkout can replace a whole folder: the new one is watched as the old one was.
+    std::fs::remove_dir_all(site.path().join("incidents")).unwrap();
+    wait_for(server.addr, page, "a removed incident stayed", |r| {
+        r.status == 404
+    });
+    std::fs::create_dir(site.path().join("incidents")).unwrap();
+    site.incident("2026-11-22-third.md", &incident("Folder replaced"));
+    wait_for(
+        server.addr,
+        "/incidents/2026-11-22-third.html",
+        "an incident in the new folder was not built",
+        |r| r.status == 200,
+    );
+    site.incident("2026-11-22-third.md", &incident("Edited in the new folder"));
+    wait_for(
+        server.addr,
+        "/incidents/2026-11-22-third.html",
+        "an edit in the new folder was not seen",
+        |r| r.text().contains("Edited in the new folder"),
+    );
 }

@@ -163,11 +163,19 @@ impl Watch {
             })
     }
 
+    /// Forgets the watch of an input folder that was removed (a `git checkout` can replace a
+    /// whole folder), so that the folder is watched again once it is back.
+    fn forget_removed(&mut self, event: &notify::Event) {
+        if event.kind.is_remove() {
+            self.watched.retain(|dir| !event.paths.contains(dir));
+        }
+    }
+
     /// Rebuilds after each burst of changes, until the watcher stops.
     async fn rebuild_on_changes(mut self, config_path: PathBuf) {
         while let Some(event) = self.events.recv().await {
             match event {
-                Ok(event) if self.changes_the_site(&event) => {}
+                Ok(event) if self.changes_the_site(&event) => self.forget_removed(&event),
                 Ok(_) => continue,
                 Err(e) => {
                     eprintln!("warning: watching the site folder: {e}");
@@ -176,7 +184,8 @@ impl Watch {
             }
             loop {
                 match tokio::time::timeout(QUIET, self.events.recv()).await {
-                    Ok(Some(_)) => {}
+                    Ok(Some(Ok(event))) => self.forget_removed(&event),
+                    Ok(Some(Err(_))) => {}
                     Ok(None) => return,
                     Err(_quiet) => break,
                 }
