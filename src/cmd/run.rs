@@ -41,7 +41,8 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
         }
     };
     let retention = pipeline::retention(&config);
-    // Waits for an overlapping run to finish rather than interleaving with it.
+    // Waits for an overlapping run to finish rather than interleaving with it. A shared store
+    // (git) is fetched here: one that cannot be read stops the run before anything is published.
     let history = tokio::task::spawn_blocking(move || History::open(store, retention)).await;
     let mut history = match history {
         Ok(Ok(h)) => h,
@@ -68,6 +69,7 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
     let now = chrono::Utc::now();
     let decided = pipeline::decide(&config, &observations, &history, &incidents);
     history.set_counters(counters.clone());
+    let snapshot_counters = counters.clone();
     if let Err(e) = history.record(now, &decided.raw, &decided.rules) {
         eprintln!("error: recording history failed: {e}");
         attention.push("history was not recorded".to_owned());
@@ -109,10 +111,25 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
     for p in &problems {
         eprintln!("warning: {p}");
     }
-    if let Err(e) = history.save_notify_memory(notify_memory) {
+    if let Err(e) = history.save_notify_memory(notify_memory.clone()) {
         eprintln!("warning: could not record sent notifications: {e}");
     }
+    // Whatever the publish came to, this run's observations are kept: a shared store is pushed
+    // now. If another run pushed first, the same observations are decided and recorded again
+    // on top of its history (the page already published stays as rendered).
+    let finished = tokio::task::block_in_place(|| {
+        history.finish(|fresh| {
+            let decided = pipeline::decide(&config, &observations, fresh, &incidents);
+            fresh.set_counters(snapshot_counters.clone());
+            fresh.record(now, &decided.raw, &decided.rules)?;
+            fresh.save_notify_memory(notify_memory.clone())
+        })
+    });
     drop(history);
+    if let Err(e) = finished {
+        eprintln!("error: saving history failed: {e}");
+        return Exit::Fatal;
+    }
     let report = match published {
         Ok(r) => r,
         Err(e) => {
