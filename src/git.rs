@@ -441,6 +441,19 @@ impl Workspace {
         {
             return Ok(Pushed::RemoteMoved(self.remote.clean(line)));
         }
+        // Two pushes that passed their checks at once: the remote's own ref update loses the
+        // race (`[remote rejected]`, "cannot lock ref '…': reference already exists" or "is at
+        // … but expected …"; GitHub says "incorrect old value provided"). The branch moved too.
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if let Some(line) = stdout
+            .lines()
+            .find(|l| l.starts_with('!') && l.contains("\t[remote rejected]"))
+            && ["cannot lock ref", "incorrect old value"]
+                .iter()
+                .any(|why| stderr.contains(why) || line.contains(why))
+        {
+            return Ok(Pushed::RemoteMoved(self.remote.clean(line)));
+        }
         Err(self.failed(&args, &out))
     }
 }
