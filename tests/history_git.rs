@@ -501,7 +501,57 @@ fn check_refuses_unsupported_store_and_target_schemes() {
         "{}",
         text(&out)
     );
+    let site = common::TestSite::new(&config(
+        "git+file:///srv/r.git#h?mode=incremental",
+        "public",
+    ));
+    let out = site.cmd(&["check"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("a history store takes no `?mode=incremental`"),
+        "{}",
+        text(&out)
+    );
     let site = common::TestSite::new(&config("git+file:///srv/r.git#h", "git+file:///srv/r.git"));
     let out = site.cmd(&["check"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
+
+/// Region runners write their reports to the history branch (each push re-applied on top of the
+/// others'), and the merging run reads them from there.
+#[test]
+fn region_reports_go_through_the_branch() {
+    let repo = Repo::new();
+    let store = format!("git+{}#{HISTORY}", repo.url());
+    let merger = common::TestSite::new(&config(&store, "public"));
+    for region in ["eu", "us"] {
+        let runner = common::TestSite::new(&config(&store, "public"));
+        let out = runner.cmd(&["probe", "--region", region, "--out", &store]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert!(
+            text(&out).contains(&format!(
+                "Region {region}, shard 1/1: wrote 1 observations."
+            )),
+            "{}",
+            text(&out)
+        );
+    }
+    let files = repo.files(HISTORY);
+    for region in ["eu", "us"] {
+        assert!(
+            files.contains_key(&format!("regions/{region}/shard-1-of-1.json")),
+            "{:?}",
+            files.keys()
+        );
+    }
+    assert_eq!(repo.commits(HISTORY), 1);
+    let out = merger.cmd(&["run", "--merge"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let status: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(merger.path().join("public/status.json")).unwrap(),
+    )
+    .unwrap();
+    let detail = edge(&status)["detail"].as_str().unwrap().to_owned();
+    assert!(detail.contains("2 of 2 regions"), "{detail}");
+    assert_eq!(repo.raw_runs().len(), 1, "the merged run is recorded too");
 }

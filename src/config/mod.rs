@@ -580,7 +580,7 @@ impl Config {
             ("history", "store", self.history.store.as_str()),
             ("publish", "target", self.publish.target.expose()),
         ] {
-            if let Err((message, help)) = check_location(value, &self.base_dir()) {
+            if let Err((message, help)) = check_location(value, &self.base_dir(), key == "store") {
                 let offset = sections
                     .iter()
                     .find(|s| s.name == section && !s.is_array)
@@ -702,7 +702,7 @@ impl Config {
 /// Judges a `[history] store` or `[publish] target`: a folder, `s3://…` or `git+<url>#<branch>`.
 /// Anything else shaped like a URL is refused rather than taken as a folder named `ftp:`.
 /// Messages name the scheme only: the value may carry a token.
-fn check_location(value: &str, base: &Path) -> Result<(), (String, String)> {
+fn check_location(value: &str, base: &Path, is_store: bool) -> Result<(), (String, String)> {
     const SUPPORTED: &str = "use a folder path, `s3://bucket/prefix`, or `git+<repo-url>#<branch>`";
     if let Some(rest) = value.strip_prefix("git+") {
         if rest.is_empty() {
@@ -712,13 +712,23 @@ fn check_location(value: &str, base: &Path) -> Result<(), (String, String)> {
             ));
         }
         return crate::git::Remote::parse(value, base, "main")
-            .map(drop)
             .map_err(|e| {
                 let (message, help) = e
                     .reason
                     .split_once("\n= help: ")
                     .map_or((e.reason.as_str(), SUPPORTED), |(m, h)| (m, h));
                 (message.to_owned(), help.to_owned())
+            })
+            .and_then(|(_, options)| match options.as_str() {
+                // The publish target's `?mode=` is judged where the target is built.
+                _ if !is_store => Ok(()),
+                "" => Ok(()),
+                _ => Err((
+                    format!(
+                        "a history store takes no `?{options}`: its branch always holds one commit"
+                    ),
+                    "write `git+<repo-url>#<branch>`".to_owned(),
+                )),
             });
     }
     match crate::git::url_scheme(value) {
