@@ -133,7 +133,8 @@ impl Default for RunConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HistoryConfig {
-    /// A folder (relative to the config file), or `s3://bucket/prefix`.
+    /// A folder (relative to the config file), `s3://bucket/prefix`, or
+    /// `git+<repo-url>#<branch>` (a branch kept at one commit, for ephemeral CI runners).
     pub store: EnvString,
     /// How long raw observations are kept; daily rollups are kept for good.
     pub raw_retention: Duration,

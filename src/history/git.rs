@@ -123,7 +123,12 @@ impl StoreLock for NoLock {}
 
 impl Store for GitStore {
     fn describe(&self, key: &str) -> String {
-        format!("{}:{key}", self.workspace.remote().name())
+        let name = self.workspace.remote().name();
+        if key.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{name}:{key}")
+        }
     }
 
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, HistoryError> {
@@ -182,7 +187,8 @@ impl Store for GitStore {
         match &tip {
             Some(tip) => {
                 self.git(&["read-tree", tip])?;
-                self.git_in_files(&["checkout-index", "-a", "-f"])?;
+                // `-u`: the index learns the files' stat data, so `add` does not re-read them all.
+                self.git_in_files(&["checkout-index", "-a", "-f", "-u"])?;
                 tracing::info!(store = %self.workspace.remote().name(), tip = %tip, "Fetched history.");
             }
             None => tracing::warn!(
@@ -198,7 +204,8 @@ impl Store for GitStore {
     fn commit(&self) -> Result<Committed, HistoryError> {
         let seen = self.seen()?;
         // `-f`: a `.gitignore` among the files or the user's global excludes must not drop one.
-        self.git_in_files(&["add", "-A", "-f", "--", "."])?;
+        // The temporary file of a write that failed half-way is not history.
+        self.git_in_files(&["add", "-A", "-f", "--", ".", ":(exclude,glob)**/.tmp*"])?;
         let tree = self.git(&["write-tree"])?;
         if let Some(tip) = &seen
             && self.workspace.tree_of(tip).map_err(remote_error)? == tree
