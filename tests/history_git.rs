@@ -380,6 +380,55 @@ fn two_racing_runs_both_keep_their_observations() {
     assert_eq!(repo.commits(HISTORY), 1);
 }
 
+/// Two runs from one site folder (a cron run and a manual one on the same machine) take turns on
+/// the local lock: the second fetches what the first pushed, so neither has to re-apply.
+#[test]
+fn two_runs_on_one_machine_take_turns() {
+    let repo = Repo::new();
+    repo.commit_site(&standard_config(&repo), &[]);
+    let wrapper = slow_push_git();
+    let path = format!(
+        "{}:{}",
+        wrapper.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let runner = Runner::checkout(&repo);
+    let children: Vec<_> = (0..2)
+        .map(|_| {
+            runner
+                .command(&["run"])
+                .env("PATH", &path)
+                .env("UPSTATE_LOG", "info")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outputs: Vec<Output> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    for out in &outputs {
+        assert_eq!(out.status.code(), Some(0), "{}", text(out));
+        assert!(
+            !text(out).contains("Another run moved the history branch"),
+            "{}",
+            text(out)
+        );
+    }
+    let started_empty = outputs
+        .iter()
+        .filter(|o| text(o).contains("does not exist yet"))
+        .count();
+    assert_eq!(started_empty, 1, "the second run read the first one's push");
+    assert_eq!(repo.raw_runs().len(), 2);
+    assert_eq!(
+        repo.memory()["components"]["edge"]["consecutive_failures"],
+        2
+    );
+}
+
 #[test]
 fn a_history_that_cannot_be_fetched_stops_the_run_before_publishing() {
     let pages = Repo::new();
