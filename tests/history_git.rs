@@ -310,9 +310,11 @@ fn history_accumulates_across_ephemeral_runners() {
     assert_eq!(edge(&built)["state"], "down");
 }
 
-/// A `git` first on PATH that waits a second before every `push`: both runs have fetched before
-/// either pushes, so one of them is always refused and must re-apply its run.
-fn slow_push_git() -> tempfile::TempDir {
+/// A `git` first on PATH that holds back pushes. `Hold::Second`: every push waits a second.
+/// `Hold::UntilBoth`: the first push of each `upstate` process waits until two processes have
+/// reached a push (at most 20 s), so both have fetched history before either pushes, however
+/// slowly the machine starts them; one of them is then always refused and must re-apply.
+fn slow_push_git(hold: Hold) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let real = String::from_utf8(
         Command::new("sh")
@@ -325,8 +327,15 @@ fn slow_push_git() -> tempfile::TempDir {
     .trim()
     .to_owned();
     assert!(!real.is_empty(), "git not found");
+    let d = dir.path().display();
+    let wait = match hold {
+        Hold::Second => "sleep 1".to_owned(),
+        Hold::UntilBoth => format!(
+            "touch \"{d}/ready.$PPID\"; n=0; while [ \"$(ls \"{d}\" | grep -c '^ready\\.')\" -lt 2 ] && [ $n -lt 200 ]; do sleep 0.1; n=$((n+1)); done"
+        ),
+    };
     let script = format!(
-        "#!/bin/sh\nfor a in \"$@\"; do\n  if [ \"$a\" = push ]; then sleep 1; break; fi\ndone\nexec \"{real}\" \"$@\"\n"
+        "#!/bin/sh\nfor a in \"$@\"; do\n  if [ \"$a\" = push ]; then {wait}; break; fi\ndone\nexec \"{real}\" \"$@\"\n"
     );
     let path = dir.path().join("git");
     std::fs::write(&path, script).unwrap();
@@ -335,11 +344,17 @@ fn slow_push_git() -> tempfile::TempDir {
     dir
 }
 
+#[derive(Clone, Copy)]
+enum Hold {
+    Second,
+    UntilBoth,
+}
+
 #[test]
 fn two_racing_runs_both_keep_their_observations() {
     let repo = Repo::new();
     repo.commit_site(&standard_config(&repo), &[]);
-    let wrapper = slow_push_git();
+    let wrapper = slow_push_git(Hold::UntilBoth);
     let path = format!(
         "{}:{}",
         wrapper.path().display(),
@@ -386,7 +401,7 @@ fn two_racing_runs_both_keep_their_observations() {
 fn two_runs_on_one_machine_take_turns() {
     let repo = Repo::new();
     repo.commit_site(&standard_config(&repo), &[]);
-    let wrapper = slow_push_git();
+    let wrapper = slow_push_git(Hold::Second);
     let path = format!(
         "{}:{}",
         wrapper.path().display(),
