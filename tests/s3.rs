@@ -61,8 +61,8 @@ impl Moto {
                 break;
             }
             assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "moto_server did not answer on {} within 30 s",
+                start.elapsed() < Duration::from_secs(120),
+                "moto_server did not answer on {} within 120 s",
                 moto.addr
             );
             std::thread::sleep(Duration::from_millis(100));
