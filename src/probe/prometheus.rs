@@ -82,7 +82,7 @@ fn first_value(data: &Data) -> Result<f64, String> {
 impl Probe for PrometheusConfig {
     fn check(&self, deadline: Duration) -> BoxFuture<'_, Outcome> {
         Box::pin(async move {
-            let client = match super::http::build_client(None, 3) {
+            let client = match super::http::build_client(None) {
                 Ok(c) => c,
                 Err(e) => return Outcome::down(e),
             };
