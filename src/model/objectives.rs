@@ -104,3 +104,18 @@ fn row(c: &Component) -> Objective {
         page_when,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_show_in_the_target_and_the_paging_rule() {
+        let text = "[[component]]\nid = \"q\"\nlabel = \"Jobs\"\nkind = \"amqp\"\nurl = \"amqp://h\"\nqueue = \"jobs\"\ndegraded_above = 1000\ndown_above = 10000\n";
+        let config =
+            Config::parse(text, std::path::Path::new("t.toml")).unwrap_or_else(|e| panic!("{e}"));
+        let rows = from_config(&config);
+        assert_eq!(rows[0].target, "queue depth: degraded > 1000, down > 10000");
+        assert_eq!(rows[0].page_when, "Probe fails, or queue depth > 10000");
+    }
+}
