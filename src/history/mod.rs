@@ -7,6 +7,7 @@
 //! memory.json                 per component: failure streak, last state, 7-day timeline, samples
 //! daily/YYYY-MM-DD.json       per component: seconds in each state, checks, failures, latency sketch
 //! raw/YYYY-MM-DD/<time>.json  one file per run: every observation, kept for `raw_retention`
+//! site-key.json               the key of private incidents' public ids (made when first needed)
 //! ```
 //! Files are never rewritten in place, only replaced whole. A file that cannot be read (corrupt,
 //! truncated, newer format) is never overwritten: the run carries on without it, names it in the
@@ -140,7 +141,26 @@ pub struct History {
     memory_broken: bool,
     days: BTreeMap<NaiveDate, Option<DayFile>>,
     problems: Vec<HistoryError>,
+    /// `site-key.json`, once read (`Some(None)`: absent).
+    site_key: Option<Option<Vec<u8>>>,
+    /// `site-key.json` exists but cannot be read: it is never replaced.
+    site_key_unreadable: bool,
     _lock: Option<Box<dyn StoreLock>>,
+}
+
+/// `site-key.json`: see [`History::private_id_key`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SiteKeyFile {
+    version: u32,
+    /// 32 random bytes, hex.
+    private_id_key: String,
+}
+
+/// 32 bytes from the operating system's random source.
+fn random_key() -> Result<Vec<u8>, String> {
+    let mut key = vec![0u8; 32];
+    getrandom::fill(&mut key).map_err(|e| format!("no random source: {e}"))?;
+    Ok(key)
 }
 
 impl History {
@@ -166,6 +186,8 @@ impl History {
             memory_broken: false,
             days: BTreeMap::new(),
             problems: Vec::new(),
+            site_key: None,
+            site_key_unreadable: false,
             _lock: None,
         };
         history.check_format();
@@ -256,6 +278,80 @@ impl History {
     /// Remembers this run's counters (written with the next [`History::record`]).
     pub fn set_counters(&mut self, counters: crate::model::Counters) {
         self.memory.counters = counters;
+    }
+
+    /// The key of private incidents' public ids (`model` publishes a private incident as
+    /// `private-<HMAC-SHA256(key, file stem)>`, so its file name never leaves the repository).
+    ///
+    /// Why here: the id must stay the same on every run, including ephemeral CI runners, and
+    /// must not be computable from a guessed file name. The history store is the one thing every
+    /// run of a site shares and that is never published, so the key is 32 random bytes kept in
+    /// `site-key.json` beside the memory: no setting to forget, nothing in the config to leak.
+    /// Losing the store changes the ids (old links break), never reveals a name.
+    ///
+    /// With `create`, a missing key is made and stored (also by `build`, which otherwise only
+    /// reads: this is the one file it may add). Without, `None` when there is none yet. When
+    /// the store cannot hold it (unreadable, newer format, write failed), a key for this run
+    /// only is used and the problem reported: ids then change between runs, names still never
+    /// leak.
+    pub fn private_id_key(&mut self, create: bool) -> Option<Vec<u8>> {
+        const KEY: &str = "site-key.json";
+        if self.site_key.is_none() {
+            let loaded = match self.read_json::<SiteKeyFile>(KEY) {
+                Ok(None) => Ok(None),
+                Ok(Some(file)) => decode_hex(&file.private_id_key)
+                    .filter(|k| k.len() >= 16)
+                    .map(Some)
+                    .ok_or_else(|| HistoryError::Unreadable {
+                        file: self.store.describe(KEY),
+                        reason: "`private_id_key` is not a hex key of at least 16 bytes".to_owned(),
+                    }),
+                Err(e) => Err(e),
+            };
+            match loaded {
+                Ok(key) => self.site_key = Some(key),
+                Err(e) => {
+                    // Never overwritten (every published id would change): this run only.
+                    self.problems.push(e);
+                    self.site_key_unreadable = true;
+                    let key = random_key().ok();
+                    self.site_key = Some(key.clone());
+                    return key;
+                }
+            }
+        }
+        if let Some(Some(key)) = &self.site_key {
+            return Some(key.clone());
+        }
+        if !create || self.site_key_unreadable {
+            return None;
+        }
+        let key = match random_key() {
+            Ok(k) => k,
+            Err(reason) => {
+                self.problems.push(HistoryError::Io {
+                    file: self.store.describe(KEY),
+                    reason,
+                });
+                return None;
+            }
+        };
+        if !self.memory_broken {
+            let file = SiteKeyFile {
+                version: FORMAT_VERSION,
+                private_id_key: key.iter().map(|b| format!("{b:02x}")).collect(),
+            };
+            if let Err(e) = self.store.put(KEY, &to_json(&file)) {
+                self.problems.push(e);
+            }
+        } else {
+            self.problems.push(HistoryError::Io {
+                file: self.store.describe(KEY),
+                reason: "not written while the history store is unreadable; private incident ids are for this run only".to_owned(),
+            });
+        }
+        self.site_key = Some(Some(key.clone()));
+        Some(key)
     }
 
     /// What notifications have announced so far.
@@ -509,6 +605,17 @@ fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, String> {
 
 fn day_key(day: NaiveDate) -> String {
     format!("daily/{}.json", day.format("%Y-%m-%d"))
+}
+
+fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    let text = text.trim();
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 fn to_json<T: Serialize>(value: &T) -> Vec<u8> {

@@ -383,7 +383,7 @@ impl Renderer {
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let slug = statuspage::slug(&stem);
+            let slug = crate::text::slugify(&stem);
             if slug.is_empty() || slug == "index" {
                 continue;
             }
@@ -433,9 +433,10 @@ impl Renderer {
     }
 }
 
-/// Plain text of sanitised HTML (API bodies, notification messages).
+/// The raw text of sanitised HTML (notification messages): see [`crate::text::html_to_text`];
+/// encode it for where it goes.
 pub fn text_of(html: &str) -> String {
-    statuspage::html_to_text(html)
+    crate::text::html_to_text(html)
 }
 
 /// Brings the build folder `dir` to exactly `files`: only files whose bytes changed are
