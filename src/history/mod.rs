@@ -622,3 +622,50 @@ fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
     // Serializing our own plain structs cannot fail; an empty object is a safe fallback.
     serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn open(dir: &std::path::Path) -> History {
+        let retention = Retention {
+            raw: chrono::Duration::days(7),
+            max_gap: chrono::Duration::minutes(30),
+        };
+        History::open_read_only(Box::new(LocalStore::new(dir)), retention)
+    }
+
+    #[test]
+    fn the_private_id_key_is_made_once_kept_and_never_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(open(dir.path()).private_id_key(false), None);
+        assert!(
+            !dir.path().join("site-key.json").exists(),
+            "made only when needed"
+        );
+        let key = open(dir.path()).private_id_key(true).unwrap();
+        assert_eq!(key.len(), 32);
+        assert_eq!(open(dir.path()).private_id_key(true), Some(key.clone()));
+        assert_eq!(open(dir.path()).private_id_key(false), Some(key));
+
+        std::fs::write(
+            dir.path().join("site-key.json"),
+            b"{\"version\":1,\"private_id_key\":\"zz\"}",
+        )
+        .unwrap();
+        let mut broken = open(dir.path());
+        let this_run = broken.private_id_key(true).unwrap();
+        assert_eq!(
+            broken.private_id_key(true),
+            Some(this_run),
+            "one key for the whole run"
+        );
+        assert_eq!(broken.problems().len(), 1, "{:?}", broken.problems());
+        assert_eq!(
+            std::fs::read(dir.path().join("site-key.json")).unwrap(),
+            b"{\"version\":1,\"private_id_key\":\"zz\"}",
+            "an unreadable key is never overwritten"
+        );
+    }
+}

@@ -344,8 +344,9 @@ impl Renderer {
         add(
             "robots.txt".to_owned(),
             format!(
-                "User-agent: *\nAllow: /\nSitemap: {}/sitemap.xml\n",
-                snapshot.site.base_url
+                "User-agent: *\nAllow: /\nSitemap: {}\n",
+                // A URI, so a line break in the configured base_url cannot add a rule.
+                crate::text::uri(&format!("{}/sitemap.xml", snapshot.site.base_url))
             )
             .into_bytes(),
         );
