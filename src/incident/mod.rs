@@ -488,13 +488,20 @@ pub fn parse(path: &Path, text: &str, known: &[&str]) -> Result<Incident, Vec<In
     })
 }
 
-/// The slug of a file name: its stem in `[a-z0-9-]`, or `incident` when nothing is left.
+/// The longest slug: transliteration can make a name several times longer (`東` is `Dong`),
+/// and the page's file name must stay under the file systems' 255 bytes.
+const MAX_SLUG: usize = 120;
+
+/// The slug of a file name: its stem in `[a-z0-9-]` (at most [`MAX_SLUG`] characters), or
+/// `incident` when nothing is left.
 fn slug_of(path: &Path) -> String {
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let slug = crate::text::slugify(&stem);
+    let mut slug = crate::text::slugify(&stem);
+    slug.truncate(MAX_SLUG);
+    let slug = slug.trim_end_matches('-').to_owned();
     if slug.is_empty() {
         "incident".to_owned()
     } else {
@@ -610,4 +617,26 @@ pub fn load_dir(dir: &Path, known: &[&str]) -> (Vec<Incident>, Vec<IncidentError
     }
     disambiguate(&mut incidents, &mut errors);
     (incidents, errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_of_file_names_are_safe_short_and_never_empty() {
+        assert_eq!(
+            slug_of(Path::new("incidents/2026-12-02-Zürich.md")),
+            "2026-12-02-zurich"
+        );
+        assert_eq!(slug_of(Path::new("incidents/!!!.md")), "incident");
+        let long = format!("incidents/{}.md", "東".repeat(80));
+        let slug = slug_of(Path::new(&long));
+        assert!(slug.len() <= MAX_SLUG && !slug.ends_with('-'), "{slug}");
+        assert!(
+            slug_of(Path::new("incidents/a\r\nb<!channel>.md"))
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        );
+    }
 }

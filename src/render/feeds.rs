@@ -117,7 +117,11 @@ fn rss(snapshot: &Snapshot, title: &str, self_path: &str, list: &[&IncidentView]
         "<title>{}</title><link>{}/</link><description>{}</description><atom:link href=\"{}/{}\" rel=\"self\" type=\"application/rss+xml\"/><lastBuildDate>{}</lastBuildDate>",
         rss_title(title),
         esc(&text::uri(base)),
-        esc(&format!("Incidents and maintenance for {}", snapshot.site.title)),
+        // RSS descriptions are HTML: the site title as HTML text.
+        esc(&text::html_escape(&format!(
+            "Incidents and maintenance for {}",
+            snapshot.site.title
+        ))),
         esc(&text::uri(base)),
         esc(self_path),
         feed_updated(snapshot, list).to_rfc2822()
