@@ -615,3 +615,36 @@ fn file_names_that_make_the_same_slug_are_reported_and_both_published() {
     assert_eq!(pages.len(), 2, "{pages:?}");
     assert!(pages.contains(&"incidents/2026-11-19-zurich.html".to_owned()));
 }
+
+#[test]
+fn entries_announced_under_the_raw_file_name_are_not_announced_again() {
+    let http = common::http_server();
+    let (hook, seen) = receiver();
+    let site = TestSite::new(&config(http, hook, "API"));
+    assert_eq!(site.cmd(&["run"]).status.code(), Some(0));
+    // What a release that published raw file names remembered having sent to each target.
+    let memory_path = site.path().join(".upstate/history/memory.json");
+    let mut memory: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&memory_path).unwrap()).unwrap();
+    let at = chrono::DateTime::parse_from_rfc3339("2026-11-20T11:00:00Z").unwrap();
+    let old_id = format!("incident:2026-11-20-API Errors:resolved:{}", at.timestamp());
+    let sent = memory["notify"]["sent"].as_object_mut().unwrap();
+    assert_eq!(sent.len(), 2, "both targets have a baseline");
+    for ids in sent.values_mut() {
+        ids.as_array_mut().unwrap().push(old_id.clone().into());
+    }
+    std::fs::write(&memory_path, serde_json::to_vec(&memory).unwrap()).unwrap();
+
+    site.incident(
+        "2026-11-20-API Errors.md",
+        "---\ntitle: API errors\nseverity: minor\nstatus: resolved\ncomponents: [db]\ndiscovered_at: 2026-11-20T10:00:00Z\nresolved_at: 2026-11-20T11:00:00Z\nupdates:\n  - at: 2026-11-20T11:00:00Z\n    status: resolved\n    message: Fixed.\n---\n",
+    );
+    let out = site.cmd(&["run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(site.public("incidents/2026-11-20-api-errors.html").exists());
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "announced again under its new id: {:#?}",
+        seen.lock().unwrap()
+    );
+}

@@ -126,10 +126,12 @@ pub struct IncidentView {
     /// slug (`[a-z0-9-]`, from the file name); for a private one `private-<hex>`, a keyed hash
     /// of the file name ([`public_ids`]), so the name never leaves the repository.
     pub slug: String,
-    /// The id this incident has under the other value of `private`, so that flipping `private`
-    /// does not announce its timeline again. Never serialised: no template or output sees it.
+    /// Other ids the same file has had: under the other value of `private`, and its raw file
+    /// stem (the id before slugs were restricted to `[a-z0-9-]`). Notifications treat them as
+    /// the same incident, so flipping `private` or upgrading announces nothing again. Never
+    /// serialised: no template or output sees them.
     #[serde(skip)]
-    pub other_id: Option<String>,
+    pub aliases: Vec<String>,
     pub kind: Kind,
     pub private: bool,
     /// The public title ("Private incident" for private ones).
@@ -303,7 +305,7 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
     let mut views: Vec<IncidentView> = incidents
         .iter()
         .zip(ids)
-        .map(|(i, (id, other_id))| incident_view(i, id, other_id, now))
+        .map(|(i, (id, aliases))| incident_view(i, id, aliases, now))
         .collect();
     views.sort_by(|a, b| {
         b.started_at
@@ -423,13 +425,13 @@ fn private_id(key: &[u8], stem: &str) -> String {
     format!("private-{hex}")
 }
 
-/// Each incident's (public id, id under the other value of `private`), in input order.
+/// Each incident's (public id, aliases: see [`IncidentView::aliases`]), in input order.
 ///
 /// A private incident's id depends only on the key and its own file name, and a public one's
 /// only on its own (already unique, see `incident::load_dir`) slug, so making one incident
 /// private changes no other address. A public slug that happens to equal a private id (a file
 /// named like one) gets a suffix: two pages never share an address.
-pub fn public_ids(incidents: &[Incident], history: &mut History) -> Vec<(String, Option<String>)> {
+pub fn public_ids(incidents: &[Incident], history: &mut History) -> Vec<(String, Vec<String>)> {
     let any_private = incidents.iter().any(|i| i.private);
     let key = if incidents.is_empty() {
         None
@@ -467,11 +469,17 @@ pub fn public_ids(incidents: &[Incident], history: &mut History) -> Vec<(String,
         .iter()
         .zip(&private_ids)
         .map(|(i, private)| {
-            if i.private {
+            let (id, other) = if i.private {
                 (private.clone().unwrap_or_default(), Some(public_slug(i)))
             } else {
                 (public_slug(i), private.clone())
+            };
+            let mut aliases: Vec<String> = other.into_iter().collect();
+            let stem = i.file_stem();
+            if stem != id && !aliases.contains(&stem) {
+                aliases.push(stem);
             }
+            (id, aliases)
         })
         .collect()
 }
@@ -479,7 +487,7 @@ pub fn public_ids(incidents: &[Incident], history: &mut History) -> Vec<(String,
 fn incident_view(
     i: &Incident,
     id: String,
-    other_id: Option<String>,
+    aliases: Vec<String>,
     now: DateTime<Utc>,
 ) -> IncidentView {
     let status = i.status_at(now);
@@ -496,7 +504,7 @@ fn incident_view(
     };
     IncidentView {
         slug: id,
-        other_id,
+        aliases,
         kind: i.kind,
         private: i.private,
         title,

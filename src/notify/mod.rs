@@ -132,9 +132,9 @@ pub struct Plan {
         String,
         String,
     )>,
-    /// Each incident event with the id it had under the other value of `private` (so
-    /// flipping `private` does not announce the timeline again).
-    incidents: Vec<(Event, Option<String>)>,
+    /// Each incident event with the ids the same entry had under the incident's other ids
+    /// ([`crate::model::IncidentView::aliases`]): any of them acknowledged means sent.
+    incidents: Vec<(Event, Vec<String>)>,
 }
 
 /// Advances the memory's view of the current states and lists what could be announced.
@@ -179,10 +179,11 @@ pub fn plan(snapshot: &Snapshot, memory: &mut NotifyMemory) -> Plan {
             entries.push((at, i.status.as_str().to_owned(), String::new()));
         }
         for (at, status, message) in entries {
-            let alias = i
-                .other_id
-                .as_ref()
-                .map(|other| incident_event_id(other, &status, at));
+            let aliases: Vec<String> = i
+                .aliases
+                .iter()
+                .map(|other| incident_event_id(other, &status, at))
+                .collect();
             let event = Event::IncidentUpdated {
                 incident: i.slug.clone(),
                 title: i.title.clone(),
@@ -194,7 +195,7 @@ pub fn plan(snapshot: &Snapshot, memory: &mut NotifyMemory) -> Plan {
                     snapshot.site.base_url, i.slug
                 )),
             };
-            incidents.push((event, alias));
+            incidents.push((event, aliases));
         }
     }
     Plan {
@@ -263,8 +264,8 @@ pub async fn deliver(
         events.extend(
             plan.incidents
                 .iter()
-                .filter(|(e, alias)| {
-                    !sent.contains(&e.id()) && alias.as_ref().is_none_or(|a| !sent.contains(a))
+                .filter(|(e, aliases)| {
+                    !sent.contains(&e.id()) && !aliases.iter().any(|a| sent.contains(a))
                 })
                 .map(|(e, _)| e.clone()),
         );
