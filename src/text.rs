@@ -152,19 +152,17 @@ pub const NEUTRAL_LT: char = '\u{2039}';
 /// characters other than LF and tab are dropped.
 pub fn plain_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
+    // Controls go first, so a dropped one cannot join `<` to a letter after the check.
+    let mut chars = text
+        .chars()
+        .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
+        .peekable();
     while let Some(c) = chars.next() {
-        match c {
-            '<' if chars
+        let opens_tag = c == '<'
+            && chars
                 .peek()
-                .is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?')) =>
-            {
-                out.push(NEUTRAL_LT);
-            }
-            '\n' | '\t' => out.push(c),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
+                .is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?'));
+        out.push(if opens_tag { NEUTRAL_LT } else { c });
     }
     out
 }

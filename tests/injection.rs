@@ -648,3 +648,66 @@ fn entries_announced_under_the_raw_file_name_are_not_announced_again() {
         seen.lock().unwrap()
     );
 }
+
+mod generated {
+    //! The encoders' promises, for any text: built from the corpus' pieces and arbitrary
+    //! strings, so the generator reaches `<!`, CR/LF and entities often.
+    use proptest::prelude::*;
+    use upstate::text;
+
+    fn hostile() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                proptest::sample::select(
+                    &[
+                        "<", ">", "&", "&lt;", "&#60;", "&#x3c;", "<!", "</", "<?", "<a", "\r",
+                        "\n", "\r\n", "\u{85}", "\u{2028}", "\u{0}", "\u{b}", ";", ",", "\\", "|",
+                        "\"", "'", "%", "ü", "東", " ", "-",
+                    ][..]
+                )
+                .prop_map(str::to_owned),
+                any::<String>()
+            ],
+            0..24,
+        )
+        .prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn every_encoder_keeps_its_promise(s in hostile()) {
+            let slug = text::slugify(&s);
+            prop_assert!(slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
+            prop_assert!(!slug.starts_with('-') && !slug.ends_with('-') && !slug.contains("--"));
+
+            let plain = text::plain_text(&s);
+            prop_assert!(!super::opens_a_tag(&plain), "{plain:?}");
+            let from_html = text::plain_text(&text::html_to_text(&s));
+            prop_assert!(!super::opens_a_tag(&from_html), "{from_html:?}");
+
+            let slack = text::slack_escape(&s);
+            prop_assert!(!slack.contains(['<', '>']), "{slack:?}");
+            let link = text::slack_link(&s, &s);
+            prop_assert!(link.starts_with('<') && link.ends_with('>'));
+            prop_assert_eq!(link.matches(['<', '>']).count(), 2, "{}", link);
+            prop_assert_eq!(link.matches('|').count(), 1, "{}", link);
+
+            let ical = text::ical_text(&s);
+            prop_assert!(!ical.chars().any(|c| c.is_control() && c != '\t'), "{ical:?}");
+            prop_assert!(!ical.contains(['\u{2028}', '\u{2029}']), "{:?}", ical);
+
+            let uri = text::uri(&s);
+            prop_assert!(uri.bytes().all(|b| b.is_ascii_graphic()), "{uri:?}");
+            prop_assert!(!uri.contains(['"', '<', '>', '\\', '^', '`', '{', '|', '}']), "{:?}", uri);
+
+            let header = text::header_value(&s);
+            prop_assert!(header.bytes().all(|b| (0x20..0x7f).contains(&b)), "{header:?}");
+
+            let xml = format!("<t a=\"{0}\">{0}</t>", text::xml_escape(&s));
+            let doc = roxmltree::Document::parse(&xml);
+            prop_assert!(doc.is_ok(), "{xml:?}: {doc:?}");
+            let html = text::html_escape(&s);
+            prop_assert!(!html.contains(['<', '>', '"', '\'']), "{:?}", html);
+        }
+    }
+}
