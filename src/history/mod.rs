@@ -195,6 +195,9 @@ pub struct History {
     site_key: Option<Option<Vec<u8>>>,
     /// `site-key.json` exists but cannot be read: it is never replaced.
     site_key_unreadable: bool,
+    /// The key this run made and stored, written again if a shared store is refreshed under
+    /// it (see [`History::finish`]): pages already published use it.
+    site_key_made: Option<Vec<u8>>,
     _lock: Option<Box<dyn StoreLock>>,
 }
 
@@ -204,6 +207,18 @@ struct SiteKeyFile {
     version: u32,
     /// 32 random bytes, hex.
     private_id_key: String,
+}
+
+/// Where [`SiteKeyFile`] lives in the store.
+const SITE_KEY: &str = "site-key.json";
+
+impl SiteKeyFile {
+    fn new(key: &[u8]) -> Self {
+        Self {
+            version: FORMAT_VERSION,
+            private_id_key: key.iter().map(|b| format!("{b:02x}")).collect(),
+        }
+    }
 }
 
 /// 32 bytes from the operating system's random source.
@@ -241,6 +256,7 @@ impl History {
             problems: Vec::new(),
             site_key: None,
             site_key_unreadable: false,
+            site_key_made: None,
             _lock: None,
         };
         history.load();
@@ -264,6 +280,19 @@ impl History {
             Ok(None) => {}
             Err(e) => {
                 self.memory_broken = true;
+                self.problems.push(e);
+            }
+        }
+        self.site_key = None;
+        self.site_key_unreadable = false;
+        // Another run moved a shared store while this one made the key: keep ours unless that
+        // run stored one too (then its key wins from the next run on).
+        if let Some(key) = self.site_key_made.clone()
+            && !self.memory_broken
+            && matches!(self.store.get(SITE_KEY), Ok(None))
+        {
+            let file = SiteKeyFile::new(&key);
+            if let Err(e) = self.store.put(SITE_KEY, &to_json(&file)) {
                 self.problems.push(e);
             }
         }
@@ -381,20 +410,19 @@ impl History {
     /// Losing the store changes the ids (old links break), never reveals a name.
     ///
     /// With `create`, a missing key is made and stored (also by `build`, which otherwise only
-    /// reads: this is the one file it may add). Without, `None` when there is none yet. When
-    /// the store cannot hold it (unreadable, newer format, write failed), a key for this run
-    /// only is used and the problem reported: ids then change between runs, names still never
-    /// leak.
+    /// reads: this is the one file it may add; a git store keeps it only once a `run` pushes
+    /// it). Without, `None` when there is none yet. When the store cannot hold it (unreadable,
+    /// newer format, write failed), a key for this run only is used and the problem reported:
+    /// ids then change between runs, names still never leak.
     pub fn private_id_key(&mut self, create: bool) -> Option<Vec<u8>> {
-        const KEY: &str = "site-key.json";
         if self.site_key.is_none() {
-            let loaded = match self.read_json::<SiteKeyFile>(KEY) {
+            let loaded = match self.read_json::<SiteKeyFile>(SITE_KEY) {
                 Ok(None) => Ok(None),
                 Ok(Some(file)) => decode_hex(&file.private_id_key)
                     .filter(|k| k.len() >= 16)
                     .map(Some)
                     .ok_or_else(|| HistoryError::Unreadable {
-                        file: self.store.describe(KEY),
+                        file: self.store.describe(SITE_KEY),
                         reason: "`private_id_key` is not a hex key of at least 16 bytes".to_owned(),
                     }),
                 Err(e) => Err(e),
@@ -421,23 +449,20 @@ impl History {
             Ok(k) => k,
             Err(reason) => {
                 self.problems.push(HistoryError::Io {
-                    file: self.store.describe(KEY),
+                    file: self.store.describe(SITE_KEY),
                     reason,
                 });
                 return None;
             }
         };
         if !self.memory_broken {
-            let file = SiteKeyFile {
-                version: FORMAT_VERSION,
-                private_id_key: key.iter().map(|b| format!("{b:02x}")).collect(),
-            };
-            if let Err(e) = self.store.put(KEY, &to_json(&file)) {
-                self.problems.push(e);
+            match self.store.put(SITE_KEY, &to_json(&SiteKeyFile::new(&key))) {
+                Ok(()) => self.site_key_made = Some(key.clone()),
+                Err(e) => self.problems.push(e),
             }
         } else {
             self.problems.push(HistoryError::Io {
-                file: self.store.describe(KEY),
+                file: self.store.describe(SITE_KEY),
                 reason: "not written while the history store is unreadable; private incident ids are for this run only".to_owned(),
             });
         }
@@ -776,5 +801,18 @@ mod tests {
             b"{\"version\":1,\"private_id_key\":\"zz\"}",
             "an unreadable key is never overwritten"
         );
+
+        // A shared store refreshed under this run (another run pushed first): the key the pages
+        // were built with is written again, unless that run stored one.
+        let dir = tempfile::tempdir().unwrap();
+        let mut history = open(dir.path());
+        let key = history.private_id_key(true).unwrap();
+        std::fs::remove_file(dir.path().join(SITE_KEY)).unwrap();
+        history.load();
+        assert_eq!(open(dir.path()).private_id_key(false), Some(key.clone()));
+        let theirs = SiteKeyFile::new(&[7u8; 32]);
+        std::fs::write(dir.path().join(SITE_KEY), to_json(&theirs)).unwrap();
+        history.load();
+        assert_eq!(history.private_id_key(true), Some(vec![7u8; 32]));
     }
 }
