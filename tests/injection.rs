@@ -711,3 +711,42 @@ mod generated {
         }
     }
 }
+
+/// Two ephemeral CI runners that share only a git history branch publish a private incident
+/// under the same id.
+#[test]
+fn a_private_id_is_the_same_on_every_fresh_runner_of_a_git_history_store() {
+    let repo = tempfile::tempdir().unwrap();
+    let init = std::process::Command::new("git")
+        .args(["init", "-q", "--bare", "history.git"])
+        .current_dir(repo.path())
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{}", text(&init));
+    let store = format!(
+        "git+file://{}#upstate-history",
+        repo.path().join("history.git").display()
+    );
+    let http = common::http_server();
+    let private_page = || {
+        let site = TestSite::new(&format!(
+            "[site]\nbase_url = \"https://status.test\"\n\n[history]\nstore = \"{store}\"\n\n[[component]]\nid = \"api\"\nlabel = \"API\"\nkind = \"http\"\nurl = \"http://{http}/ok\"\n"
+        ));
+        site.incident(
+            "2026-11-20-leaked-acme-customer-passwords.md",
+            "---\ntitle: Secret\nseverity: minor\nstatus: resolved\ncomponents: [api]\ndiscovered_at: 2026-11-20T10:00:00Z\nresolved_at: 2026-11-20T11:00:00Z\nprivate: true\n---\n",
+        );
+        let out = site.cmd(&["run"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let pages: Vec<String> = public_paths(&site)
+            .into_iter()
+            .filter(|p| p.starts_with("incidents/"))
+            .collect();
+        assert_eq!(pages.len(), 1, "{pages:?}");
+        assert!(pages[0].starts_with("incidents/private-"), "{pages:?}");
+        pages[0].clone()
+    };
+    let first = private_page();
+    let second = private_page();
+    assert_eq!(first, second);
+}
