@@ -52,7 +52,7 @@ fn serves_the_site_and_rebuilds_when_an_incident_is_added() {
     };
     assert!(index.starts_with("HTTP/1.1 200 OK"), "{index}");
     assert!(
-        index.contains("No observations yet."),
+        index.contains("Not observed yet."),
         "built from (empty) history without probing"
     );
     assert!(

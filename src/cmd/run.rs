@@ -55,18 +55,30 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
         }
     };
 
+    let mut nothing_fresh = false;
     let (observations, counters) = if merge {
-        let (observations, problems) = pipeline::merged_observations(&config, &history);
-        for p in &problems {
+        let merged = pipeline::merged_observations(&config, &history);
+        for p in &merged.problems {
             eprintln!("error: {p}");
             attention.push(p.to_string());
         }
-        (observations, pipeline::counters(&config).await)
+        for region in &merged.silent {
+            eprintln!("error: silent region: {region}; its components keep their last seen state.");
+            attention.push(format!("silent region: {region}"));
+        }
+        nothing_fresh = merged.observations.is_empty();
+        (merged.observations, pipeline::counters(&config).await)
     } else {
         tokio::join!(pipeline::probe_all(&config), pipeline::counters(&config))
     };
     let now = chrono::Utc::now();
-    let decided = pipeline::decide(&config, &observations, &history, &incidents);
+    // Components this run did not observe (a merge with silent regions) keep what history last
+    // saw, with its time, so the page shows them stale rather than guessed.
+    let previous = pipeline::current_from_history(&config, &history);
+    let mut decided = pipeline::decide(&config, &observations, &history, &incidents);
+    for (id, status) in previous {
+        decided.current.entry(id).or_insert(status);
+    }
     history.set_counters(counters.clone());
     if let Err(e) = history.record(now, &decided.raw, &decided.rules) {
         eprintln!("error: recording history failed: {e}");
@@ -84,6 +96,7 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
         &incidents,
         counters,
         now,
+        nothing_fresh,
     ) {
         Ok(rendered) => rendered,
         Err(e) => {
@@ -122,9 +135,19 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
     };
     super::send_heartbeat(&config).await;
 
+    // Counted from what the page shows (incidents applied, never-observed as "no data"), in
+    // `status.json`'s words: the summary and the page cannot disagree.
     let mut counts: BTreeMap<PublicState, usize> = BTreeMap::new();
-    for raw in &decided.raw {
-        *counts.entry(raw.state.public()).or_default() += 1;
+    let mut no_data = 0;
+    for c in &snapshot.components {
+        match c.state {
+            Some(_) => {
+                *counts
+                    .entry(upstate::state::words(c.state).public)
+                    .or_default() += 1
+            }
+            None => no_data += 1,
+        }
     }
     let get = |s| counts.get(&s).copied().unwrap_or(0);
     let target_name = target.name();
@@ -134,7 +157,7 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
             "files": files.len(),
             "written": report.uploaded,
             "deleted": report.deleted,
-            "components": {"operational": get(PublicState::Operational), "degraded": get(PublicState::Degraded), "down": get(PublicState::Down)},
+            "components": {"operational": get(PublicState::Operational), "degraded": get(PublicState::Degraded), "down": get(PublicState::Down), "no_data": no_data},
             "attention": attention,
         });
         out!(
@@ -143,11 +166,17 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
         );
     } else {
         out!(
-            "Probed {} components: {} operational, {} degraded, {} down.",
-            decided.raw.len(),
+            "{} {} components: {} operational, {} degraded, {} down{}.",
+            if merge { "Merged" } else { "Probed" },
+            snapshot.components.len(),
             get(PublicState::Operational),
             get(PublicState::Degraded),
-            get(PublicState::Down)
+            get(PublicState::Down),
+            if no_data > 0 {
+                format!(", {no_data} no data")
+            } else {
+                String::new()
+            }
         );
         out!(
             "Published {} files to {} ({} written, {} deleted).",

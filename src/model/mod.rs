@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::history::History;
 use crate::history::sketch::Sketch;
 use crate::incident::{Incident, Kind, Status, lifecycle, markdown};
-use crate::state::{ComponentState, PublicState, roll_up};
+use crate::state::{ComponentState, PublicState, roll_up_shown};
 
 pub use objectives::Objective;
 
@@ -84,7 +84,10 @@ pub struct ComponentView {
     pub group: Option<String>,
     pub description: Option<String>,
     pub kind: String,
-    pub state: ComponentState,
+    /// `None` = never observed and no open incident or window declares a state: "no data".
+    /// Templates see its [`crate::state::Words::key`] (`major_outage`, `no_data`).
+    #[serde(serialize_with = "crate::state::serialize_shown")]
+    pub state: Option<ComponentState>,
     pub public_state: PublicState,
     pub detail: String,
     pub latency_ms: Option<u64>,
@@ -104,7 +107,8 @@ pub struct GroupView {
     pub name: Option<String>,
     /// Component ids, failures first.
     pub components: Vec<String>,
-    pub state: ComponentState,
+    #[serde(serialize_with = "crate::state::serialize_shown")]
+    pub state: Option<ComponentState>,
 }
 
 /// One incident timeline entry, ready to show.
@@ -152,7 +156,12 @@ pub struct Snapshot {
     /// After this instant readers should distrust the page: the schedule has missed several
     /// runs (`[run] stale_after`). A static page cannot notice by itself that its cron stopped.
     pub stale_after: DateTime<Utc>,
-    pub overall: ComponentState,
+    /// The newest observation shown (`None` = nothing observed yet): what "not updated since"
+    /// means to a reader, whatever the build time.
+    pub observed_at: Option<DateTime<Utc>>,
+    /// The banner; `None` = no component is known to be failing but some have no data.
+    #[serde(serialize_with = "crate::state::serialize_shown")]
+    pub overall: Option<ComponentState>,
     pub overall_public: PublicState,
     pub components: Vec<ComponentView>,
     pub groups: Vec<GroupView>,
@@ -187,6 +196,9 @@ pub struct Inputs<'a> {
     pub incidents: &'a [Incident],
     pub counters: Counters,
     pub now: DateTime<Utc>,
+    /// The run knows nothing it shows is fresh (a merge whose every region is silent): the
+    /// page is published stale at once, whatever the times of the states it keeps.
+    pub stale_now: bool,
 }
 
 const BAR_DAYS: u32 = 90;
@@ -199,21 +211,35 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
         incidents,
         counters,
         now,
+        stale_now,
     } = inputs;
     let today = now.date_naive();
     let mut components = Vec::with_capacity(config.components.len());
     for c in &config.components {
-        let status = current.get(&c.id).cloned().unwrap_or(CurrentStatus {
-            state: ComponentState::DegradedPerformance,
-            detail: "No observations yet.".to_owned(),
+        let status = current.get(&c.id).cloned();
+        let (state, detail) = match &status {
+            Some(status) => {
+                let (state, note) = lifecycle::apply(&c.id, status.state, incidents, now);
+                let detail = match note {
+                    Some(note) if state != status.state => format!("{note} {}", status.detail),
+                    _ => status.detail.clone(),
+                };
+                (Some(state), detail)
+            }
+            // Never observed: no state of its own, only what an open incident or window declares.
+            None => match lifecycle::apply(&c.id, ComponentState::Operational, incidents, now) {
+                (declared, Some(note)) if declared != ComponentState::Operational => {
+                    (Some(declared), format!("{note} Not observed yet."))
+                }
+                _ => (None, "Not observed yet.".to_owned()),
+            },
+        };
+        let status = status.unwrap_or(CurrentStatus {
+            state: ComponentState::Operational,
+            detail: String::new(),
             latency_ms: None,
             last_checked_at: None,
         });
-        let (state, note) = lifecycle::apply(&c.id, status.state, incidents, now);
-        let detail = match note {
-            Some(note) if state != status.state => format!("{note} {}", status.detail),
-            _ => status.detail.clone(),
-        };
         let memory = history.memory(&c.id);
         let timeline_uptime = |hours: i64| {
             crate::history::rollup::timeline_seconds(
@@ -272,7 +298,7 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
             description: c.description.clone(),
             kind: c.probe.kind().to_owned(),
             state,
-            public_state: state.public(),
+            public_state: crate::state::words(state).public,
             detail,
             latency_ms: status.latency_ms,
             last_checked_at: status.last_checked_at,
@@ -283,7 +309,8 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
             incidents: touching,
         });
     }
-    let overall = roll_up(components.iter().map(|c| c.state));
+    let overall = roll_up_shown(components.iter().map(|c| c.state));
+    let observed_at = components.iter().filter_map(|c| c.last_checked_at).max();
     let groups = group(&components);
 
     let window_start = now - config.site.incident_window.chrono();
@@ -337,9 +364,16 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
             incident_window_days: config.site.incident_window.chrono().num_days(),
         },
         generated_at: now,
-        stale_after: now + config.run.stale_after().chrono(),
+        // Counted from the newest observation, not from the build: a page rebuilt from old
+        // observations (`build`, a merge whose regions fell silent) is stale at once.
+        stale_after: if stale_now {
+            now
+        } else {
+            observed_at.unwrap_or(now) + config.run.stale_after().chrono()
+        },
+        observed_at,
         overall,
-        overall_public: overall.public(),
+        overall_public: crate::state::words(overall).public,
         components,
         groups,
         incidents: recent,
@@ -369,7 +403,7 @@ fn group(components: &[ComponentView]) -> Vec<GroupView> {
         match groups.iter_mut().find(|g| g.name == c.group) {
             Some(g) => {
                 g.components.push(c.id.clone());
-                g.state = g.state.worst(c.state);
+                g.state = roll_up_shown([g.state, c.state]);
             }
             None => groups.push(GroupView {
                 name: c.group.clone(),
@@ -383,7 +417,7 @@ fn group(components: &[ComponentView]) -> Vec<GroupView> {
             components
                 .iter()
                 .find(|c| &c.id == id)
-                .map_or(0, |c| c.state.severity())
+                .map_or(0, |c| c.state.map_or(1, |s| s.severity()))
         };
         g.components
             .sort_by_key(|id| std::cmp::Reverse(severity(id)));

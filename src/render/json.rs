@@ -2,9 +2,11 @@
 
 use serde::Serialize;
 
+use super::RenderError;
 use super::filters::{iso, pct};
 use crate::incident::Status;
 use crate::model::Snapshot;
+use crate::state::words;
 
 #[derive(Serialize)]
 struct StatusJson<'a> {
@@ -23,9 +25,13 @@ struct ComponentJson<'a> {
     component: &'a str,
     label: &'a str,
     state: &'static str,
-    detail: &'a str,
+    detail: std::borrow::Cow<'a, str>,
     latency_ms: Option<u64>,
     last_checked_at: Option<String>,
+    /// Additive to the seed contract: `false` for a component never observed. Its `state` is
+    /// then `degraded` (the contract has no "unknown"; see README "States") and its `detail`
+    /// says "No data"; pollers that know this key show "no data" instead.
+    observed: bool,
 }
 
 #[derive(Serialize)]
@@ -39,7 +45,9 @@ struct IncidentJson {
 
 /// `status.json`: the same data the page renders. Incidents publish only severity, status and
 /// timestamps (the schema's rule, private or not); maintenance is not an incident here.
-pub fn status_json(snapshot: &Snapshot) -> Vec<u8> {
+///
+/// An error, never an empty document: publishing `{}` would tell every poller nothing is known.
+pub fn status_json(snapshot: &Snapshot) -> Result<Vec<u8>, RenderError> {
     let doc = StatusJson {
         overall_state: snapshot.overall_public.as_str(),
         components: snapshot
@@ -48,10 +56,15 @@ pub fn status_json(snapshot: &Snapshot) -> Vec<u8> {
             .map(|c| ComponentJson {
                 component: &c.id,
                 label: &c.label,
-                state: c.public_state.as_str(),
-                detail: &c.detail,
+                state: words(c.state).public.as_str(),
+                // `state` cannot say "no data" (three values), so the detail does, first.
+                detail: match c.state {
+                    Some(_) => std::borrow::Cow::Borrowed(c.detail.as_str()),
+                    None => std::borrow::Cow::Owned(format!("No data. {}", c.detail)),
+                },
                 latency_ms: c.latency_ms,
                 last_checked_at: c.last_checked_at.map(iso),
+                observed: c.state.is_some(),
             })
             .collect(),
         snapshot: &snapshot.counters,
@@ -77,37 +90,41 @@ pub fn status_json(snapshot: &Snapshot) -> Vec<u8> {
         generated_at: iso(snapshot.generated_at),
         stale_after: iso(snapshot.stale_after),
     };
-    serde_json::to_vec_pretty(&doc).unwrap_or_default()
+    serde_json::to_vec_pretty(&doc).map_err(|e| RenderError::Serialize {
+        file: "status.json".to_owned(),
+        reason: e.to_string(),
+    })
 }
 
 /// shields.io endpoint JSON: `api/badges/<id>.json` (state) and `api/badges/<id>/uptime-*.json`.
-pub fn shields(snapshot: &Snapshot) -> Vec<(String, Vec<u8>)> {
-    let color = |s: crate::state::PublicState| match s {
-        crate::state::PublicState::Operational => "brightgreen",
-        crate::state::PublicState::Degraded => "yellow",
-        crate::state::PublicState::Down => "red",
+///
+/// The message is the state's label as the page and the SVG badge show it (`label` maps a
+/// [`crate::state::Words::key`] to the theme's words), so a badge never says `down` where the
+/// page says "Major outage".
+pub fn shields(
+    snapshot: &Snapshot,
+    label: impl Fn(&str) -> String,
+) -> Result<Vec<(String, Vec<u8>)>, RenderError> {
+    let endpoint = |path: String, name: &str, message: String, color: &str| {
+        serde_json::to_vec(&serde_json::json!({"schemaVersion": 1, "label": name, "message": message, "color": color}))
+            .map(|bytes| (path.clone(), bytes))
+            .map_err(|e| RenderError::Serialize { file: path, reason: e.to_string() })
     };
-    let endpoint = |label: &str, message: String, color: &str| {
-        serde_json::to_vec(&serde_json::json!({"schemaVersion": 1, "label": label, "message": message, "color": color}))
-            .unwrap_or_default()
-    };
-    let mut out = vec![(
+    let overall = words(snapshot.overall);
+    let mut out = vec![endpoint(
         "api/badges/status.json".to_owned(),
-        endpoint(
-            &snapshot.site.title,
-            snapshot.overall_public.as_str().to_owned(),
-            color(snapshot.overall_public),
-        ),
-    )];
+        &snapshot.site.title,
+        label(overall.key),
+        overall.badge_color,
+    )?];
     for c in &snapshot.components {
-        out.push((
+        let w = words(c.state);
+        out.push(endpoint(
             format!("api/badges/{}.json", c.id),
-            endpoint(
-                &c.label,
-                c.public_state.as_str().to_owned(),
-                color(c.public_state),
-            ),
-        ));
+            &c.label,
+            label(w.key),
+            w.badge_color,
+        )?);
         for (name, value) in [
             ("day", c.uptime.day),
             ("week", c.uptime.week),
@@ -127,11 +144,13 @@ pub fn shields(snapshot: &Snapshot) -> Vec<(String, Vec<u8>)> {
                 ),
                 None => ("no data".to_owned(), "lightgrey"),
             };
-            out.push((
+            out.push(endpoint(
                 format!("api/badges/{}/uptime-{name}.json", c.id),
-                endpoint(&format!("uptime {name}"), message, col),
-            ));
+                &format!("uptime {name}"),
+                message,
+                col,
+            )?);
         }
     }
-    out
+    Ok(out)
 }

@@ -26,6 +26,8 @@ pub enum RenderError {
     Io { path: String, reason: String },
     #[error("theme strings {path}: {reason}")]
     Strings { path: String, reason: String },
+    #[error("{file} could not be serialized ({reason}); nothing was published")]
+    Serialize { file: String, reason: String },
 }
 
 macro_rules! theme_file {
@@ -156,7 +158,11 @@ impl Renderer {
         globals.insert("s", &self.strings);
         globals.insert("generated_at", &snapshot.generated_at);
         globals.insert("stale_after", &snapshot.stale_after);
-        globals.insert("overall", &snapshot.overall);
+        globals.insert(
+            "observed_at",
+            &snapshot.observed_at.unwrap_or(snapshot.generated_at),
+        );
+        globals.insert("overall", &crate::state::words(snapshot.overall).key);
         globals.insert("overall_public", &snapshot.overall_public);
         globals.insert("version", &snapshot.version);
         globals.insert("labels", &labels);
@@ -180,7 +186,8 @@ impl Renderer {
         #[derive(Serialize)]
         struct Group<'a> {
             name: &'a Option<String>,
-            state: crate::state::ComponentState,
+            #[serde(serialize_with = "crate::state::serialize_shown")]
+            state: Option<crate::state::ComponentState>,
             components: Vec<&'a ComponentView>,
         }
         let groups: Vec<Group<'_>> = snapshot
@@ -218,6 +225,8 @@ impl Renderer {
             "banner_operational",
             "banner_degraded",
             "banner_down",
+            "banner_no_data",
+            "no_data",
         ];
         let poller_strings: BTreeMap<&str, &toml::Value> = poller_keys
             .iter()
@@ -326,11 +335,11 @@ impl Renderer {
             )?,
         );
 
-        add("status.json".to_owned(), json::status_json(snapshot));
+        add("status.json".to_owned(), json::status_json(snapshot)?);
         for (path, bytes) in statuspage::files(snapshot) {
             add(path, bytes);
         }
-        for (path, bytes) in json::shields(snapshot) {
+        for (path, bytes) in json::shields(snapshot, |key| self.label(key))? {
             add(path, bytes);
         }
         for (path, bytes) in feeds::files(snapshot) {
@@ -412,17 +421,23 @@ impl Renderer {
         Ok(out)
     }
 
+    /// The theme's label for a state key (`major_outage` => "Major outage", `no_data`).
+    fn label(&self, key: &str) -> String {
+        self.strings
+            .get(key)
+            .and_then(|v| v.as_str())
+            .unwrap_or(key)
+            .to_owned()
+    }
+
     fn badge(
         &self,
         label: &str,
-        state: crate::state::ComponentState,
+        state: Option<crate::state::ComponentState>,
     ) -> Result<Vec<u8>, RenderError> {
+        let state = crate::state::words(state).key;
         // Width from character count: no font metrics at build time, so be generous.
-        let text = self
-            .strings
-            .get(state.as_str())
-            .and_then(|v| v.as_str())
-            .unwrap_or(state.as_str());
+        let text = self.label(state);
         let lw = 10 + label.chars().count() * 7;
         let rw = 10 + text.chars().count() * 7;
         self.page(

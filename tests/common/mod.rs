@@ -107,6 +107,8 @@ impl TestSite {
 
 /// Keys Upstate adds to the seed's `status.json` contract (docs/status.schema.json).
 pub const ADDITIVE_STATUS_KEYS: [&str; 1] = ["stale_after"];
+/// Keys Upstate adds to each `components[]` entry of `status.json`.
+pub const ADDITIVE_COMPONENT_KEYS: [&str; 1] = ["observed"];
 
 /// Validates `status.json` against Upstate's schema (docs/status.schema.json), and, with the
 /// additive keys taken out, against the seed contract exactly (the copy in tests/fixtures, kept
@@ -117,6 +119,16 @@ pub fn assert_status_schema(doc: &serde_json::Value) {
     if let Some(object) = contract_view.as_object_mut() {
         for key in ADDITIVE_STATUS_KEYS {
             object.remove(key);
+        }
+        if let Some(serde_json::Value::Array(components)) = object.get_mut("components") {
+            for c in components
+                .iter_mut()
+                .filter_map(serde_json::Value::as_object_mut)
+            {
+                for key in ADDITIVE_COMPONENT_KEYS {
+                    c.remove(key);
+                }
+            }
         }
     }
     assert_valid(
