@@ -255,7 +255,7 @@ fn probe_prints_a_table_and_writes_nothing() {
         t.lines()
             .nth(1)
             .unwrap()
-            .starts_with("web        operational"),
+            .starts_with("web        operational (operational)"),
         "{t}"
     );
     assert!(!site.path().join("public").exists() && !site.path().join(".upstate").exists());

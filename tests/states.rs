@@ -1,0 +1,168 @@
+//! One state, the same words everywhere: a failing component read through every output
+//! (page, component page, `status.json`, the Statuspage API, badges, webhooks, `probe`, the run
+//! summary), and never-observed components shown as "no data" (README "States").
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::sync::{Arc, Mutex};
+
+use common::{TestSite, assert_status_schema, http_server, text};
+
+/// A webhook receiver that keeps every request body and answers 204.
+fn body_receiver() -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let bodies = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&bodies);
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut data = Vec::new();
+            let mut buf = [0u8; 8192];
+            let body = loop {
+                let n = stream.read(&mut buf).unwrap_or(0);
+                if n == 0 {
+                    break None;
+                }
+                data.extend_from_slice(&buf[..n]);
+                let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") else {
+                    continue;
+                };
+                let head = String::from_utf8_lossy(&data[..end]).to_ascii_lowercase();
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .map_or(0, |v| v.trim().parse().unwrap());
+                while data.len() < end + 4 + len {
+                    let n = stream.read(&mut buf).unwrap_or(0);
+                    if n == 0 {
+                        break;
+                    }
+                    data.extend_from_slice(&buf[..n]);
+                }
+                break Some(String::from_utf8_lossy(&data[end + 4..]).to_string());
+            };
+            if let Some(body) = body {
+                log.lock().unwrap().push(body);
+            }
+            let _ = stream.write_all(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n");
+        }
+    });
+    (addr, bodies)
+}
+
+fn config(http: SocketAddr, hook: SocketAddr, path: &str) -> String {
+    format!(
+        "[site]\nbase_url = \"https://status.test\"\n\n[[component]]\nid = \"api\"\nlabel = \"API\"\nkind = \"http\"\nurl = \"http://{http}{path}\"\n\n[[notify]]\nkind = \"webhook\"\nurl = \"http://{hook}/hook\"\n"
+    )
+}
+
+fn json(site: &TestSite, path: &str) -> serde_json::Value {
+    serde_json::from_str(&site.read_public(path)).unwrap()
+}
+
+#[test]
+fn one_failing_component_reads_the_same_in_every_output() {
+    let http = http_server();
+    let (hook, bodies) = body_receiver();
+    let site = TestSite::new(&config(http, hook, "/ok"));
+    // The first run is every target's baseline: nothing is announced.
+    let out = site.cmd(&["run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    std::fs::write(site.config(), config(http, hook, "/fail")).unwrap();
+
+    let out = site.cmd(&["run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("Probed 1 components: 0 operational, 0 degraded, 1 down."),
+        "{}",
+        text(&out)
+    );
+
+    // status.json: the contract's word.
+    let status = site.status_json();
+    assert_status_schema(&status);
+    assert_eq!(status["components"][0]["state"], "down");
+    assert_eq!(status["components"][0]["observed"], true);
+    assert_eq!(status["overall_state"], "down");
+
+    // The page: the state's label.
+    let index = site.read_public("index.html");
+    assert!(
+        index.contains("<span class=\"stt\">Major outage</span>"),
+        "{index}"
+    );
+    assert!(index.contains("Some systems are down"), "{index}");
+    let page = site.read_public("components/api.html");
+    assert!(page.contains("Major outage: HTTP 500"), "{page}");
+
+    // The Statuspage API: the state's name.
+    let summary = json(&site, "api/v2/summary.json");
+    assert_eq!(summary["components"][0]["status"], "major_outage");
+    assert_eq!(summary["status"]["indicator"], "critical");
+    let components = json(&site, "api/v2/components.json");
+    assert_eq!(components["components"][0]["status"], "major_outage");
+
+    // Badges: the page's label, in the SVG and in the shields.io endpoint.
+    let svg = site.read_public("badges/api.svg");
+    assert!(svg.contains(">Major outage<"), "{svg}");
+    let shield = json(&site, "api/badges/api.json");
+    assert_eq!(shield["message"], "Major outage");
+    assert_eq!(shield["color"], "red");
+
+    // The webhook: the state's name.
+    let bodies = bodies.lock().unwrap().clone();
+    let event: serde_json::Value = bodies
+        .iter()
+        .map(|b| serde_json::from_str::<serde_json::Value>(b).unwrap())
+        .find(|e| e["type"] == "component.state_changed")
+        .unwrap_or_else(|| panic!("no state change announced: {bodies:?}"));
+    assert_eq!(event["from"], "operational");
+    assert_eq!(event["to"], "major_outage");
+
+    // `probe`: the state's name and status.json's word, and an exit code scripts can use.
+    let out = site.cmd(&["probe"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("api        major_outage (down)"),
+        "{table}"
+    );
+    let out = site.cmd(&["probe", "--json"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows[0]["state"], "major_outage");
+    assert_eq!(rows[0]["public"], "down");
+}
+
+#[test]
+fn probe_applies_fail_after_and_says_how_many_failures_are_needed() {
+    let http = http_server();
+    let site = TestSite::new(&format!(
+        "[[component]]\nid = \"api\"\nlabel = \"API\"\nkind = \"http\"\nurl = \"http://{http}/fail\"\nfail_after = 2\n"
+    ));
+    let out = site.cmd(&["probe"]);
+    assert_eq!(out.status.code(), Some(0), "not down yet: {}", text(&out));
+    let table = String::from_utf8_lossy(&out.stdout);
+    let row = table.lines().nth(1).unwrap();
+    assert!(
+        row.starts_with("api        degraded_performance (degraded)"),
+        "{table}"
+    );
+    assert!(row.ends_with("(1 failed check; down after 2)"), "{table}");
+    // A run remembers the streak; probe reads it (and writes nothing).
+    assert_eq!(site.cmd(&["run"]).status.code(), Some(0));
+    let out = site.cmd(&["probe"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("major_outage (down)"),
+        "{}",
+        text(&out)
+    );
+}
