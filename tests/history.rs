@@ -53,10 +53,11 @@ fn three_runs_make_three_observations_and_time_weighted_rollups() {
         .day_rollup("api", t("2026-11-20T00:00:00Z").date_naive())
         .unwrap();
     assert_eq!((day.checks, day.failures), (3, 1));
-    // 60 s operational (10:00-10:01), 120 s down (10:01-10:03); the last run starts a new stretch.
-    assert_eq!(day.seconds.operational, 60.0);
-    assert_eq!(day.seconds.major_outage, 120.0);
-    assert!((day.seconds.uptime().unwrap() - 60.0 / 180.0).abs() < 1e-9);
+    // Each run stands for the time nearest to it: operational 10:00-10:00:30 and 10:02-10:03,
+    // down 10:00:30-10:02 (the second run's down counts from halfway since the first).
+    assert_eq!(day.seconds.operational, 90.0);
+    assert_eq!(day.seconds.major_outage, 90.0);
+    assert!((day.seconds.uptime().unwrap() - 90.0 / 180.0).abs() < 1e-9);
     assert_eq!(
         day.latency.count(),
         2,
@@ -64,7 +65,7 @@ fn three_runs_make_three_observations_and_time_weighted_rollups() {
     );
     let m = h.memory("api");
     assert_eq!(m.last_state, Some(ComponentState::Operational));
-    assert_eq!(m.timeline.len(), 2);
+    assert_eq!(m.timeline.len(), 3, "operational, down, operational");
 }
 
 #[test]

@@ -166,3 +166,83 @@ fn probe_applies_fail_after_and_says_how_many_failures_are_needed() {
         text(&out)
     );
 }
+
+/// The 24-hour figure of the front page's first tile, e.g. `50.00%` or `no data`.
+fn day_figure(index: &str) -> String {
+    let at = index.find("24 h <b>").expect("an uptime line") + "24 h <b>".len();
+    index[at..].split("</b>").next().unwrap().to_owned()
+}
+
+#[test]
+fn a_failing_component_never_reads_100_percent() {
+    let http = http_server();
+    let site_config = |path: &str| {
+        format!(
+            "[site]\nuptime_min_coverage = \"0%\"\n\n[[component]]\nid = \"api\"\nlabel = \"API\"\nkind = \"http\"\nurl = \"http://{http}{path}\"\n"
+        )
+    };
+    let site = TestSite::new(&site_config("/ok"));
+    assert_eq!(site.cmd(&["run"]).status.code(), Some(0));
+    std::fs::write(site.config(), site_config("/fail")).unwrap();
+    assert_eq!(site.cmd(&["run"]).status.code(), Some(0));
+    let index = site.read_public("index.html");
+    assert!(
+        index.contains("<span class=\"stt\">Major outage</span>"),
+        "{index}"
+    );
+    let figure = day_figure(&index);
+    let value: f64 = figure
+        .trim_end_matches('%')
+        .parse()
+        .unwrap_or_else(|_| panic!("{figure}"));
+    assert!(
+        value < 100.0,
+        "the run that found it down counts against the figure: {figure}"
+    );
+}
+
+#[test]
+fn figures_carry_their_coverage_and_say_no_data_below_the_minimum() {
+    let site = TestSite::new(
+        "[[component]]\nid = \"api\"\nlabel = \"API\"\nkind = \"tcp\"\naddress = \"127.0.0.1:1\"\n",
+    );
+    assert_eq!(site.cmd(&["run"]).status.code(), Some(0));
+    let page = site.read_public("components/api.html");
+    assert!(page.contains("(1 check, 0 with a latency)"), "{page}");
+    for _ in 0..5 {
+        assert_eq!(site.cmd(&["run"]).status.code(), Some(0));
+    }
+    let index = site.read_public("index.html");
+    // Seconds of a 90-day window: no figure, and the coverage beside it.
+    assert_eq!(day_figure(&index), "no data");
+    assert!(
+        index.contains("90 d <b>no data</b> <small class=\"cov\">(0% observed)</small>"),
+        "{index}"
+    );
+    assert!(!index.contains("0.00%"), "{index}");
+    let page = site.read_public("components/api.html");
+    assert!(page.contains("(6 checks, 0 with a latency)"), "{page}");
+    assert!(
+        page.contains("reads “no data” until at least 50%."),
+        "{page}"
+    );
+    let badge = json(&site, "api/badges/api/uptime-quarter.json");
+    assert_eq!(badge["message"], "no data");
+}
+
+#[test]
+fn check_refuses_a_minimum_coverage_without_a_percent_sign() {
+    let site = TestSite::new(
+        "[site]\nuptime_min_coverage = \"50\"\n\n[[component]]\nid = \"api\"\nlabel = \"API\"\nkind = \"tcp\"\naddress = \"127.0.0.1:1\"\n",
+    );
+    let out = site.cmd(&["check"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let file = site.config().display().to_string();
+    assert!(
+        text(&out).contains(&format!(
+            "{file}:2:23: error: invalid percentage `50`: write a number from 0 to 100 and a `%`, e.g. \"50%\""
+        )),
+        "{}",
+        text(&out)
+    );
+}

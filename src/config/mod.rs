@@ -18,6 +18,7 @@
 
 mod document;
 pub mod duration;
+pub mod percent;
 pub mod secret;
 
 use std::collections::BTreeMap;
@@ -29,6 +30,7 @@ use serde::Deserialize;
 
 pub use document::closest;
 pub use duration::Duration;
+pub use percent::Percent;
 pub use secret::{EnvString, Secret};
 
 use crate::probe::ProbeSpec;
@@ -70,6 +72,10 @@ pub struct SiteConfig {
     pub poll_interval: Duration,
     /// How far back "Recent incidents" and `status.json` reach.
     pub incident_window: Duration,
+    /// The share of a window that must have been observed before its uptime figure is shown;
+    /// below it the page says "no data" (a 90-day figure from 8 minutes misleads). Every
+    /// figure shown carries its coverage either way.
+    pub uptime_min_coverage: Percent,
 }
 
 impl Default for SiteConfig {
@@ -83,6 +89,7 @@ impl Default for SiteConfig {
             security_contact: None,
             poll_interval: Duration::from_secs(30),
             incident_window: Duration::from_secs(90 * 86_400),
+            uptime_min_coverage: Percent::from_percent(50.0),
         }
     }
 }

@@ -305,18 +305,32 @@ impl History {
         for raw in observations {
             let id = raw.observation.component.clone();
             let mut memory = self.memory(&id);
-            // Credit the time since the previous run to the state seen then, up to max_gap.
-            if let (Some(last_at), Some(last_state)) = (memory.last_at, memory.last_state) {
-                let until = at.min(last_at + self.retention.max_gap);
-                rollup::extend_timeline(&mut memory.timeline, last_at, until, last_state);
-                for (day, seconds) in rollup::split_by_day(last_at, until) {
-                    let Some(file) = self.day_for_write(day, &mut touched, &mut broken_days) else {
-                        continue;
-                    };
-                    file.entry(id.clone())
-                        .or_default()
-                        .seconds
-                        .add(last_state, seconds);
+            // Credit the time since the previous run: each observation stands for the time
+            // nearest to it, so the first half goes to the state seen then and the second half
+            // to the state seen now (a run that finds a component down already counts against
+            // its uptime). Neither side reaches further than max_gap / 2: a longer silence is
+            // "no data" in the middle, never assumed either way.
+            if let (Some(last_at), Some(last_state)) = (memory.last_at, memory.last_state)
+                && at > last_at
+            {
+                for (from, to, state) in rollup::credit_between(
+                    last_at,
+                    last_state,
+                    at,
+                    raw.state,
+                    self.retention.max_gap,
+                ) {
+                    rollup::extend_timeline(&mut memory.timeline, from, to, state);
+                    for (day, seconds) in rollup::split_by_day(from, to) {
+                        let Some(file) = self.day_for_write(day, &mut touched, &mut broken_days)
+                        else {
+                            continue;
+                        };
+                        file.entry(id.clone())
+                            .or_default()
+                            .seconds
+                            .add(state, seconds);
+                    }
                 }
             }
             let today = at.date_naive();

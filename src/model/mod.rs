@@ -45,6 +45,8 @@ pub struct SiteView {
     pub security_contact: Option<String>,
     pub poll_interval_secs: u64,
     pub incident_window_days: i64,
+    /// `[site] uptime_min_coverage`, 0 to 1: below it a figure reads "no data".
+    pub uptime_min_coverage: f64,
 }
 
 /// One day's bar in a 90-day strip.
@@ -56,15 +58,47 @@ pub struct DayBar {
     pub uptime: Option<f64>,
 }
 
-/// Uptime over the usual windows; `None` = no data.
+/// Uptime over the usual windows; `None` = no data (nothing observed, or less of the window
+/// than `[site] uptime_min_coverage`).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Uptime {
     pub day: Option<f64>,
     pub week: Option<f64>,
     pub month: Option<f64>,
     pub quarter: Option<f64>,
+    /// How much of each window was observed (0 to 1): every figure carries it.
+    pub coverage: Coverage,
     /// Hours of maintenance in the last 90 days (left out of the figures above).
     pub maintenance_hours_90d: f64,
+}
+
+/// The observed share of each uptime window, 0 to 1 (maintenance counts as observed).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Coverage {
+    pub day: f64,
+    pub week: f64,
+    pub month: f64,
+    pub quarter: f64,
+}
+
+/// An uptime figure and its coverage: the figure only when enough of the window was observed.
+fn figure(
+    seconds: &crate::history::rollup::StateSeconds,
+    window_seconds: f64,
+    min_coverage: f64,
+) -> (Option<f64>, f64) {
+    let observed = seconds.observed() + seconds.under_maintenance;
+    let coverage = if window_seconds > 0.0 {
+        (observed / window_seconds).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let shown = if coverage >= min_coverage && coverage > 0.0 {
+        seconds.uptime()
+    } else {
+        None
+    };
+    (shown, coverage)
 }
 
 /// Latency percentiles over a window, ms.
@@ -97,6 +131,8 @@ pub struct ComponentView {
     /// Daily p50/p95/p99 for the latency chart, oldest first (`None` = no samples that day).
     pub daily_latency: Vec<(String, Percentiles)>,
     pub latency_30d: Percentiles,
+    /// Checks in the last 30 days, failed ones included (only successful checks have a latency).
+    pub checks_30d: u64,
     /// Slugs of incidents and maintenance that touch it, newest first.
     pub incidents: Vec<String>,
 }
@@ -241,17 +277,25 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
             last_checked_at: None,
         });
         let memory = history.memory(&c.id);
-        let timeline_uptime = |hours: i64| {
-            crate::history::rollup::timeline_seconds(
+        let min_coverage = config.site.uptime_min_coverage.fraction();
+        let timeline_figure = |hours: i64| {
+            let seconds = crate::history::rollup::timeline_seconds(
                 &memory.timeline,
                 now - chrono::Duration::hours(hours),
                 now,
-            )
-            .uptime()
+            );
+            figure(&seconds, (hours * 3600) as f64, min_coverage)
+        };
+        // Calendar windows (rollups are per UTC day): today so far and the whole days before.
+        let today_start = today.and_hms_opt(0, 0, 0).map_or(now, |t| t.and_utc());
+        let days_window = |days: u32| {
+            (now - today_start).num_milliseconds() as f64 / 1000.0
+                + f64::from(days.saturating_sub(1)) * 86_400.0
         };
         let mut bars = Vec::with_capacity(BAR_DAYS as usize);
         let mut daily_latency = Vec::with_capacity(BAR_DAYS as usize);
         let mut sketch_30 = Sketch::default();
+        let mut checks_30d = 0;
         let mut maintenance_s = 0.0;
         for back in (0..BAR_DAYS).rev() {
             let Some(day) = today.checked_sub_days(chrono::Days::new(u64::from(back))) else {
@@ -264,8 +308,13 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
                     maintenance_s += r.seconds.under_maintenance;
                     if back < 30 {
                         sketch_30.merge(&r.latency);
+                        checks_30d += r.checks;
                     }
-                    (r.worst(), r.seconds.uptime(), percentiles(&r.latency))
+                    // Today is judged on its hours so far; a bar's figure obeys the same
+                    // minimum coverage as the windows above.
+                    let window = if back == 0 { days_window(1) } else { 86_400.0 };
+                    let (uptime, _) = figure(&r.seconds, window, min_coverage);
+                    (r.worst(), uptime, percentiles(&r.latency))
                 }
                 None => (None, None, Percentiles::default()),
             };
@@ -276,11 +325,29 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
             });
             daily_latency.push((date, p));
         }
+        let (day, day_coverage) = timeline_figure(24);
+        let (week, week_coverage) = timeline_figure(24 * 7);
+        let (month, month_coverage) = figure(
+            &history.seconds_over_days(&c.id, today, 30),
+            days_window(30),
+            min_coverage,
+        );
+        let (quarter, quarter_coverage) = figure(
+            &history.seconds_over_days(&c.id, today, 90),
+            days_window(90),
+            min_coverage,
+        );
         let uptime = Uptime {
-            day: timeline_uptime(24),
-            week: timeline_uptime(24 * 7),
-            month: history.seconds_over_days(&c.id, today, 30).uptime(),
-            quarter: history.seconds_over_days(&c.id, today, 90).uptime(),
+            day,
+            week,
+            month,
+            quarter,
+            coverage: Coverage {
+                day: day_coverage,
+                week: week_coverage,
+                month: month_coverage,
+                quarter: quarter_coverage,
+            },
             maintenance_hours_90d: (maintenance_s / 3600.0 * 10.0).round() / 10.0,
         };
         let touching: Vec<String> = {
@@ -306,6 +373,7 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
             bars,
             daily_latency,
             latency_30d: percentiles(&sketch_30),
+            checks_30d,
             incidents: touching,
         });
     }
@@ -362,6 +430,7 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
             security_contact: config.site.security_contact.as_ref().map(|s| s.0.clone()),
             poll_interval_secs: config.site.poll_interval.std().as_secs().max(1),
             incident_window_days: config.site.incident_window.chrono().num_days(),
+            uptime_min_coverage: config.site.uptime_min_coverage.fraction(),
         },
         generated_at: now,
         // Counted from the newest observation, not from the build: a page rebuilt from old

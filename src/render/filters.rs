@@ -36,6 +36,11 @@ pub fn register(tera: &mut Tera) {
         Some(n) => thousands(n),
         None => "—".to_owned(),
     });
+    // A coverage share as a whole percentage, never rounded up to 100%: "83%".
+    tera.register_filter("share", |v: Value, _: Kwargs, _: &State| match v.as_f64() {
+        Some(x) => share(x),
+        None => "0%".to_owned(),
+    });
     tera.register_filter("state_class", |v: Value, _: Kwargs, _: &State| {
         state_class(v.as_str()).to_owned()
     });
@@ -72,6 +77,11 @@ pub fn pct(x: f64) -> String {
     }
     let s = format!("{:.2}", (p * 100.0).floor() / 100.0);
     format!("{s}%")
+}
+
+/// `83%`: a share floored to a whole per cent, so only a full window reads 100%.
+pub fn share(x: f64) -> String {
+    format!("{}%", (x * 100.0).floor().clamp(0.0, 100.0))
 }
 
 fn thousands(n: i64) -> String {
@@ -150,5 +160,8 @@ mod tests {
         assert_eq!(pct(1.0), "100%");
         assert_eq!(pct(0.5), "50.00%");
         assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(share(0.999), "99%");
+        assert_eq!(share(1.0), "100%");
+        assert_eq!(share(0.0055), "0%");
     }
 }
