@@ -246,3 +246,60 @@ fn check_refuses_a_minimum_coverage_without_a_percent_sign() {
         text(&out)
     );
 }
+
+#[test]
+fn times_read_in_the_site_zone_and_machines_keep_utc() {
+    let http = http_server();
+    let site = TestSite::new(&format!(
+        "[site]\ntimezone = \"Europe/Berlin\"\n\n[[component]]\nid = \"api\"\nlabel = \"API\"\nkind = \"http\"\nurl = \"http://{http}/ok\"\n"
+    ));
+    assert_eq!(site.cmd(&["run"]).status.code(), Some(0));
+    let index = site.read_public("index.html");
+    let at = index.find("<time class=\"chk\" datetime=\"").unwrap() + 28;
+    let (utc, rest) = index[at..].split_once("\">").unwrap();
+    let shown = rest.split("</time>").next().unwrap();
+    assert!(utc.ends_with('Z'), "the attribute stays UTC: {utc}");
+    let berlin = chrono::DateTime::parse_from_rfc3339(utc)
+        .unwrap()
+        .with_timezone(&chrono_tz::Europe::Berlin)
+        .format("%Y-%m-%d %H:%M %Z")
+        .to_string();
+    assert_eq!(shown, berlin);
+    assert!(
+        index.contains("data-tz=\"Europe/Berlin\""),
+        "for the poller"
+    );
+    let summary = json(&site, "api/v2/summary.json");
+    assert_eq!(summary["page"]["time_zone"], "Europe/Berlin");
+    let status = site.status_json();
+    assert!(status["generated_at"].as_str().unwrap().ends_with('Z'));
+}
+
+#[test]
+fn check_refuses_a_zone_that_does_not_exist() {
+    let site = TestSite::new(
+        "[site]\ntitle = \"T\"\ntimezone = \"Mars/Olympus\"\n\n[[component]]\nid = \"api\"\nlabel = \"API\"\nkind = \"tcp\"\naddress = \"127.0.0.1:1\"\n",
+    );
+    let out = site.cmd(&["check"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let file = site.config().display().to_string();
+    assert!(
+        text(&out).contains(&format!(
+            "{file}:3:12: error: `timezone` `Mars/Olympus` is not an IANA time zone"
+        )),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains("e.g. \"Europe/Berlin\""),
+        "{}",
+        text(&out)
+    );
+    let site = TestSite::new("[site]\ntimezone = \"Europe/Berln\"\n");
+    let out = site.cmd(&["check"]);
+    assert!(
+        text(&out).contains("did you mean `Europe/Berlin`?"),
+        "{}",
+        text(&out)
+    );
+}

@@ -64,7 +64,8 @@ pub struct SiteConfig {
     pub base_url: EnvString,
     /// `themes/<name>`; a site-local `./themes/<name>/templates/*` overrides the embedded one.
     pub theme: String,
-    /// How times are shown (data is always UTC). Only `UTC` is rendered today.
+    /// The IANA zone times are shown in on the page (`"Europe/Berlin"`); data, `datetime`
+    /// attributes and every JSON output stay UTC. Also the Statuspage API's `time_zone`.
     pub timezone: String,
     /// Shown in the footer and "Incident response"; where to report a security problem.
     pub security_contact: Option<EnvString>,
@@ -76,6 +77,13 @@ pub struct SiteConfig {
     /// below it the page says "no data" (a 90-day figure from 8 minutes misleads). Every
     /// figure shown carries its coverage either way.
     pub uptime_min_coverage: Percent,
+}
+
+impl SiteConfig {
+    /// The zone times are shown in; `timezone` was validated when the config was loaded.
+    pub fn time_zone(&self) -> chrono_tz::Tz {
+        self.timezone.parse().unwrap_or(chrono_tz::Tz::UTC)
+    }
 }
 
 impl Default for SiteConfig {
@@ -583,6 +591,26 @@ impl Config {
                 Some("write e.g. base_url = \"https://status.example.com\"".to_owned()),
             );
         }
+        if self.site.timezone.parse::<chrono_tz::Tz>().is_err() {
+            let offset = key_value_offset(errors.text, sections, "site", "timezone")
+                .unwrap_or_else(|| header_of("site"));
+            let near = closest(
+                &self.site.timezone,
+                chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()),
+            );
+            errors.push(
+                offset,
+                None,
+                format!(
+                    "`timezone` `{}` is not an IANA time zone",
+                    self.site.timezone
+                ),
+                Some(match near {
+                    Some(near) => format!("did you mean `{near}`? (IANA names, e.g. \"Europe/Berlin\", \"America/New_York\", \"UTC\")"),
+                    None => "write an IANA zone name, e.g. \"Europe/Berlin\", \"America/New_York\" or \"UTC\"".to_owned(),
+                }),
+            );
+        }
         if self.run.concurrency == 0 {
             errors.push(
                 header_of("run"),
@@ -687,6 +715,28 @@ impl Config {
     pub fn component_ids(&self) -> Vec<&str> {
         self.components.iter().map(|c| c.id.as_str()).collect()
     }
+}
+
+/// The byte offset of `key`'s value in the first `[section]`, for errors that point at it.
+fn key_value_offset(text: &str, sections: &[Section], section: &str, key: &str) -> Option<usize> {
+    let body = sections
+        .iter()
+        .find(|s| s.name == section && !s.is_array)?
+        .body
+        .clone();
+    let mut offset = body.start;
+    for line in text.get(body)?.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if let Some(rest) = trimmed.strip_prefix(key)
+            && rest.trim_start().starts_with('=')
+        {
+            let after_eq = line.len() - rest.trim_start().len() + 1;
+            let value = line[after_eq..].len() - line[after_eq..].trim_start().len();
+            return Some(offset + after_eq + value);
+        }
+        offset += line.len();
+    }
+    None
 }
 
 fn line_offset(text: &str, line: usize) -> usize {

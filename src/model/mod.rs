@@ -47,6 +47,8 @@ pub struct SiteView {
     pub incident_window_days: i64,
     /// `[site] uptime_min_coverage`, 0 to 1: below it a figure reads "no data".
     pub uptime_min_coverage: f64,
+    /// The IANA zone times are shown in (`[site] timezone`); data stays UTC.
+    pub timezone: String,
 }
 
 /// One day's bar in a 90-day strip.
@@ -431,6 +433,7 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
             poll_interval_secs: config.site.poll_interval.std().as_secs().max(1),
             incident_window_days: config.site.incident_window.chrono().num_days(),
             uptime_min_coverage: config.site.uptime_min_coverage.fraction(),
+            timezone: config.site.time_zone().name().to_owned(),
         },
         generated_at: now,
         // Counted from the newest observation, not from the build: a page rebuilt from old

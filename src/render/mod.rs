@@ -153,6 +153,10 @@ impl Renderer {
             .iter()
             .map(|c| (c.id.as_str(), c.label.as_str()))
             .collect();
+        filters::register_when(
+            &mut self.tera,
+            snapshot.site.timezone.parse().unwrap_or(chrono_tz::Tz::UTC),
+        );
         let globals = self.tera.global_context();
         globals.insert("site", &snapshot.site);
         globals.insert("s", &self.strings);

@@ -15,6 +15,14 @@ fn page_id(snapshot: &Snapshot) -> String {
     digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
 }
 
+/// Statuspage names UTC `Etc/UTC`; any other IANA zone as it is.
+fn statuspage_zone(zone: &str) -> &str {
+    match zone {
+        "UTC" | "Etc/UTC" | "Etc/UCT" | "UCT" | "Universal" | "Zulu" => "Etc/UTC",
+        other => other,
+    }
+}
+
 fn indicator(state: Option<ComponentState>) -> (&'static str, &'static str) {
     // Statuspage has no "unknown": never observed reads as its mildest non-operational
     // indicator, as `status.json` reads `degraded` (README "States").
@@ -113,7 +121,7 @@ pub fn files(snapshot: &Snapshot) -> Vec<(String, Vec<u8>)> {
     let (ind, desc) = indicator(snapshot.overall);
     let page_obj = json!({
         "id": page, "name": snapshot.site.title, "url": snapshot.site.base_url,
-        "time_zone": "Etc/UTC", "updated_at": iso(snapshot.generated_at),
+        "time_zone": statuspage_zone(&snapshot.site.timezone), "updated_at": iso(snapshot.generated_at),
     });
     let status = json!({"indicator": ind, "description": desc});
     let comps = components(snapshot, &page);

@@ -16,9 +16,19 @@
     el.classList.add(CLASS[state] || "n");
   }
 
+  // Times read in the site's zone ([site] timezone), as the server rendered them.
+  var zone = body.getAttribute("data-tz") || "UTC";
   function when(iso) {
     if (!iso) return "\u2014";
-    return iso.replace("T", " ").replace(/:\d\d(\.\d+)?Z$/, " UTC");
+    var utc = iso.replace("T", " ").replace(/:\d\d(\.\d+)?Z$/, " UTC");
+    if (zone === "UTC" || !window.Intl) return utc;
+    try {
+      var p = {};
+      new Intl.DateTimeFormat("en-GB", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit",
+        hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short" })
+        .formatToParts(new Date(iso)).forEach(function (x) { p[x.type] = x.value; });
+      return p.year + "-" + p.month + "-" + p.day + " " + p.hour + ":" + p.minute + " " + p.timeZoneName;
+    } catch (e) { return utc; }
   }
 
   // A static page cannot notice that its schedule stopped; status.json says when to stop
