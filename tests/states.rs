@@ -303,3 +303,31 @@ fn check_refuses_a_zone_that_does_not_exist() {
         text(&out)
     );
 }
+
+#[test]
+fn check_catches_what_run_would_publish_as_an_outage() {
+    let site = TestSite::new(
+        "[[component]]\nid = \"a\"\nlabel = \"A\"\nkind = \"tcp\"\naddress = \"localhost\"\n\n[[component]]\nid = \"b\"\nlabel = \"B\"\nkind = \"postgres\"\ndsn = \"notadsn\"\n\n[[component]]\nid = \"c\"\nlabel = \"C\"\nkind = \"redis\"\nurl = \"http://cache.internal:6379\"\n\n[[component]]\nid = \"d\"\nlabel = \"D\"\nkind = \"tcp\"\naddress = \"db:5432\"\nfail_after = 0\n\n[[component]]\nid = \"e\"\nlabel = \"E\"\nkind = \"pusher\"\n",
+    );
+    let out = site.cmd(&["check"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let t = text(&out);
+    let file = site.config().display().to_string();
+    for want in [
+        format!("{file}:5:11: error: `address` `localhost` must be host:port"),
+        format!("{file}:11:7: error: `dsn` is not a PostgreSQL connection string"),
+        format!("{file}:17:7: error: `url` must start with redis://"),
+        format!("{file}:24:14: error: `fail_after` must be at least 1"),
+        format!("{file}:29:8: error: unknown component kind `pusher`"),
+    ] {
+        assert!(t.contains(&want), "{want}\n{t}");
+    }
+    assert!(t.contains("5 problems in"), "{t}");
+    assert!(!t.contains("notadsn ("), "the DSN is not repeated: {t}");
+    for args in [&["check", "--format", "json"][..], &["check", "--json"]] {
+        let out = site.cmd(args);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(report.to_string().contains("fail_after"), "{report:#}");
+    }
+}

@@ -838,7 +838,26 @@ fn parse_component(text: &str, section: &Section, errors: &mut Errors<'_>) -> Op
         }
     };
     if let Err(message) = probe.validate() {
-        errors.push(kind_offset, None, message, None);
+        // Messages name their key first (`address` ...): point at that key's value.
+        let offset = message
+            .strip_prefix('`')
+            .and_then(|m| m.split('`').next())
+            .and_then(|key| keys.iter().find(|(k, _)| k.get_ref() == key))
+            .map_or(kind_offset, |(_, v)| v.span().start + masked.offset);
+        errors.push(offset, None, message, None);
+        return None;
+    }
+    if common.fail_after == Some(0) {
+        let offset = keys
+            .iter()
+            .find(|(k, _)| k.get_ref() == "fail_after")
+            .map_or(section.header, |(_, v)| v.span().start + masked.offset);
+        errors.push(
+            offset,
+            None,
+            "`fail_after` must be at least 1".to_owned(),
+            Some("fail_after = 1 shows the component down on its first failed check; 2 waits for a second one in a row".to_owned()),
+        );
         return None;
     }
     Some(Component {
@@ -862,6 +881,16 @@ pub(crate) fn parse_kind<T: serde::de::DeserializeOwned>(masked: &Masked) -> Res
 /// A kind's config could not be read; carries the position for the caller.
 #[derive(Debug)]
 pub struct KindError(Positioned);
+
+impl KindError {
+    /// A kind [`ProbeSpec::KINDS`] does not list.
+    pub(crate) fn unknown_kind(kind: &str) -> Self {
+        Self(Positioned {
+            span: None,
+            message: format!("unknown component kind `{kind}`"),
+        })
+    }
+}
 
 impl From<KindError> for Positioned {
     fn from(e: KindError) -> Self {

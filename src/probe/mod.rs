@@ -151,8 +151,10 @@ impl ProbeSpec {
             "heartbeat" => Self::Heartbeat(parse_kind(masked)?),
             "workers" => Self::Workers(parse_kind(masked)?),
             "storage" => Self::Storage(parse_kind(masked)?),
-            // `KINDS` is checked before this is called; keep the compiler honest anyway.
-            _ => Self::Push(parse_kind(masked)?),
+            "push" => Self::Push(parse_kind(masked)?),
+            // `KINDS` is checked before this is called; an unknown kind is still an error here,
+            // never some other kind's probe.
+            other => return Err(KindError::unknown_kind(other)),
         })
     }
 
@@ -164,6 +166,9 @@ impl ProbeSpec {
             Self::Workers(c) => heartbeat::validate_ages(c.max_age, c.down_after),
             Self::Http(c) => c.validate(),
             Self::Dns(c) => c.validate(),
+            Self::Tcp(c) => c.validate(),
+            Self::Postgres(c) => c.validate(),
+            Self::Redis(c) => c.validate(),
             _ => Ok(()),
         }
     }
