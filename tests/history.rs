@@ -178,6 +178,35 @@ fn a_file_from_a_newer_format_is_refused_and_kept() {
 }
 
 #[test]
+fn a_store_of_a_newer_format_is_never_written() {
+    let http = http_server();
+    let site = TestSite::new(&format!(
+        "[[component]]\nid = \"web\"\nlabel = \"Web\"\nkind = \"http\"\nurl = \"http://{http}/ok\"\n"
+    ));
+    let store = site.path().join(".upstate/history");
+    std::fs::create_dir_all(&store).unwrap();
+    std::fs::write(
+        store.join("FORMAT"),
+        r#"{"format":"upstate-history","version":2}"#,
+    )
+    .unwrap();
+    let out = site.cmd(&["run"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("has format 2; this upstate reads and writes format 1, so it wrote nothing. Run an upstate that reads format 2"),
+        "{}",
+        text(&out)
+    );
+    let left: Vec<_> = std::fs::read_dir(&store)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.') && n != "lock")
+        .collect();
+    assert_eq!(left, ["FORMAT"], "no raw/, daily/ or memory.json written");
+    assert!(!site.path().join("public").exists(), "nothing published");
+}
+
+#[test]
 fn overlapping_runs_never_interleave_or_lose_an_observation() {
     let http = http_server();
     let site = TestSite::new(&format!(

@@ -43,6 +43,10 @@ pub enum HistoryError {
         "{file} was written by a newer upstate (format {found}, this build reads {FORMAT_VERSION}); it was left untouched"
     )]
     TooNew { file: String, found: u32 },
+    #[error(
+        "{file} says this history store has format {found}; this upstate reads and writes format {FORMAT_VERSION}, so it wrote nothing. Run an upstate that reads format {found} (a newer release)"
+    )]
+    StoreTooNew { file: String, found: u32 },
     #[error("another run holds {file}; gave up waiting")]
     Locked { file: String },
 }
@@ -145,9 +149,22 @@ pub struct History {
 
 impl History {
     /// Opens the store for a run that will write: takes the lock and reads the memory.
+    ///
+    /// A store whose `FORMAT` is newer than this build is refused whole: writing raw runs and
+    /// rollups into a layout this build does not know could corrupt it for the build that does.
     pub fn open(store: Box<dyn Store>, retention: Retention) -> Result<Self, HistoryError> {
         let lock = store.lock()?;
         let mut history = Self::open_read_only(store, retention);
+        if let Some(HistoryError::TooNew { file, found }) = history
+            .problems
+            .iter()
+            .find(|p| matches!(p, HistoryError::TooNew { file, .. } if *file == history.store.describe("FORMAT")))
+        {
+            return Err(HistoryError::StoreTooNew {
+                file: file.clone(),
+                found: *found,
+            });
+        }
         history._lock = Some(lock);
         Ok(history)
     }
@@ -273,7 +290,8 @@ impl History {
         if self.memory_broken {
             return Ok(());
         }
-        self.store.put("memory.json", &to_json(&self.memory))
+        self.store
+            .put("memory.json", &to_json("memory.json", &self.memory)?)
     }
 
     /// Loads (once) and returns the rollups of `day`; `None` if missing or unreadable.
@@ -370,17 +388,20 @@ impl History {
             at.format("%Y-%m-%d"),
             at.format("%H%M%S%.6fZ")
         );
-        self.store.put(&raw_key, &gzip(&to_json(&run)))?;
+        self.store
+            .put(&raw_key, &gzip(&raw_key, &to_json(&raw_key, &run)?)?)?;
         for (day, components) in touched {
             let file = DayFileOnDisk {
                 version: FORMAT_VERSION,
                 components,
             };
-            self.store.put(&day_key(day), &to_json(&file))?;
+            let key = day_key(day);
+            self.store.put(&key, &to_json(&key, &file)?)?;
             self.days.insert(day, Some(file.components));
         }
         if !self.memory_broken {
-            self.store.put("memory.json", &to_json(&self.memory))?;
+            self.store
+                .put("memory.json", &to_json("memory.json", &self.memory)?)?;
             if self.store.get("FORMAT")?.is_none() {
                 let format =
                     serde_json::json!({"format": "upstate-history", "version": FORMAT_VERSION});
@@ -499,13 +520,17 @@ impl History {
     }
 }
 
-/// Gzip-compresses `bytes`.
-fn gzip(bytes: &[u8]) -> Vec<u8> {
+/// Gzip-compresses `bytes` for `key`; a failure is an error, never an empty file.
+fn gzip(key: &str, bytes: &[u8]) -> Result<Vec<u8>, HistoryError> {
     use std::io::Write as _;
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    // Writing to a Vec cannot fail.
-    let _ = encoder.write_all(bytes);
-    encoder.finish().unwrap_or_default()
+    encoder
+        .write_all(bytes)
+        .and_then(|()| encoder.finish())
+        .map_err(|e| HistoryError::Io {
+            file: key.to_owned(),
+            reason: format!("could not be compressed ({e}); nothing was written"),
+        })
 }
 
 /// The bytes, decompressed if they are gzip (by their magic number); plain JSON passes through.
@@ -525,7 +550,35 @@ fn day_key(day: NaiveDate) -> String {
     format!("daily/{}.json", day.format("%Y-%m-%d"))
 }
 
-fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
-    // Serializing our own plain structs cannot fail; an empty object is a safe fallback.
-    serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec())
+/// `value` as JSON for `key`. A failure is an error, never a stand-in: writing `{}` over
+/// memory.json would erase every component's history.
+fn to_json<T: Serialize>(key: &str, value: &T) -> Result<Vec<u8>, HistoryError> {
+    serde_json::to_vec(value).map_err(|e| HistoryError::Io {
+        file: key.to_owned(),
+        reason: format!("could not be serialized ({e}); nothing was written"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A value whose serialization fails, as a future field type might.
+    struct Unserializable;
+
+    impl Serialize for Unserializable {
+        fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+            Err(serde::ser::Error::custom("no"))
+        }
+    }
+
+    #[test]
+    fn a_serialization_failure_is_an_error_never_an_empty_object() {
+        let err = to_json("memory.json", &Unserializable).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("memory.json: could not be serialized (no); nothing was written"),
+            "{err}"
+        );
+    }
 }
