@@ -331,3 +331,41 @@ fn check_catches_what_run_would_publish_as_an_outage() {
         assert!(report.to_string().contains("fail_after"), "{report:#}");
     }
 }
+
+#[test]
+fn status_json_names_public_incidents_and_only_those() {
+    let site = TestSite::new(
+        "[site]\nbase_url = \"https://status.test\"\n\n[[component]]\nid = \"api\"\nlabel = \"API\"\nkind = \"tcp\"\naddress = \"127.0.0.1:1\"\n",
+    );
+    let at = (chrono::Utc::now() - chrono::Duration::hours(1)).format("%Y-%m-%dT%H:%M:%SZ");
+    site.incident(
+        "2026-11-20-public.md",
+        &format!("---\ntitle: API errors\nseverity: major\nstatus: investigating\ncomponents: [api]\ndiscovered_at: {at}\n---\n"),
+    );
+    site.incident(
+        "2026-11-21-secret.md",
+        &format!("---\ntitle: Secret thing\nseverity: minor\nstatus: investigating\ncomponents: [api]\ndiscovered_at: {at}\nprivate: true\n---\n"),
+    );
+    assert_eq!(site.cmd(&["run"]).status.code(), Some(0));
+    let status = site.status_json();
+    assert_status_schema(&status);
+    let incidents = status["incidents"].as_array().unwrap();
+    let public = incidents
+        .iter()
+        .find(|i| i["id"] == "2026-11-20-public")
+        .unwrap_or_else(|| panic!("{status:#}"));
+    assert_eq!(public["title"], "API errors");
+    assert_eq!(
+        public["url"],
+        "https://status.test/incidents/2026-11-20-public.html"
+    );
+    assert_eq!(public["components"], serde_json::json!(["api"]));
+    let private = incidents.iter().find(|i| i["severity"] == "minor").unwrap();
+    let keys: Vec<&String> = private.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        ["contained_at", "discovered_at", "resolved_at", "severity", "status"],
+        "a private incident publishes exactly the contract's keys"
+    );
+    assert!(!status.to_string().contains("Secret thing"));
+}

@@ -13,7 +13,7 @@ struct StatusJson<'a> {
     overall_state: &'static str,
     components: Vec<ComponentJson<'a>>,
     snapshot: &'a crate::model::Counters,
-    incidents: Vec<IncidentJson>,
+    incidents: Vec<IncidentJson<'a>>,
     generated_at: String,
     /// Additive to the seed contract: after this instant the page is stale (its schedule has
     /// stopped or is late) and pollers should say so rather than trust `overall_state`.
@@ -35,16 +35,29 @@ struct ComponentJson<'a> {
 }
 
 #[derive(Serialize)]
-struct IncidentJson {
+struct IncidentJson<'a> {
     severity: &'static str,
     status: &'static str,
     discovered_at: String,
     contained_at: Option<String>,
     resolved_at: Option<String>,
+    /// Additive to the seed contract, public incidents only (a private one publishes exactly
+    /// the contract's five keys): the slug, title, page URL and affected component ids.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    public: Option<PublicIncidentJson<'a>>,
 }
 
-/// `status.json`: the same data the page renders. Incidents publish only severity, status and
-/// timestamps (the schema's rule, private or not); maintenance is not an incident here.
+#[derive(Serialize)]
+struct PublicIncidentJson<'a> {
+    id: &'a str,
+    title: &'a str,
+    url: String,
+    components: &'a [String],
+}
+
+/// `status.json`: the same data the page renders. Private incidents publish only severity,
+/// status and timestamps (the schema's rule); public ones add `id`, `title`, `url` and
+/// `components`. Maintenance is not an incident here.
 ///
 /// An error, never an empty document: publishing `{}` would tell every poller nothing is known.
 pub fn status_json(snapshot: &Snapshot) -> Result<Vec<u8>, RenderError> {
@@ -84,6 +97,12 @@ pub fn status_json(snapshot: &Snapshot) -> Result<Vec<u8>, RenderError> {
                     discovered_at: iso(i.discovered_at?),
                     contained_at: i.contained_at.map(iso),
                     resolved_at: i.resolved_at.map(iso),
+                    public: (!i.private).then(|| PublicIncidentJson {
+                        id: &i.slug,
+                        title: &i.title,
+                        url: format!("{}/incidents/{}.html", snapshot.site.base_url, i.slug),
+                        components: &i.components,
+                    }),
                 })
             })
             .collect(),

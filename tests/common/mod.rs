@@ -109,6 +109,8 @@ impl TestSite {
 pub const ADDITIVE_STATUS_KEYS: [&str; 1] = ["stale_after"];
 /// Keys Upstate adds to each `components[]` entry of `status.json`.
 pub const ADDITIVE_COMPONENT_KEYS: [&str; 1] = ["observed"];
+/// Keys Upstate adds to each public `incidents[]` entry of `status.json`.
+pub const ADDITIVE_INCIDENT_KEYS: [&str; 4] = ["id", "title", "url", "components"];
 
 /// Validates `status.json` against Upstate's schema (docs/status.schema.json), and, with the
 /// additive keys taken out, against the seed contract exactly (the copy in tests/fixtures, kept
@@ -120,13 +122,18 @@ pub fn assert_status_schema(doc: &serde_json::Value) {
         for key in ADDITIVE_STATUS_KEYS {
             object.remove(key);
         }
-        if let Some(serde_json::Value::Array(components)) = object.get_mut("components") {
-            for c in components
-                .iter_mut()
-                .filter_map(serde_json::Value::as_object_mut)
-            {
-                for key in ADDITIVE_COMPONENT_KEYS {
-                    c.remove(key);
+        for (list, keys) in [
+            ("components", &ADDITIVE_COMPONENT_KEYS[..]),
+            ("incidents", &ADDITIVE_INCIDENT_KEYS[..]),
+        ] {
+            if let Some(serde_json::Value::Array(items)) = object.get_mut(list) {
+                for item in items
+                    .iter_mut()
+                    .filter_map(serde_json::Value::as_object_mut)
+                {
+                    for key in keys {
+                        item.remove(*key);
+                    }
                 }
             }
         }
