@@ -364,8 +364,46 @@ fn status_json_names_public_incidents_and_only_those() {
     let keys: Vec<&String> = private.as_object().unwrap().keys().collect();
     assert_eq!(
         keys,
-        ["contained_at", "discovered_at", "resolved_at", "severity", "status"],
+        [
+            "contained_at",
+            "discovered_at",
+            "resolved_at",
+            "severity",
+            "status"
+        ],
         "a private incident publishes exactly the contract's keys"
     );
     assert!(!status.to_string().contains("Secret thing"));
+}
+
+#[test]
+fn past_maintenance_stays_on_the_history_pages() {
+    let site = TestSite::new(
+        "[[component]]\nid = \"api\"\nlabel = \"API\"\nkind = \"tcp\"\naddress = \"127.0.0.1:1\"\n",
+    );
+    // Long past the 90-day incident window, so no longer in the front page's list.
+    let start = chrono::Utc::now() - chrono::Duration::days(200);
+    let fmt = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    site.incident(
+        "2026-05-01-db-upgrade.md",
+        &format!(
+            "---\ntitle: Database upgrade window\nkind: maintenance\ncomponents: [api]\nstarts_at: {}\nends_at: {}\n---\n",
+            fmt(start),
+            fmt(start + chrono::Duration::hours(2))
+        ),
+    );
+    assert_eq!(site.cmd(&["build"]).status.code(), Some(0));
+    let dir = site.path().join(".upstate/site");
+    let month =
+        std::fs::read_to_string(dir.join(format!("history/{}.html", start.format("%Y-%m"))))
+            .expect("a month page for the window");
+    assert!(month.contains("Database upgrade window"), "{month}");
+    assert!(
+        month.contains("incidents/2026-05-01-db-upgrade.html"),
+        "{month}"
+    );
+    assert!(
+        dir.join("incidents/2026-05-01-db-upgrade.html").is_file(),
+        "its page exists"
+    );
 }

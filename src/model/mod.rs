@@ -209,6 +209,8 @@ pub struct Snapshot {
     pub all_incidents: Vec<IncidentView>,
     /// Maintenance: active and upcoming first, then recent completed ones.
     pub maintenance: Vec<IncidentView>,
+    /// Every maintenance window ever, newest first (history pages keep the past ones).
+    pub all_maintenance: Vec<IncidentView>,
     pub counters: Counters,
     pub objectives: Vec<Objective>,
     pub version: &'static str,
@@ -404,6 +406,11 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
         })
         .cloned()
         .collect();
+    let all_maintenance: Vec<IncidentView> = views
+        .iter()
+        .filter(|i| i.kind == Kind::Maintenance)
+        .cloned()
+        .collect();
     let mut maintenance: Vec<IncidentView> = views
         .into_iter()
         .filter(|i| i.kind == Kind::Maintenance)
@@ -451,6 +458,7 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
         incidents: recent,
         all_incidents,
         maintenance,
+        all_maintenance,
         counters,
         objectives: objectives::from_config(config),
         version: env!("CARGO_PKG_VERSION"),

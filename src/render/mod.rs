@@ -260,7 +260,7 @@ impl Renderer {
         let by_slug: std::collections::HashMap<&str, &IncidentView> = snapshot
             .all_incidents
             .iter()
-            .chain(&snapshot.maintenance)
+            .chain(&snapshot.all_maintenance)
             .map(|i| (i.slug.as_str(), i))
             .collect();
         for c in &snapshot.components {
@@ -287,7 +287,11 @@ impl Renderer {
             "badges/status.svg".to_owned(),
             self.badge(&snapshot.site.title, snapshot.overall)?,
         );
-        for i in snapshot.all_incidents.iter().chain(&snapshot.maintenance) {
+        for i in snapshot
+            .all_incidents
+            .iter()
+            .chain(&snapshot.all_maintenance)
+        {
             let names: Vec<String> = i.components.iter().map(|id| label_of(id)).collect();
             add(
                 format!("incidents/{}.html", i.slug),
@@ -299,12 +303,26 @@ impl Renderer {
             );
         }
         // Incident history, one page per month, so 10,000 incidents stay quick to load.
+        // Past maintenance windows belong to the record too (upcoming ones are on the front page).
         let mut months: BTreeMap<String, Vec<&IncidentView>> = BTreeMap::new();
-        for i in &snapshot.all_incidents {
+        let past_maintenance = snapshot.all_maintenance.iter().filter(|m| {
+            matches!(
+                m.status,
+                crate::incident::Status::Completed | crate::incident::Status::Cancelled
+            )
+        });
+        for i in snapshot.all_incidents.iter().chain(past_maintenance) {
             let month = i
                 .started_at
                 .map_or_else(|| "undated".to_owned(), |t| t.format("%Y-%m").to_string());
             months.entry(month).or_default().push(i);
+        }
+        for list in months.values_mut() {
+            list.sort_by(|a, b| {
+                b.started_at
+                    .cmp(&a.started_at)
+                    .then_with(|| a.slug.cmp(&b.slug))
+            });
         }
         let month_names: Vec<&String> = months.keys().rev().collect();
         for (month, list) in &months {
