@@ -407,3 +407,41 @@ fn past_maintenance_stays_on_the_history_pages() {
         "its page exists"
     );
 }
+
+#[test]
+fn a_run_waiting_for_the_lock_says_so_and_for_whom() {
+    let silent = common::silent_server();
+    let site = TestSite::new(&format!(
+        "[[component]]\nid = \"slow\"\nlabel = \"Slow\"\nkind = \"http\"\nurl = \"http://{silent}/\"\ntimeout = \"3s\"\n"
+    ));
+    // The first run holds the history lock while its probe hangs for 3 s.
+    let first = common::upstate()
+        .args(["run", "--config"])
+        .arg(site.config())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let lock = site.path().join(".upstate/history/lock");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::fs::read_to_string(&lock)
+        .unwrap_or_default()
+        .is_empty()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first run never took the lock"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let second = site.cmd(&["run"]);
+    let mut first = first;
+    assert!(first.wait().unwrap().success());
+    assert!(second.status.success(), "{}", text(&second));
+    let said = text(&second);
+    assert!(
+        said.contains("Waiting for another run to release the history lock.")
+            && said.contains(&format!("holder=pid {} since ", first.id())),
+        "{said}"
+    );
+}
