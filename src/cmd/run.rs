@@ -5,8 +5,12 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use upstate::config::Config;
 use upstate::history::History;
-use upstate::state::PublicState;
+use upstate::incident::Incident;
+use upstate::model::{Counters, CurrentStatus};
+use upstate::publish::{PublishReport, Target};
+use upstate::state::{ComponentState, PublicState};
 use upstate::{pipeline, publish};
 
 use super::{Exit, load_config, print_incident_error};
@@ -41,7 +45,8 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
         }
     };
     let retention = pipeline::retention(&config);
-    // Waits for an overlapping run to finish rather than interleaving with it.
+    // Waits for an overlapping run to finish rather than interleaving with it. A shared store
+    // (git) is fetched here: one that cannot be read stops the run before anything is published.
     let history = tokio::task::spawn_blocking(move || History::open(store, retention)).await;
     let mut history = match history {
         Ok(Ok(h)) => h,
@@ -80,6 +85,7 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
         decided.current.entry(id).or_insert(status);
     }
     history.set_counters(counters.clone());
+    let run_counters = counters.clone();
     if let Err(e) = history.record(now, &decided.raw, &decided.rules) {
         eprintln!("error: recording history failed: {e}");
         attention.push("history was not recorded".to_owned());
@@ -89,7 +95,7 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
         attention.push(p.to_string());
     }
 
-    let (snapshot, files) = match pipeline::render(
+    let published = publish_site(
         &config,
         &mut history,
         decided.current,
@@ -97,41 +103,28 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
         counters,
         now,
         nothing_fresh,
-    ) {
-        Ok(rendered) => rendered,
-        Err(e) => {
-            eprintln!("error: rendering failed: {e}");
-            return Exit::Fatal;
-        }
-    };
-    let site = match pipeline::write(&config, &files) {
-        Ok(dir) => dir,
-        Err(e) => {
-            eprintln!("error: writing the site failed: {e}");
-            return Exit::Fatal;
-        }
-    };
-    // Notifications go out while the site is published: neither waits for the other, and a
-    // receiver that hangs or fails never fails the run.
-    let mut notify_memory = history.notify_memory();
-    let plan = upstate::notify::plan(&snapshot, &mut notify_memory);
-    let (published, (_, problems)) = tokio::join!(
-        target.publish(&site),
-        upstate::notify::deliver(&config.notify, &plan, &mut notify_memory)
-    );
-    for p in &problems {
-        eprintln!("warning: {p}");
-    }
-    if let Err(e) = history.save_notify_memory(notify_memory) {
-        eprintln!("warning: could not record sent notifications: {e}");
-    }
+        target.as_ref(),
+    )
+    .await;
+    // Whatever the publish came to, this run's observations are kept: a shared store (git) is
+    // pushed now. If another run pushed first, the same observations are decided and recorded
+    // again on top of its history (the page already published stays as rendered).
+    let notify_memory = history.notify_memory();
+    let finished = tokio::task::block_in_place(|| {
+        history.finish(|fresh| {
+            let decided = pipeline::decide(&config, &observations, fresh, &incidents);
+            fresh.set_counters(run_counters.clone());
+            fresh.record(now, &decided.raw, &decided.rules)?;
+            fresh.save_notify_memory(notify_memory.clone())
+        })
+    });
     drop(history);
-    let report = match published {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::Fatal;
-        }
+    if let Err(e) = finished {
+        eprintln!("error: saving history failed: {e}");
+        return Exit::Fatal;
+    }
+    let Ok((file_count, report, shown)) = published else {
+        return Exit::Fatal;
     };
     super::send_heartbeat(&config).await;
 
@@ -139,11 +132,11 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
     // `status.json`'s words: the summary and the page cannot disagree.
     let mut counts: BTreeMap<PublicState, usize> = BTreeMap::new();
     let mut no_data = 0;
-    for c in &snapshot.components {
-        match c.state {
+    for state in &shown {
+        match state {
             Some(_) => {
                 *counts
-                    .entry(upstate::state::words(c.state).public)
+                    .entry(upstate::state::words(*state).public)
                     .or_default() += 1
             }
             None => no_data += 1,
@@ -154,7 +147,7 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
     if json {
         let summary = serde_json::json!({
             "published_to": target_name,
-            "files": files.len(),
+            "files": file_count,
             "written": report.uploaded,
             "deleted": report.deleted,
             "components": {"operational": get(PublicState::Operational), "degraded": get(PublicState::Degraded), "down": get(PublicState::Down), "no_data": no_data},
@@ -168,7 +161,7 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
         out!(
             "{} {} components: {} operational, {} degraded, {} down{}.",
             if merge { "Merged" } else { "Probed" },
-            snapshot.components.len(),
+            shown.len(),
             get(PublicState::Operational),
             get(PublicState::Degraded),
             get(PublicState::Down),
@@ -180,7 +173,7 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
         );
         out!(
             "Published {} files to {} ({} written, {} deleted).",
-            files.len(),
+            file_count,
             target_name,
             report.uploaded,
             report.deleted
@@ -196,4 +189,48 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
     } else {
         Exit::Attention
     }
+}
+
+/// Renders and writes the site, then publishes it while notifications go out: neither waits for
+/// the other, and a receiver that hangs or fails never fails the run. Returns the number of
+/// files, what the publish did and each component's shown state (`None` = no data); on failure
+/// the reason was printed.
+async fn publish_site(
+    config: &Config,
+    history: &mut History,
+    current: BTreeMap<String, CurrentStatus>,
+    incidents: &[Incident],
+    counters: Counters,
+    now: chrono::DateTime<chrono::Utc>,
+    nothing_fresh: bool,
+    target: &dyn Target,
+) -> Result<(usize, PublishReport, Vec<Option<ComponentState>>), ()> {
+    let (snapshot, files) = pipeline::render(
+        config,
+        history,
+        current,
+        incidents,
+        counters,
+        now,
+        nothing_fresh,
+    )
+    .map_err(|e| eprintln!("error: rendering failed: {e}"))?;
+    let site = pipeline::write(config, &files)
+        .map_err(|e| eprintln!("error: writing the site failed: {e}"))?;
+    let mut notify_memory = history.notify_memory();
+    let plan = upstate::notify::plan(&snapshot, &mut notify_memory);
+    let (published, (_, problems)) = tokio::join!(
+        target.publish(&site),
+        upstate::notify::deliver(&config.notify, &plan, &mut notify_memory)
+    );
+    for p in &problems {
+        eprintln!("warning: {p}");
+    }
+    if let Err(e) = history.save_notify_memory(notify_memory) {
+        eprintln!("warning: could not record sent notifications: {e}");
+    }
+    let shown = snapshot.components.iter().map(|c| c.state).collect();
+    published
+        .map(|report| (files.len(), report, shown))
+        .map_err(|e| eprintln!("error: {e}"))
 }

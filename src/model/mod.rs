@@ -4,6 +4,7 @@
 //! from one `Snapshot`, so they cannot disagree. Renderers format; they never compute facts.
 
 mod objectives;
+mod slo;
 
 use std::collections::BTreeMap;
 
@@ -17,6 +18,7 @@ use crate::incident::{Incident, Kind, Status, lifecycle, markdown};
 use crate::state::{ComponentState, PublicState, roll_up_shown};
 
 pub use objectives::Objective;
+pub use slo::{LatencyObjective, ServiceObjective};
 
 /// A component's current status, from this run's probes or from history.
 #[derive(Debug, Clone, PartialEq)]
@@ -213,6 +215,8 @@ pub struct Snapshot {
     pub all_maintenance: Vec<IncidentView>,
     pub counters: Counters,
     pub objectives: Vec<Objective>,
+    /// `[[objective]]`s with their actuals (none published before their coverage is reached).
+    pub service_objectives: Vec<ServiceObjective>,
     pub version: &'static str,
 }
 
@@ -461,6 +465,7 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
         all_maintenance,
         counters,
         objectives: objectives::from_config(config),
+        service_objectives: slo::compute(&config.objectives, history, now),
         version: env!("CARGO_PKG_VERSION"),
     }
 }
