@@ -8,7 +8,7 @@ use std::path::Path;
 use upstate::config::Config;
 use upstate::history::History;
 use upstate::incident::Incident;
-use upstate::model::{Counters, CurrentStatus};
+use upstate::model::CurrentStatus;
 use upstate::publish::{PublishReport, Target};
 use upstate::state::{ComponentState, PublicState};
 use upstate::{pipeline, publish};
@@ -100,7 +100,6 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
         &mut history,
         decided.current,
         &incidents,
-        counters,
         now,
         nothing_fresh,
         target.as_ref(),
@@ -200,11 +199,12 @@ async fn publish_site(
     history: &mut History,
     current: BTreeMap<String, CurrentStatus>,
     incidents: &[Incident],
-    counters: Counters,
     now: chrono::DateTime<chrono::Utc>,
     nothing_fresh: bool,
     target: &dyn Target,
 ) -> Result<(usize, PublishReport, Vec<Option<ComponentState>>), ()> {
+    // This run's counters, set on the history before it recorded.
+    let counters = history.counters();
     let (snapshot, files) = pipeline::render(
         config,
         history,
