@@ -40,9 +40,11 @@ struct ObjectiveJson<'a> {
 #[derive(Serialize)]
 struct ComponentJson<'a> {
     component: &'a str,
-    label: &'a str,
+    /// Plain text ([`crate::text::plain_text`]): pollers insert labels and probe details (which
+    /// come from the probed server) into pages.
+    label: String,
     state: &'static str,
-    detail: std::borrow::Cow<'a, str>,
+    detail: String,
     latency_ms: Option<u64>,
     last_checked_at: Option<String>,
     /// Additive to the seed contract: `false` for a component never observed. Its `state` is
@@ -85,13 +87,13 @@ pub fn status_json(snapshot: &Snapshot) -> Result<Vec<u8>, RenderError> {
             .iter()
             .map(|c| ComponentJson {
                 component: &c.id,
-                label: &c.label,
+                label: crate::text::plain_text(&c.label),
                 state: words(c.state).public.as_str(),
                 // `state` cannot say "no data" (three values), so the detail does, first.
-                detail: match c.state {
-                    Some(_) => std::borrow::Cow::Borrowed(c.detail.as_str()),
-                    None => std::borrow::Cow::Owned(format!("No data. {}", c.detail)),
-                },
+                detail: crate::text::plain_text(&match c.state {
+                    Some(_) => c.detail.clone(),
+                    None => format!("No data. {}", c.detail),
+                }),
                 latency_ms: c.latency_ms,
                 last_checked_at: c.last_checked_at.map(iso),
                 observed: c.state.is_some(),
@@ -159,9 +161,14 @@ pub fn shields(
     label: impl Fn(&str) -> String,
 ) -> Result<Vec<(String, Vec<u8>)>, RenderError> {
     let endpoint = |path: String, name: &str, message: String, color: &str| {
-        serde_json::to_vec(&serde_json::json!({"schemaVersion": 1, "label": name, "message": message, "color": color}))
+        let mut value = serde_json::json!({"schemaVersion": 1, "label": name, "message": message, "color": color});
+        crate::text::plain_json(&mut value);
+        serde_json::to_vec(&value)
             .map(|bytes| (path.clone(), bytes))
-            .map_err(|e| RenderError::Serialize { file: path, reason: e.to_string() })
+            .map_err(|e| RenderError::Serialize {
+                file: path,
+                reason: e.to_string(),
+            })
     };
     let overall = words(snapshot.overall);
     let mut out = vec![endpoint(
