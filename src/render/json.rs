@@ -69,7 +69,8 @@ struct IncidentJson<'a> {
 #[derive(Serialize)]
 struct PublicIncidentJson<'a> {
     id: &'a str,
-    title: &'a str,
+    /// Plain text ([`crate::text::plain_text`]), as every label here.
+    title: String,
     url: String,
     components: &'a [String],
 }
@@ -118,8 +119,11 @@ pub fn status_json(snapshot: &Snapshot) -> Result<Vec<u8>, RenderError> {
                     resolved_at: i.resolved_at.map(iso),
                     public: (!i.private).then(|| PublicIncidentJson {
                         id: &i.slug,
-                        title: &i.title,
-                        url: format!("{}/incidents/{}.html", snapshot.site.base_url, i.slug),
+                        title: crate::text::plain_text(&i.title),
+                        url: crate::text::uri(&format!(
+                            "{}/incidents/{}.html",
+                            snapshot.site.base_url, i.slug
+                        )),
                         components: &i.components,
                     }),
                 })
