@@ -61,6 +61,9 @@ pub enum Command {
         /// line, or as JSON.
         #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
         format: CheckFormat,
+        /// Same as `--format json` (as `probe --json` and `run --json`).
+        #[arg(long, conflicts_with = "format")]
+        json: bool,
     },
     /// Probe every component once and print a table; with --region, write the observations to
     /// a shared store for `run --merge` instead (one CI job per region or shard).

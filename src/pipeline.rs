@@ -44,19 +44,26 @@ pub fn store_at(config: &Config, raw: &str) -> Result<Box<dyn Store>, HistoryErr
     Ok(Box::new(LocalStore::new(config.resolve(raw))))
 }
 
+/// What `--merge` found in the regions' reports.
+pub struct Merged {
+    /// One per component some region reported freshly; the others are absent (no data).
+    pub observations: Vec<Observation>,
+    /// Regions that stopped reporting (`"eu: last report 42 min ago"`); empty when all are fresh.
+    pub silent: Vec<String>,
+    /// Reports that could not be read.
+    pub problems: Vec<HistoryError>,
+}
+
 /// The latest reports of every region in the history store, merged per component.
-pub fn merged_observations(
-    config: &Config,
-    history: &History,
-) -> (Vec<Observation>, Vec<HistoryError>) {
+pub fn merged_observations(config: &Config, history: &History) -> Merged {
     let (reports, problems) = crate::region::read_reports(history.store());
-    let observations = crate::region::merge(
-        config,
-        &reports,
-        chrono::Utc::now(),
-        config.history.stale_after.chrono(),
-    );
-    (observations, problems)
+    let now = chrono::Utc::now();
+    let stale_after = config.history.stale_after.chrono();
+    Merged {
+        observations: crate::region::merge(config, &reports, now, stale_after),
+        silent: crate::region::silent_regions(&reports, now, stale_after),
+        problems,
+    }
 }
 
 /// Retention settings from the config.
@@ -109,7 +116,15 @@ pub fn decide(
         rules: BTreeMap::new(),
         current: BTreeMap::new(),
     };
-    for (component, observation) in config.components.iter().zip(observations) {
+    let by_id: BTreeMap<&str, &Observation> = observations
+        .iter()
+        .map(|o| (o.component.as_str(), o))
+        .collect();
+    // By id, not by position: a merge leaves out the components no region saw.
+    for component in &config.components {
+        let Some(observation) = by_id.get(component.id.as_str()).copied() else {
+            continue;
+        };
         let memory = history.memory(&component.id).rules.advance(
             component,
             &observation.outcome,
@@ -170,6 +185,7 @@ pub fn render(
     incidents: &[Incident],
     counters: Counters,
     now: DateTime<Utc>,
+    stale_now: bool,
 ) -> Result<(Snapshot, Vec<OutputFile>), RenderError> {
     let snapshot = model::build(
         model::Inputs {
@@ -178,6 +194,7 @@ pub fn render(
             incidents,
             counters,
             now,
+            stale_now,
         },
         history,
     );

@@ -103,7 +103,30 @@ pub fn read_reports(store: &dyn Store) -> (Vec<RegionReport>, Vec<HistoryError>)
     (reports, problems)
 }
 
-/// Merges the regions' latest observations into one per component (in config order).
+/// Regions whose newest report is older than `stale_after`, as `"eu: last report 42 min ago"`,
+/// or one line saying no region has reported at all. Empty when every region is fresh.
+pub fn silent_regions(
+    reports: &[RegionReport],
+    now: DateTime<Utc>,
+    stale_after: chrono::Duration,
+) -> Vec<String> {
+    if reports.is_empty() {
+        return vec!["no region has written a report yet".to_owned()];
+    }
+    let mut newest: BTreeMap<&str, DateTime<Utc>> = BTreeMap::new();
+    for r in reports {
+        let slot = newest.entry(r.region.as_str()).or_insert(r.at);
+        *slot = (*slot).max(r.at);
+    }
+    newest
+        .into_iter()
+        .filter(|(_, at)| now - *at > stale_after)
+        .map(|(region, at)| format!("{region}: last report {} min ago", (now - at).num_minutes()))
+        .collect()
+}
+
+/// Merges the regions' latest observations into one per component (in config order). A
+/// component no region has reported freshly has no observation: it is left out, not guessed.
 pub fn merge(
     config: &Config,
     reports: &[RegionReport],
@@ -128,7 +151,7 @@ pub fn merge(
     config
         .components
         .iter()
-        .map(|c| {
+        .filter_map(|c| {
             let regions = seen.remove(c.id.as_str()).unwrap_or_default();
             let (fresh, stale): (Vec<_>, Vec<_>) = regions
                 .iter()
@@ -138,19 +161,9 @@ pub fn merge(
                 .map(|(r, (at, _))| format!("{r}: stale, last report {} ago", minutes(now - *at)))
                 .collect();
             if fresh.is_empty() {
-                let detail = if stale_words.is_empty() {
-                    "No region has reported this component yet.".to_owned()
-                } else {
-                    format!(
-                        "No fresh report from any region ({}).",
-                        stale_words.join("; ")
-                    )
-                };
-                return Observation {
-                    component: c.id.clone(),
-                    at: now,
-                    outcome: Outcome::degraded(detail),
-                };
+                // Silence is no data, never a state: the component keeps what history last saw
+                // (or "no data"), and the run names the silent regions.
+                return None;
             }
             let down = fresh
                 .iter()
@@ -188,11 +201,11 @@ pub fn merge(
                 Outcome::up(median, words.join("; "))
             };
             outcome.latency_ms = median;
-            Observation {
+            Some(Observation {
                 component: c.id.clone(),
                 at: newest,
                 outcome,
-            }
+            })
         })
         .collect()
 }

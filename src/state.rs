@@ -95,6 +95,79 @@ impl PublicState {
     }
 }
 
+/// Every output's words for one shown state: the one mapping (README "States"). `None` is a
+/// component never observed: it has no state, so the page says "No data"; outputs whose
+/// vocabulary has no such word (the seed's three-value `status.json`, the Statuspage API) use
+/// the least misleading value they allow and say so beside it (`observed: false`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Words {
+    /// Snake-case name: the theme's `strings.toml` key for the label ("Major outage", "No
+    /// data"), the CSS class source, webhook `from`/`to`, the `probe` table.
+    pub key: &'static str,
+    /// `status.json` `state` and the run summary: `operational`, `degraded` or `down`.
+    pub public: PublicState,
+    /// Statuspage API component `status`.
+    pub statuspage: &'static str,
+    /// shields.io colour of the state badge.
+    pub badge_color: &'static str,
+}
+
+/// The one mapping from a shown state (`None` = never observed) to every output's vocabulary.
+pub fn words(state: Option<ComponentState>) -> Words {
+    let (public, badge_color) = match state {
+        Some(ComponentState::Operational) => (PublicState::Operational, "brightgreen"),
+        Some(ComponentState::UnderMaintenance) => (PublicState::Degraded, "blue"),
+        Some(ComponentState::DegradedPerformance | ComponentState::PartialOutage) => {
+            (PublicState::Degraded, "yellow")
+        }
+        Some(ComponentState::MajorOutage) => (PublicState::Down, "red"),
+        // Never observed: not operational (nobody looked), not down (nothing failed). The
+        // contract's middle value, with `observed: false` beside it.
+        None => (PublicState::Degraded, "lightgrey"),
+    };
+    Words {
+        key: state.map_or(NO_DATA, ComponentState::as_str),
+        public,
+        statuspage: state
+            .unwrap_or(ComponentState::DegradedPerformance)
+            .as_str(),
+        badge_color,
+    }
+}
+
+/// The word for "never observed".
+pub const NO_DATA: &str = "no_data";
+
+/// Serializes a shown state as its [`Words::key`]: `no_data` when never observed.
+pub fn serialize_shown<S: serde::Serializer>(
+    state: &Option<ComponentState>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(words(*state).key)
+}
+
+/// The banner over shown states: the worst observed state when it is not operational;
+/// otherwise "no data" when any component has none; otherwise operational (also with no
+/// components). A never-observed component cannot hide an outage elsewhere, nor can observed
+/// ones vouch for it.
+pub fn roll_up_shown(
+    states: impl IntoIterator<Item = Option<ComponentState>>,
+) -> Option<ComponentState> {
+    let mut any_unknown = false;
+    let mut worst = ComponentState::Operational;
+    for s in states {
+        match s {
+            Some(s) => worst = worst.worst(s),
+            None => any_unknown = true,
+        }
+    }
+    if worst == ComponentState::Operational && any_unknown {
+        None
+    } else {
+        Some(worst)
+    }
+}
+
 /// What a component remembers between runs (kept in the history store).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Memory {
@@ -359,6 +432,74 @@ mod tests {
             decide(&c, &o, &m, at(420)).state,
             ComponentState::Operational
         );
+    }
+
+    #[test]
+    fn one_mapping_for_every_output() {
+        use ComponentState::*;
+        let table = [
+            (
+                Some(Operational),
+                "operational",
+                PublicState::Operational,
+                "operational",
+            ),
+            (
+                Some(UnderMaintenance),
+                "under_maintenance",
+                PublicState::Degraded,
+                "under_maintenance",
+            ),
+            (
+                Some(DegradedPerformance),
+                "degraded_performance",
+                PublicState::Degraded,
+                "degraded_performance",
+            ),
+            (
+                Some(PartialOutage),
+                "partial_outage",
+                PublicState::Degraded,
+                "partial_outage",
+            ),
+            (
+                Some(MajorOutage),
+                "major_outage",
+                PublicState::Down,
+                "major_outage",
+            ),
+            (
+                None,
+                "no_data",
+                PublicState::Degraded,
+                "degraded_performance",
+            ),
+        ];
+        for (state, key, public, statuspage) in table {
+            let w = words(state);
+            assert_eq!(
+                (w.key, w.public, w.statuspage),
+                (key, public, statuspage),
+                "{state:?}"
+            );
+            if let Some(s) = state {
+                assert_eq!(
+                    w.public,
+                    s.public(),
+                    "status.json agrees with DESIGN.md's table"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn never_observed_is_no_data_in_the_banner_but_never_hides_an_outage() {
+        use ComponentState::*;
+        assert_eq!(roll_up_shown([None, None]), None);
+        assert_eq!(roll_up_shown([Some(Operational), None]), None);
+        assert_eq!(roll_up_shown([Some(MajorOutage), None]), Some(MajorOutage));
+        assert_eq!(roll_up_shown([Some(Operational)]), Some(Operational));
+        assert_eq!(roll_up_shown([]), Some(Operational));
     }
 
     #[test]

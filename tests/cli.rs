@@ -255,10 +255,44 @@ fn probe_prints_a_table_and_writes_nothing() {
         t.lines()
             .nth(1)
             .unwrap()
-            .starts_with("web        operational"),
+            .starts_with("web        operational (operational)"),
         "{t}"
     );
     assert!(!site.path().join("public").exists() && !site.path().join(".upstate").exists());
+}
+
+#[test]
+fn a_fresh_build_shows_no_data_never_a_state() {
+    let site = TestSite::new(
+        "[site]\nbase_url = \"https://t.test\"\n[[component]]\nid = \"web\"\nlabel = \"Web\"\nkind = \"tcp\"\naddress = \"127.0.0.1:1\"\n[[component]]\nid = \"db\"\nlabel = \"DB\"\nkind = \"tcp\"\naddress = \"127.0.0.1:2\"\n",
+    );
+    let out = site.cmd(&["build"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let dir = site.path().join(".upstate/site");
+    let status: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("status.json")).unwrap()).unwrap();
+    assert_status_schema(&status);
+    for c in status["components"].as_array().unwrap() {
+        assert_eq!(c["observed"], false, "{c}");
+        assert_eq!(c["detail"], "No data. Not observed yet.", "{c}");
+    }
+    let index = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    assert_eq!(
+        index.matches("<span class=\"stt\">No data</span>").count(),
+        2,
+        "{index}"
+    );
+    assert!(
+        index.contains("Some components have no data yet"),
+        "{index}"
+    );
+    let page = std::fs::read_to_string(dir.join("components/web.html")).unwrap();
+    assert!(page.contains("No data: Not observed yet."), "{page}");
+    let badge = std::fs::read_to_string(dir.join("badges/web.svg")).unwrap();
+    assert!(badge.contains(">No data<"), "{badge}");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("api/v2/summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["components"][0]["status"], "degraded_performance");
 }
 
 #[test]
@@ -422,9 +456,12 @@ fn status_json_says_when_readers_should_stop_trusting_it() {
     assert_status_schema(&status);
     let at =
         |key: &str| chrono::DateTime::parse_from_rfc3339(status[key].as_str().unwrap()).unwrap();
-    assert_eq!(
-        at("stale_after") - at("generated_at"),
-        chrono::Duration::minutes(30)
+    // Counted from the observation (a moment before the build), so at most 30 minutes.
+    let margin = at("stale_after") - at("generated_at");
+    assert!(
+        margin <= chrono::Duration::minutes(30)
+            && margin >= chrono::Duration::minutes(30) - chrono::Duration::seconds(6),
+        "{margin}"
     );
     let index = site.read_public("index.html");
     assert!(
@@ -442,9 +479,11 @@ fn status_json_says_when_readers_should_stop_trusting_it() {
     let status = site.status_json();
     let at =
         |key: &str| chrono::DateTime::parse_from_rfc3339(status[key].as_str().unwrap()).unwrap();
-    assert_eq!(
-        at("stale_after") - at("generated_at"),
-        chrono::Duration::hours(1)
+    let margin = at("stale_after") - at("generated_at");
+    assert!(
+        margin <= chrono::Duration::hours(1)
+            && margin >= chrono::Duration::hours(1) - chrono::Duration::seconds(6),
+        "{margin}"
     );
 }
 

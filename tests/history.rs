@@ -53,10 +53,11 @@ fn three_runs_make_three_observations_and_time_weighted_rollups() {
         .day_rollup("api", t("2026-11-20T00:00:00Z").date_naive())
         .unwrap();
     assert_eq!((day.checks, day.failures), (3, 1));
-    // 60 s operational (10:00-10:01), 120 s down (10:01-10:03); the last run starts a new stretch.
-    assert_eq!(day.seconds.operational, 60.0);
-    assert_eq!(day.seconds.major_outage, 120.0);
-    assert!((day.seconds.uptime().unwrap() - 60.0 / 180.0).abs() < 1e-9);
+    // Each run stands for the time nearest to it: operational 10:00-10:00:30 and 10:02-10:03,
+    // down 10:00:30-10:02 (the second run's down counts from halfway since the first).
+    assert_eq!(day.seconds.operational, 90.0);
+    assert_eq!(day.seconds.major_outage, 90.0);
+    assert!((day.seconds.uptime().unwrap() - 90.0 / 180.0).abs() < 1e-9);
     assert_eq!(
         day.latency.count(),
         2,
@@ -64,7 +65,7 @@ fn three_runs_make_three_observations_and_time_weighted_rollups() {
     );
     let m = h.memory("api");
     assert_eq!(m.last_state, Some(ComponentState::Operational));
-    assert_eq!(m.timeline.len(), 2);
+    assert_eq!(m.timeline.len(), 3, "operational, down, operational");
 }
 
 #[test]
@@ -174,6 +175,35 @@ fn a_file_from_a_newer_format_is_refused_and_kept() {
         text(&out)
     );
     assert_eq!(std::fs::read_to_string(&memory).unwrap(), newer);
+}
+
+#[test]
+fn a_store_of_a_newer_format_is_never_written() {
+    let http = http_server();
+    let site = TestSite::new(&format!(
+        "[[component]]\nid = \"web\"\nlabel = \"Web\"\nkind = \"http\"\nurl = \"http://{http}/ok\"\n"
+    ));
+    let store = site.path().join(".upstate/history");
+    std::fs::create_dir_all(&store).unwrap();
+    std::fs::write(
+        store.join("FORMAT"),
+        r#"{"format":"upstate-history","version":2}"#,
+    )
+    .unwrap();
+    let out = site.cmd(&["run"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("has format 2; this upstate reads and writes format 1, so it wrote nothing. Run an upstate that reads format 2"),
+        "{}",
+        text(&out)
+    );
+    let left: Vec<_> = std::fs::read_dir(&store)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.') && n != "lock")
+        .collect();
+    assert_eq!(left, ["FORMAT"], "no raw/, daily/ or memory.json written");
+    assert!(!site.path().join("public").exists(), "nothing published");
 }
 
 #[test]

@@ -37,8 +37,12 @@ fn probe_region(site: &TestSite, region: &str, store: &std::path::Path) {
 }
 
 fn merged_state(render: &TestSite) -> (String, String) {
+    merged_state_exit(render, 0)
+}
+
+fn merged_state_exit(render: &TestSite, code: i32) -> (String, String) {
     let out = render.cmd(&["run", "--merge"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(code), "{}", text(&out));
     let status = render.status_json();
     let c = &status["components"][0];
     (
@@ -91,27 +95,91 @@ fn majority_rule_and_stale_regions() {
     report["at"] = hour_ago.clone().into();
     report["observations"][0]["at"] = hour_ago.into();
     std::fs::write(&ap_report, serde_json::to_vec(&report).unwrap()).unwrap();
-    let (state, detail) = merged_state(&render);
-    assert_eq!(state, "operational", "{detail}");
+    // A silent region needs attention: named, exit 3.
+    let out = render.cmd(&["run", "--merge"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     assert!(
-        detail.contains("ap: stale, last report 60 min ago"),
-        "{detail}"
+        text(&out).contains("silent region: ap: last report 60 min ago"),
+        "{}",
+        text(&out)
+    );
+    let c = &render.status_json()["components"][0];
+    assert_eq!(c["state"], "operational", "{c}");
+    assert!(
+        c["detail"]
+            .as_str()
+            .unwrap()
+            .contains("ap: stale, last report 60 min ago"),
+        "{c}"
     );
 
-    // Every region silent: not up.
+    // Every region silent: the page keeps the last state seen, with its time, and is stale at
+    // once (stale_after is already past); the run names every silent region and exits 3.
     for r in ["eu", "us"] {
+        report["region"] = r.into();
         std::fs::write(
             store.join(format!("regions/{r}/shard-1-of-1.json")),
             serde_json::to_vec(&report).unwrap(),
         )
         .unwrap();
     }
-    let (state, detail) = merged_state(&render);
-    assert_eq!(state, "degraded", "{detail}");
-    assert!(
-        detail.starts_with("No fresh report from any region"),
-        "{detail}"
+    let out = render.cmd(&["run", "--merge"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    for r in ["ap", "eu", "us"] {
+        assert!(
+            text(&out).contains(&format!("silent region: {r}: last report 60 min ago")),
+            "{}",
+            text(&out)
+        );
+    }
+    let status = render.status_json();
+    let c = &status["components"][0];
+    assert_eq!(
+        c["state"], "operational",
+        "the last state seen, not a guess: {c}"
     );
+    assert!(c["last_checked_at"].is_string(), "{c}");
+    assert!(
+        status["stale_after"].as_str().unwrap() <= status["generated_at"].as_str().unwrap(),
+        "published as stale: {status:#}"
+    );
+}
+
+#[test]
+fn merge_without_any_report_is_no_data_and_stale() {
+    let mut config = String::new();
+    for i in 0..6 {
+        config.push_str(&format!("[[component]]\nid = \"c{i}\"\nlabel = \"C{i}\"\nkind = \"tcp\"\naddress = \"127.0.0.1:1\"\n\n"));
+    }
+    let site = TestSite::new(&config);
+    let out = site.cmd(&["run", "--merge"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let said = text(&out);
+    assert!(
+        said.contains("silent region: no region has written a report yet"),
+        "{said}"
+    );
+    assert!(
+        said.contains("Merged 6 components: 0 operational, 0 degraded, 0 down, 6 no data."),
+        "{said}"
+    );
+    let status = site.status_json();
+    common::assert_status_schema(&status);
+    for c in status["components"].as_array().unwrap() {
+        assert_eq!(c["observed"], false, "{c}");
+        assert!(c["last_checked_at"].is_null(), "{c}");
+    }
+    let index = site.read_public("index.html");
+    assert!(
+        index.contains("Some components have no data yet"),
+        "{index}"
+    );
+    assert_eq!(
+        index.matches("<span class=\"stt\">No data</span>").count(),
+        6,
+        "{index}"
+    );
+    assert!(!index.contains("<span class=\"stt\">Degraded"), "{index}");
 }
 
 #[test]

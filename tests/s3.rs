@@ -429,13 +429,14 @@ fn history_on_s3_records_three_runs_and_rolls_them_up() {
         .day_rollup("api", t("2026-11-20T00:00:00Z").date_naive())
         .unwrap();
     assert_eq!((day.checks, day.failures), (3, 1));
-    assert_eq!(day.seconds.operational, 60.0);
-    assert_eq!(day.seconds.major_outage, 120.0);
-    assert!((day.seconds.uptime().unwrap() - 60.0 / 180.0).abs() < 1e-9);
+    // Each run stands for the time nearest to it (the time between two runs split halfway).
+    assert_eq!(day.seconds.operational, 90.0);
+    assert_eq!(day.seconds.major_outage, 90.0);
+    assert!((day.seconds.uptime().unwrap() - 90.0 / 180.0).abs() < 1e-9);
     assert_eq!(day.latency.count(), 2);
     let m = h.memory("api");
     assert_eq!(m.last_state, Some(ComponentState::Operational));
-    assert_eq!(m.timeline.len(), 2);
+    assert_eq!(m.timeline.len(), 3, "operational, down, operational");
     assert!(h.problems().is_empty());
 
     // Another prefix in the same bucket is another history.
@@ -1062,9 +1063,9 @@ fn three_regions_on_s3_merge_by_majority_and_a_silent_region_is_stale() {
         assert!(out.status.success(), "{}", text(&out));
     };
     let render = runner(true);
-    let merged = || {
+    let merged_with = |code: i32| {
         let out = render.cmd(&["run", "--merge"]);
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert_eq!(out.status.code(), Some(code), "{}", text(&out));
         assert!(!text(&out).contains(SECRET));
         let c = render.status_json()["components"][0].clone();
         (
@@ -1072,6 +1073,7 @@ fn three_regions_on_s3_merge_by_majority_and_a_silent_region_is_stale() {
             c["detail"].as_str().unwrap().to_owned(),
         )
     };
+    let merged = || merged_with(0);
     let (eu, us, ap) = (runner(true), runner(true), runner(false));
     probe(&eu, "eu");
     probe(&us, "us");
@@ -1094,7 +1096,8 @@ fn three_regions_on_s3_merge_by_majority_and_a_silent_region_is_stale() {
     report["at"] = hour_ago.clone().into();
     report["observations"][0]["at"] = hour_ago.into();
     moto.put(key, &serde_json::to_vec(&report).unwrap());
-    let (state, detail) = merged();
+    // A silent region needs attention: exit 3 (the run names it).
+    let (state, detail) = merged_with(3);
     assert_eq!(state, "operational", "{detail}");
     assert!(
         detail.contains("ap: stale, last report 60 min ago"),
@@ -1111,7 +1114,12 @@ fn storage_probe_checks_a_bucket() {
         s3_config(&moto.endpoint(), "local-history", "public")
     ));
     let out = site.cmd(&["probe", "--json"]);
-    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "a missing bucket is down: {}",
+        text(&out)
+    );
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(rows[0]["state"], "operational", "{rows:#}");
     assert!(

@@ -34,18 +34,39 @@ pub fn run_with(path: &Path, merge: bool) -> Exit {
         return Exit::Fatal;
     }
     let mut history = History::open_read_only(store, pipeline::retention(&config));
+    let mut silent = false;
+    let mut nothing_fresh = false;
     let current = if merge {
-        let (observations, problems) = pipeline::merged_observations(&config, &history);
-        for p in &problems {
+        let merged = pipeline::merged_observations(&config, &history);
+        for p in &merged.problems {
             eprintln!("warning: {p}");
         }
-        pipeline::decide(&config, &observations, &history, &incidents).current
+        for region in &merged.silent {
+            eprintln!(
+                "warning: silent region: {region}; its components keep their last seen state."
+            );
+        }
+        silent = !merged.silent.is_empty();
+        nothing_fresh = merged.observations.is_empty();
+        // What no region saw freshly keeps what history last saw (or has no data).
+        let mut current = pipeline::current_from_history(&config, &history);
+        current
+            .extend(pipeline::decide(&config, &merged.observations, &history, &incidents).current);
+        current
     } else {
         pipeline::current_from_history(&config, &history)
     };
     let counters = history.counters();
     let now = chrono::Utc::now();
-    let files = match pipeline::render(&config, &mut history, current, &incidents, counters, now) {
+    let files = match pipeline::render(
+        &config,
+        &mut history,
+        current,
+        &incidents,
+        counters,
+        now,
+        nothing_fresh,
+    ) {
         Ok((_, files)) => files,
         Err(e) => {
             eprintln!("error: {e}");
@@ -58,7 +79,7 @@ pub fn run_with(path: &Path, merge: bool) -> Exit {
     match pipeline::write(&config, &files) {
         Ok(dir) => {
             out!("Built {} files into {}.", files.len(), dir.display());
-            if errors.is_empty() && history.problems().is_empty() {
+            if errors.is_empty() && history.problems().is_empty() && !silent {
                 Exit::Success
             } else {
                 Exit::Attention

@@ -55,7 +55,16 @@ pub async fn dispatch(command: Command) -> Exit {
             site,
             strict,
             format,
-        } => check::run(&site.config, strict, format),
+            json,
+        } => check::run(
+            &site.config,
+            strict,
+            if json {
+                crate::cli::CheckFormat::Json
+            } else {
+                format
+            },
+        ),
         Command::Probe {
             site,
             json,

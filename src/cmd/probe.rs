@@ -1,4 +1,7 @@
-//! `upstate probe`: probe once, print a table, write nothing.
+//! `upstate probe`: probe once, print a table, write nothing. The same state rules as `run`
+//! (`fail_after` counts on from the streak history remembers, read-only) and the same words
+//! (`state::words`): the state's name, then `status.json`'s word for it. Exits 3 when any
+//! component is down (`status.json` `down`), so scripts can use it; 0 otherwise.
 
 use std::path::Path;
 
@@ -33,14 +36,18 @@ pub async fn run(path: &Path, json: bool) -> Exit {
             .iter()
             .filter_map(|c| {
                 let s = decided.current.get(&c.id)?;
-                Some(serde_json::json!({"component": c.id, "state": s.state.as_str(), "latency_ms": s.latency_ms, "detail": s.detail}))
+                let words = upstate::state::words(Some(s.state));
+                Some(serde_json::json!({"component": c.id, "state": words.key, "public": words.public.as_str(), "latency_ms": s.latency_ms, "detail": s.detail}))
             })
             .collect();
-        out!(
-            "{}",
-            serde_json::to_string_pretty(&rows).unwrap_or_default()
-        );
-        return Exit::Success;
+        match serde_json::to_string_pretty(&rows) {
+            Ok(text) => out!("{text}"),
+            Err(e) => {
+                eprintln!("error: the table could not be written as JSON: {e}");
+                return Exit::Fatal;
+            }
+        }
+        return exit_for(&decided);
     }
     let width = config
         .components
@@ -50,9 +57,9 @@ pub async fn run(path: &Path, json: bool) -> Exit {
         .unwrap_or(9)
         .max(9);
     out!(
-        "{:width$}  {:20}  {:>8}  DETAIL",
+        "{:width$}  {:29}  {:>8}  DETAIL",
         "COMPONENT",
-        "STATE",
+        "STATE (status.json)",
         "LATENCY"
     );
     for c in &config.components {
@@ -62,15 +69,29 @@ pub async fn run(path: &Path, json: bool) -> Exit {
         let latency = s
             .latency_ms
             .map_or_else(|| "-".to_owned(), |ms| format!("{ms} ms"));
+        let words = upstate::state::words(Some(s.state));
         out!(
-            "{:width$}  {:20}  {:>8}  {}",
+            "{:width$}  {:29}  {:>8}  {}",
             c.id,
-            s.state.as_str(),
+            format!("{} ({})", words.key, words.public.as_str()),
             latency,
             s.detail
         );
     }
-    Exit::Success
+    exit_for(&decided)
+}
+
+/// 3 when any component is down, else 0 (README "Exit codes").
+fn exit_for(decided: &pipeline::Decided) -> Exit {
+    let any_down = decided
+        .current
+        .values()
+        .any(|s| upstate::state::words(Some(s.state)).public == upstate::state::PublicState::Down);
+    if any_down {
+        Exit::Attention
+    } else {
+        Exit::Success
+    }
 }
 
 /// `probe --region NAME --shard K/N --out STORE`: probe this runner's share and write it.

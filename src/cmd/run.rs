@@ -8,9 +8,9 @@ use std::path::Path;
 use upstate::config::Config;
 use upstate::history::History;
 use upstate::incident::Incident;
-use upstate::model::{Counters, CurrentStatus};
+use upstate::model::CurrentStatus;
 use upstate::publish::{PublishReport, Target};
-use upstate::state::PublicState;
+use upstate::state::{ComponentState, PublicState};
 use upstate::{pipeline, publish};
 
 use super::{Exit, load_config, print_incident_error};
@@ -60,18 +60,30 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
         }
     };
 
+    let mut nothing_fresh = false;
     let (observations, counters) = if merge {
-        let (observations, problems) = pipeline::merged_observations(&config, &history);
-        for p in &problems {
+        let merged = pipeline::merged_observations(&config, &history);
+        for p in &merged.problems {
             eprintln!("error: {p}");
             attention.push(p.to_string());
         }
-        (observations, pipeline::counters(&config).await)
+        for region in &merged.silent {
+            eprintln!("error: silent region: {region}; its components keep their last seen state.");
+            attention.push(format!("silent region: {region}"));
+        }
+        nothing_fresh = merged.observations.is_empty();
+        (merged.observations, pipeline::counters(&config).await)
     } else {
         tokio::join!(pipeline::probe_all(&config), pipeline::counters(&config))
     };
     let now = chrono::Utc::now();
-    let decided = pipeline::decide(&config, &observations, &history, &incidents);
+    // Components this run did not observe (a merge with silent regions) keep what history last
+    // saw, with its time, so the page shows them stale rather than guessed.
+    let previous = pipeline::current_from_history(&config, &history);
+    let mut decided = pipeline::decide(&config, &observations, &history, &incidents);
+    for (id, status) in previous {
+        decided.current.entry(id).or_insert(status);
+    }
     history.set_counters(counters.clone());
     let run_counters = counters.clone();
     if let Err(e) = history.record(now, &decided.raw, &decided.rules) {
@@ -88,8 +100,8 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
         &mut history,
         decided.current,
         &incidents,
-        counters,
         now,
+        nothing_fresh,
         target.as_ref(),
     )
     .await;
@@ -110,14 +122,24 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
         eprintln!("error: saving history failed: {e}");
         return Exit::Fatal;
     }
-    let Ok((file_count, report)) = published else {
+    let Ok((file_count, report, shown)) = published else {
         return Exit::Fatal;
     };
     super::send_heartbeat(&config).await;
 
+    // Counted from what the page shows (incidents applied, never-observed as "no data"), in
+    // `status.json`'s words: the summary and the page cannot disagree.
     let mut counts: BTreeMap<PublicState, usize> = BTreeMap::new();
-    for raw in &decided.raw {
-        *counts.entry(raw.state.public()).or_default() += 1;
+    let mut no_data = 0;
+    for state in &shown {
+        match state {
+            Some(_) => {
+                *counts
+                    .entry(upstate::state::words(*state).public)
+                    .or_default() += 1
+            }
+            None => no_data += 1,
+        }
     }
     let get = |s| counts.get(&s).copied().unwrap_or(0);
     let target_name = target.name();
@@ -127,7 +149,7 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
             "files": file_count,
             "written": report.uploaded,
             "deleted": report.deleted,
-            "components": {"operational": get(PublicState::Operational), "degraded": get(PublicState::Degraded), "down": get(PublicState::Down)},
+            "components": {"operational": get(PublicState::Operational), "degraded": get(PublicState::Degraded), "down": get(PublicState::Down), "no_data": no_data},
             "attention": attention,
         });
         out!(
@@ -136,11 +158,17 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
         );
     } else {
         out!(
-            "Probed {} components: {} operational, {} degraded, {} down.",
-            decided.raw.len(),
+            "{} {} components: {} operational, {} degraded, {} down{}.",
+            if merge { "Merged" } else { "Probed" },
+            shown.len(),
             get(PublicState::Operational),
             get(PublicState::Degraded),
-            get(PublicState::Down)
+            get(PublicState::Down),
+            if no_data > 0 {
+                format!(", {no_data} no data")
+            } else {
+                String::new()
+            }
         );
         out!(
             "Published {} files to {} ({} written, {} deleted).",
@@ -164,18 +192,29 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
 
 /// Renders and writes the site, then publishes it while notifications go out: neither waits for
 /// the other, and a receiver that hangs or fails never fails the run. Returns the number of
-/// files and what the publish did; on failure the reason was printed.
+/// files, what the publish did and each component's shown state (`None` = no data); on failure
+/// the reason was printed.
 async fn publish_site(
     config: &Config,
     history: &mut History,
     current: BTreeMap<String, CurrentStatus>,
     incidents: &[Incident],
-    counters: Counters,
     now: chrono::DateTime<chrono::Utc>,
+    nothing_fresh: bool,
     target: &dyn Target,
-) -> Result<(usize, PublishReport), ()> {
-    let (snapshot, files) = pipeline::render(config, history, current, incidents, counters, now)
-        .map_err(|e| eprintln!("error: rendering failed: {e}"))?;
+) -> Result<(usize, PublishReport, Vec<Option<ComponentState>>), ()> {
+    // This run's counters, set on the history before it recorded.
+    let counters = history.counters();
+    let (snapshot, files) = pipeline::render(
+        config,
+        history,
+        current,
+        incidents,
+        counters,
+        now,
+        nothing_fresh,
+    )
+    .map_err(|e| eprintln!("error: rendering failed: {e}"))?;
     let site = pipeline::write(config, &files)
         .map_err(|e| eprintln!("error: writing the site failed: {e}"))?;
     let mut notify_memory = history.notify_memory();
@@ -190,7 +229,8 @@ async fn publish_site(
     if let Err(e) = history.save_notify_memory(notify_memory) {
         eprintln!("warning: could not record sent notifications: {e}");
     }
+    let shown = snapshot.components.iter().map(|c| c.state).collect();
     published
-        .map(|report| (files.len(), report))
+        .map(|report| (files.len(), report, shown))
         .map_err(|e| eprintln!("error: {e}"))
 }

@@ -19,6 +19,7 @@
 mod document;
 pub mod duration;
 pub mod objective;
+pub mod percent;
 pub mod secret;
 
 use std::collections::BTreeMap;
@@ -31,6 +32,7 @@ use serde::Deserialize;
 pub use document::closest;
 pub use duration::Duration;
 pub use objective::ObjectiveConfig;
+pub use percent::Percent;
 pub use secret::{EnvString, Secret};
 
 use crate::probe::ProbeSpec;
@@ -66,7 +68,8 @@ pub struct SiteConfig {
     pub base_url: EnvString,
     /// `themes/<name>`; a site-local `./themes/<name>/templates/*` overrides the embedded one.
     pub theme: String,
-    /// How times are shown (data is always UTC). Only `UTC` is rendered today.
+    /// The IANA zone times are shown in on the page (`"Europe/Berlin"`); data, `datetime`
+    /// attributes and every JSON output stay UTC. Also the Statuspage API's `time_zone`.
     pub timezone: String,
     /// Shown in the footer and "Incident response"; where to report a security problem.
     pub security_contact: Option<EnvString>,
@@ -74,6 +77,17 @@ pub struct SiteConfig {
     pub poll_interval: Duration,
     /// How far back "Recent incidents" and `status.json` reach.
     pub incident_window: Duration,
+    /// The share of a window that must have been observed before its uptime figure is shown;
+    /// below it the page says "no data" (a 90-day figure from 8 minutes misleads). Every
+    /// figure shown carries its coverage either way.
+    pub uptime_min_coverage: Percent,
+}
+
+impl SiteConfig {
+    /// The zone times are shown in; `timezone` was validated when the config was loaded.
+    pub fn time_zone(&self) -> chrono_tz::Tz {
+        self.timezone.parse().unwrap_or(chrono_tz::Tz::UTC)
+    }
 }
 
 impl Default for SiteConfig {
@@ -87,6 +101,7 @@ impl Default for SiteConfig {
             security_contact: None,
             poll_interval: Duration::from_secs(30),
             incident_window: Duration::from_secs(90 * 86_400),
+            uptime_min_coverage: Percent::from_percent(50.0),
         }
     }
 }
@@ -600,6 +615,26 @@ impl Config {
                 Some("write e.g. base_url = \"https://status.example.com\"".to_owned()),
             );
         }
+        if self.site.timezone.parse::<chrono_tz::Tz>().is_err() {
+            let offset = key_value_offset(errors.text, sections, "site", "timezone")
+                .unwrap_or_else(|| header_of("site"));
+            let near = closest(
+                &self.site.timezone,
+                chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()),
+            );
+            errors.push(
+                offset,
+                None,
+                format!(
+                    "`timezone` `{}` is not an IANA time zone",
+                    self.site.timezone
+                ),
+                Some(match near {
+                    Some(near) => format!("did you mean `{near}`? (IANA names, e.g. \"Europe/Berlin\", \"America/New_York\", \"UTC\")"),
+                    None => "write an IANA zone name, e.g. \"Europe/Berlin\", \"America/New_York\" or \"UTC\"".to_owned(),
+                }),
+            );
+        }
         for (section, key, value) in [
             ("history", "store", self.history.store.as_str()),
             ("publish", "target", self.publish.target.expose()),
@@ -805,6 +840,28 @@ fn key_offset(text: &str, section: &Section, key: &str) -> usize {
     section.header
 }
 
+/// The byte offset of `key`'s value in the first `[section]`, for errors that point at it.
+fn key_value_offset(text: &str, sections: &[Section], section: &str, key: &str) -> Option<usize> {
+    let body = sections
+        .iter()
+        .find(|s| s.name == section && !s.is_array)?
+        .body
+        .clone();
+    let mut offset = body.start;
+    for line in text.get(body)?.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if let Some(rest) = trimmed.strip_prefix(key)
+            && rest.trim_start().starts_with('=')
+        {
+            let after_eq = line.len() - rest.trim_start().len() + 1;
+            let value = line[after_eq..].len() - line[after_eq..].trim_start().len();
+            return Some(offset + after_eq + value);
+        }
+        offset += line.len();
+    }
+    None
+}
+
 fn line_offset(text: &str, line: usize) -> usize {
     text.split_inclusive('\n')
         .take(line.saturating_sub(1))
@@ -905,7 +962,26 @@ fn parse_component(text: &str, section: &Section, errors: &mut Errors<'_>) -> Op
         }
     };
     if let Err(message) = probe.validate() {
-        errors.push(kind_offset, None, message, None);
+        // Messages name their key first (`address` ...): point at that key's value.
+        let offset = message
+            .strip_prefix('`')
+            .and_then(|m| m.split('`').next())
+            .and_then(|key| keys.iter().find(|(k, _)| k.get_ref() == key))
+            .map_or(kind_offset, |(_, v)| v.span().start + masked.offset);
+        errors.push(offset, None, message, None);
+        return None;
+    }
+    if common.fail_after == Some(0) {
+        let offset = keys
+            .iter()
+            .find(|(k, _)| k.get_ref() == "fail_after")
+            .map_or(section.header, |(_, v)| v.span().start + masked.offset);
+        errors.push(
+            offset,
+            None,
+            "`fail_after` must be at least 1".to_owned(),
+            Some("fail_after = 1 shows the component down on its first failed check; 2 waits for a second one in a row".to_owned()),
+        );
         return None;
     }
     let thresholds = crate::probe::Thresholds {
@@ -953,6 +1029,16 @@ pub(crate) fn parse_kind<T: serde::de::DeserializeOwned>(masked: &Masked) -> Res
 /// A kind's config could not be read; carries the position for the caller.
 #[derive(Debug)]
 pub struct KindError(Positioned);
+
+impl KindError {
+    /// A kind [`ProbeSpec::KINDS`] does not list.
+    pub(crate) fn unknown_kind(kind: &str) -> Self {
+        Self(Positioned {
+            span: None,
+            message: format!("unknown component kind `{kind}`"),
+        })
+    }
+}
 
 impl From<KindError> for Positioned {
     fn from(e: KindError) -> Self {

@@ -122,10 +122,37 @@ impl Store for LocalStore {
             .open(self.path("lock"))
             .map_err(|e| self.io("lock", e))?;
         let start = Instant::now();
+        let mut said = false;
         loop {
             match file.try_lock() {
-                Ok(()) => return Ok(Box::new(FileLock(file))),
+                Ok(()) => {
+                    // Who holds it, for a run that has to wait (best effort: the lock itself
+                    // is the flock, not these bytes).
+                    let holder = format!(
+                        "pid {} since {}",
+                        std::process::id(),
+                        chrono::Utc::now().format("%Y-%m-%d %H:%M:%S UTC")
+                    );
+                    let _ = file.set_len(0).and_then(|()| {
+                        let mut f = &file;
+                        f.write_all(holder.as_bytes())
+                    });
+                    return Ok(Box::new(FileLock(file)));
+                }
                 Err(std::fs::TryLockError::WouldBlock) if start.elapsed() < self.lock_wait => {
+                    if !said {
+                        said = true;
+                        let holder = std::fs::read_to_string(self.path("lock"))
+                            .ok()
+                            .filter(|h| !h.trim().is_empty())
+                            .unwrap_or_else(|| "an unknown process".to_owned());
+                        tracing::warn!(
+                            lock = %self.describe("lock"),
+                            holder = %holder.trim(),
+                            wait_secs = self.lock_wait.as_secs(),
+                            "Waiting for another run to release the history lock."
+                        );
+                    }
                     std::thread::sleep(Duration::from_millis(100));
                 }
                 Err(std::fs::TryLockError::WouldBlock) => {

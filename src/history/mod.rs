@@ -45,6 +45,10 @@ pub enum HistoryError {
         "{file} was written by a newer upstate (format {found}, this build reads {FORMAT_VERSION}); it was left untouched"
     )]
     TooNew { file: String, found: u32 },
+    #[error(
+        "{file} says this history store has format {found}; this upstate reads and writes format {FORMAT_VERSION}, so it wrote nothing. Run an upstate that reads format {found} (a newer release)"
+    )]
+    StoreTooNew { file: String, found: u32 },
     #[error("another run holds {file}; gave up waiting")]
     Locked { file: String },
     /// A shared copy (the git branch) could not be fetched or pushed.
@@ -231,10 +235,23 @@ fn random_key() -> Result<Vec<u8>, String> {
 impl History {
     /// Opens the store for a run that will write: takes the lock, brings a shared store up to
     /// date ([`Store::sync`]) and reads the memory. Call [`History::finish`] when done writing.
+    ///
+    /// A store whose `FORMAT` is newer than this build is refused whole: writing raw runs and
+    /// rollups into a layout this build does not know could corrupt it for the build that does.
     pub fn open(store: Box<dyn Store>, retention: Retention) -> Result<Self, HistoryError> {
         let lock = store.lock()?;
         store.sync()?;
         let mut history = Self::open_read_only(store, retention);
+        if let Some(HistoryError::TooNew { file, found }) = history
+            .problems
+            .iter()
+            .find(|p| matches!(p, HistoryError::TooNew { file, .. } if *file == history.store.describe("FORMAT")))
+        {
+            return Err(HistoryError::StoreTooNew {
+                file: file.clone(),
+                found: *found,
+            });
+        }
         history._lock = Some(lock);
         Ok(history)
     }
@@ -292,7 +309,9 @@ impl History {
             && matches!(self.store.get(SITE_KEY), Ok(None))
         {
             let file = SiteKeyFile::new(&key);
-            if let Err(e) = self.store.put(SITE_KEY, &to_json(&file)) {
+            if let Err(e) =
+                to_json(SITE_KEY, &file).and_then(|bytes| self.store.put(SITE_KEY, &bytes))
+            {
                 self.problems.push(e);
             }
         }
@@ -456,7 +475,9 @@ impl History {
             }
         };
         if !self.memory_broken {
-            match self.store.put(SITE_KEY, &to_json(&SiteKeyFile::new(&key))) {
+            match to_json(SITE_KEY, &SiteKeyFile::new(&key))
+                .and_then(|bytes| self.store.put(SITE_KEY, &bytes))
+            {
                 Ok(()) => self.site_key_made = Some(key.clone()),
                 Err(e) => self.problems.push(e),
             }
@@ -485,7 +506,8 @@ impl History {
         if self.memory_broken {
             return Ok(());
         }
-        self.store.put("memory.json", &to_json(&self.memory))
+        self.store
+            .put("memory.json", &to_json("memory.json", &self.memory)?)
     }
 
     /// Loads (once) and returns the rollups of `day`; `None` if missing or unreadable.
@@ -521,20 +543,33 @@ impl History {
             // re-applied on top): its observation is counted and kept, but the memory keeps
             // the later run's facts and its timeline is not rewound.
             let superseded = memory.last_at.is_some_and(|last| last > at);
-            // Credit the time since the previous run to the state seen then, up to max_gap.
+            // Credit the time since the previous run: each observation stands for the time
+            // nearest to it, so the first half goes to the state seen then and the second half
+            // to the state seen now (a run that finds a component down already counts against
+            // its uptime). Neither side reaches further than max_gap / 2: a longer silence is
+            // "no data" in the middle, never assumed either way.
             if !superseded
                 && let (Some(last_at), Some(last_state)) = (memory.last_at, memory.last_state)
+                && at > last_at
             {
-                let until = at.min(last_at + self.retention.max_gap);
-                rollup::extend_timeline(&mut memory.timeline, last_at, until, last_state);
-                for (day, seconds) in rollup::split_by_day(last_at, until) {
-                    let Some(file) = self.day_for_write(day, &mut touched, &mut broken_days) else {
-                        continue;
-                    };
-                    file.entry(id.clone())
-                        .or_default()
-                        .seconds
-                        .add(last_state, seconds);
+                for (from, to, state) in rollup::credit_between(
+                    last_at,
+                    last_state,
+                    at,
+                    raw.state,
+                    self.retention.max_gap,
+                ) {
+                    rollup::extend_timeline(&mut memory.timeline, from, to, state);
+                    for (day, seconds) in rollup::split_by_day(from, to) {
+                        let Some(file) = self.day_for_write(day, &mut touched, &mut broken_days)
+                        else {
+                            continue;
+                        };
+                        file.entry(id.clone())
+                            .or_default()
+                            .seconds
+                            .add(state, seconds);
+                    }
                 }
             }
             let today = at.date_naive();
@@ -586,17 +621,20 @@ impl History {
             at.format("%Y-%m-%d"),
             at.format("%H%M%S%.6fZ")
         );
-        self.store.put(&raw_key, &gzip(&to_json(&run)))?;
+        self.store
+            .put(&raw_key, &gzip(&raw_key, &to_json(&raw_key, &run)?)?)?;
         for (day, components) in touched {
             let file = DayFileOnDisk {
                 version: FORMAT_VERSION,
                 components,
             };
-            self.store.put(&day_key(day), &to_json(&file))?;
+            let key = day_key(day);
+            self.store.put(&key, &to_json(&key, &file)?)?;
             self.days.insert(day, Some(file.components));
         }
         if !self.memory_broken {
-            self.store.put("memory.json", &to_json(&self.memory))?;
+            self.store
+                .put("memory.json", &to_json("memory.json", &self.memory)?)?;
             if self.store.get("FORMAT")?.is_none() {
                 let format =
                     serde_json::json!({"format": "upstate-history", "version": FORMAT_VERSION});
@@ -715,13 +753,17 @@ impl History {
     }
 }
 
-/// Gzip-compresses `bytes`.
-fn gzip(bytes: &[u8]) -> Vec<u8> {
+/// Gzip-compresses `bytes` for `key`; a failure is an error, never an empty file.
+fn gzip(key: &str, bytes: &[u8]) -> Result<Vec<u8>, HistoryError> {
     use std::io::Write as _;
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    // Writing to a Vec cannot fail.
-    let _ = encoder.write_all(bytes);
-    encoder.finish().unwrap_or_default()
+    encoder
+        .write_all(bytes)
+        .and_then(|()| encoder.finish())
+        .map_err(|e| HistoryError::Io {
+            file: key.to_owned(),
+            reason: format!("could not be compressed ({e}); nothing was written"),
+        })
 }
 
 /// The bytes, decompressed if they are gzip (by their magic number); plain JSON passes through.
@@ -752,9 +794,13 @@ fn decode_hex(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
-    // Serializing our own plain structs cannot fail; an empty object is a safe fallback.
-    serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec())
+/// `value` as JSON for `key`. A failure is an error, never a stand-in: writing `{}` over
+/// memory.json would erase every component's history.
+fn to_json<T: Serialize>(key: &str, value: &T) -> Result<Vec<u8>, HistoryError> {
+    serde_json::to_vec(value).map_err(|e| HistoryError::Io {
+        file: key.to_owned(),
+        reason: format!("could not be serialized ({e}); nothing was written"),
+    })
 }
 
 #[cfg(test)]
@@ -811,8 +857,36 @@ mod tests {
         history.load();
         assert_eq!(open(dir.path()).private_id_key(false), Some(key.clone()));
         let theirs = SiteKeyFile::new(&[7u8; 32]);
-        std::fs::write(dir.path().join(SITE_KEY), to_json(&theirs)).unwrap();
+        std::fs::write(
+            dir.path().join(SITE_KEY),
+            to_json(SITE_KEY, &theirs).unwrap(),
+        )
+        .unwrap();
         history.load();
         assert_eq!(history.private_id_key(true), Some(vec![7u8; 32]));
+    }
+}
+
+#[cfg(test)]
+mod serialization_tests {
+    use super::*;
+
+    /// A value whose serialization fails, as a future field type might.
+    struct Unserializable;
+
+    impl Serialize for Unserializable {
+        fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+            Err(serde::ser::Error::custom("no"))
+        }
+    }
+
+    #[test]
+    fn a_serialization_failure_is_an_error_never_an_empty_object() {
+        let err = to_json("memory.json", &Unserializable).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("memory.json: could not be serialized (no); nothing was written"),
+            "{err}"
+        );
     }
 }

@@ -1,8 +1,9 @@
 //! Time-weighted accounting: how long each component spent in each state, per UTC day, and the
 //! exact recent timeline used for the 24-hour and 7-day figures.
 //!
-//! An observation at `t` stands for the time until the next one, capped at `max_gap`: time past
-//! the cap is "no data", never "up". Uptime is `1 − outage / observed`, with maintenance left out
+//! An observation stands for the time nearest to it: between two runs, the first half counts in
+//! the earlier state and the second half in the later one, each side capped at `max_gap / 2`;
+//! time past the caps is "no data", never "up". Uptime is `1 − outage / observed`, with maintenance left out
 //! of both (shown apart), so a page cannot look healthy just because nobody was watching.
 
 use std::collections::BTreeMap;
@@ -132,6 +133,22 @@ pub fn split_by_day(from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<(NaiveDate, f
     out
 }
 
+/// The stretches between two observations: `[earlier, mid)` in the earlier state and
+/// `[mid, later)` in the later one, each at most `max_gap / 2` long.
+pub fn credit_between(
+    earlier: DateTime<Utc>,
+    earlier_state: ComponentState,
+    later: DateTime<Utc>,
+    later_state: ComponentState,
+    max_gap: chrono::Duration,
+) -> [(DateTime<Utc>, DateTime<Utc>, ComponentState); 2] {
+    let half = ((later - earlier) / 2).min(max_gap / 2);
+    [
+        (earlier, earlier + half, earlier_state),
+        (later - half, later, later_state),
+    ]
+}
+
 /// Appends `[from, to)` in `state` to a timeline, merging with the last stretch when contiguous.
 pub fn extend_timeline(
     timeline: &mut Vec<Segment>,
@@ -192,6 +209,26 @@ mod tests {
         assert_eq!(parts.len(), 2);
         assert_eq!(parts[0].1, 1800.0);
         assert_eq!(parts[1].1, 1800.0);
+    }
+
+    #[test]
+    fn the_time_between_two_runs_is_split_between_their_states() {
+        use ComponentState::{MajorOutage, Operational};
+        let gap = chrono::Duration::minutes(15);
+        let [a, b] = credit_between(t(10, 0), Operational, t(10, 10), MajorOutage, gap);
+        assert_eq!(a, (t(10, 0), t(10, 5), Operational));
+        assert_eq!(
+            b,
+            (t(10, 5), t(10, 10), MajorOutage),
+            "a run that sees it down counts"
+        );
+        // Five silent hours: 7.5 min on each side, no data between.
+        let [a, b] = credit_between(t(10, 0), Operational, t(15, 0), Operational, gap);
+        assert_eq!(a.1 - a.0, chrono::Duration::seconds(450));
+        assert_eq!(
+            (b.0, b.1),
+            (t(15, 0) - chrono::Duration::seconds(450), t(15, 0))
+        );
     }
 
     #[test]

@@ -388,6 +388,7 @@ impl Store for S3Store {
     fn lock(&self) -> Result<Box<dyn StoreLock>, HistoryError> {
         let path = self.location.path("lock");
         let start = std::time::Instant::now();
+        let mut said = false;
         loop {
             let client = self.client.clone();
             let target = path.clone();
@@ -403,6 +404,22 @@ impl Store for S3Store {
                 ),
                 Attempt::Released => continue,
                 Attempt::Held if start.elapsed() < self.lock_wait => {
+                    if !said {
+                        said = true;
+                        // The holder wrote its pid and start time into the lock object.
+                        let holder = self
+                            .get("lock")
+                            .ok()
+                            .flatten()
+                            .map(|b| String::from_utf8_lossy(&b).into_owned())
+                            .unwrap_or_else(|| "an unknown run".to_owned());
+                        tracing::warn!(
+                            lock = %self.describe("lock"),
+                            holder = %holder,
+                            wait_secs = self.lock_wait.as_secs(),
+                            "Waiting for another run to release the history lock."
+                        );
+                    }
                     std::thread::sleep(Duration::from_millis(500));
                     continue;
                 }

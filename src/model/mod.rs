@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::history::History;
 use crate::history::sketch::Sketch;
 use crate::incident::{Incident, Kind, Status, lifecycle, markdown};
-use crate::state::{ComponentState, PublicState, roll_up};
+use crate::state::{ComponentState, PublicState, roll_up_shown};
 
 pub use objectives::Objective;
 pub use slo::{LatencyObjective, ServiceObjective};
@@ -47,6 +47,10 @@ pub struct SiteView {
     pub security_contact: Option<String>,
     pub poll_interval_secs: u64,
     pub incident_window_days: i64,
+    /// `[site] uptime_min_coverage`, 0 to 1: below it a figure reads "no data".
+    pub uptime_min_coverage: f64,
+    /// The IANA zone times are shown in (`[site] timezone`); data stays UTC.
+    pub timezone: String,
 }
 
 /// One day's bar in a 90-day strip.
@@ -58,15 +62,47 @@ pub struct DayBar {
     pub uptime: Option<f64>,
 }
 
-/// Uptime over the usual windows; `None` = no data.
+/// Uptime over the usual windows; `None` = no data (nothing observed, or less of the window
+/// than `[site] uptime_min_coverage`).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Uptime {
     pub day: Option<f64>,
     pub week: Option<f64>,
     pub month: Option<f64>,
     pub quarter: Option<f64>,
+    /// How much of each window was observed (0 to 1): every figure carries it.
+    pub coverage: Coverage,
     /// Hours of maintenance in the last 90 days (left out of the figures above).
     pub maintenance_hours_90d: f64,
+}
+
+/// The observed share of each uptime window, 0 to 1 (maintenance counts as observed).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Coverage {
+    pub day: f64,
+    pub week: f64,
+    pub month: f64,
+    pub quarter: f64,
+}
+
+/// An uptime figure and its coverage: the figure only when enough of the window was observed.
+fn figure(
+    seconds: &crate::history::rollup::StateSeconds,
+    window_seconds: f64,
+    min_coverage: f64,
+) -> (Option<f64>, f64) {
+    let observed = seconds.observed() + seconds.under_maintenance;
+    let coverage = if window_seconds > 0.0 {
+        (observed / window_seconds).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let shown = if coverage >= min_coverage && coverage > 0.0 {
+        seconds.uptime()
+    } else {
+        None
+    };
+    (shown, coverage)
 }
 
 /// Latency percentiles over a window, ms.
@@ -86,7 +122,10 @@ pub struct ComponentView {
     pub group: Option<String>,
     pub description: Option<String>,
     pub kind: String,
-    pub state: ComponentState,
+    /// `None` = never observed and no open incident or window declares a state: "no data".
+    /// Templates see its [`crate::state::Words::key`] (`major_outage`, `no_data`).
+    #[serde(serialize_with = "crate::state::serialize_shown")]
+    pub state: Option<ComponentState>,
     pub public_state: PublicState,
     pub detail: String,
     pub latency_ms: Option<u64>,
@@ -96,6 +135,8 @@ pub struct ComponentView {
     /// Daily p50/p95/p99 for the latency chart, oldest first (`None` = no samples that day).
     pub daily_latency: Vec<(String, Percentiles)>,
     pub latency_30d: Percentiles,
+    /// Checks in the last 30 days, failed ones included (only successful checks have a latency).
+    pub checks_30d: u64,
     /// Slugs of incidents and maintenance that touch it, newest first.
     pub incidents: Vec<String>,
 }
@@ -106,7 +147,8 @@ pub struct GroupView {
     pub name: Option<String>,
     /// Component ids, failures first.
     pub components: Vec<String>,
-    pub state: ComponentState,
+    #[serde(serialize_with = "crate::state::serialize_shown")]
+    pub state: Option<ComponentState>,
 }
 
 /// One incident timeline entry, ready to show.
@@ -163,7 +205,12 @@ pub struct Snapshot {
     /// After this instant readers should distrust the page: the schedule has missed several
     /// runs (`[run] stale_after`). A static page cannot notice by itself that its cron stopped.
     pub stale_after: DateTime<Utc>,
-    pub overall: ComponentState,
+    /// The newest observation shown (`None` = nothing observed yet): what "not updated since"
+    /// means to a reader, whatever the build time.
+    pub observed_at: Option<DateTime<Utc>>,
+    /// The banner; `None` = no component is known to be failing but some have no data.
+    #[serde(serialize_with = "crate::state::serialize_shown")]
+    pub overall: Option<ComponentState>,
     pub overall_public: PublicState,
     pub components: Vec<ComponentView>,
     pub groups: Vec<GroupView>,
@@ -173,6 +220,8 @@ pub struct Snapshot {
     pub all_incidents: Vec<IncidentView>,
     /// Maintenance: active and upcoming first, then recent completed ones.
     pub maintenance: Vec<IncidentView>,
+    /// Every maintenance window ever, newest first (history pages keep the past ones).
+    pub all_maintenance: Vec<IncidentView>,
     pub counters: Counters,
     pub objectives: Vec<Objective>,
     /// `[[objective]]`s with their actuals (none published before their coverage is reached).
@@ -200,6 +249,9 @@ pub struct Inputs<'a> {
     pub incidents: &'a [Incident],
     pub counters: Counters,
     pub now: DateTime<Utc>,
+    /// The run knows nothing it shows is fresh (a merge whose every region is silent): the
+    /// page is published stale at once, whatever the times of the states it keeps.
+    pub stale_now: bool,
 }
 
 const BAR_DAYS: u32 = 90;
@@ -212,34 +264,56 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
         incidents,
         counters,
         now,
+        stale_now,
     } = inputs;
     let today = now.date_naive();
     let ids = public_ids(incidents, history);
     let mut components = Vec::with_capacity(config.components.len());
     for c in &config.components {
-        let status = current.get(&c.id).cloned().unwrap_or(CurrentStatus {
-            state: ComponentState::DegradedPerformance,
-            detail: "No observations yet.".to_owned(),
+        let status = current.get(&c.id).cloned();
+        let (state, detail) = match &status {
+            Some(status) => {
+                let (state, note) = lifecycle::apply(&c.id, status.state, incidents, now);
+                let detail = match note {
+                    Some(note) if state != status.state => format!("{note} {}", status.detail),
+                    _ => status.detail.clone(),
+                };
+                (Some(state), detail)
+            }
+            // Never observed: no state of its own, only what an open incident or window declares.
+            None => match lifecycle::apply(&c.id, ComponentState::Operational, incidents, now) {
+                (declared, Some(note)) if declared != ComponentState::Operational => {
+                    (Some(declared), format!("{note} Not observed yet."))
+                }
+                _ => (None, "Not observed yet.".to_owned()),
+            },
+        };
+        let status = status.unwrap_or(CurrentStatus {
+            state: ComponentState::Operational,
+            detail: String::new(),
             latency_ms: None,
             last_checked_at: None,
         });
-        let (state, note) = lifecycle::apply(&c.id, status.state, incidents, now);
-        let detail = match note {
-            Some(note) if state != status.state => format!("{note} {}", status.detail),
-            _ => status.detail.clone(),
-        };
         let memory = history.memory(&c.id);
-        let timeline_uptime = |hours: i64| {
-            crate::history::rollup::timeline_seconds(
+        let min_coverage = config.site.uptime_min_coverage.fraction();
+        let timeline_figure = |hours: i64| {
+            let seconds = crate::history::rollup::timeline_seconds(
                 &memory.timeline,
                 now - chrono::Duration::hours(hours),
                 now,
-            )
-            .uptime()
+            );
+            figure(&seconds, (hours * 3600) as f64, min_coverage)
+        };
+        // Calendar windows (rollups are per UTC day): today so far and the whole days before.
+        let today_start = today.and_hms_opt(0, 0, 0).map_or(now, |t| t.and_utc());
+        let days_window = |days: u32| {
+            (now - today_start).num_milliseconds() as f64 / 1000.0
+                + f64::from(days.saturating_sub(1)) * 86_400.0
         };
         let mut bars = Vec::with_capacity(BAR_DAYS as usize);
         let mut daily_latency = Vec::with_capacity(BAR_DAYS as usize);
         let mut sketch_30 = Sketch::default();
+        let mut checks_30d = 0;
         let mut maintenance_s = 0.0;
         for back in (0..BAR_DAYS).rev() {
             let Some(day) = today.checked_sub_days(chrono::Days::new(u64::from(back))) else {
@@ -252,8 +326,13 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
                     maintenance_s += r.seconds.under_maintenance;
                     if back < 30 {
                         sketch_30.merge(&r.latency);
+                        checks_30d += r.checks;
                     }
-                    (r.worst(), r.seconds.uptime(), percentiles(&r.latency))
+                    // Today is judged on its hours so far; a bar's figure obeys the same
+                    // minimum coverage as the windows above.
+                    let window = if back == 0 { days_window(1) } else { 86_400.0 };
+                    let (uptime, _) = figure(&r.seconds, window, min_coverage);
+                    (r.worst(), uptime, percentiles(&r.latency))
                 }
                 None => (None, None, Percentiles::default()),
             };
@@ -264,11 +343,29 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
             });
             daily_latency.push((date, p));
         }
+        let (day, day_coverage) = timeline_figure(24);
+        let (week, week_coverage) = timeline_figure(24 * 7);
+        let (month, month_coverage) = figure(
+            &history.seconds_over_days(&c.id, today, 30),
+            days_window(30),
+            min_coverage,
+        );
+        let (quarter, quarter_coverage) = figure(
+            &history.seconds_over_days(&c.id, today, 90),
+            days_window(90),
+            min_coverage,
+        );
         let uptime = Uptime {
-            day: timeline_uptime(24),
-            week: timeline_uptime(24 * 7),
-            month: history.seconds_over_days(&c.id, today, 30).uptime(),
-            quarter: history.seconds_over_days(&c.id, today, 90).uptime(),
+            day,
+            week,
+            month,
+            quarter,
+            coverage: Coverage {
+                day: day_coverage,
+                week: week_coverage,
+                month: month_coverage,
+                quarter: quarter_coverage,
+            },
             maintenance_hours_90d: (maintenance_s / 3600.0 * 10.0).round() / 10.0,
         };
         let touching: Vec<String> = {
@@ -287,7 +384,7 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
             description: c.description.clone(),
             kind: c.probe.kind().to_owned(),
             state,
-            public_state: state.public(),
+            public_state: crate::state::words(state).public,
             detail,
             latency_ms: status.latency_ms,
             last_checked_at: status.last_checked_at,
@@ -295,10 +392,12 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
             bars,
             daily_latency,
             latency_30d: percentiles(&sketch_30),
+            checks_30d,
             incidents: touching,
         });
     }
-    let overall = roll_up(components.iter().map(|c| c.state));
+    let overall = roll_up_shown(components.iter().map(|c| c.state));
+    let observed_at = components.iter().filter_map(|c| c.last_checked_at).max();
     let groups = group(&components);
 
     let window_start = now - config.site.incident_window.chrono();
@@ -324,6 +423,11 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
                 || i.started_at.is_some_and(|t| t >= window_start)
                 || i.resolved_at.is_some_and(|t| t >= window_start)
         })
+        .cloned()
+        .collect();
+    let all_maintenance: Vec<IncidentView> = views
+        .iter()
+        .filter(|i| i.kind == Kind::Maintenance)
         .cloned()
         .collect();
     let mut maintenance: Vec<IncidentView> = views
@@ -354,16 +458,26 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
             security_contact: config.site.security_contact.as_ref().map(|s| s.0.clone()),
             poll_interval_secs: config.site.poll_interval.std().as_secs().max(1),
             incident_window_days: config.site.incident_window.chrono().num_days(),
+            uptime_min_coverage: config.site.uptime_min_coverage.fraction(),
+            timezone: config.site.time_zone().name().to_owned(),
         },
         generated_at: now,
-        stale_after: now + config.run.stale_after().chrono(),
+        // Counted from the newest observation, not from the build: a page rebuilt from old
+        // observations (`build`, a merge whose regions fell silent) is stale at once.
+        stale_after: if stale_now {
+            now
+        } else {
+            observed_at.unwrap_or(now) + config.run.stale_after().chrono()
+        },
+        observed_at,
         overall,
-        overall_public: overall.public(),
+        overall_public: crate::state::words(overall).public,
         components,
         groups,
         incidents: recent,
         all_incidents,
         maintenance,
+        all_maintenance,
         counters,
         objectives: objectives::from_config(config),
         service_objectives: slo::compute(&config.objectives, history, now),
@@ -389,7 +503,7 @@ fn group(components: &[ComponentView]) -> Vec<GroupView> {
         match groups.iter_mut().find(|g| g.name == c.group) {
             Some(g) => {
                 g.components.push(c.id.clone());
-                g.state = g.state.worst(c.state);
+                g.state = roll_up_shown([g.state, c.state]);
             }
             None => groups.push(GroupView {
                 name: c.group.clone(),
@@ -403,7 +517,7 @@ fn group(components: &[ComponentView]) -> Vec<GroupView> {
             components
                 .iter()
                 .find(|c| &c.id == id)
-                .map_or(0, |c| c.state.severity())
+                .map_or(0, |c| c.state.map_or(1, |s| s.severity()))
         };
         g.components
             .sort_by_key(|id| std::cmp::Reverse(severity(id)));

@@ -141,12 +141,16 @@ pub struct Plan {
 pub fn plan(snapshot: &Snapshot, memory: &mut NotifyMemory) -> Plan {
     let mut components = Vec::new();
     for c in &snapshot.components {
+        // Never observed: no state, so nothing to announce (and no "change" from nothing).
+        let Some(state) = c.state else {
+            continue;
+        };
         let now = c.last_checked_at.unwrap_or(snapshot.generated_at);
         let since = match memory.current.get(&c.id) {
-            Some((state, since)) if *state == c.state => *since,
+            Some((known, since)) if *known == state => *since,
             _ => now,
         };
-        memory.current.insert(c.id.clone(), (c.state, since));
+        memory.current.insert(c.id.clone(), (state, since));
         let url = crate::text::uri(&format!(
             "{}/components/{}.html",
             snapshot.site.base_url, c.id
@@ -154,7 +158,7 @@ pub fn plan(snapshot: &Snapshot, memory: &mut NotifyMemory) -> Plan {
         components.push((
             c.id.clone(),
             c.label.clone(),
-            c.state,
+            state,
             since,
             c.detail.clone(),
             url,

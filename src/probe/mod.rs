@@ -227,8 +227,10 @@ impl ProbeSpec {
             "mqtt" => Self::Mqtt(parse_kind(masked)?),
             "nats" => Self::Nats(parse_kind(masked)?),
             "amqp" => Self::Amqp(parse_kind(masked)?),
-            // `KINDS` is checked before this is called; keep the compiler honest anyway.
-            _ => Self::Push(parse_kind(masked)?),
+            "push" => Self::Push(parse_kind(masked)?),
+            // `KINDS` is checked before this is called; an unknown kind is still an error here,
+            // never some other kind's probe.
+            other => return Err(KindError::unknown_kind(other)),
         })
     }
 
@@ -246,6 +248,9 @@ impl ProbeSpec {
             Self::Mqtt(c) => c.validate(),
             Self::Nats(c) => c.validate(),
             Self::Amqp(c) => c.validate(),
+            Self::Tcp(c) => c.validate(),
+            Self::Postgres(c) => c.validate(),
+            Self::Redis(c) => c.validate(),
             _ => Ok(()),
         }
     }

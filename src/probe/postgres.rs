@@ -32,6 +32,23 @@ fn default_query() -> String {
     "SELECT 1".to_owned()
 }
 
+impl PostgresConfig {
+    /// The DSN must parse: `"notadsn"` would be published as an outage on every run. The
+    /// message never repeats the DSN (it carries the password).
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        self.dsn
+            .expose()
+            .parse::<tokio_postgres::Config>()
+            .map(|_| ())
+            .map_err(|e| {
+                format!(
+                    "`dsn` is not a PostgreSQL connection string ({}); write postgres://user:password@host:5432/db or host=... user=... dbname=...",
+                    pg_error(&e)
+                )
+            })
+    }
+}
+
 /// Opens a connection; the connection task runs until the client is dropped.
 pub(crate) async fn connect(dsn: &Secret) -> Result<tokio_postgres::Client, String> {
     connect_with(dsn, None).await

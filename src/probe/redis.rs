@@ -26,6 +26,21 @@ const fn default_slow_limit() -> ConfigDuration {
     ConfigDuration::from_millis(200)
 }
 
+impl RedisConfig {
+    /// The URL must be a Redis one: `http://…` would be published as an outage on every run.
+    /// The message never repeats the URL (it may carry the password).
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        let url = self.url.expose();
+        let scheme = url.split_once("://").map(|(s, _)| s);
+        if !matches!(scheme, Some("redis" | "rediss" | "redis+unix" | "unix")) {
+            return Err("`url` must start with redis:// (or rediss:// for TLS), e.g. \"redis://:password@cache.internal:6379/0\"".to_owned());
+        }
+        redis::Client::open(url)
+            .map(|_| ())
+            .map_err(|e| format!("`url` is not a valid Redis URL: {}", redis_error(&e)))
+    }
+}
+
 /// A multiplexed connection to `url`.
 pub(crate) async fn connect(url: &Secret) -> Result<redis::aio::MultiplexedConnection, String> {
     let client = redis::Client::open(url.expose())

@@ -15,6 +15,22 @@ pub struct TcpConfig {
     pub address: EnvString,
 }
 
+impl TcpConfig {
+    /// `address` must name a port: `"localhost"` alone connects nowhere, on every run.
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        let address = self.address.as_str();
+        let port = address
+            .rsplit_once(':')
+            .map(|(host, port)| (host, port.parse::<u16>()));
+        match port {
+            Some((host, Ok(port))) if !host.is_empty() && port > 0 => Ok(()),
+            _ => Err(format!(
+                "`address` `{address}` must be host:port, e.g. \"db.internal:5432\" or \"[::1]:6379\""
+            )),
+        }
+    }
+}
+
 impl Probe for TcpConfig {
     fn check(&self, _deadline: Duration) -> BoxFuture<'_, Outcome> {
         Box::pin(async move {

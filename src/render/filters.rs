@@ -7,10 +7,7 @@ use crate::model::Percentiles;
 
 /// Registers every filter the theme uses.
 pub fn register(tera: &mut Tera) {
-    tera.register_filter("when", |v: Value, _: Kwargs, _: &State| match parse(&v) {
-        Some(t) => t.format("%Y-%m-%d %H:%M UTC").to_string(),
-        None => "—".to_owned(),
-    });
+    register_when(tera, chrono_tz::Tz::UTC);
     tera.register_filter("iso", |v: Value, _: Kwargs, _: &State| match parse(&v) {
         Some(t) => iso(t),
         None => String::new(),
@@ -36,9 +33,32 @@ pub fn register(tera: &mut Tera) {
         Some(n) => thousands(n),
         None => "—".to_owned(),
     });
+    // A coverage share as a whole percentage, never rounded up to 100%: "83%".
+    tera.register_filter("share", |v: Value, _: Kwargs, _: &State| match v.as_f64() {
+        Some(x) => share(x),
+        None => "0%".to_owned(),
+    });
     tera.register_filter("state_class", |v: Value, _: Kwargs, _: &State| {
         state_class(v.as_str()).to_owned()
     });
+}
+
+/// `when`: a time as readers see it, in the site's zone (`2026-11-02 15:05 CET`). The
+/// `datetime` attribute beside it stays UTC (`iso`), so machines never guess the zone.
+pub fn register_when(tera: &mut Tera, zone: chrono_tz::Tz) {
+    tera.register_filter("when", move |v: Value, _: Kwargs, _: &State| {
+        match parse(&v) {
+            Some(t) => when(t, zone),
+            None => "—".to_owned(),
+        }
+    });
+}
+
+/// `2026-11-02 15:05 CET`: minutes, in `zone`, with the zone's abbreviation.
+pub fn when(t: DateTime<Utc>, zone: chrono_tz::Tz) -> String {
+    t.with_timezone(&zone)
+        .format("%Y-%m-%d %H:%M %Z")
+        .to_string()
 }
 
 /// One-letter CSS class per state: compact, because the front page repeats it 90 times a tile.
@@ -72,6 +92,11 @@ pub fn pct(x: f64) -> String {
     }
     let s = format!("{:.2}", (p * 100.0).floor() / 100.0);
     format!("{s}%")
+}
+
+/// `83%`: a share floored to a whole per cent, so only a full window reads 100%.
+pub fn share(x: f64) -> String {
+    format!("{}%", (x * 100.0).floor().clamp(0.0, 100.0))
 }
 
 fn thousands(n: i64) -> String {
@@ -150,5 +175,13 @@ mod tests {
         assert_eq!(pct(1.0), "100%");
         assert_eq!(pct(0.5), "50.00%");
         assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(share(0.999), "99%");
+        assert_eq!(share(1.0), "100%");
+        assert_eq!(share(0.0055), "0%");
+        let t = DateTime::parse_from_rfc3339("2026-11-02T14:05:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(when(t, chrono_tz::Tz::UTC), "2026-11-02 14:05 UTC");
+        assert_eq!(when(t, chrono_tz::Europe::Berlin), "2026-11-02 15:05 CET");
     }
 }

@@ -2,16 +2,18 @@
 
 use serde::Serialize;
 
+use super::RenderError;
 use super::filters::{iso, pct};
 use crate::incident::Status;
 use crate::model::Snapshot;
+use crate::state::words;
 
 #[derive(Serialize)]
 struct StatusJson<'a> {
     overall_state: &'static str,
     components: Vec<ComponentJson<'a>>,
     snapshot: &'a crate::model::Counters,
-    incidents: Vec<IncidentJson>,
+    incidents: Vec<IncidentJson<'a>>,
     generated_at: String,
     /// Additive to the seed contract: after this instant the page is stale (its schedule has
     /// stopped or is late) and pollers should say so rather than trust `overall_state`.
@@ -45,20 +47,40 @@ struct ComponentJson<'a> {
     detail: String,
     latency_ms: Option<u64>,
     last_checked_at: Option<String>,
+    /// Additive to the seed contract: `false` for a component never observed. Its `state` is
+    /// then `degraded` (the contract has no "unknown"; see README "States") and its `detail`
+    /// says "No data"; pollers that know this key show "no data" instead.
+    observed: bool,
 }
 
 #[derive(Serialize)]
-struct IncidentJson {
+struct IncidentJson<'a> {
     severity: &'static str,
     status: &'static str,
     discovered_at: String,
     contained_at: Option<String>,
     resolved_at: Option<String>,
+    /// Additive to the seed contract, public incidents only (a private one publishes exactly
+    /// the contract's five keys): the slug, title, page URL and affected component ids.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    public: Option<PublicIncidentJson<'a>>,
 }
 
-/// `status.json`: the same data the page renders. Incidents publish only severity, status and
-/// timestamps (the schema's rule, private or not); maintenance is not an incident here.
-pub fn status_json(snapshot: &Snapshot) -> Vec<u8> {
+#[derive(Serialize)]
+struct PublicIncidentJson<'a> {
+    id: &'a str,
+    /// Plain text ([`crate::text::plain_text`]), as every label here.
+    title: String,
+    url: String,
+    components: &'a [String],
+}
+
+/// `status.json`: the same data the page renders. Private incidents publish only severity,
+/// status and timestamps (the schema's rule); public ones add `id`, `title`, `url` and
+/// `components`. Maintenance is not an incident here.
+///
+/// An error, never an empty document: publishing `{}` would tell every poller nothing is known.
+pub fn status_json(snapshot: &Snapshot) -> Result<Vec<u8>, RenderError> {
     let doc = StatusJson {
         overall_state: snapshot.overall_public.as_str(),
         components: snapshot
@@ -67,10 +89,15 @@ pub fn status_json(snapshot: &Snapshot) -> Vec<u8> {
             .map(|c| ComponentJson {
                 component: &c.id,
                 label: crate::text::plain_text(&c.label),
-                state: c.public_state.as_str(),
-                detail: crate::text::plain_text(&c.detail),
+                state: words(c.state).public.as_str(),
+                // `state` cannot say "no data" (three values), so the detail does, first.
+                detail: crate::text::plain_text(&match c.state {
+                    Some(_) => c.detail.clone(),
+                    None => format!("No data. {}", c.detail),
+                }),
                 latency_ms: c.latency_ms,
                 last_checked_at: c.last_checked_at.map(iso),
+                observed: c.state.is_some(),
             })
             .collect(),
         snapshot: &snapshot.counters,
@@ -90,6 +117,15 @@ pub fn status_json(snapshot: &Snapshot) -> Vec<u8> {
                     discovered_at: iso(i.discovered_at?),
                     contained_at: i.contained_at.map(iso),
                     resolved_at: i.resolved_at.map(iso),
+                    public: (!i.private).then(|| PublicIncidentJson {
+                        id: &i.slug,
+                        title: crate::text::plain_text(&i.title),
+                        url: crate::text::uri(&format!(
+                            "{}/incidents/{}.html",
+                            snapshot.site.base_url, i.slug
+                        )),
+                        components: &i.components,
+                    }),
                 })
             })
             .collect(),
@@ -113,38 +149,46 @@ pub fn status_json(snapshot: &Snapshot) -> Vec<u8> {
             })
             .collect(),
     };
-    serde_json::to_vec_pretty(&doc).unwrap_or_default()
+    serde_json::to_vec_pretty(&doc).map_err(|e| RenderError::Serialize {
+        file: "status.json".to_owned(),
+        reason: e.to_string(),
+    })
 }
 
 /// shields.io endpoint JSON: `api/badges/<id>.json` (state) and `api/badges/<id>/uptime-*.json`.
-pub fn shields(snapshot: &Snapshot) -> Vec<(String, Vec<u8>)> {
-    let color = |s: crate::state::PublicState| match s {
-        crate::state::PublicState::Operational => "brightgreen",
-        crate::state::PublicState::Degraded => "yellow",
-        crate::state::PublicState::Down => "red",
-    };
-    let endpoint = |label: &str, message: String, color: &str| {
-        let mut value = serde_json::json!({"schemaVersion": 1, "label": label, "message": message, "color": color});
+///
+/// The message is the state's label as the page and the SVG badge show it (`label` maps a
+/// [`crate::state::Words::key`] to the theme's words), so a badge never says `down` where the
+/// page says "Major outage".
+pub fn shields(
+    snapshot: &Snapshot,
+    label: impl Fn(&str) -> String,
+) -> Result<Vec<(String, Vec<u8>)>, RenderError> {
+    let endpoint = |path: String, name: &str, message: String, color: &str| {
+        let mut value = serde_json::json!({"schemaVersion": 1, "label": name, "message": message, "color": color});
         crate::text::plain_json(&mut value);
-        serde_json::to_vec(&value).unwrap_or_default()
+        serde_json::to_vec(&value)
+            .map(|bytes| (path.clone(), bytes))
+            .map_err(|e| RenderError::Serialize {
+                file: path,
+                reason: e.to_string(),
+            })
     };
-    let mut out = vec![(
+    let overall = words(snapshot.overall);
+    let mut out = vec![endpoint(
         "api/badges/status.json".to_owned(),
-        endpoint(
-            &snapshot.site.title,
-            snapshot.overall_public.as_str().to_owned(),
-            color(snapshot.overall_public),
-        ),
-    )];
+        &snapshot.site.title,
+        label(overall.key),
+        overall.badge_color,
+    )?];
     for c in &snapshot.components {
-        out.push((
+        let w = words(c.state);
+        out.push(endpoint(
             format!("api/badges/{}.json", c.id),
-            endpoint(
-                &c.label,
-                c.public_state.as_str().to_owned(),
-                color(c.public_state),
-            ),
-        ));
+            &c.label,
+            label(w.key),
+            w.badge_color,
+        )?);
         for (name, value) in [
             ("day", c.uptime.day),
             ("week", c.uptime.week),
@@ -164,11 +208,13 @@ pub fn shields(snapshot: &Snapshot) -> Vec<(String, Vec<u8>)> {
                 ),
                 None => ("no data".to_owned(), "lightgrey"),
             };
-            out.push((
+            out.push(endpoint(
                 format!("api/badges/{}/uptime-{name}.json", c.id),
-                endpoint(&format!("uptime {name}"), message, col),
-            ));
+                &format!("uptime {name}"),
+                message,
+                col,
+            )?);
         }
     }
-    out
+    Ok(out)
 }

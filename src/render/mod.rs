@@ -26,6 +26,8 @@ pub enum RenderError {
     Io { path: String, reason: String },
     #[error("theme strings {path}: {reason}")]
     Strings { path: String, reason: String },
+    #[error("{file} could not be serialized ({reason}); nothing was published")]
+    Serialize { file: String, reason: String },
 }
 
 macro_rules! theme_file {
@@ -152,12 +154,20 @@ impl Renderer {
             .iter()
             .map(|c| (c.id.as_str(), c.label.as_str()))
             .collect();
+        filters::register_when(
+            &mut self.tera,
+            snapshot.site.timezone.parse().unwrap_or(chrono_tz::Tz::UTC),
+        );
         let globals = self.tera.global_context();
         globals.insert("site", &snapshot.site);
         globals.insert("s", &self.strings);
         globals.insert("generated_at", &snapshot.generated_at);
         globals.insert("stale_after", &snapshot.stale_after);
-        globals.insert("overall", &snapshot.overall);
+        globals.insert(
+            "observed_at",
+            &snapshot.observed_at.unwrap_or(snapshot.generated_at),
+        );
+        globals.insert("overall", &crate::state::words(snapshot.overall).key);
         globals.insert("overall_public", &snapshot.overall_public);
         globals.insert("version", &snapshot.version);
         globals.insert("labels", &labels);
@@ -181,7 +191,8 @@ impl Renderer {
         #[derive(Serialize)]
         struct Group<'a> {
             name: &'a Option<String>,
-            state: crate::state::ComponentState,
+            #[serde(serialize_with = "crate::state::serialize_shown")]
+            state: Option<crate::state::ComponentState>,
             components: Vec<&'a ComponentView>,
         }
         let groups: Vec<Group<'_>> = snapshot
@@ -219,6 +230,8 @@ impl Renderer {
             "banner_operational",
             "banner_degraded",
             "banner_down",
+            "banner_no_data",
+            "no_data",
         ];
         let poller_strings: BTreeMap<&str, &toml::Value> = poller_keys
             .iter()
@@ -249,7 +262,7 @@ impl Renderer {
         let by_slug: std::collections::HashMap<&str, &IncidentView> = snapshot
             .all_incidents
             .iter()
-            .chain(&snapshot.maintenance)
+            .chain(&snapshot.all_maintenance)
             .map(|i| (i.slug.as_str(), i))
             .collect();
         for c in &snapshot.components {
@@ -276,7 +289,11 @@ impl Renderer {
             "badges/status.svg".to_owned(),
             self.badge(&snapshot.site.title, snapshot.overall)?,
         );
-        for i in snapshot.all_incidents.iter().chain(&snapshot.maintenance) {
+        for i in snapshot
+            .all_incidents
+            .iter()
+            .chain(&snapshot.all_maintenance)
+        {
             let names: Vec<String> = i.components.iter().map(|id| label_of(id)).collect();
             add(
                 format!("incidents/{}.html", i.slug),
@@ -288,12 +305,26 @@ impl Renderer {
             );
         }
         // Incident history, one page per month, so 10,000 incidents stay quick to load.
+        // Past maintenance windows belong to the record too (upcoming ones are on the front page).
         let mut months: BTreeMap<String, Vec<&IncidentView>> = BTreeMap::new();
-        for i in &snapshot.all_incidents {
+        let past_maintenance = snapshot.all_maintenance.iter().filter(|m| {
+            matches!(
+                m.status,
+                crate::incident::Status::Completed | crate::incident::Status::Cancelled
+            )
+        });
+        for i in snapshot.all_incidents.iter().chain(past_maintenance) {
             let month = i
                 .started_at
                 .map_or_else(|| "undated".to_owned(), |t| t.format("%Y-%m").to_string());
             months.entry(month).or_default().push(i);
+        }
+        for list in months.values_mut() {
+            list.sort_by(|a, b| {
+                b.started_at
+                    .cmp(&a.started_at)
+                    .then_with(|| a.slug.cmp(&b.slug))
+            });
         }
         let month_names: Vec<&String> = months.keys().rev().collect();
         for (month, list) in &months {
@@ -328,11 +359,11 @@ impl Renderer {
             )?,
         );
 
-        add("status.json".to_owned(), json::status_json(snapshot));
+        add("status.json".to_owned(), json::status_json(snapshot)?);
         for (path, bytes) in statuspage::files(snapshot) {
             add(path, bytes);
         }
-        for (path, bytes) in json::shields(snapshot) {
+        for (path, bytes) in json::shields(snapshot, |key| self.label(key))? {
             add(path, bytes);
         }
         for (path, bytes) in feeds::files(snapshot) {
@@ -415,17 +446,23 @@ impl Renderer {
         Ok(out)
     }
 
+    /// The theme's label for a state key (`major_outage` => "Major outage", `no_data`).
+    fn label(&self, key: &str) -> String {
+        self.strings
+            .get(key)
+            .and_then(|v| v.as_str())
+            .unwrap_or(key)
+            .to_owned()
+    }
+
     fn badge(
         &self,
         label: &str,
-        state: crate::state::ComponentState,
+        state: Option<crate::state::ComponentState>,
     ) -> Result<Vec<u8>, RenderError> {
+        let state = crate::state::words(state).key;
         // Width from character count: no font metrics at build time, so be generous.
-        let text = self
-            .strings
-            .get(state.as_str())
-            .and_then(|v| v.as_str())
-            .unwrap_or(state.as_str());
+        let text = self.label(state);
         let lw = 10 + label.chars().count() * 7;
         let rw = 10 + text.chars().count() * 7;
         self.page(

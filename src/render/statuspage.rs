@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use super::filters::iso;
 use crate::incident::{Kind, Status};
 use crate::model::{IncidentView, Snapshot};
-use crate::state::ComponentState;
+use crate::state::{ComponentState, words};
 
 fn page_id(snapshot: &Snapshot) -> String {
     use sha2::Digest;
@@ -22,8 +22,18 @@ fn page_id(snapshot: &Snapshot) -> String {
     digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
 }
 
-fn indicator(state: ComponentState) -> (&'static str, &'static str) {
-    match state {
+/// Statuspage names UTC `Etc/UTC`; any other IANA zone as it is.
+fn statuspage_zone(zone: &str) -> &str {
+    match zone {
+        "UTC" | "Etc/UTC" | "Etc/UCT" | "UCT" | "Universal" | "Zulu" => "Etc/UTC",
+        other => other,
+    }
+}
+
+fn indicator(state: Option<ComponentState>) -> (&'static str, &'static str) {
+    // Statuspage has no "unknown": never observed reads as its mildest non-operational
+    // indicator, as `status.json` reads `degraded` (README "States").
+    match state.unwrap_or(ComponentState::DegradedPerformance) {
         ComponentState::Operational => ("none", "All Systems Operational"),
         ComponentState::UnderMaintenance => ("maintenance", "Service Under Maintenance"),
         ComponentState::DegradedPerformance => ("minor", "Minor Service Outage"),
@@ -44,7 +54,7 @@ fn components(snapshot: &Snapshot, page: &str) -> Vec<Value> {
         if let (Some(id), Some(name)) = (&group_id, &g.name) {
             position += 1;
             out.push(json!({
-                "id": id, "name": name, "status": g.state.as_str(), "created_at": now, "updated_at": now,
+                "id": id, "name": name, "status": words(g.state).statuspage, "created_at": now, "updated_at": now,
                 "position": position, "description": null, "showcase": false, "group_id": null,
                 "page_id": page, "group": true, "only_show_if_degraded": false, "components": g.components,
             }));
@@ -55,7 +65,7 @@ fn components(snapshot: &Snapshot, page: &str) -> Vec<Value> {
             };
             position += 1;
             out.push(json!({
-                "id": c.id, "name": c.label, "status": c.state.as_str(),
+                "id": c.id, "name": c.label, "status": words(c.state).statuspage,
                 "created_at": now, "updated_at": c.last_checked_at.map(iso).unwrap_or_else(|| now.clone()),
                 "position": position, "description": c.description, "showcase": true,
                 "group_id": group_id, "page_id": page, "group": false, "only_show_if_degraded": false,
@@ -96,7 +106,7 @@ fn incident(i: &IncidentView, snapshot: &Snapshot, page: &str) -> Value {
         .components
         .iter()
         .filter_map(|id| snapshot.component(id))
-        .map(|c| json!({"id": c.id, "name": c.label, "status": c.state.as_str(), "page_id": page}))
+        .map(|c| json!({"id": c.id, "name": c.label, "status": words(c.state).statuspage, "page_id": page}))
         .collect();
     let status = match (i.kind, i.status) {
         (Kind::Maintenance, Status::Cancelled) => "completed",
@@ -121,7 +131,7 @@ pub fn files(snapshot: &Snapshot) -> Vec<(String, Vec<u8>)> {
     let (ind, desc) = indicator(snapshot.overall);
     let page_obj = json!({
         "id": page, "name": snapshot.site.title, "url": snapshot.site.base_url,
-        "time_zone": "Etc/UTC", "updated_at": iso(snapshot.generated_at),
+        "time_zone": statuspage_zone(&snapshot.site.timezone), "updated_at": iso(snapshot.generated_at),
     });
     let status = json!({"indicator": ind, "description": desc});
     let comps = components(snapshot, &page);

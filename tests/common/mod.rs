@@ -113,19 +113,44 @@ pub fn assert_status_schema(doc: &serde_json::Value) {
     let ours = include_str!("../../docs/status.schema.json");
     let contract = include_str!("../fixtures/contracts/status.schema.json");
     assert_valid(ours, doc);
-    let properties = |schema: &str| -> Vec<String> {
+    // Keys of the document (`[]`) or of each item of one of its lists (`["components"]`).
+    let properties_at = |schema: &str, list: Option<&str>| -> Vec<String> {
         let schema: serde_json::Value = serde_json::from_str(schema).unwrap();
-        schema["properties"]
+        let object = match list {
+            None => &schema["properties"],
+            Some(list) => &schema["properties"][list]["items"]["properties"],
+        };
+        object
             .as_object()
             .map(|p| p.keys().cloned().collect())
             .unwrap_or_default()
     };
+    let properties = |schema: &str| properties_at(schema, None);
     let in_contract = properties(contract);
     let mut contract_view = doc.clone();
     if let Some(object) = contract_view.as_object_mut() {
         for key in properties(ours) {
             if !in_contract.contains(&key) {
                 object.remove(&key);
+            }
+        }
+        // The same inside each component and incident (`observed`; public incidents' `id`,
+        // `title`, `url`, `components`).
+        for list in ["components", "incidents"] {
+            let in_contract = properties_at(contract, Some(list));
+            let added: Vec<String> = properties_at(ours, Some(list))
+                .into_iter()
+                .filter(|k| !in_contract.contains(k))
+                .collect();
+            if let Some(serde_json::Value::Array(items)) = object.get_mut(list) {
+                for item in items
+                    .iter_mut()
+                    .filter_map(serde_json::Value::as_object_mut)
+                {
+                    for key in &added {
+                        item.remove(key);
+                    }
+                }
             }
         }
     }

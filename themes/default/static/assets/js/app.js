@@ -16,9 +16,19 @@
     el.classList.add(CLASS[state] || "n");
   }
 
+  // Times read in the site's zone ([site] timezone), as the server rendered them.
+  var zone = body.getAttribute("data-tz") || "UTC";
   function when(iso) {
     if (!iso) return "\u2014";
-    return iso.replace("T", " ").replace(/:\d\d(\.\d+)?Z$/, " UTC");
+    var utc = iso.replace("T", " ").replace(/:\d\d(\.\d+)?Z$/, " UTC");
+    if (zone === "UTC" || !window.Intl) return utc;
+    try {
+      var p = {};
+      new Intl.DateTimeFormat("en-GB", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit",
+        hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short" })
+        .formatToParts(new Date(iso)).forEach(function (x) { p[x.type] = x.value; });
+      return p.year + "-" + p.month + "-" + p.day + " " + p.hour + ":" + p.minute + " " + p.timeZoneName;
+    } catch (e) { return utc; }
   }
 
   // A static page cannot notice that its schedule stopped; status.json says when to stop
@@ -37,24 +47,33 @@
     if (note && data.stale_after) {
       note.setAttribute("data-stale-after", data.stale_after);
       var since = note.querySelector("time");
-      if (since && data.generated_at) { since.setAttribute("datetime", data.generated_at); since.textContent = when(data.generated_at); }
+      // "Not updated since" the newest observation, not the build: a rebuild of old data is stale.
+      var newest = (data.components || []).map(function (c) { return c.last_checked_at || ""; }).sort().pop() || data.generated_at;
+      if (since && newest) { since.setAttribute("datetime", newest); since.textContent = when(newest); }
     }
     var banner = document.getElementById("banner");
     if (banner && data.overall_state) {
-      setState(banner, data.overall_state);
+      // Nothing failing but something unobserved: "no data", as the page itself says.
+      var overall = data.overall_state;
+      var unknown = (data.components || []).some(function (c) { return c.observed === false; });
+      var failing = (data.components || []).some(function (c) { return c.observed !== false && c.state !== "operational"; });
+      if (unknown && !failing) overall = "no_data";
+      setState(banner, overall);
       var text = document.getElementById("banner-text");
-      if (text) text.textContent = strings["banner_" + data.overall_state] || data.overall_state;
+      if (text) text.textContent = strings["banner_" + overall] || overall;
       var sym = banner.querySelector(".sym");
-      if (sym) sym.textContent = SYMBOL[data.overall_state] || "?";
+      if (sym) sym.textContent = SYMBOL[overall] || "?";
     }
     (data.components || []).forEach(function (c) {
       var tile = document.querySelector('[data-component="' + (window.CSS && CSS.escape ? CSS.escape(c.component) : c.component) + '"]');
       if (!tile) return;
-      setState(tile, c.state);
+      // observed: false = never observed; its `state` is the contract's placeholder, not a fact.
+      var state = c.observed === false ? "no_data" : c.state;
+      setState(tile, state);
       var st = tile.querySelector(".stt");
-      if (st) st.textContent = strings[c.state] || c.state;
+      if (st) st.textContent = strings[state] || state;
       var sym = tile.querySelector(".st .sym");
-      if (sym) sym.textContent = SYMBOL[c.state] || "?";
+      if (sym) sym.textContent = SYMBOL[state] || "?";
       var det = tile.querySelector(".det");
       if (det) det.textContent = c.detail;
       var lat = tile.querySelector(".lat");
