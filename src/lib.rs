@@ -8,6 +8,7 @@ pub mod config;
 pub mod history;
 pub mod import;
 pub mod incident;
+pub mod inputs;
 pub mod model;
 pub mod notify;
 pub mod pipeline;

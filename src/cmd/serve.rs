@@ -8,24 +8,16 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::Exit;
 
-/// Newest modification time under the watched paths.
+/// Newest modification time under the watched paths. Links are not followed (a link loop in
+/// `static/` would otherwise be walked forever); a link's own time counts, so adding or
+/// changing one still triggers a rebuild.
 fn newest_change(paths: &[PathBuf]) -> Option<SystemTime> {
-    let mut newest = None;
-    let mut stack: Vec<PathBuf> = paths.to_vec();
-    while let Some(p) = stack.pop() {
-        let Ok(meta) = std::fs::metadata(&p) else {
-            continue;
-        };
-        if let Ok(m) = meta.modified() {
-            newest = newest.max(Some(m));
-        }
-        if meta.is_dir()
-            && let Ok(entries) = std::fs::read_dir(&p)
-        {
-            stack.extend(entries.flatten().map(|e| e.path()));
-        }
-    }
-    newest
+    paths
+        .iter()
+        .flat_map(|p| walkdir::WalkDir::new(p).follow_links(false))
+        .flatten()
+        .filter_map(|entry| entry.metadata().ok()?.modified().ok())
+        .max()
 }
 
 pub async fn run(config_path: &Path, port: u16) -> Exit {

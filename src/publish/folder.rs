@@ -85,18 +85,18 @@ impl Target for FolderTarget {
     }
 }
 
-/// The relative `/` paths of every file under `dir`, without reading them.
+/// The relative `/` paths of every file under `dir`, without reading them. Links are listed
+/// as files, never followed: a link (or a loop) in the output folder is not upstate's, and
+/// removing a stale one must remove the link, not walk into what it points at.
 pub fn files_list(dir: &Path) -> std::io::Result<Vec<String>> {
     let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d)? {
-            let path = entry?.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if let Ok(rel) = path.strip_prefix(dir) {
-                out.push(rel.to_string_lossy().replace('\\', "/"));
-            }
+    for entry in walkdir::WalkDir::new(dir).follow_links(false) {
+        let entry = entry?;
+        if entry.file_type().is_dir() {
+            continue;
+        }
+        if let Ok(rel) = entry.path().strip_prefix(dir) {
+            out.push(rel.to_string_lossy().replace('\\', "/"));
         }
     }
     Ok(out)
