@@ -229,12 +229,24 @@ pub fn input_problems(config: &Config) -> Vec<crate::inputs::InputError> {
 
 /// Where `build` writes the site.
 pub fn output_dir(config: &Config) -> PathBuf {
-    config.resolve(config.publish.output.as_str())
+    crate::config::places::output_dir(config)
 }
 
-/// Writes the rendered files to the output folder.
+/// Writes the rendered files to the output folder, which must be upstate's own (see
+/// [`crate::publish::guard`]): the build removes every file there it did not make.
 pub fn write(config: &Config, files: &[OutputFile]) -> Result<PathBuf, RenderError> {
     let dir = output_dir(config);
+    let refused = |e: crate::publish::guard::GuardError| RenderError::Io {
+        path: dir.display().to_string(),
+        reason: format!("{e}; {}", e.help()),
+    };
+    crate::publish::guard::check_place(config, "output").map_err(refused)?;
+    crate::publish::guard::check_ours(&dir, "output").map_err(refused)?;
+    // The marker first: a build killed half-way leaves a folder the next one recognises.
+    crate::publish::guard::mark(&dir).map_err(|e| RenderError::Io {
+        path: dir.display().to_string(),
+        reason: e.to_string(),
+    })?;
     render::write_site(files, &dir)?;
     Ok(dir)
 }

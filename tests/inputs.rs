@@ -247,3 +247,112 @@ fn r15_a_linked_static_or_theme_folder_is_refused_as_a_whole() {
         );
     }
 }
+
+/// A site with inputs and an unrelated file, and the output/target lines given.
+fn site_with_files(publish: &str) -> TestSite {
+    let site = TestSite::new(&format!(
+        "[site]\nbase_url = \"https://t.test\"\n[publish]\n{publish}\n"
+    ));
+    site.incident(
+        "2026-01-02-kept.md",
+        "---\ntitle: Kept\nseverity: minor\nstatus: resolved\ndiscovered_at: 2026-01-02T10:00:00Z\nresolved_at: 2026-01-02T11:00:00Z\n---\nBody.\n",
+    );
+    std::fs::create_dir_all(site.path().join("content")).unwrap();
+    std::fs::write(site.path().join("content/about.md"), "About").unwrap();
+    std::fs::write(site.path().join("NOTES.txt"), "unrelated").unwrap();
+    site
+}
+
+/// Every file of the site folder (links included), to compare before and after.
+fn snapshot(site: &TestSite) -> Vec<(PathBuf, String)> {
+    tree(site.path())
+}
+
+#[test]
+fn r15_output_or_target_on_the_site_or_an_input_folder_is_refused_and_nothing_deleted() {
+    for (publish, key) in [
+        ("output = \".\"", "output"),
+        ("output = \"incidents\"", "output"),
+        ("output = \"..\"", "output"),
+        ("target = \".\"", "target"),
+        ("target = \"content\"", "target"),
+    ] {
+        let site = site_with_files(publish);
+        let before = snapshot(&site);
+        let check = site.cmd(&["check"]);
+        let t = text(&check);
+        assert_eq!(check.status.code(), Some(2), "{publish}: {t}");
+        assert!(t.contains(&format!("`[publish] {key}`")), "{publish}: {t}");
+        for command in ["build", "run"] {
+            let out = site.cmd(&[command]);
+            assert_eq!(
+                out.status.code(),
+                Some(2),
+                "{publish} {command}: {}",
+                text(&out)
+            );
+        }
+        assert_eq!(snapshot(&site), before, "{publish}: files changed");
+    }
+}
+
+#[test]
+fn r15_a_folder_that_is_not_upstates_is_refused_with_its_name_and_the_fix() {
+    // An output folder someone else's files live in: nothing is removed.
+    let site = site_with_files("output = \"build\"");
+    std::fs::create_dir_all(site.path().join("build")).unwrap();
+    std::fs::write(site.path().join("build/theirs.txt"), "keep me").unwrap();
+    let out = site.cmd(&["build"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    let shown = site.path().join("build").display().to_string();
+    assert!(
+        t.contains(&shown) && t.contains("has no .upstate-build file"),
+        "{t}"
+    );
+    assert!(t.contains("new or empty folder"), "{t}");
+    assert_eq!(
+        std::fs::read_to_string(site.path().join("build/theirs.txt")).unwrap(),
+        "keep me"
+    );
+    assert!(!site.path().join("build/index.html").exists());
+
+    // A folder target outside the site is what the folder target is for, but only an empty
+    // one or upstate's own: `/var/www` with other sites in it is refused.
+    let www = tempfile::tempdir().unwrap();
+    let target = www.path().join("status");
+    let site = site_with_files(&format!("target = \"{}\"", target.display()));
+    std::fs::create_dir_all(&target).unwrap();
+    std::fs::write(target.join("other-site.html"), "keep me").unwrap();
+    let out = site.cmd(&["run"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains(&target.display().to_string()) && t.contains(".upstate-build"),
+        "{t}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(target.join("other-site.html")).unwrap(),
+        "keep me"
+    );
+
+    // Emptied, it is published to, marked, and published to again.
+    std::fs::remove_file(target.join("other-site.html")).unwrap();
+    for _ in 0..2 {
+        let out = site.cmd(&["run"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    }
+    assert!(target.join("index.html").is_file() && target.join(".upstate-build").is_file());
+}
+
+#[test]
+fn r15_an_output_folder_linked_into_the_inputs_is_refused_on_its_real_path() {
+    let site = site_with_files("output = \"out\"");
+    symlink("incidents", site.path().join("out")).unwrap();
+    let before = snapshot(&site);
+    let out = site.cmd(&["build"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(t.contains("input folder incidents/"), "{t}");
+    assert_eq!(snapshot(&site), before);
+}

@@ -18,6 +18,7 @@
 
 mod document;
 pub mod duration;
+pub mod places;
 pub mod secret;
 
 use std::collections::BTreeMap;
@@ -638,6 +639,15 @@ impl Config {
                 }
             }
         }
+        // Where the build writes, judged on the paths as written (again on the real paths
+        // before anything is written: publish::guard).
+        for problem in places::problems(self, places::lexical) {
+            let offset = sections
+                .iter()
+                .find(|s| s.name == "publish")
+                .map_or(0, |s| key_offset(errors.text, s, problem.key));
+            errors.push(offset, None, problem.message, Some(problem.help));
+        }
         let mut seen = BTreeMap::new();
         for c in &mut self.components {
             if c.timeout == Duration::default() {
@@ -680,6 +690,26 @@ impl Config {
     pub fn component_ids(&self) -> Vec<&str> {
         self.components.iter().map(|c| c.id.as_str()).collect()
     }
+}
+
+/// Where `key = ...` starts in `section`, or the section's header.
+fn key_offset(text: &str, section: &Section, key: &str) -> usize {
+    let mut offset = section.body.start;
+    for line in text
+        .get(section.body.clone())
+        .unwrap_or_default()
+        .split_inclusive('\n')
+    {
+        let trimmed = line.trim_start();
+        if trimmed
+            .strip_prefix(key)
+            .is_some_and(|rest| rest.trim_start().starts_with('='))
+        {
+            return offset + (line.len() - trimmed.len());
+        }
+        offset += line.len();
+    }
+    section.header
 }
 
 fn line_offset(text: &str, line: usize) -> usize {

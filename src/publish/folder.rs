@@ -24,6 +24,9 @@ impl FolderTarget {
             target: self.dir.display().to_string(),
             reason,
         };
+        // Someone else's folder is refused before anything is compared or written.
+        super::guard::check_ours(&self.dir, "target")
+            .map_err(|e| fail(format!("{e}; {}", e.help())))?;
         let new = files(site).map_err(|e| fail(format!("reading the built site: {e}")))?;
         let old = files(&self.dir).unwrap_or_default();
         let mut report = PublishReport::default();
@@ -60,6 +63,7 @@ impl FolderTarget {
                     .map_err(|e| fail(format!("{}: {e}", dest.display())))?;
             }
         }
+        super::guard::mark(staging.path()).map_err(|e| fail(e.to_string()))?;
         let staged = staging.keep();
         swap_in(&staged, &self.dir).map_err(|e| fail(e.to_string()))?;
         Ok(report)
@@ -102,10 +106,12 @@ pub fn files_list(dir: &Path) -> std::io::Result<Vec<String>> {
     Ok(out)
 }
 
-/// Every file under `dir`, by relative `/` path, with its bytes.
+/// Every file under `dir`, by relative `/` path, with its bytes; the build folder's marker
+/// ([`super::guard::MARKER`]) is plumbing, not part of the site.
 pub fn files(dir: &Path) -> std::io::Result<BTreeMap<String, Vec<u8>>> {
     files_list(dir)?
         .into_iter()
+        .filter(|rel| rel != super::guard::MARKER)
         .map(|rel| std::fs::read(dir.join(&rel)).map(|bytes| (rel, bytes)))
         .collect()
 }

@@ -405,7 +405,9 @@ impl Repo<'_> {
     /// The site as a tree object, plus `.nojekyll`. `-f` because the tree must be the site
     /// exactly: a `.gitignore` in it or the user's global excludes must not drop files.
     async fn site_tree(&self, site: &Path) -> Result<String, PublishError> {
-        let args = ["add", "-A", "-f", "--", "."];
+        // Everything but the build folder's marker (plumbing, not the site).
+        let exclude = format!(":(exclude){}", super::guard::MARKER);
+        let args = ["add", "-A", "-f", "--", ".", exclude.as_str()];
         let out = self.output(&args, Some(site)).await?;
         if !out.status.success() {
             return Err(self.failed(&args, &out));

@@ -489,7 +489,11 @@ pub fn write_site(files: &[OutputFile], dir: &Path) -> Result<(), RenderError> {
         tmp.persist(&path).map_err(|e| io(&path, e.error))?;
     }
     let existing = crate::publish::folder::files_list(dir).map_err(|e| io(dir, e))?;
-    for stale in existing.iter().filter(|p| !wanted.contains(p.as_str())) {
+    let marker = crate::publish::guard::MARKER;
+    for stale in existing
+        .iter()
+        .filter(|p| !wanted.contains(p.as_str()) && p.as_str() != marker)
+    {
         let path = dir.join(stale);
         std::fs::remove_file(&path).map_err(|e| io(&path, e))?;
     }
