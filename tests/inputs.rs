@@ -356,3 +356,37 @@ fn r15_an_output_folder_linked_into_the_inputs_is_refused_on_its_real_path() {
     assert!(t.contains("input folder incidents/"), "{t}");
     assert_eq!(snapshot(&site), before);
 }
+
+#[test]
+fn r15_new_never_writes_through_a_link_left_in_incidents() {
+    let site = TestSite::new("[site]\nbase_url = \"https://t.test\"\n");
+    let outside = tempfile::tempdir().unwrap();
+    // Today's and tomorrow's name, so a run across midnight still meets a link.
+    let today = chrono::Utc::now().date_naive();
+    let mut victims = Vec::new();
+    for (i, date) in [today, today.succ_opt().unwrap()].iter().enumerate() {
+        let victim = outside.path().join(format!("created-by-upstate-{i}"));
+        let link = site.path().join(format!(
+            "incidents/{}-database-slow.md",
+            date.format("%Y-%m-%d")
+        ));
+        symlink(&victim, &link).unwrap();
+        victims.push(victim);
+    }
+    let out = site.cmd(&["new", "incident", "Database slow"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    for victim in &victims {
+        assert!(!victim.exists(), "wrote through the link to {victim:?}");
+    }
+    let written: Vec<_> = std::fs::read_dir(site.path().join("incidents"))
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .ends_with("-database-slow-2.md")
+        })
+        .collect();
+    assert_eq!(written.len(), 1);
+    assert!(written[0].file_type().unwrap().is_file());
+}
