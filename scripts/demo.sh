@@ -4,12 +4,17 @@
 # edge on a closed port) shown as down, honestly. Prints where the page is.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-demo="$root/examples/demo"
+demo="$root"   # the repository root is the demo site (upstate.toml, incidents/, content/)
 cd "$root"
 
-echo "==> Building upstate (debug)…"
-cargo build --quiet --bin upstate
-bin="$root/target/debug/upstate"
+# UPSTATE_BIN: an upstate already installed (the scheduled workflow uses the release build).
+if [ -n "${UPSTATE_BIN:-}" ]; then
+  bin="$UPSTATE_BIN"
+else
+  echo "==> Building upstate (debug)…"
+  cargo build --quiet --bin upstate
+  bin="$root/target/debug/upstate"
+fi
 
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
 export DEMO_MEDIA_DIR="$demo/.upstate/media"
@@ -19,7 +24,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 export DEMO_HTTP_PORT=$(free_port)
 export DEMO_CLOSED_PORT=$(free_port)   # nothing listens here: the WebSocket edge is absent
 
-python3 -m http.server "$DEMO_HTTP_PORT" --bind 127.0.0.1 --directory "$demo/www" >/dev/null 2>&1 &
+python3 -m http.server "$DEMO_HTTP_PORT" --bind 127.0.0.1 --directory "$root/scripts/demo-www" >/dev/null 2>&1 &
 http_pid=$!
 trap 'kill $http_pid 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$DEMO_HTTP_PORT/health" >/dev/null 2>&1 && break; sleep 0.1; done

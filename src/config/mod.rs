@@ -18,6 +18,7 @@
 
 mod document;
 pub mod duration;
+pub mod objective;
 pub mod places;
 pub mod secret;
 
@@ -30,6 +31,7 @@ use serde::Deserialize;
 
 pub use document::closest;
 pub use duration::Duration;
+pub use objective::ObjectiveConfig;
 pub use secret::{EnvString, Secret};
 
 use crate::probe::ProbeSpec;
@@ -49,6 +51,8 @@ pub struct Config {
     pub snapshot: Option<SnapshotConfig>,
     pub components: Vec<Component>,
     pub notify: Vec<NotifyConfig>,
+    /// `[[objective]]`: service objectives published with their actuals.
+    pub objectives: Vec<ObjectiveConfig>,
 }
 
 /// `[site]`: what the page says about itself.
@@ -134,7 +138,8 @@ impl Default for RunConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HistoryConfig {
-    /// A folder (relative to the config file), or `s3://bucket/prefix`.
+    /// A folder (relative to the config file), `s3://bucket/prefix`, or
+    /// `git+<repo-url>#<branch>` (a branch kept at one commit, for ephemeral CI runners).
     pub store: EnvString,
     /// How long raw observations are kept; daily rollups are kept for good.
     pub raw_retention: Duration,
@@ -521,6 +526,7 @@ impl Config {
             snapshot: None,
             components: Vec::new(),
             notify: Vec::new(),
+            objectives: Vec::new(),
         };
         for section in &all {
             let masked =
@@ -544,6 +550,14 @@ impl Config {
                     let mut one = None;
                     table!(one);
                     config.notify.extend(one);
+                }
+                ("objective", true) => {
+                    let mut one: Option<ObjectiveConfig> = None;
+                    table!(one);
+                    config.objectives.extend(one.map(|mut o| {
+                        o.line = errors.lines.line_col(section.header).0;
+                        o
+                    }));
                 }
                 ("component", true) => {
                     if let Some(c) = parse_component(text, section, &mut errors) {
@@ -576,6 +590,23 @@ impl Config {
                 ),
                 Some("write e.g. base_url = \"https://status.example.com\"".to_owned()),
             );
+        }
+        for (section, key, value) in [
+            ("history", "store", self.history.store.as_str()),
+            ("publish", "target", self.publish.target.expose()),
+        ] {
+            if let Err((message, help)) = check_location(value, &self.base_dir(), key == "store") {
+                let offset = sections
+                    .iter()
+                    .find(|s| s.name == section && !s.is_array)
+                    .map_or(0, |s| key_offset(errors.text, s, key));
+                errors.push(
+                    offset,
+                    None,
+                    format!("[{section}] `{key}`: {message}"),
+                    Some(help),
+                );
+            }
         }
         if self.run.concurrency == 0 {
             errors.push(
@@ -648,6 +679,7 @@ impl Config {
                 .map_or(0, |s| key_offset(errors.text, s, problem.key));
             errors.push(offset, None, problem.message, Some(problem.help));
         }
+        self.validate_objectives(errors);
         let mut seen = BTreeMap::new();
         for c in &mut self.components {
             if c.timeout == Duration::default() {
@@ -663,6 +695,30 @@ impl Config {
                         c.id
                     ),
                     Some("ids must be unique: they name files and URLs".to_owned()),
+                );
+            }
+        }
+    }
+
+    /// Every `[[objective]]` names known components, at least one.
+    fn validate_objectives(&self, errors: &mut Errors<'_>) {
+        let ids: Vec<&str> = self.components.iter().map(|c| c.id.as_str()).collect();
+        for o in &self.objectives {
+            let offset = line_offset(errors.text, o.line);
+            if o.components.is_empty() {
+                errors.push(
+                    offset,
+                    None,
+                    format!("objective `{}` names no components", o.name),
+                    Some("write components = [\"api\", ...] with ids of [[component]]s".to_owned()),
+                );
+            }
+            for id in o.components.iter().filter(|id| !ids.contains(&id.as_str())) {
+                errors.push(
+                    offset,
+                    None,
+                    format!("objective `{}` names unknown component `{id}`", o.name),
+                    closest(id, ids.iter().copied()).map(|near| format!("did you mean `{near}`?")),
                 );
             }
         }
@@ -692,18 +748,55 @@ impl Config {
     }
 }
 
-/// Where `key = ...` starts in `section`, or the section's header.
+/// Judges a `[history] store` or `[publish] target`: a folder, `s3://…` or `git+<url>#<branch>`.
+/// Anything else shaped like a URL is refused rather than taken as a folder named `ftp:`.
+/// Messages name the scheme only: the value may carry a token.
+fn check_location(value: &str, base: &Path, is_store: bool) -> Result<(), (String, String)> {
+    const SUPPORTED: &str = "use a folder path, `s3://bucket/prefix`, or `git+<repo-url>#<branch>`";
+    if let Some(rest) = value.strip_prefix("git+") {
+        if rest.is_empty() {
+            return Err((
+                "`git+` needs a repository URL".to_owned(),
+                "write `git+<repo-url>#<branch>`".to_owned(),
+            ));
+        }
+        return crate::git::Remote::parse(value, base, "main")
+            .map_err(|e| {
+                let (message, help) = e
+                    .reason
+                    .split_once("\n= help: ")
+                    .map_or((e.reason.as_str(), SUPPORTED), |(m, h)| (m, h));
+                (message.to_owned(), help.to_owned())
+            })
+            .and_then(|(_, options)| match options.as_str() {
+                // The publish target's `?mode=` is judged where the target is built.
+                _ if !is_store => Ok(()),
+                "" => Ok(()),
+                _ => Err((
+                    format!(
+                        "a history store takes no `?{options}`: its branch always holds one commit"
+                    ),
+                    "write `git+<repo-url>#<branch>`".to_owned(),
+                )),
+            });
+    }
+    match crate::git::url_scheme(value) {
+        Some((scheme, _)) if scheme != "s3" => Err((
+            format!("the `{scheme}://` scheme is not supported"),
+            SUPPORTED.to_owned(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Offset of the line setting `key` in `section` (the header when the key is not written).
 fn key_offset(text: &str, section: &Section, key: &str) -> usize {
-    let mut offset = section.body.start;
-    for line in text
-        .get(section.body.clone())
-        .unwrap_or_default()
-        .split_inclusive('\n')
-    {
+    let body = section.body.start.min(text.len())..section.body.end.min(text.len());
+    let mut offset = body.start;
+    for line in text[body].split_inclusive('\n') {
         let trimmed = line.trim_start();
-        if trimmed
-            .strip_prefix(key)
-            .is_some_and(|rest| rest.trim_start().starts_with('='))
+        if let Some(rest) = trimmed.strip_prefix(key)
+            && rest.trim_start().starts_with('=')
         {
             return offset + (line.len() - trimmed.len());
         }
@@ -732,6 +825,7 @@ struct TopLevel {
     snapshot: Option<serde::de::IgnoredAny>,
     component: Option<serde::de::IgnoredAny>,
     notify: Option<serde::de::IgnoredAny>,
+    objective: Option<serde::de::IgnoredAny>,
 }
 
 fn parse_component(text: &str, section: &Section, errors: &mut Errors<'_>) -> Option<Component> {
