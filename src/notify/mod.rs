@@ -61,9 +61,7 @@ impl Event {
                 status,
                 at,
                 ..
-            } => {
-                format!("incident:{incident}:{status}:{}", at.timestamp())
-            }
+            } => incident_event_id(incident, status, *at),
         }
     }
 
@@ -98,6 +96,10 @@ impl Event {
     }
 }
 
+fn incident_event_id(incident: &str, status: &str, at: DateTime<Utc>) -> String {
+    format!("incident:{incident}:{status}:{}", at.timestamp())
+}
+
 /// What notifications remember between runs (kept in the history store).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NotifyMemory {
@@ -130,7 +132,9 @@ pub struct Plan {
         String,
         String,
     )>,
-    incidents: Vec<Event>,
+    /// Each incident event with the ids the same entry had under the incident's other ids
+    /// ([`crate::model::IncidentView::aliases`]): any of them acknowledged means sent.
+    incidents: Vec<(Event, Vec<String>)>,
 }
 
 /// Advances the memory's view of the current states and lists what could be announced.
@@ -143,7 +147,10 @@ pub fn plan(snapshot: &Snapshot, memory: &mut NotifyMemory) -> Plan {
             _ => now,
         };
         memory.current.insert(c.id.clone(), (c.state, since));
-        let url = format!("{}/components/{}.html", snapshot.site.base_url, c.id);
+        let url = crate::text::uri(&format!(
+            "{}/components/{}.html",
+            snapshot.site.base_url, c.id
+        ));
         components.push((
             c.id.clone(),
             c.label.clone(),
@@ -172,14 +179,23 @@ pub fn plan(snapshot: &Snapshot, memory: &mut NotifyMemory) -> Plan {
             entries.push((at, i.status.as_str().to_owned(), String::new()));
         }
         for (at, status, message) in entries {
-            incidents.push(Event::IncidentUpdated {
+            let aliases: Vec<String> = i
+                .aliases
+                .iter()
+                .map(|other| incident_event_id(other, &status, at))
+                .collect();
+            let event = Event::IncidentUpdated {
                 incident: i.slug.clone(),
                 title: i.title.clone(),
                 status,
                 message: if i.private { String::new() } else { message },
                 at,
-                url: format!("{}/incidents/{}.html", snapshot.site.base_url, i.slug),
-            });
+                url: crate::text::uri(&format!(
+                    "{}/incidents/{}.html",
+                    snapshot.site.base_url, i.slug
+                )),
+            };
+            incidents.push((event, aliases));
         }
     }
     Plan {
@@ -218,7 +234,7 @@ pub async fn deliver(
             );
             memory
                 .sent
-                .insert(key, plan.incidents.iter().map(Event::id).collect());
+                .insert(key, plan.incidents.iter().map(|(e, _)| e.id()).collect());
             continue;
         };
         let sent = memory.sent.get(&key).cloned().unwrap_or_default();
@@ -248,8 +264,10 @@ pub async fn deliver(
         events.extend(
             plan.incidents
                 .iter()
-                .filter(|e| !sent.contains(&e.id()))
-                .cloned(),
+                .filter(|(e, aliases)| {
+                    !sent.contains(&e.id()) && !aliases.iter().any(|a| sent.contains(a))
+                })
+                .map(|(e, _)| e.clone()),
         );
         for event in events {
             let client = client.clone();
@@ -311,7 +329,8 @@ async fn send_with_retries(
             .timeout(target.timeout.std())
             .header("content-type", "application/json")
             .header("user-agent", concat!("upstate/", env!("CARGO_PKG_VERSION")))
-            .header("x-upstate-event", event.id());
+            // Ids are built from `[a-z0-9_-]` slugs; encoded anyway, a header cannot take CR/LF.
+            .header("x-upstate-event", crate::text::header_value(&event.id()));
         if let Some(secret) = &target.secret {
             request = request.header(
                 "x-upstate-signature",

@@ -6,13 +6,16 @@ use sha2::Sha256;
 
 use super::Event;
 
-/// The JSON body: the event itself plus a one-line summary.
+/// The JSON body: the event itself plus a one-line summary. Every string is plain text
+/// ([`crate::text::plain_text`]): receivers forward `message` and `summary` to chat, e-mail
+/// and pages, where a `<` that opens a tag would become markup.
 pub fn body(event: &Event) -> Vec<u8> {
     let mut value = serde_json::to_value(event).unwrap_or_default();
     if let Some(map) = value.as_object_mut() {
         map.insert("id".to_owned(), event.id().into());
         map.insert("summary".to_owned(), event.summary().into());
     }
+    crate::text::plain_json(&mut value);
     serde_json::to_vec(&value).unwrap_or_default()
 }
 
