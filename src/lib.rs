@@ -9,6 +9,7 @@ pub mod git;
 pub mod history;
 pub mod import;
 pub mod incident;
+pub mod inputs;
 pub mod model;
 pub mod notify;
 pub mod pipeline;

@@ -210,38 +210,66 @@ pub fn render(
 
 /// The site's `static/` folder, copied as it is (a Pages `CNAME`, images, a logo). A file the
 /// build itself makes wins: `static/` cannot replace `status.json` or a page by accident.
+///
+/// A symbolic link out of `static/` (to `/etc/passwd`, a folder elsewhere, a loop) is left out
+/// and the rest of the folder is still copied; [`input_problems`] reports it.
 fn static_files(
     dir: &std::path::Path,
     built: &[OutputFile],
 ) -> Result<Vec<OutputFile>, RenderError> {
-    let Ok(list) = crate::publish::folder::files_list(dir) else {
-        return Ok(Vec::new());
-    };
+    let folder = crate::inputs::InputFolder::new(dir);
     let taken: std::collections::HashSet<&str> = built.iter().map(|f| f.path.as_str()).collect();
     let mut out = Vec::new();
-    for rel in list {
-        if taken.contains(rel.as_str()) {
-            tracing::warn!(file = %rel, "static/ file ignored: the build makes a file with this name.");
+    for file in folder.walk(dir).files {
+        if taken.contains(file.relative.as_str()) {
+            tracing::warn!(file = %file.relative, "static/ file ignored: the build makes a file with this name.");
             continue;
         }
-        let path = dir.join(&rel);
-        let bytes = std::fs::read(&path).map_err(|e| RenderError::Io {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
-        out.push(OutputFile { path: rel, bytes });
+        let bytes = match folder.read(&file.path) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => continue,
+            Err(e) => {
+                return Err(RenderError::Io {
+                    path: file.path.display().to_string(),
+                    reason: e.reason(),
+                });
+            }
+        };
+        out.push(OutputFile {
+            path: file.relative,
+            bytes,
+        });
     }
     Ok(out)
 }
 
-/// Where `build` writes the site.
-pub fn output_dir(config: &Config) -> PathBuf {
-    config.resolve(config.publish.output.as_str())
+/// Every site input that `build` and `run` leave out (a symbolic link out of its folder, a
+/// linked folder, a loop) in `content/`, `static/` and the theme's folder, for `check` to fail on
+/// and `build`/`run` to report. Incident files report theirs through [`load_incidents`].
+pub fn input_problems(config: &Config) -> Vec<crate::inputs::InputError> {
+    crate::inputs::refused(&config.base_dir(), &config.site.theme)
 }
 
-/// Writes the rendered files to the output folder.
+/// Where `build` writes the site.
+pub fn output_dir(config: &Config) -> PathBuf {
+    crate::config::places::output_dir(config)
+}
+
+/// Writes the rendered files to the output folder, which must be upstate's own (see
+/// [`crate::publish::guard`]): the build removes every file there it did not make.
 pub fn write(config: &Config, files: &[OutputFile]) -> Result<PathBuf, RenderError> {
     let dir = output_dir(config);
+    let refused = |e: crate::publish::guard::GuardError| RenderError::Io {
+        path: dir.display().to_string(),
+        reason: format!("{e}; {}", e.help()),
+    };
+    crate::publish::guard::check_place(config, "output").map_err(refused)?;
+    crate::publish::guard::check_ours(&dir, "output").map_err(refused)?;
+    // The marker first: a build killed half-way leaves a folder the next one recognises.
+    crate::publish::guard::mark(&dir).map_err(|e| RenderError::Io {
+        path: dir.display().to_string(),
+        reason: e.to_string(),
+    })?;
     render::write_site(files, &dir)?;
     Ok(dir)
 }

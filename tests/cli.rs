@@ -643,7 +643,7 @@ fn objectives_name_known_components_and_valid_figures() {
     assert_eq!(out.status.code(), Some(2));
     let t = text(&out);
     assert!(t.contains("invalid percentage `99.5`"), "{t}");
-    assert!(t.contains("e.g. \"99.5%\""), "{t}");
+    assert!(t.contains("e.g. \"50%\""), "{t}");
     let site = TestSite::new(
         "[[objective]]\nname = \"A\"\ncomponents = [\"apii\"]\ntarget = \"99.5%\"\n\n[[component]]\nid = \"api\"\nlabel = \"API\"\nkind = \"tcp\"\naddress = \"127.0.0.1:1\"\n",
     );

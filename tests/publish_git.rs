@@ -164,7 +164,8 @@ address = "127.0.0.1:{}"
     ))
 }
 
-/// Every file of the built site (`[publish] output`, default `.upstate/site`).
+/// Every file of the built site (`[publish] output`, default `.upstate/site`), without the
+/// folder's `.upstate-build` marker, which is never published.
 fn built(site: &TestSite) -> BTreeMap<String, Vec<u8>> {
     let root = site.path().join(".upstate/site");
     let mut out = BTreeMap::new();
@@ -184,6 +185,8 @@ fn built(site: &TestSite) -> BTreeMap<String, Vec<u8>> {
             }
         }
     }
+    out.remove(".upstate-build")
+        .expect("the build marks its folder");
     out
 }
 

@@ -5,7 +5,7 @@ use std::path::Path;
 use upstate::history::History;
 use upstate::pipeline;
 
-use super::{Exit, load_config, print_incident_error};
+use super::{Exit, load_config, print_incident_error, print_input_error};
 
 pub fn run(path: &Path) -> Exit {
     run_with(path, false)
@@ -19,6 +19,10 @@ pub fn run_with(path: &Path, merge: bool) -> Exit {
     let (incidents, errors) = pipeline::load_incidents(&config);
     for e in &errors {
         print_incident_error(e);
+    }
+    let left_out = pipeline::input_problems(&config);
+    for e in &left_out {
+        print_input_error(e);
     }
     let store = match pipeline::store(&config) {
         Ok(s) => s,
@@ -79,7 +83,8 @@ pub fn run_with(path: &Path, merge: bool) -> Exit {
     match pipeline::write(&config, &files) {
         Ok(dir) => {
             out!("Built {} files into {}.", files.len(), dir.display());
-            if errors.is_empty() && history.problems().is_empty() && !silent {
+            if errors.is_empty() && left_out.is_empty() && history.problems().is_empty() && !silent
+            {
                 Exit::Success
             } else {
                 Exit::Attention

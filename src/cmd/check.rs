@@ -10,7 +10,7 @@ use upstate::config::{Config, ConfigError, UnsetVariable};
 use upstate::incident::IncidentError;
 use upstate::pipeline;
 
-use super::{Exit, print_config_error, print_incident_error};
+use super::{Exit, print_config_error, print_incident_error, print_input_error};
 use crate::cli::CheckFormat;
 
 /// One thing `check` found, in the shape every format prints.
@@ -61,6 +61,18 @@ impl Finding {
         }
     }
 
+    fn from_input(e: &upstate::inputs::InputError) -> Self {
+        Finding {
+            severity: Severity::Error,
+            file: e.path().to_path_buf(),
+            line: 0,
+            column: 0,
+            field: None,
+            message: e.reason(),
+            help: Some(e.help().to_owned()),
+        }
+    }
+
     fn from_unset(u: &UnsetVariable, strict: bool) -> Self {
         Finding {
             severity: if strict {
@@ -92,11 +104,14 @@ pub fn run(path: &Path, strict: bool, format: CheckFormat) -> Exit {
     findings.extend(unset.iter().map(|u| Finding::from_unset(u, strict)));
     let mut incident_errors = Vec::new();
     let mut incident_count = 0;
+    let mut input_errors = Vec::new();
     if let Some(config) = &config {
         let (incidents, errors) = pipeline::load_incidents(config);
         incident_count = incidents.len();
         findings.extend(errors.iter().map(Finding::from_incident));
         incident_errors = errors;
+        input_errors = pipeline::input_problems(config);
+        findings.extend(input_errors.iter().map(Finding::from_input));
     }
     let errors = findings
         .iter()
@@ -126,6 +141,9 @@ pub fn run(path: &Path, strict: bool, format: CheckFormat) -> Exit {
             for e in &incident_errors {
                 print_incident_error(e);
             }
+            for e in &input_errors {
+                print_input_error(e);
+            }
             if errors == 0 {
                 let components = config.as_ref().map_or(0, |c| c.components.len());
                 out!(
@@ -138,7 +156,7 @@ pub fn run(path: &Path, strict: bool, format: CheckFormat) -> Exit {
                 );
             } else {
                 eprintln!(
-                    "error: {errors} problem{} in {} and its incident files.",
+                    "error: {errors} problem{} in {} and its incident, content, static and theme files.",
                     plural(errors),
                     path.display()
                 );

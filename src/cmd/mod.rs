@@ -229,3 +229,9 @@ pub fn print_incident_error(e: &IncidentError) {
         eprintln!("  help: {help}");
     }
 }
+
+/// `path: error: reason` and the fix, for a site input that is left out (see `upstate::inputs`).
+pub fn print_input_error(e: &upstate::inputs::InputError) {
+    eprintln!("{}: error: {}", e.path().display(), e.reason());
+    eprintln!("  help: {}", e.help());
+}

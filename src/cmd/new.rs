@@ -28,7 +28,9 @@ fn write(config_path: &Path, date: DateTime<Utc>, title: &str, body: String) -> 
     );
     let mut path: PathBuf = dir.join(format!("{base}.md"));
     let mut n = 2;
-    while path.exists() {
+    // A name taken by anything, a dangling link included: writing through a link a pull
+    // request left in incidents/ would create its target, wherever it points.
+    while std::fs::symlink_metadata(&path).is_ok() {
         path = dir.join(format!("{base}-{n}.md"));
         n += 1;
     }

@@ -13,7 +13,7 @@ use upstate::publish::{PublishReport, Target};
 use upstate::state::{ComponentState, PublicState};
 use upstate::{pipeline, publish};
 
-use super::{Exit, load_config, print_incident_error};
+use super::{Exit, load_config, print_incident_error, print_input_error};
 
 pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
     let Some(config) = load_config(path) else {
@@ -29,6 +29,11 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
             "{} incident file error(s); those files were left out",
             errors.len()
         ));
+    }
+    let left_out = pipeline::input_problems(&config);
+    for e in &left_out {
+        print_input_error(e);
+        attention.push(e.to_string());
     }
     let target = match publish::target(&config) {
         Ok(t) => t,

@@ -20,6 +20,7 @@ mod document;
 pub mod duration;
 pub mod objective;
 pub mod percent;
+pub mod places;
 pub mod secret;
 
 use std::collections::BTreeMap;
@@ -714,6 +715,15 @@ impl Config {
                 }
             }
         }
+        // Where the build writes, judged on the paths as written (again on the real paths
+        // before anything is written: publish::guard).
+        for problem in places::problems(self, places::lexical) {
+            let offset = sections
+                .iter()
+                .find(|s| s.name == "publish")
+                .map_or(0, |s| key_offset(errors.text, s, problem.key));
+            errors.push(offset, None, problem.message, Some(problem.help));
+        }
         self.validate_objectives(errors);
         let mut seen = BTreeMap::new();
         for c in &mut self.components {
@@ -957,7 +967,17 @@ fn parse_component(text: &str, section: &Section, errors: &mut Errors<'_>) -> Op
     ) {
         Ok(p) => p,
         Err(e) => {
-            errors.push_positioned(section, e.into(), &COMMON_KEYS);
+            let e: Positioned = e.into();
+            // Only an unknown key of the component itself (its span is one of the keys), not
+            // one inside a nested table, whose "expected" list is that table's.
+            let at_top_level =
+                |at: usize| keys.keys().any(|k| k.span().start + masked.offset == at);
+            match (document::unknown_field(&e.message), &e.span) {
+                (Some((_, expected)), Some(span)) if at_top_level(span.start) => {
+                    report_unknown_keys(&keys, &masked, &expected, section, errors);
+                }
+                _ => errors.push_positioned(section, e, &COMMON_KEYS),
+            }
             return None;
         }
     };
@@ -1019,6 +1039,54 @@ fn parse_component(text: &str, section: &Section, errors: &mut Errors<'_>) -> Op
         probe,
         line,
     })
+}
+
+/// Unknown keys reported one by one; past this many, one more error says how many were left.
+const UNKNOWN_KEYS_LISTED: usize = 20;
+
+/// Reports every unknown key of a `[[component]]` (serde stops at the first), in file order: the
+/// first [`UNKNOWN_KEYS_LISTED`] one by one, then how many more there are. A file with 100,000
+/// of them gets 21 errors, not 100,000 lines nobody reads.
+fn report_unknown_keys(
+    keys: &BTreeMap<toml::Spanned<String>, toml::Spanned<toml::Value>>,
+    masked: &document::Masked,
+    expected: &[String],
+    section: &Section,
+    errors: &mut Errors<'_>,
+) {
+    let mut unknown: Vec<(usize, &str)> = keys
+        .keys()
+        .map(|k| (k.span().start + masked.offset, k.get_ref().as_str()))
+        .filter(|(_, name)| !COMMON_KEYS.contains(name) && !expected.iter().any(|e| e == name))
+        .collect();
+    unknown.sort_unstable();
+    let table = format!("[[{}]]", section.name);
+    let mut known: Vec<&str> = expected.iter().map(String::as_str).collect();
+    known.extend(COMMON_KEYS);
+    for &(offset, name) in unknown.iter().take(UNKNOWN_KEYS_LISTED) {
+        let help = match closest(name, known.iter().copied()) {
+            Some(near) => format!("did you mean `{near}`?"),
+            None => format!("known keys here: {}", known.join(", ")),
+        };
+        errors.push(
+            offset,
+            Some(offset..offset + name.len()),
+            format!("unknown key `{name}` in {table}"),
+            Some(help),
+        );
+    }
+    if let Some(&(offset, _)) = unknown.get(UNKNOWN_KEYS_LISTED) {
+        let more = unknown.len() - UNKNOWN_KEYS_LISTED;
+        errors.push(
+            offset,
+            None,
+            format!(
+                "{more} more unknown key{} in this {table} (only the first {UNKNOWN_KEYS_LISTED} are listed)",
+                if more == 1 { "" } else { "s" }
+            ),
+            Some(format!("known keys here: {}", known.join(", "))),
+        );
+    }
 }
 
 /// Parses a kind's own keys; called by [`ProbeSpec::parse`] for each kind's config struct.

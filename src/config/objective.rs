@@ -12,9 +12,10 @@
 //! min_coverage = "90%"         # optional: the actual is published once this much was observed
 //! ```
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Deserializer};
 
 use super::Duration;
+pub use super::percent::Percent;
 
 /// One `[[objective]]` table.
 #[derive(Debug, Clone, Deserialize)]
@@ -47,7 +48,7 @@ fn default_window() -> Duration {
 /// 90 %: a 30-day window shows its actual after 27 observed days. Less would publish a figure
 /// that one bad week could still move by more than the promise itself.
 fn default_min_coverage() -> Percent {
-    Percent(0.9)
+    Percent::from_percent(90.0)
 }
 
 impl ObjectiveConfig {
@@ -56,35 +57,6 @@ impl ObjectiveConfig {
         u32::try_from(self.window.std().as_secs().div_ceil(86_400))
             .unwrap_or(u32::MAX)
             .max(1)
-    }
-}
-
-/// A percentage written as `"99.5%"`, kept as a fraction (0.995).
-#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize)]
-#[serde(transparent)]
-pub struct Percent(pub f64);
-
-impl Percent {
-    /// Parses `"99.5%"` (0–100, the `%` required so a bare `0.995` cannot be misread).
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let invalid = || {
-            format!(
-                "invalid percentage `{text}`\n= help: write a number from 0 to 100 followed by %, e.g. \"99.5%\""
-            )
-        };
-        let number = text.trim().strip_suffix('%').ok_or_else(invalid)?;
-        let value: f64 = number.trim().parse().map_err(|_| invalid())?;
-        if !(0.0..=100.0).contains(&value) {
-            return Err(invalid());
-        }
-        Ok(Percent(value / 100.0))
-    }
-}
-
-impl<'de> Deserialize<'de> for Percent {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        Percent::parse(&text).map_err(serde::de::Error::custom)
     }
 }
 
@@ -135,15 +107,6 @@ impl<'de> Deserialize<'de> for LatencyTarget {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn percentages_need_the_sign_and_a_range() {
-        assert_eq!(Percent::parse("99.5%").unwrap(), Percent(0.995));
-        assert_eq!(Percent::parse(" 100 % ").unwrap(), Percent(1.0));
-        for bad in ["0.995", "101%", "-1%", "abc%", ""] {
-            assert!(Percent::parse(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn latency_targets_read_percentile_and_bound() {

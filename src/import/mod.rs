@@ -153,7 +153,8 @@ pub fn write(conversion: Conversion, dir: &Path, known: &[&str]) -> Result<Repor
                 dir.join(format!("{base}-{n}.md"))
             };
             n += 1;
-            if path.exists() {
+            // `symlink_metadata`: a dangling link is a taken name, never written through.
+            if std::fs::symlink_metadata(&path).is_ok() {
                 if std::fs::read(&path).is_ok_and(|old| old == draft.text.as_bytes()) {
                     report.unchanged.push(path);
                     continue 'drafts;

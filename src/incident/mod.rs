@@ -587,31 +587,45 @@ fn describe_yaml_error(e: &serde_saphyr::Error) -> (String, String, Option<Strin
     )
 }
 
-/// Every `*.md` file in `dir` (sorted), parsed; errors of all files together.
+/// Every `*.md` file in `dir` (sorted), parsed; errors of all files together. A file whose real
+/// location is outside `dir` (a symbolic link out of the folder, see [`crate::inputs`]) is an
+/// error and is left out, never read.
 pub fn load_dir(dir: &Path, known: &[&str]) -> (Vec<Incident>, Vec<IncidentError>) {
-    let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
-        Ok(entries) => entries
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "md"))
-            .collect(),
-        Err(_) => return (Vec::new(), Vec::new()),
-    };
-    files.sort();
+    let folder = crate::inputs::InputFolder::new(dir);
+    let walk = folder.walk_top(dir);
     let mut incidents = Vec::new();
     let mut errors = Vec::new();
-    for file in files {
-        match std::fs::read_to_string(&file) {
-            Ok(text) => match parse(&file, &text, known) {
+    let is_markdown = |p: &Path| p.extension().is_some_and(|x| x == "md");
+    for refused in walk.refused {
+        // A refused sub-folder or stray file is no incident; a refused `*.md` at the top (or
+        // the folder itself) is one that was left out.
+        let top_level = refused.path().parent() == Some(dir) || refused.path() == dir;
+        if top_level && (is_markdown(refused.path()) || refused.path() == dir) {
+            errors.push(IncidentError {
+                file: refused.path().to_path_buf(),
+                line: 0,
+                field: None,
+                message: refused.reason(),
+                help: Some(refused.help().to_owned()),
+            });
+        }
+    }
+    for file in walk.files {
+        if file.relative.contains('/') || !is_markdown(&file.path) {
+            continue; // only `incidents/*.md` are incidents
+        }
+        match folder.read_to_string(&file.path) {
+            Ok(Some(text)) => match parse(&file.path, &text, known) {
                 Ok(i) => incidents.push(i),
                 Err(e) => errors.extend(e),
             },
+            Ok(None) => {} // removed while reading: nothing to parse
             Err(e) => errors.push(IncidentError {
-                file: file.clone(),
+                file: file.path.clone(),
                 line: 0,
                 field: None,
-                message: format!("cannot read the file: {e}"),
-                help: None,
+                message: e.reason(),
+                help: Some(e.help().to_owned()),
             }),
         }
     }

@@ -101,9 +101,9 @@ fn one(o: &ObjectiveConfig, pooled: Pooled, now: DateTime<Utc>) -> ServiceObject
     } else {
         0.0
     };
-    let covered = coverage >= o.min_coverage.0 && observed > 0.0;
+    let covered = coverage >= o.min_coverage.fraction() && observed > 0.0;
     let actual = pooled.seconds.uptime().filter(|_| covered);
-    let allowed = (1.0 - o.target.0) * observed;
+    let allowed = (1.0 - o.target.fraction()) * observed;
     let budget_left = actual
         .filter(|_| allowed > 0.0)
         .map(|_| 1.0 - pooled.seconds.major_outage / allowed);
@@ -119,15 +119,15 @@ fn one(o: &ObjectiveConfig, pooled: Pooled, now: DateTime<Utc>) -> ServiceObject
     let latency_met = latency
         .as_ref()
         .map_or(Some(true), |l| l.actual_ms.map(|ms| ms < l.below_ms as f64));
-    let met = actual.and_then(|a| latency_met.map(|l| l && a >= o.target.0));
+    let met = actual.and_then(|a| latency_met.map(|l| l && a >= o.target.fraction()));
     ServiceObjective {
         name: o.name.clone(),
         components: o.components.clone(),
-        target: o.target.0,
+        target: o.target.fraction(),
         window_days: o.window_days(),
         coverage,
         days_observed: pooled.days_observed,
-        min_coverage: o.min_coverage.0,
+        min_coverage: o.min_coverage.fraction(),
         actual,
         budget_left,
         met,
@@ -145,10 +145,10 @@ mod tests {
         ObjectiveConfig {
             name: "Availability".to_owned(),
             components: vec!["api".to_owned()],
-            target: Percent(0.99),
+            target: Percent::from_percent(99.0),
             window: Duration::from_secs(2 * 86_400),
             latency: Some(LatencyTarget::parse("p95 < 200ms").unwrap()),
-            min_coverage: Percent(min_coverage),
+            min_coverage: Percent::from_percent(min_coverage * 100.0),
             line: 1,
         }
     }

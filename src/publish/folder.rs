@@ -24,6 +24,9 @@ impl FolderTarget {
             target: self.dir.display().to_string(),
             reason,
         };
+        // Someone else's folder is refused before anything is compared or written.
+        super::guard::check_ours(&self.dir, "target")
+            .map_err(|e| fail(format!("{e}; {}", e.help())))?;
         let new = files(site).map_err(|e| fail(format!("reading the built site: {e}")))?;
         let old = files(&self.dir).unwrap_or_default();
         let mut report = PublishReport::default();
@@ -60,6 +63,7 @@ impl FolderTarget {
                     .map_err(|e| fail(format!("{}: {e}", dest.display())))?;
             }
         }
+        super::guard::mark(staging.path()).map_err(|e| fail(e.to_string()))?;
         let staged = staging.keep();
         swap_in(&staged, &self.dir).map_err(|e| fail(e.to_string()))?;
         Ok(report)
@@ -85,27 +89,29 @@ impl Target for FolderTarget {
     }
 }
 
-/// The relative `/` paths of every file under `dir`, without reading them.
+/// The relative `/` paths of every file under `dir`, without reading them. Links are listed
+/// as files, never followed: a link (or a loop) in the output folder is not upstate's, and
+/// removing a stale one must remove the link, not walk into what it points at.
 pub fn files_list(dir: &Path) -> std::io::Result<Vec<String>> {
     let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d)? {
-            let path = entry?.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if let Ok(rel) = path.strip_prefix(dir) {
-                out.push(rel.to_string_lossy().replace('\\', "/"));
-            }
+    for entry in walkdir::WalkDir::new(dir).follow_links(false) {
+        let entry = entry?;
+        if entry.file_type().is_dir() {
+            continue;
+        }
+        if let Ok(rel) = entry.path().strip_prefix(dir) {
+            out.push(rel.to_string_lossy().replace('\\', "/"));
         }
     }
     Ok(out)
 }
 
-/// Every file under `dir`, by relative `/` path, with its bytes.
+/// Every file under `dir`, by relative `/` path, with its bytes; the build folder's marker
+/// ([`super::guard::MARKER`]) is plumbing, not part of the site.
 pub fn files(dir: &Path) -> std::io::Result<BTreeMap<String, Vec<u8>>> {
     files_list(dir)?
         .into_iter()
+        .filter(|rel| rel != super::guard::MARKER)
         .map(|rel| std::fs::read(dir.join(&rel)).map(|bytes| (rel, bytes)))
         .collect()
 }

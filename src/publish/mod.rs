@@ -6,6 +6,7 @@
 
 pub mod folder;
 pub mod git;
+pub mod guard;
 pub mod s3;
 
 use std::path::Path;
@@ -50,6 +51,11 @@ pub fn target(config: &Config) -> Result<Box<dyn Target>, PublishError> {
     if raw.starts_with("s3://") {
         return Ok(Box::new(s3::S3Target::new(config)?));
     }
+    // Checked again on the real path, links resolved: the folder is swapped out whole.
+    guard::check_place(config, "target").map_err(|e| PublishError::Failed {
+        target: config.resolve(raw).display().to_string(),
+        reason: format!("{e}; {}", e.help()),
+    })?;
     Ok(Box::new(folder::FolderTarget::new(config.resolve(raw))))
 }
 

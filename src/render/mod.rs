@@ -94,11 +94,15 @@ impl Renderer {
         filters::register(&mut tera);
         let mut strings = toml::Table::new();
         let mut templates = Vec::new();
+        // Theme files arrive by pull request: a link out of themes/ (to /proc/self/environ, the
+        // config, ...) is never rendered; the embedded file stands in and `check`, `build`
+        // and `run` report the link (crate::inputs::refused).
+        let themes = crate::inputs::InputFolder::new(&site_dir.join("themes"));
         for (path, embedded) in DEFAULT_THEME {
             let local = override_dir.join(path);
-            let content = match std::fs::read_to_string(&local) {
-                Ok(text) => text,
-                Err(_) => embedded.to_owned(),
+            let content = match themes.read_to_string(&local) {
+                Ok(Some(text)) => text,
+                Ok(None) | Err(_) => embedded.to_owned(),
             };
             if let Some(name) = path.strip_prefix("templates/") {
                 templates.push((name, content));
@@ -397,22 +401,30 @@ impl Renderer {
     }
 
     /// `content/*.md` as pages (`content/about.md` => `about.html`); front matter may set `title`.
+    ///
+    /// A file whose real location is outside `content/` (a symbolic link to
+    /// `/proc/self/environ`, say) is left out, never read; `crate::inputs::refused` reports it.
     pub fn content_pages(&self, dir: &Path) -> Result<Vec<OutputFile>, RenderError> {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return Ok(Vec::new());
-        };
-        let mut paths: Vec<PathBuf> = entries
-            .flatten()
-            .map(|e| e.path())
+        let folder = crate::inputs::InputFolder::new(dir);
+        let paths: Vec<PathBuf> = folder
+            .walk_top(dir)
+            .files
+            .into_iter()
+            .map(|f| f.path)
             .filter(|p| p.extension().is_some_and(|x| x == "md"))
             .collect();
-        paths.sort();
         let mut out = Vec::new();
         for path in paths {
-            let text = std::fs::read_to_string(&path).map_err(|e| RenderError::Io {
-                path: path.display().to_string(),
-                reason: e.to_string(),
-            })?;
+            let text = match folder.read_to_string(&path) {
+                Ok(Some(text)) => text,
+                Ok(None) => continue,
+                Err(e) => {
+                    return Err(RenderError::Io {
+                        path: path.display().to_string(),
+                        reason: e.reason(),
+                    });
+                }
+            };
             let stem = path
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
@@ -518,7 +530,11 @@ pub fn write_site(files: &[OutputFile], dir: &Path) -> Result<(), RenderError> {
         tmp.persist(&path).map_err(|e| io(&path, e.error))?;
     }
     let existing = crate::publish::folder::files_list(dir).map_err(|e| io(dir, e))?;
-    for stale in existing.iter().filter(|p| !wanted.contains(p.as_str())) {
+    let marker = crate::publish::guard::MARKER;
+    for stale in existing
+        .iter()
+        .filter(|p| !wanted.contains(p.as_str()) && p.as_str() != marker)
+    {
         let path = dir.join(stale);
         std::fs::remove_file(&path).map_err(|e| io(&path, e))?;
     }
