@@ -166,7 +166,7 @@ async fn mysql_failed_query_and_wrong_password_never_show_the_dsn() {
 fn mysql_config_errors_name_the_line_and_the_fix() {
     let scheme = config_error("kind = \"mysql\"\ndsn = \"postgres://root@h/db\"");
     assert!(
-        scheme.starts_with("test.toml:4:8: `dsn` must start with `mysql://`"),
+        scheme.starts_with("test.toml:5:7: `dsn` must start with `mysql://`"),
         "{scheme}"
     );
     assert!(!scheme.contains("root@h"), "{scheme}");
@@ -396,7 +396,7 @@ async fn amqp_wrong_password_is_down_without_the_password() {
 fn amqp_config_errors_name_the_line_and_the_fix() {
     let scheme = config_error("kind = \"amqp\"\nurl = \"http://guest:guest@h/\"\nqueue = \"q\"");
     assert!(
-        scheme.starts_with("test.toml:4:8: `url` must start with `amqp://` or `amqps://`"),
+        scheme.starts_with("test.toml:5:7: `url` must start with `amqp://` or `amqps://`"),
         "{scheme}"
     );
     let missing = config_error("kind = \"amqp\"\nurl = \"amqp://h\"");
@@ -514,7 +514,7 @@ async fn nats_server_that_never_answers_times_out() {
 fn nats_config_errors_name_the_line_and_the_fix() {
     let scheme = config_error("kind = \"nats\"\nurl = \"amqp://h:4222\"");
     assert!(
-        scheme.starts_with("test.toml:4:8: `url` must start with `nats://` or `tls://`"),
+        scheme.starts_with("test.toml:5:7: `url` must start with `nats://` or `tls://`"),
         "{scheme}"
     );
     let half = config_error("kind = \"nats\"\nurl = \"nats://h:4222\"\nstream = \"s\"");
@@ -569,7 +569,7 @@ async fn mqtt_server_that_never_answers_times_out() {
 fn mqtt_config_errors_name_the_line_and_the_fix() {
     let tls = config_error("kind = \"mqtt\"\nurl = \"mqtts://h:8883\"\ntopic = \"t\"");
     assert!(
-        tls.starts_with("test.toml:4:8: `url` must start with `mqtt://`"),
+        tls.starts_with("test.toml:5:7: `url` must start with `mqtt://`"),
         "{tls}"
     );
     let wildcard = config_error("kind = \"mqtt\"\nurl = \"mqtt://h\"\ntopic = \"a/#\"");
@@ -651,7 +651,7 @@ async fn udp_service_that_never_answers_times_out() {
 fn udp_config_errors_name_the_line_and_the_fix() {
     let empty = config_error("kind = \"udp\"\naddress = \"h:53\"\nsend = \"\"");
     assert!(
-        empty.starts_with("test.toml:4:8: `send` is empty"),
+        empty.starts_with("test.toml:6:8: `send` is empty"),
         "{empty}"
     );
     let missing = config_error("kind = \"udp\"\naddress = \"h:53\"");
@@ -1160,7 +1160,7 @@ async fn prometheus_closed_port_is_down_and_a_silent_one_times_out() {
 fn prometheus_config_errors_name_the_line_and_the_fix() {
     let scheme = config_error("kind = \"prometheus\"\nurl = \"prom://h:9090\"\nquery = \"up\"");
     assert!(
-        scheme.starts_with("test.toml:4:8: `url` must start with http:// or https://"),
+        scheme.starts_with("test.toml:5:7: `url` must start with http:// or https://"),
         "{scheme}"
     );
     let missing = config_error("kind = \"prometheus\"\nurl = \"http://h:9090\"");
