@@ -43,6 +43,7 @@ async fn check_like_the_runner(spec: ProbeSpec, deadline: Duration) -> Outcome {
         latency_target: None,
         fail_after: 1,
         probe: spec,
+        page: Default::default(),
         line: 1,
     };
     upstate::probe::runner::check_once(&component).await

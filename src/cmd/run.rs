@@ -104,7 +104,7 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
     let plan = upstate::notify::plan(&snapshot, &mut notify_memory);
     let (published, (_, problems)) = tokio::join!(
         target.publish(&site),
-        upstate::notify::deliver(&config.notify, &plan, &mut notify_memory)
+        upstate::notify::deliver(&config, &plan, &mut notify_memory)
     );
     for p in &problems {
         eprintln!("warning: {p}");
