@@ -978,9 +978,10 @@ fn parse_notify(text: &str, section: &Section, errors: &mut Errors<'_>) -> Optio
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    if let Err(message) = target.validate(&base_dir) {
-        errors.push(offset_of("kind"), None, message, None);
-        return None;
+    if let Err((key, message)) = target.validate(&base_dir) {
+        // Kept (the file is invalid anyway), so components' `page` lists still find its name:
+        // `check` without secrets must not report a missing target for a missing variable.
+        errors.push(offset_of(key), None, message, None);
     }
     Some(NotifyConfig {
         name: common.name,

@@ -56,23 +56,32 @@ struct Relay {
     host: String,
     port: u16,
     credentials: Option<Credentials>,
+    /// The decoded password, to register for scrubbing.
+    password: Option<String>,
 }
 
 impl EmailConfig {
     /// Parses the relay URL and the addresses, and reads `ca_file`.
-    pub fn validate(&mut self, base_dir: &Path) -> Result<(), String> {
-        self.relay()?;
-        self.from.parse::<Mailbox>().map_err(|e| {
-            format!("`from` is not an address ({e})\n= help: write from = \"Status <status@example.com>\"")
-        })?;
+    pub fn validate(&mut self, base_dir: &Path) -> Result<(), (&'static str, String)> {
+        let relay = self.relay().map_err(|e| ("smtp", e))?;
+        if let Some(password) = relay.password {
+            // Registered for scrubbing as the relay sees it, decoded (`%40` -> `@`).
+            Secret::new(password);
+        }
+        let help_from = "\n= help: write from = \"Status <status@example.com>\"";
+        let help_to = "\n= help: write to = [\"oncall@example.com\"]";
+        self.from
+            .parse::<Mailbox>()
+            .map_err(|e| ("from", format!("`from` is not an address ({e}){help_from}")))?;
         if self.to.list().is_empty() {
-            return Err(
-                "`to` lists no address\n= help: write to = [\"oncall@example.com\"]".to_owned(),
-            );
+            return Err(("to", format!("`to` lists no address{help_to}")));
         }
         for to in self.to.list() {
             to.parse::<Mailbox>().map_err(|e| {
-                format!("`to` address `{to}` is not an address ({e})\n= help: write to = [\"oncall@example.com\"]")
+                (
+                    "to",
+                    format!("`to` address `{to}` is not an address ({e}){help_to}"),
+                )
             })?;
         }
         if let Some(file) = &self.ca_file {
@@ -81,10 +90,15 @@ impl EmailConfig {
             } else {
                 base_dir.join(file)
             };
+            let shown = path.display().to_string();
             let pem = std::fs::read(&path)
-                .map_err(|e| format!("cannot read `ca_file` {}: {e}", path.display()))?;
-            Certificate::from_pem(&pem)
-                .map_err(|_| format!("`ca_file` {} holds no PEM certificate", path.display()))?;
+                .map_err(|e| ("ca_file", format!("cannot read `ca_file` {shown}: {e}")))?;
+            Certificate::from_pem(&pem).map_err(|_| {
+                (
+                    "ca_file",
+                    format!("`ca_file` {shown} holds no PEM certificate"),
+                )
+            })?;
             self.ca_pem = Some(pem);
         }
         Ok(())
@@ -110,10 +124,11 @@ impl EmailConfig {
             .trim_matches(['[', ']'])
             .to_owned();
         let port = url.port().unwrap_or(if implicit_tls { 465 } else { 587 });
+        let password = url.password().map(percent_decode);
         let credentials = (!url.username().is_empty()).then(|| {
             Credentials::new(
                 percent_decode(url.username()),
-                percent_decode(url.password().unwrap_or_default()),
+                password.clone().unwrap_or_default(),
             )
         });
         Ok(Relay {
@@ -121,6 +136,7 @@ impl EmailConfig {
             host,
             port,
             credentials,
+            password,
         })
     }
 }

@@ -101,12 +101,15 @@ pub enum Event {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Page {
     pub action: PageAction,
-    /// One per component incident: `upstate-<component>-<unix time the condition began>`.
+    /// One per component incident: `upstate-<component>-<unix ms when the condition began>`.
     pub dedup_key: String,
     pub component: String,
     pub label: String,
     /// The state now (on resolve: the state it recovered to).
     pub state: ComponentState,
+    /// The state the page opened with: its severity, the same on trigger, renewal and resolve
+    /// (Alertmanager tells alerts apart by their labels, severity among them).
+    pub opened: ComponentState,
     pub detail: String,
     /// When the paging condition began.
     pub since: DateTime<Utc>,
@@ -134,7 +137,7 @@ impl Page {
         if self.test {
             return "info";
         }
-        match self.state {
+        match self.opened {
             ComponentState::MajorOutage => "critical",
             ComponentState::PartialOutage => "error",
             ComponentState::DegradedPerformance => "warning",
@@ -399,8 +402,23 @@ impl TargetSpec {
     }
 
     /// Checks what serde cannot (a template that compiles, addresses that parse), and loads
-    /// what the kind needs from disk; the message says how to fix it.
-    pub fn validate(&mut self, base_dir: &std::path::Path) -> Result<(), String> {
+    /// what the kind needs from disk. An error names the key at fault and says how to fix it.
+    pub fn validate(&mut self, base_dir: &std::path::Path) -> Result<(), (&'static str, String)> {
+        let url = match self {
+            Self::Webhook(n) => Some(&n.url),
+            Self::Slack(n) => Some(&n.url),
+            Self::Discord(n) => Some(&n.url),
+            Self::Teams(n) => Some(&n.url),
+            Self::Ntfy(n) => Some(&n.url),
+            Self::Alertmanager(n) => Some(&n.url),
+            Self::Telegram(n) => n.url.as_ref(),
+            Self::PagerDuty(n) => n.url.as_ref(),
+            Self::Opsgenie(n) => n.url.as_ref(),
+            Self::Email(_) => None,
+        };
+        if let Some(url) = url {
+            check_url(url.expose())?;
+        }
         match self {
             Self::Webhook(w) => w.validate(),
             Self::Email(e) => e.validate(base_dir),
@@ -423,6 +441,17 @@ impl TargetSpec {
             Self::Opsgenie(n) => n,
             Self::Alertmanager(n) => n,
         }
+    }
+}
+
+/// A target URL must be absolute http(s); the message never repeats it (it may hold a token).
+fn check_url(url: &str) -> Result<(), (&'static str, String)> {
+    match reqwest::Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => Ok(()),
+        _ => Err((
+            "url",
+            "`url` must be an absolute http:// or https:// URL\n= help: write url = \"https://…\", or \"${NAME}\" to read it from the environment".to_owned(),
+        )),
     }
 }
 
@@ -455,6 +484,13 @@ pub struct NotifyMemory {
 pub struct OpenPage {
     pub dedup_key: String,
     pub since: DateTime<Utc>,
+    /// The state it opened with (its severity).
+    #[serde(default = "major_outage")]
+    pub opened: ComponentState,
+}
+
+fn major_outage() -> ComponentState {
+    ComponentState::MajorOutage
 }
 
 /// A target's key in [`NotifyMemory`]: a hash of what identifies it (never the URL or key
@@ -619,13 +655,14 @@ fn pages_due(
         else {
             continue;
         };
-        let page = |action, dedup_key: String, since| {
+        let page = |action, dedup_key: String, since, opened| {
             Event::Page(Page {
                 action,
                 dedup_key,
                 component: now.id.clone(),
                 label: now.label.clone(),
                 state: now.state,
+                opened,
                 detail: now.detail.clone(),
                 since,
                 at: plan.now,
@@ -639,19 +676,34 @@ fn pages_due(
         match (open.get(&now.id), held) {
             (Some(p), _) if maintenance => {
                 if renews {
-                    events.push(page(PageAction::Trigger, p.dedup_key.clone(), p.since));
+                    events.push(page(
+                        PageAction::Trigger,
+                        p.dedup_key.clone(),
+                        p.since,
+                        p.opened,
+                    ));
                 }
             }
             (None, _) if maintenance => {}
             (None, Some(since)) if plan.now - since >= to_chrono(rule.page.after) => {
-                let dedup_key = format!("upstate-{}-{}", now.id, since.timestamp());
-                events.push(page(PageAction::Trigger, dedup_key, since));
+                let dedup_key = format!("upstate-{}-{}", now.id, since.timestamp_millis());
+                events.push(page(PageAction::Trigger, dedup_key, since, now.state));
             }
             (None, _) => {}
-            (Some(p), None) => events.push(page(PageAction::Resolve, p.dedup_key.clone(), p.since)),
+            (Some(p), None) => events.push(page(
+                PageAction::Resolve,
+                p.dedup_key.clone(),
+                p.since,
+                p.opened,
+            )),
             (Some(p), Some(_)) => {
                 if renews {
-                    events.push(page(PageAction::Trigger, p.dedup_key.clone(), p.since));
+                    events.push(page(
+                        PageAction::Trigger,
+                        p.dedup_key.clone(),
+                        p.since,
+                        p.opened,
+                    ));
                 }
             }
         }
@@ -665,6 +717,7 @@ fn pages_due(
                 component: id.clone(),
                 label: id.clone(),
                 state: ComponentState::Operational,
+                opened: p.opened,
                 detail: "no longer paged for".to_owned(),
                 since: p.since,
                 at: plan.now,
@@ -745,6 +798,7 @@ pub async fn deliver(
                                     OpenPage {
                                         dedup_key: page.dedup_key.clone(),
                                         since: page.since,
+                                        opened: page.opened,
                                     },
                                 );
                             }
@@ -949,6 +1003,7 @@ pub fn test_events(config: &Config, target: &NotifyConfig) -> Vec<Event> {
                 dedup_key: format!("upstate-test-{}", now.timestamp()),
                 component: "upstate-test".to_owned(),
                 label: "Upstate test page".to_owned(),
+                opened: ComponentState::MajorOutage,
                 state: match action {
                     PageAction::Trigger => ComponentState::MajorOutage,
                     PageAction::Resolve => ComponentState::Operational,

@@ -26,15 +26,19 @@ pub struct TelegramConfig {
 }
 
 impl TelegramConfig {
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
         let token = self.bot_token.expose();
         if token.is_empty() || token.contains(['/', '?', '#', ' ']) {
-            return Err("`bot_token` is not a bot token\n= help: paste the token @BotFather gave, e.g. bot_token = \"${TELEGRAM_BOT_TOKEN}\"".to_owned());
+            return Err((
+                "bot_token",
+                "`bot_token` is not a bot token\n= help: paste the token @BotFather gave, e.g. bot_token = \"${TELEGRAM_BOT_TOKEN}\"".to_owned(),
+            ));
         }
         if self.chat_id.is_empty() {
-            return Err(
+            return Err((
+                "chat_id",
                 "`chat_id` is empty\n= help: a numeric chat id, or @channelname".to_owned(),
-            );
+            ));
         }
         Ok(())
     }

@@ -33,10 +33,10 @@ fn default_content_type() -> String {
 
 impl WebhookConfig {
     /// A template that does not compile is a config error, not a failed notification at 3 a.m.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
         match &self.template {
             Some(template) => tera_with(template).map(|_| ()).map_err(|e| {
-                format!("`template` does not compile: {e}\n= help: see https://keats.github.io/tera/ for the syntax")
+                ("template", format!("`template` does not compile: {e}\n= help: see https://keats.github.io/tera/ for the syntax"))
             }),
             None => Ok(()),
         }
