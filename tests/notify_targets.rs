@@ -983,3 +983,29 @@ fn email_goes_through_starttls_with_the_login_and_never_shows_the_password() {
     assert!(all.contains("SMTP 250"), "{all}");
     assert!(all.contains("queued as ABC123"), "{all}");
 }
+
+#[test]
+fn how_we_run_the_service_is_generated_from_the_paging_rules() {
+    let http = common::http_server();
+    let site = TestSite::new(&format!(
+        "[site]\nbase_url = \"https://status.test\"\n\n[[component]]\nid = \"api\"\nlabel = \"API\"\nkind = \"http\"\nurl = \"http://{http}/ok\"\nlatency_target = \"200ms\"\npage = [\"pd\"]\npage_when = \"degraded\"\npage_after = \"2m\"\n\n[[component]]\nid = \"docs\"\nlabel = \"Docs\"\nkind = \"http\"\nurl = \"http://{http}/ok\"\nfail_after = 3\n\n[[notify]]\nname = \"pd\"\nkind = \"pagerduty\"\nrouting_key = \"k-objectives-0001\"\nurl = \"http://127.0.0.1:9/\"\n"
+    ));
+    run(&site);
+    let page = site.read_public("objectives.html");
+    assert!(
+        page.contains("<td>API</td><td>&lt; 200 ms (p95)</td><td>Degraded or down: latency &gt; 200 ms, or Probe fails (held for 2m)</td>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<td>Docs</td><td>—</td><td>Not paged: shown on this page only</td>"),
+        "{page}"
+    );
+    // Name no target: the PagerDuty target pages every component, each by its own rule.
+    set(&site, "page = [\"pd\"]\n", "");
+    run(&site);
+    let page = site.read_public("objectives.html");
+    assert!(
+        page.contains("<td>Docs</td><td>—</td><td>Probe fails 3 consecutive checks</td>"),
+        "{page}"
+    );
+}

@@ -18,6 +18,7 @@
 
 mod document;
 pub mod duration;
+pub mod paging;
 pub mod secret;
 
 use std::collections::BTreeMap;
@@ -29,6 +30,7 @@ use serde::Deserialize;
 
 pub use document::closest;
 pub use duration::Duration;
+pub use paging::{PageRule, PageWhen, Route};
 pub use secret::{EnvString, Secret};
 
 use crate::probe::ProbeSpec;
@@ -234,28 +236,6 @@ const NOTIFY_COMMON_KEYS: [&str; 3] = ["kind", "name", "timeout"];
 
 const fn default_notify_timeout() -> Duration {
     Duration::from_secs(5)
-}
-
-/// When a component pages its targets.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PageWhen {
-    /// Major outage only.
-    #[default]
-    Down,
-    /// Degraded performance, partial or major outage.
-    Degraded,
-}
-
-/// A component's paging rule: `page`, `page_when`, `page_after`.
-#[derive(Debug, Clone, Default)]
-pub struct PageRule {
-    /// Names of `[[notify]]` targets this component pages (empty: only paging kinds no
-    /// component names, see `notify` routing).
-    pub targets: Vec<String>,
-    pub when: PageWhen,
-    /// How long the condition must hold before the page goes out.
-    pub after: Duration,
 }
 
 /// Keys every `[[component]]` accepts, whatever its kind.

@@ -7,7 +7,7 @@
 //! Delivery is at-least-once per target: an event is remembered as sent to a target only after
 //! that target acknowledged it (2xx, SMTP 250), so a receiver that is down gets it on a later run.
 //!
-//! # Who gets what (routing)
+//! # Who gets what (routing, [`Config::notify_route`])
 //! - A target that some component names in `page = [...]` gets *pages* (trigger, then resolve)
 //!   for exactly those components, by each component's `page_when` / `page_after`, whatever its
 //!   kind: naming a chat target makes it an on-call channel.
@@ -44,7 +44,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
-use crate::config::{Component, Config, KindError, Masked, NotifyConfig, PageWhen, parse_kind};
+use crate::config::{
+    Component, Config, KindError, Masked, NotifyConfig, PageWhen, Route, parse_kind,
+};
 use crate::model::Snapshot;
 use crate::state::ComponentState;
 
@@ -597,38 +599,6 @@ pub fn plan(snapshot: &Snapshot, memory: &mut NotifyMemory) -> Plan {
     }
 }
 
-/// Which events a target gets (see the module doc).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Route {
-    /// Every state change and incident update.
-    Everything,
-    /// Pages for these component ids, by their rules.
-    Pages(Vec<String>),
-}
-
-/// The route of `config.notify[index]`.
-pub fn route(config: &Config, index: usize) -> Route {
-    let Some(target) = config.notify.get(index) else {
-        return Route::Pages(Vec::new());
-    };
-    let naming: Vec<String> = match &target.name {
-        Some(name) => config
-            .components
-            .iter()
-            .filter(|c| c.page.targets.iter().any(|t| t == name))
-            .map(|c| c.id.clone())
-            .collect(),
-        None => Vec::new(),
-    };
-    if !naming.is_empty() {
-        Route::Pages(naming)
-    } else if target.target.notifier().pages() {
-        Route::Pages(config.components.iter().map(|c| c.id.clone()).collect())
-    } else {
-        Route::Everything
-    }
-}
-
 /// How long alerts stay valid at a receiver that expires them without news: three run intervals.
 fn validity(config: &Config) -> chrono::Duration {
     chrono::Duration::from_std(config.run.interval.std().saturating_mul(3))
@@ -756,7 +726,7 @@ pub async fn deliver(
     let mut jobs = Vec::new();
     for (index, target) in config.notify.iter().enumerate() {
         let key = target_key(target);
-        let events = match route(config, index) {
+        let events = match config.notify_route(index) {
             Route::Pages(components) => {
                 let renews = target.target.notifier().renews_open_pages();
                 pages_due(config, &components, plan, memory, &key, renews)

@@ -1,0 +1,84 @@
+//! When a component pages whom: each component's `page`, `page_when` and `page_after`, and the
+//! routing rule for targets no component names. Kept here, beside the config, because both
+//! notifications (who gets an event) and the page's "How we run the service" table (what it
+//! promises) read the same rule: the table cannot drift from what really pages.
+
+use serde::Deserialize;
+
+use super::{Config, Duration};
+
+/// When a component pages its targets.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PageWhen {
+    /// Major outage only.
+    #[default]
+    Down,
+    /// Degraded performance, partial or major outage.
+    Degraded,
+}
+
+/// A component's paging rule: `page`, `page_when`, `page_after`.
+#[derive(Debug, Clone, Default)]
+pub struct PageRule {
+    /// Names of `[[notify]]` targets this component pages; when empty, only paging targets
+    /// that no component names page for it (see [`Config::notify_route`]).
+    pub targets: Vec<String>,
+    pub when: PageWhen,
+    /// How long the condition must hold before the page goes out.
+    pub after: Duration,
+}
+
+/// Which events a `[[notify]]` target gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// Every state change and incident update (a chat target no component names).
+    Everything,
+    /// Pages (trigger, resolve) for these component ids, by their rules.
+    Pages(Vec<String>),
+}
+
+impl Config {
+    /// The route of `self.notify[index]`:
+    /// - named in some component's `page`: pages for exactly those components, any kind;
+    /// - else a paging kind (PagerDuty, Opsgenie, Alertmanager): pages for every component;
+    /// - else (chat): every event.
+    pub fn notify_route(&self, index: usize) -> Route {
+        let Some(target) = self.notify.get(index) else {
+            return Route::Pages(Vec::new());
+        };
+        let naming: Vec<String> = match &target.name {
+            Some(name) => self
+                .components
+                .iter()
+                .filter(|c| c.page.targets.iter().any(|t| t == name))
+                .map(|c| c.id.clone())
+                .collect(),
+            None => Vec::new(),
+        };
+        if !naming.is_empty() {
+            Route::Pages(naming)
+        } else if target.target.notifier().pages() {
+            Route::Pages(self.components.iter().map(|c| c.id.clone()).collect())
+        } else {
+            Route::Everything
+        }
+    }
+
+    /// Whether any target pages for `component`; `None` when no target pages at all (on-call
+    /// is then paged by something outside Upstate, and the page cannot say).
+    pub fn is_paged(&self, component: &str) -> Option<bool> {
+        let routes: Vec<Route> = (0..self.notify.len())
+            .map(|i| self.notify_route(i))
+            .filter(|r| matches!(r, Route::Pages(ids) if !ids.is_empty()))
+            .collect();
+        if routes.is_empty() {
+            return None;
+        }
+        Some(
+            routes
+                .iter()
+                .any(|r| matches!(r, Route::Pages(ids) if ids.iter().any(|id| id == component))),
+        )
+    }
+}
