@@ -4,12 +4,17 @@
 # edge on a closed port) shown as down, honestly. Prints where the page is.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-demo="$root/examples/demo"
+demo="$root"   # the repository root is the demo site (upstate.toml, incidents/, content/)
 cd "$root"
 
-echo "==> Building upstate (debug)…"
-cargo build --quiet --bin upstate
-bin="$root/target/debug/upstate"
+# UPSTATE_BIN: an upstate already installed (the scheduled workflow uses the release build).
+if [ -n "${UPSTATE_BIN:-}" ]; then
+  bin="$UPSTATE_BIN"
+else
+  echo "==> Building upstate (debug)…"
+  cargo build --quiet --bin upstate
+  bin="$root/target/debug/upstate"
+fi
 
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
 export DEMO_MEDIA_DIR="$demo/.upstate/media"
@@ -20,7 +25,7 @@ export DEMO_HTTP_PORT=$(free_port)
 export DEMO_CLOSED_PORT=$(free_port)   # nothing listens here: the WebSocket edge is absent
 export DEMO_PAGER_PORT=$(free_port)    # a local stand-in for PagerDuty's Events API
 
-python3 -m http.server "$DEMO_HTTP_PORT" --bind 127.0.0.1 --directory "$demo/www" >/dev/null 2>&1 &
+python3 -m http.server "$DEMO_HTTP_PORT" --bind 127.0.0.1 --directory "$root/scripts/demo-www" >/dev/null 2>&1 &
 http_pid=$!
 # Prints every page it receives to pages.log and answers as PagerDuty does (202).
 python3 - "$DEMO_PAGER_PORT" "$demo/.upstate/pages.log" <<'PY' >/dev/null 2>&1 &

@@ -7,14 +7,14 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-site="$root/examples/demo/public"
+site="$root/public"
 passed=0; failed=0
 step() { echo "==> validate: $1"; }
 ok() { passed=$((passed+1)); echo "    ok: $1"; }
 bad() { failed=$((failed+1)); echo "    FAILED: $1"; }
 
 step "build the demo site (scripts/demo.sh)"
-rm -rf "$root/examples/demo/.upstate" "$site"
+rm -rf "$root/.upstate" "$site"
 bash scripts/demo.sh >/dev/null || { echo "demo.sh exited $?; continuing with what it published"; }
 [ -f "$site/index.html" ] && ok "demo published" || { bad "demo published nothing"; exit 1; }
 

@@ -549,3 +549,72 @@ fn init_writes_what_ci_cron_needs() {
         .unwrap();
     assert_eq!(check.status.code(), Some(0), "{}", text(&check));
 }
+
+/// `[[objective]]`: the actual is published only once its window is covered; until then readers
+/// see "collecting history" with the real coverage, in the page and in status.json.
+#[test]
+fn objectives_publish_actuals_only_once_covered() {
+    let addr = http_server();
+    let config = |min: &str| {
+        format!(
+            "[[objective]]\nname = \"Availability\"\ncomponents = [\"api\"]\ntarget = \"99.5%\"\nwindow = \"1d\"\nlatency = \"p95 < 5s\"\nmin_coverage = \"{min}\"\n\n[[component]]\nid = \"api\"\nlabel = \"API\"\nkind = \"http\"\nurl = \"http://{addr}/ok\"\n"
+        )
+    };
+    let site = TestSite::new(&config("90%"));
+    for _ in 0..2 {
+        let out = site.cmd(&["run"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+    }
+    let status = site.status_json();
+    assert_status_schema(&status);
+    let o = &status["objectives"][0];
+    assert_eq!(o["name"], "Availability");
+    assert_eq!(o["target"], 0.995);
+    assert_eq!(o["window"], "1d");
+    assert!(o["actual"].is_null() && o["budget_left"].is_null(), "{o}");
+    let coverage = o["coverage"].as_f64().unwrap();
+    assert!(
+        coverage > 0.0 && coverage < 0.9,
+        "real, small coverage: {coverage}"
+    );
+    assert!(
+        site.read_public("index.html")
+            .contains("collecting history: 1 of 1 days"),
+        "the page says why there is no actual"
+    );
+
+    // The same history (and one more run) with no minimum: actual, budget and latency published.
+    std::fs::write(site.config(), config("0%")).unwrap();
+    let out = site.cmd(&["run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let o = &site.status_json()["objectives"][0];
+    assert_eq!(o["actual"], 1.0, "{o}");
+    assert_eq!(o["budget_left"], 1.0, "{o}");
+    assert_eq!(o["met"], true, "{o}");
+    assert!(o["latency"]["actual_ms"].as_f64().is_some(), "{o}");
+}
+
+#[test]
+fn objectives_name_known_components_and_valid_figures() {
+    let site = TestSite::new(
+        "[[objective]]\nname = \"A\"\ncomponents = [\"apii\"]\ntarget = \"99.5\"\n\n[[component]]\nid = \"api\"\nlabel = \"API\"\nkind = \"tcp\"\naddress = \"127.0.0.1:1\"\n",
+    );
+    let out = site.cmd(&["check"]);
+    assert_eq!(out.status.code(), Some(2));
+    let t = text(&out);
+    assert!(t.contains("invalid percentage `99.5`"), "{t}");
+    assert!(t.contains("e.g. \"99.5%\""), "{t}");
+    let site = TestSite::new(
+        "[[objective]]\nname = \"A\"\ncomponents = [\"apii\"]\ntarget = \"99.5%\"\n\n[[component]]\nid = \"api\"\nlabel = \"API\"\nkind = \"tcp\"\naddress = \"127.0.0.1:1\"\n",
+    );
+    let t = text(&site.cmd(&["check"]));
+    let file = site.config().display().to_string();
+    assert!(
+        t.contains(&format!(
+            "{file}:1:1: error: objective `A` names unknown component `apii`"
+        )),
+        "{t}"
+    );
+    assert!(t.contains("did you mean `api`?"), "{t}");
+}

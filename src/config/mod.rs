@@ -18,6 +18,7 @@
 
 mod document;
 pub mod duration;
+pub mod objective;
 pub mod paging;
 pub mod secret;
 
@@ -30,6 +31,7 @@ use serde::Deserialize;
 
 pub use document::closest;
 pub use duration::Duration;
+pub use objective::ObjectiveConfig;
 pub use paging::{PageRule, PageWhen, Route};
 pub use secret::{EnvString, Secret};
 
@@ -50,6 +52,8 @@ pub struct Config {
     pub snapshot: Option<SnapshotConfig>,
     pub components: Vec<Component>,
     pub notify: Vec<NotifyConfig>,
+    /// `[[objective]]`: service objectives published with their actuals.
+    pub objectives: Vec<ObjectiveConfig>,
 }
 
 /// `[site]`: what the page says about itself.
@@ -533,6 +537,7 @@ impl Config {
             snapshot: None,
             components: Vec::new(),
             notify: Vec::new(),
+            objectives: Vec::new(),
         };
         for section in &all {
             let masked =
@@ -556,6 +561,14 @@ impl Config {
                     if let Some(n) = parse_notify(text, section, &mut errors) {
                         config.notify.push(n);
                     }
+                }
+                ("objective", true) => {
+                    let mut one: Option<ObjectiveConfig> = None;
+                    table!(one);
+                    config.objectives.extend(one.map(|mut o| {
+                        o.line = errors.lines.line_col(section.header).0;
+                        o
+                    }));
                 }
                 ("component", true) => {
                     if let Some(c) = parse_component(text, section, &mut errors) {
@@ -652,6 +665,7 @@ impl Config {
             }
         }
         self.validate_paging(errors);
+        self.validate_objectives(errors);
         let mut seen = BTreeMap::new();
         for c in &mut self.components {
             if c.timeout == Duration::default() {
@@ -718,6 +732,30 @@ impl Config {
         }
     }
 
+    /// Every `[[objective]]` names known components, at least one.
+    fn validate_objectives(&self, errors: &mut Errors<'_>) {
+        let ids: Vec<&str> = self.components.iter().map(|c| c.id.as_str()).collect();
+        for o in &self.objectives {
+            let offset = line_offset(errors.text, o.line);
+            if o.components.is_empty() {
+                errors.push(
+                    offset,
+                    None,
+                    format!("objective `{}` names no components", o.name),
+                    Some("write components = [\"api\", ...] with ids of [[component]]s".to_owned()),
+                );
+            }
+            for id in o.components.iter().filter(|id| !ids.contains(&id.as_str())) {
+                errors.push(
+                    offset,
+                    None,
+                    format!("objective `{}` names unknown component `{id}`", o.name),
+                    closest(id, ids.iter().copied()).map(|near| format!("did you mean `{near}`?")),
+                );
+            }
+        }
+    }
+
     /// The folder relative paths in the config are resolved against.
     pub fn base_dir(&self) -> PathBuf {
         self.path
@@ -779,6 +817,7 @@ struct TopLevel {
     snapshot: Option<serde::de::IgnoredAny>,
     component: Option<serde::de::IgnoredAny>,
     notify: Option<serde::de::IgnoredAny>,
+    objective: Option<serde::de::IgnoredAny>,
 }
 
 fn parse_component(text: &str, section: &Section, errors: &mut Errors<'_>) -> Option<Component> {

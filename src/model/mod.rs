@@ -4,6 +4,7 @@
 //! from one `Snapshot`, so they cannot disagree. Renderers format; they never compute facts.
 
 mod objectives;
+mod slo;
 
 use std::collections::BTreeMap;
 
@@ -17,6 +18,7 @@ use crate::incident::{Incident, Kind, Status, lifecycle, markdown};
 use crate::state::{ComponentState, PublicState, roll_up};
 
 pub use objectives::Objective;
+pub use slo::{LatencyObjective, ServiceObjective};
 
 /// A component's current status, from this run's probes or from history.
 #[derive(Debug, Clone, PartialEq)]
@@ -164,6 +166,8 @@ pub struct Snapshot {
     pub maintenance: Vec<IncidentView>,
     pub counters: Counters,
     pub objectives: Vec<Objective>,
+    /// `[[objective]]`s with their actuals (none published before their coverage is reached).
+    pub service_objectives: Vec<ServiceObjective>,
     pub version: &'static str,
 }
 
@@ -347,6 +351,7 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
         maintenance,
         counters,
         objectives: objectives::from_config(config),
+        service_objectives: slo::compute(&config.objectives, history, now),
         version: env!("CARGO_PKG_VERSION"),
     }
 }

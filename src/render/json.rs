@@ -16,6 +16,23 @@ struct StatusJson<'a> {
     /// Additive to the seed contract: after this instant the page is stale (its schedule has
     /// stopped or is late) and pollers should say so rather than trust `overall_state`.
     stale_after: String,
+    /// Additive: the `[[objective]]`s, `actual` null until the window is covered.
+    objectives: Vec<ObjectiveJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct ObjectiveJson<'a> {
+    name: &'a str,
+    components: &'a [String],
+    target: f64,
+    window: String,
+    actual: Option<f64>,
+    coverage: f64,
+    min_coverage: f64,
+    days_observed: u32,
+    budget_left: Option<f64>,
+    met: Option<bool>,
+    latency: Option<&'a crate::model::LatencyObjective>,
 }
 
 #[derive(Serialize)]
@@ -76,6 +93,23 @@ pub fn status_json(snapshot: &Snapshot) -> Vec<u8> {
             .collect(),
         generated_at: iso(snapshot.generated_at),
         stale_after: iso(snapshot.stale_after),
+        objectives: snapshot
+            .service_objectives
+            .iter()
+            .map(|o| ObjectiveJson {
+                name: &o.name,
+                components: &o.components,
+                target: o.target,
+                window: format!("{}d", o.window_days),
+                actual: o.actual,
+                coverage: o.coverage,
+                min_coverage: o.min_coverage,
+                days_observed: o.days_observed,
+                budget_left: o.budget_left,
+                met: o.met,
+                latency: o.latency.as_ref(),
+            })
+            .collect(),
     };
     serde_json::to_vec_pretty(&doc).unwrap_or_default()
 }

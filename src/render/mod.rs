@@ -35,7 +35,7 @@ macro_rules! theme_file {
 }
 
 /// The embedded default theme: (path inside the theme, content).
-const DEFAULT_THEME: [(&str, &str); 11] = [
+const DEFAULT_THEME: [(&str, &str); 12] = [
     theme_file!("templates/base.html"),
     theme_file!("templates/index.html"),
     theme_file!("templates/component.html"),
@@ -44,6 +44,7 @@ const DEFAULT_THEME: [(&str, &str); 11] = [
     theme_file!("templates/objectives.html"),
     theme_file!("templates/partials/incident_item.html"),
     theme_file!("templates/partials/bars.html"),
+    theme_file!("templates/partials/service_objectives.html"),
     theme_file!("templates/badge.svg"),
     theme_file!("templates/page.html"),
     theme_file!("strings.toml"),
@@ -239,6 +240,7 @@ impl Renderer {
                     "strings_json": strings_json,
                     "counters": snapshot.counters,
                     "objectives": snapshot.objectives,
+                    "service_objectives": snapshot.service_objectives,
                 }),
                 "",
             )?,
