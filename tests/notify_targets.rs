@@ -1009,3 +1009,31 @@ fn how_we_run_the_service_is_generated_from_the_paging_rules() {
         "{page}"
     );
 }
+
+#[test]
+fn a_declared_incident_does_not_page_what_the_probes_see_up() {
+    let http = common::http_server();
+    let pd = Receiver::start(r#"{"status":"success"}"#);
+    let site = http_site(
+        http,
+        "ok",
+        &format!(
+            "[[notify]]\nkind = \"pagerduty\"\nrouting_key = \"pd-key-incident-0001\"\nurl = \"{}\"\n",
+            pd.url("/v2/enqueue")
+        ),
+    );
+    site.incident(
+        "2026-01-02-declared.md",
+        &format!(
+            "---\ntitle: Edge errors\nseverity: critical\nstatus: investigating\ncomponents: [web]\nimpact: major_outage\ndiscovered_at: {}\n---\n",
+            (chrono::Utc::now() - chrono::Duration::minutes(5)).to_rfc3339()
+        ),
+    );
+    run(&site);
+    run(&site);
+    assert_eq!(site.status_json()["components"][0]["state"], "down");
+    assert!(pd.seen().is_empty(), "{:#?}", pd.seen());
+    set(&site, "/ok\"", "/fail\"");
+    run(&site);
+    assert_eq!(pd.seen().len(), 1, "the probe fails: now it pages");
+}

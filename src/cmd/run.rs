@@ -77,6 +77,12 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
         attention.push(p.to_string());
     }
 
+    // Pages follow what the probes saw, not a declared incident's impact.
+    let probed: BTreeMap<String, upstate::state::ComponentState> = decided
+        .current
+        .iter()
+        .map(|(id, status)| (id.clone(), status.state))
+        .collect();
     let (snapshot, files) = match pipeline::render(
         &config,
         &mut history,
@@ -101,7 +107,7 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
     // Notifications go out while the site is published: neither waits for the other, and a
     // receiver that hangs or fails never fails the run.
     let mut notify_memory = history.notify_memory();
-    let plan = upstate::notify::plan(&snapshot, &mut notify_memory);
+    let plan = upstate::notify::plan(&snapshot, &probed, &mut notify_memory);
     let (published, (_, problems)) = tokio::join!(
         target.publish(&site),
         upstate::notify::deliver(&config, &plan, &mut notify_memory)

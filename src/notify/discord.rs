@@ -1,5 +1,5 @@
 //! `kind = "discord"`: a Discord channel webhook ("Execute Webhook": `POST` the webhook URL with
-//! `content` and `embeds`). Text is Markdown-escaped and `allowed_mentions` is empty, so an
+//! an `embeds` entry). Text is Markdown-escaped and `allowed_mentions` is empty, so an
 //! `@everyone` or a link in a probe's error shows as text and pings no one.
 
 use serde::Deserialize;
@@ -44,7 +44,6 @@ impl Notifier for DiscordConfig {
         };
         let body = json!({
             "username": "Upstate",
-            "content": markdown_escape(&event.title()),
             "embeds": [{
                 "title": markdown_escape(&event.title()),
                 "description": markdown_escape(&event.summary()),

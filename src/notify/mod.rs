@@ -512,7 +512,10 @@ pub fn target_key(config: &NotifyConfig) -> String {
 struct ComponentNow {
     id: String,
     label: String,
+    /// The state shown on the page (incidents and maintenance applied).
     state: ComponentState,
+    /// The state the probe saw: what pages follow.
+    probed: ComponentState,
     since: DateTime<Utc>,
     detail: String,
     url: String,
@@ -527,7 +530,14 @@ pub struct Plan {
 }
 
 /// Advances the memory's view of the current states and lists what could be announced.
-pub fn plan(snapshot: &Snapshot, memory: &mut NotifyMemory) -> Plan {
+/// `probed` holds each component's state as its probe saw it (before incidents are applied):
+/// pages follow the checks, so declaring an incident never pages on-call by itself. A component
+/// missing from it is judged by its shown state.
+pub fn plan(
+    snapshot: &Snapshot,
+    probed: &BTreeMap<String, ComponentState>,
+    memory: &mut NotifyMemory,
+) -> Plan {
     let mut components = Vec::new();
     for c in &snapshot.components {
         let now = c.last_checked_at.unwrap_or(snapshot.generated_at);
@@ -537,13 +547,16 @@ pub fn plan(snapshot: &Snapshot, memory: &mut NotifyMemory) -> Plan {
         };
         memory.current.insert(c.id.clone(), (c.state, since));
         // The paging clocks: while a maintenance window covers the component, neither runs.
-        let down = c.state == ComponentState::MajorOutage;
-        let degraded = matches!(
-            c.state,
-            ComponentState::DegradedPerformance
-                | ComponentState::PartialOutage
-                | ComponentState::MajorOutage
-        );
+        let maintenance = c.state == ComponentState::UnderMaintenance;
+        let seen = probed.get(&c.id).copied().unwrap_or(c.state);
+        let down = !maintenance && seen == ComponentState::MajorOutage;
+        let degraded = !maintenance
+            && matches!(
+                seen,
+                ComponentState::DegradedPerformance
+                    | ComponentState::PartialOutage
+                    | ComponentState::MajorOutage
+            );
         for (holds, clock) in [
             (down, &mut memory.down_since),
             (degraded, &mut memory.degraded_since),
@@ -558,6 +571,7 @@ pub fn plan(snapshot: &Snapshot, memory: &mut NotifyMemory) -> Plan {
             id: c.id.clone(),
             label: c.label.clone(),
             state: c.state,
+            probed: seen,
             since,
             detail: c.detail.clone(),
             url: format!("{}/components/{}.html", snapshot.site.base_url, c.id),
@@ -631,7 +645,7 @@ fn pages_due(
                 dedup_key,
                 component: now.id.clone(),
                 label: now.label.clone(),
-                state: now.state,
+                state: now.probed,
                 opened,
                 detail: now.detail.clone(),
                 since,
@@ -657,7 +671,7 @@ fn pages_due(
             (None, _) if maintenance => {}
             (None, Some(since)) if plan.now - since >= to_chrono(rule.page.after) => {
                 let dedup_key = format!("upstate-{}-{}", now.id, since.timestamp_millis());
-                events.push(page(PageAction::Trigger, dedup_key, since, now.state));
+                events.push(page(PageAction::Trigger, dedup_key, since, now.probed));
             }
             (None, _) => {}
             (Some(p), None) => events.push(page(
@@ -902,7 +916,15 @@ async fn send_http(
             })
         })?;
     let status = response.status();
-    let body = response.text().await.unwrap_or_default();
+    // Enough of the answer to show; a receiver that streams forever is cut off.
+    let mut response = response;
+    let mut bytes = Vec::new();
+    while bytes.len() < 4096
+        && let Ok(Some(chunk)) = response.chunk().await
+    {
+        bytes.extend_from_slice(&chunk);
+    }
+    let body = String::from_utf8_lossy(&bytes);
     let answer = Answer {
         status: format!("HTTP {}", status.as_u16()),
         body: short(&body),
