@@ -82,3 +82,39 @@ impl Config {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn named_targets_page_their_components_and_unnamed_ones_follow_their_kind() {
+        let config = Config::parse(
+            "[[component]]\nid = \"api\"\nlabel = \"API\"\nkind = \"tcp\"\naddress = \"127.0.0.1:9\"\npage = [\"chat\"]\n\n\
+             [[component]]\nid = \"docs\"\nlabel = \"Docs\"\nkind = \"tcp\"\naddress = \"127.0.0.1:9\"\n\n\
+             [[notify]]\nname = \"chat\"\nkind = \"slack\"\nurl = \"http://127.0.0.1:9/a\"\n\n\
+             [[notify]]\nkind = \"slack\"\nurl = \"http://127.0.0.1:9/b\"\n\n\
+             [[notify]]\nname = \"pd\"\nkind = \"pagerduty\"\nrouting_key = \"k\"\n",
+            std::path::Path::new("upstate.toml"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.notify_route(0), Route::Pages(vec!["api".to_owned()]));
+        assert_eq!(config.notify_route(1), Route::Everything);
+        assert_eq!(
+            config.notify_route(2),
+            Route::Pages(vec!["api".to_owned(), "docs".to_owned()])
+        );
+        assert_eq!(config.is_paged("docs"), Some(true));
+        let chat_only = Config::parse(
+            "[[component]]\nid = \"docs\"\nlabel = \"Docs\"\nkind = \"tcp\"\naddress = \"127.0.0.1:9\"\n\n\
+             [[notify]]\nkind = \"slack\"\nurl = \"http://127.0.0.1:9/b\"\n",
+            std::path::Path::new("upstate.toml"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            chat_only.is_paged("docs"),
+            None,
+            "nothing pages: the page cannot say"
+        );
+    }
+}

@@ -147,7 +147,7 @@ impl Page {
         }
     }
 
-    /// One line: "[TEST] API is major outage: HTTP 503" / "API recovered: operational".
+    /// One line: "`[TEST] `API is major outage: HTTP 503" / "API recovered: operational".
     pub fn summary(&self) -> String {
         let prefix = if self.test { "[TEST] " } else { "" };
         let state = self.state.as_str().replace('_', " ");
