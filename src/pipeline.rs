@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
+use crate::history::git::GitStore;
 use crate::history::s3::S3Store;
 use crate::history::{History, HistoryError, LocalStore, RawObservation, Retention, Store};
 use crate::incident::{Incident, IncidentError};
@@ -30,10 +31,15 @@ pub fn store(config: &Config) -> Result<Box<dyn Store>, HistoryError> {
     store_at(config, config.history.store.as_str())
 }
 
-/// A store at `raw` (a folder relative to the config, or `s3://bucket/prefix` with `[s3]`).
+/// A store at `raw` (a folder relative to the config, `s3://bucket/prefix` with `[s3]`, or
+/// `git+<repo-url>#<branch>`). A shared store must be synced before it is read: [`History::open`]
+/// does it, or call [`Store::sync`].
 pub fn store_at(config: &Config, raw: &str) -> Result<Box<dyn Store>, HistoryError> {
     if raw.starts_with("s3://") {
         return Ok(Box::new(S3Store::new(config, raw)?));
+    }
+    if raw.starts_with("git+") {
+        return Ok(Box::new(GitStore::new(config, raw)?));
     }
     Ok(Box::new(LocalStore::new(config.resolve(raw))))
 }

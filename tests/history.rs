@@ -302,3 +302,61 @@ fn build_after_a_window_ends_shows_the_probe_not_the_window() {
         "the window is over: {built:#}"
     );
 }
+
+/// Two runs raced on a shared store and the earlier one is re-applied after the later one (the
+/// git store's retry): its observation is counted and kept, the later run's facts stay current,
+/// no time is credited backwards, and a failure streak both runs saw counts both.
+#[test]
+fn an_earlier_run_applied_after_a_later_one_is_counted_without_rewinding() {
+    let dir = tempfile::tempdir().unwrap();
+    let streak = |n| {
+        BTreeMap::from([(
+            "api".to_owned(),
+            Memory {
+                consecutive_failures: n,
+                ..Memory::default()
+            },
+        )])
+    };
+    let (early, late) = (t("2026-11-20T10:00:00Z"), t("2026-11-20T10:00:01Z"));
+    let mut h = History::open(Box::new(LocalStore::new(dir.path())), retention()).unwrap();
+    h.record(
+        late,
+        &[obs(late, ComponentState::MajorOutage, 0)],
+        &streak(1),
+    )
+    .unwrap();
+    // The earlier run, decided on top of the later one's memory: its streak advanced to 2.
+    h.record(
+        early,
+        &[obs(early, ComponentState::MajorOutage, 0)],
+        &streak(2),
+    )
+    .unwrap();
+    drop(h);
+    let mut h = History::open_read_only(Box::new(LocalStore::new(dir.path())), retention());
+    let memory = h.memory("api");
+    assert_eq!(memory.last_at, Some(late), "the later run stays current");
+    assert_eq!(memory.rules.consecutive_failures, 2, "both failures count");
+    assert!(memory.timeline.is_empty(), "{:?}", memory.timeline);
+    let day = h.day_rollup("api", early.date_naive()).unwrap();
+    assert_eq!((day.checks, day.failures), (2, 2));
+    assert_eq!(day.seconds.major_outage, 0.0, "no time credited backwards");
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("raw/2026-11-20"))
+            .unwrap()
+            .count(),
+        2
+    );
+
+    // An earlier success after a later failure does not reset the later run's streak.
+    let mut h = History::open(Box::new(LocalStore::new(dir.path())), retention()).unwrap();
+    h.record(
+        early,
+        &[obs(early, ComponentState::Operational, 5)],
+        &streak(0),
+    )
+    .unwrap();
+    assert_eq!(h.memory("api").rules.consecutive_failures, 2);
+    assert_eq!(h.memory("api").last_at, Some(late));
+}

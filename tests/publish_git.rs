@@ -3,13 +3,14 @@
 //! pushing to the same branch.
 //!
 //! The behaviour these tests pin down:
-//! - incremental (default): every publish is one commit on top of the branch; nobody's commit is
+//! - `?mode=single-commit` (the default): the branch holds exactly one commit; a foreign tip is
+//!   replaced only after upstate fetched it (the push is leased on the tip it saw, so a commit
+//!   pushed in the window between fetch and push fails the lease and is fetched before being
+//!   replaced), and the replacement is logged as a warning;
+//! - `?mode=incremental`: every publish is one commit on top of the branch; nobody's commit is
 //!   ever dropped from history (a foreign commit stays an ancestor), although the tree of the new
 //!   commit is exactly the site (a foreign file is deleted from the tree, not from history);
-//! - `?mode=single-commit`: the branch holds exactly one commit; a foreign tip is replaced only
-//!   after upstate fetched it (the push is leased on the tip it saw, so a commit pushed in the
-//!   window between fetch and push fails the lease and is fetched before being replaced), and the
-//!   replacement is logged as a warning;
+//! - either way, the Pages files the site does not make (`CNAME`, `.nojekyll`) stay on the branch;
 //! - nothing changed: no commit, no push;
 //! - a token in the URL never shows in any output.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -251,7 +252,10 @@ fn first_publish_creates_the_branch_with_the_site_and_nojekyll() {
 #[test]
 fn a_change_is_one_new_commit_holding_only_the_changed_files() {
     let remote = Remote::new();
-    let site = site(&format!("git+{}#gh-pages", remote.file_url()));
+    let site = site(&format!(
+        "git+{}#gh-pages?mode=incremental",
+        remote.file_url()
+    ));
     assert_ok(&site.cmd(&["run"]));
     let first = built(&site);
     let first_tip = remote.tip("gh-pages");
@@ -346,10 +350,13 @@ fn single_commit_mode_keeps_exactly_one_commit() {
 #[test]
 fn incremental_mode_keeps_a_commit_someone_else_pushed() {
     let remote = Remote::new();
-    // The plain path form (no `file://`).
-    let site = site(&format!("git+{}", remote.path().display()));
+    // The plain path form (no `file://`), default branch.
+    let site = site(&format!(
+        "git+{}#?mode=incremental",
+        remote.path().display()
+    ));
     assert_ok(&site.cmd(&["run"]));
-    let foreign = remote.foreign_push("gh-pages", "CNAME");
+    let foreign = remote.foreign_push("gh-pages", "notes.txt");
     site.incident(
         "2026-01-10-edge-down.md",
         "---\ntitle: Edge unreachable\nkind: incident\nseverity: major\nstatus: investigating\ncomponents: [edge]\nimpact: major_outage\ndiscovered_at: 2026-01-10T10:00:00Z\n---\nLooking into it.\n",
@@ -462,7 +469,10 @@ fn run_with_git(site: &TestSite, racing: &RacingGit, args: &[&str]) -> Output {
 #[test]
 fn incremental_mode_rebuilds_on_a_commit_pushed_during_the_publish() {
     let remote = Remote::new();
-    let site = site(&format!("git+{}#gh-pages", remote.file_url()));
+    let site = site(&format!(
+        "git+{}#gh-pages?mode=incremental",
+        remote.file_url()
+    ));
     assert_ok(&site.cmd(&["run"]));
     let before = remote.tip("gh-pages");
     site.incident(
@@ -536,7 +546,7 @@ fn single_commit_mode_replaces_a_foreign_tip_seen_before_publishing_and_says_so(
         remote.file_url()
     ));
     assert_ok(&site.cmd(&["run"]));
-    let foreign = remote.foreign_push("gh-pages", "CNAME");
+    let foreign = remote.foreign_push("gh-pages", "notes.txt");
     assert_eq!(remote.commits("gh-pages"), 2);
     let out = site.cmd(&["publish"]);
     assert_ok(&out);
@@ -547,8 +557,61 @@ fn single_commit_mode_replaces_a_foreign_tip_seen_before_publishing_and_says_so(
         text(&out)
     );
     assert_eq!(remote.commits("gh-pages"), 1);
-    assert!(!remote.files("gh-pages").contains_key("CNAME"));
+    assert!(!remote.files("gh-pages").contains_key("notes.txt"));
     assert_branch_is_site(&remote, "gh-pages", &site);
+}
+
+/// `CNAME` (GitHub writes it when a custom domain is set in the repository's settings) and
+/// `.nojekyll` are the branch's, not the site's: no publish deletes them, in either mode, and
+/// the default mode keeps the branch at one commit.
+#[test]
+fn pages_files_on_the_branch_survive_every_publish() {
+    for mode in ["", "?mode=incremental"] {
+        let remote = Remote::new();
+        let site = site(&format!("git+{}#gh-pages{mode}", remote.file_url()));
+        assert_ok(&site.cmd(&["run"]));
+        // Someone sets a custom domain and gives `.nojekyll` a comment.
+        let clone = tempfile::tempdir().unwrap();
+        git(
+            clone.path(),
+            &["clone", "-q", "-b", "gh-pages", &remote.file_url(), "c"],
+        );
+        let c = clone.path().join("c");
+        std::fs::write(c.join("CNAME"), "status.example.com\n").unwrap();
+        std::fs::write(c.join(".nojekyll"), "# served as is\n").unwrap();
+        git(&c, &["add", "CNAME", ".nojekyll"]);
+        git(&c, &["commit", "-q", "-m", "Custom domain"]);
+        git(&c, &["push", "-q", "origin", "gh-pages"]);
+        for i in 0..2 {
+            // A change each time, so every publish pushes.
+            site.incident(
+                &format!("2026-01-1{i}-edge-down.md"),
+                &format!("---\ntitle: Edge down {i}\nkind: incident\nseverity: minor\nstatus: resolved\ncomponents: [edge]\nimpact: partial_outage\ndiscovered_at: 2026-01-1{i}T10:00:00Z\nresolved_at: 2026-01-1{i}T11:00:00Z\n---\nFixed.\n"),
+            );
+            let out = site.cmd(&["run"]);
+            assert_ok(&out);
+            assert!(text(&out).contains(" 0 deleted)"), "{mode}: {}", text(&out));
+            let files = remote.files("gh-pages");
+            assert_eq!(
+                files.get("CNAME").map(Vec::as_slice),
+                Some(&b"status.example.com\n"[..]),
+                "{mode}"
+            );
+            assert_eq!(
+                files.get(".nojekyll").map(Vec::as_slice),
+                Some(&b"# served as is\n"[..]),
+                "{mode}"
+            );
+            let expected_commits = if mode.is_empty() { 1 } else { 3 + i };
+            assert_eq!(remote.commits("gh-pages"), expected_commits, "{mode}");
+        }
+        // The page's own files are exactly the build: only the two Pages files are extra.
+        let mut expected: Vec<String> = built(&site).into_keys().collect();
+        expected.extend(["CNAME".to_owned(), ".nojekyll".to_owned()]);
+        expected.sort();
+        let actual: Vec<String> = remote.files("gh-pages").into_keys().collect();
+        assert_eq!(actual, expected, "{mode}");
+    }
 }
 
 #[test]

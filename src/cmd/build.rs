@@ -27,6 +27,12 @@ pub fn run_with(path: &Path, merge: bool) -> Exit {
             return Exit::Invalid;
         }
     };
+    // A shared store (git) is fetched first; one that cannot be read is an error, never a page
+    // built from empty history.
+    if let Err(e) = store.sync() {
+        eprintln!("error: {e}");
+        return Exit::Fatal;
+    }
     let mut history = History::open_read_only(store, pipeline::retention(&config));
     let current = if merge {
         let (observations, problems) = pipeline::merged_observations(&config, &history);

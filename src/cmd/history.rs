@@ -47,7 +47,12 @@ pub fn repair(path: &Path) -> Exit {
         Ok(h) => h,
         Err(e) => return e,
     };
-    match history.repair() {
+    let repaired = history.repair().and_then(|moved| {
+        // A shared store (git) is pushed; on a race, the fresh copy is repaired again.
+        history.finish(|fresh| fresh.repair().map(drop))?;
+        Ok(moved)
+    });
+    match repaired {
         Ok(moved) if moved.is_empty() => {
             out!("Nothing to repair.");
             Exit::Success

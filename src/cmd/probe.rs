@@ -14,7 +14,13 @@ pub async fn run(path: &Path, json: bool) -> Exit {
     let observations = pipeline::probe_all(&config).await;
     // Read-only: the streaks history remembers shape the states, but nothing is written.
     let history = match pipeline::store(&config) {
-        Ok(store) => History::open_read_only(store, pipeline::retention(&config)),
+        Ok(store) => {
+            if let Err(e) = store.sync() {
+                eprintln!("error: {e}");
+                return Exit::Fatal;
+            }
+            History::open_read_only(store, pipeline::retention(&config))
+        }
         Err(e) => {
             eprintln!("error: {e}");
             return Exit::Invalid;
@@ -100,8 +106,14 @@ pub async fn region(path: &Path, region: &str, shard: &str, out: &str) -> Exit {
         at: chrono::Utc::now(),
         observations,
     };
+    // A shared store (git) is fetched, written and pushed; a report pushed by another shard
+    // meanwhile is kept and this one re-written on top.
     let written = tokio::task::spawn_blocking(move || {
-        upstate::region::write_report(store.as_ref(), &report).map(|()| report.observations.len())
+        store.sync()?;
+        upstate::history::write_shared(store.as_ref(), |s| {
+            upstate::region::write_report(s, &report)
+        })
+        .map(|()| report.observations.len())
     })
     .await;
     match written {

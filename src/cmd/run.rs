@@ -5,7 +5,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use upstate::config::Config;
 use upstate::history::History;
+use upstate::incident::Incident;
+use upstate::model::{Counters, CurrentStatus};
+use upstate::publish::{PublishReport, Target};
 use upstate::state::PublicState;
 use upstate::{pipeline, publish};
 
@@ -41,7 +45,8 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
         }
     };
     let retention = pipeline::retention(&config);
-    // Waits for an overlapping run to finish rather than interleaving with it.
+    // Waits for an overlapping run to finish rather than interleaving with it. A shared store
+    // (git) is fetched here: one that cannot be read stops the run before anything is published.
     let history = tokio::task::spawn_blocking(move || History::open(store, retention)).await;
     let mut history = match history {
         Ok(Ok(h)) => h,
@@ -68,6 +73,7 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
     let now = chrono::Utc::now();
     let decided = pipeline::decide(&config, &observations, &history, &incidents);
     history.set_counters(counters.clone());
+    let run_counters = counters.clone();
     if let Err(e) = history.record(now, &decided.raw, &decided.rules) {
         eprintln!("error: recording history failed: {e}");
         attention.push("history was not recorded".to_owned());
@@ -77,54 +83,35 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
         attention.push(p.to_string());
     }
 
-    // Pages follow what the probes saw, not a declared incident's impact.
-    let probed: BTreeMap<String, upstate::state::ComponentState> = decided
-        .current
-        .iter()
-        .map(|(id, status)| (id.clone(), status.state))
-        .collect();
-    let (snapshot, files) = match pipeline::render(
+    let published = publish_site(
         &config,
         &mut history,
         decided.current,
         &incidents,
         counters,
         now,
-    ) {
-        Ok(rendered) => rendered,
-        Err(e) => {
-            eprintln!("error: rendering failed: {e}");
-            return Exit::Fatal;
-        }
-    };
-    let site = match pipeline::write(&config, &files) {
-        Ok(dir) => dir,
-        Err(e) => {
-            eprintln!("error: writing the site failed: {e}");
-            return Exit::Fatal;
-        }
-    };
-    // Notifications go out while the site is published: neither waits for the other, and a
-    // receiver that hangs or fails never fails the run.
-    let mut notify_memory = history.notify_memory();
-    let plan = upstate::notify::plan(&snapshot, &probed, &mut notify_memory);
-    let (published, (_, problems)) = tokio::join!(
-        target.publish(&site),
-        upstate::notify::deliver(&config, &plan, &mut notify_memory)
-    );
-    for p in &problems {
-        eprintln!("warning: {p}");
-    }
-    if let Err(e) = history.save_notify_memory(notify_memory) {
-        eprintln!("warning: could not record sent notifications: {e}");
-    }
+        target.as_ref(),
+    )
+    .await;
+    // Whatever the publish came to, this run's observations are kept: a shared store (git) is
+    // pushed now. If another run pushed first, the same observations are decided and recorded
+    // again on top of its history (the page already published stays as rendered).
+    let notify_memory = history.notify_memory();
+    let finished = tokio::task::block_in_place(|| {
+        history.finish(|fresh| {
+            let decided = pipeline::decide(&config, &observations, fresh, &incidents);
+            fresh.set_counters(run_counters.clone());
+            fresh.record(now, &decided.raw, &decided.rules)?;
+            fresh.save_notify_memory(notify_memory.clone())
+        })
+    });
     drop(history);
-    let report = match published {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::Fatal;
-        }
+    if let Err(e) = finished {
+        eprintln!("error: saving history failed: {e}");
+        return Exit::Fatal;
+    }
+    let Ok((file_count, report)) = published else {
+        return Exit::Fatal;
     };
     super::send_heartbeat(&config).await;
 
@@ -137,7 +124,7 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
     if json {
         let summary = serde_json::json!({
             "published_to": target_name,
-            "files": files.len(),
+            "files": file_count,
             "written": report.uploaded,
             "deleted": report.deleted,
             "components": {"operational": get(PublicState::Operational), "degraded": get(PublicState::Degraded), "down": get(PublicState::Down)},
@@ -157,7 +144,7 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
         );
         out!(
             "Published {} files to {} ({} written, {} deleted).",
-            files.len(),
+            file_count,
             target_name,
             report.uploaded,
             report.deleted
@@ -173,4 +160,42 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
     } else {
         Exit::Attention
     }
+}
+
+/// Renders and writes the site, then publishes it while notifications go out: neither waits for
+/// the other, and a receiver that hangs or fails never fails the run. Returns the number of
+/// files and what the publish did; on failure the reason was printed.
+async fn publish_site(
+    config: &Config,
+    history: &mut History,
+    current: BTreeMap<String, CurrentStatus>,
+    incidents: &[Incident],
+    counters: Counters,
+    now: chrono::DateTime<chrono::Utc>,
+    target: &dyn Target,
+) -> Result<(usize, PublishReport), ()> {
+    // Pages follow what the probes saw, not a declared incident's impact.
+    let probed: BTreeMap<String, upstate::state::ComponentState> = current
+        .iter()
+        .map(|(id, status)| (id.clone(), status.state))
+        .collect();
+    let (snapshot, files) = pipeline::render(config, history, current, incidents, counters, now)
+        .map_err(|e| eprintln!("error: rendering failed: {e}"))?;
+    let site = pipeline::write(config, &files)
+        .map_err(|e| eprintln!("error: writing the site failed: {e}"))?;
+    let mut notify_memory = history.notify_memory();
+    let plan = upstate::notify::plan(&snapshot, &probed, &mut notify_memory);
+    let (published, (_, problems)) = tokio::join!(
+        target.publish(&site),
+        upstate::notify::deliver(config, &plan, &mut notify_memory)
+    );
+    for p in &problems {
+        eprintln!("warning: {p}");
+    }
+    if let Err(e) = history.save_notify_memory(notify_memory) {
+        eprintln!("warning: could not record sent notifications: {e}");
+    }
+    published
+        .map(|report| (files.len(), report))
+        .map_err(|e| eprintln!("error: {e}"))
 }

@@ -139,7 +139,8 @@ impl Default for RunConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HistoryConfig {
-    /// A folder (relative to the config file), or `s3://bucket/prefix`.
+    /// A folder (relative to the config file), `s3://bucket/prefix`, or
+    /// `git+<repo-url>#<branch>` (a branch kept at one commit, for ephemeral CI runners).
     pub store: EnvString,
     /// How long raw observations are kept; daily rollups are kept for good.
     pub raw_retention: Duration,
@@ -602,6 +603,23 @@ impl Config {
                 Some("write e.g. base_url = \"https://status.example.com\"".to_owned()),
             );
         }
+        for (section, key, value) in [
+            ("history", "store", self.history.store.as_str()),
+            ("publish", "target", self.publish.target.expose()),
+        ] {
+            if let Err((message, help)) = check_location(value, &self.base_dir(), key == "store") {
+                let offset = sections
+                    .iter()
+                    .find(|s| s.name == section && !s.is_array)
+                    .map_or(0, |s| key_offset(errors.text, s, key));
+                errors.push(
+                    offset,
+                    None,
+                    format!("[{section}] `{key}`: {message}"),
+                    Some(help),
+                );
+            }
+        }
         if self.run.concurrency == 0 {
             errors.push(
                 header_of("run"),
@@ -795,6 +813,63 @@ fn page_key_offset(text: &str, line: usize) -> usize {
         offset += l.len();
     }
     start
+}
+
+/// Judges a `[history] store` or `[publish] target`: a folder, `s3://…` or `git+<url>#<branch>`.
+/// Anything else shaped like a URL is refused rather than taken as a folder named `ftp:`.
+/// Messages name the scheme only: the value may carry a token.
+fn check_location(value: &str, base: &Path, is_store: bool) -> Result<(), (String, String)> {
+    const SUPPORTED: &str = "use a folder path, `s3://bucket/prefix`, or `git+<repo-url>#<branch>`";
+    if let Some(rest) = value.strip_prefix("git+") {
+        if rest.is_empty() {
+            return Err((
+                "`git+` needs a repository URL".to_owned(),
+                "write `git+<repo-url>#<branch>`".to_owned(),
+            ));
+        }
+        return crate::git::Remote::parse(value, base, "main")
+            .map_err(|e| {
+                let (message, help) = e
+                    .reason
+                    .split_once("\n= help: ")
+                    .map_or((e.reason.as_str(), SUPPORTED), |(m, h)| (m, h));
+                (message.to_owned(), help.to_owned())
+            })
+            .and_then(|(_, options)| match options.as_str() {
+                // The publish target's `?mode=` is judged where the target is built.
+                _ if !is_store => Ok(()),
+                "" => Ok(()),
+                _ => Err((
+                    format!(
+                        "a history store takes no `?{options}`: its branch always holds one commit"
+                    ),
+                    "write `git+<repo-url>#<branch>`".to_owned(),
+                )),
+            });
+    }
+    match crate::git::url_scheme(value) {
+        Some((scheme, _)) if scheme != "s3" => Err((
+            format!("the `{scheme}://` scheme is not supported"),
+            SUPPORTED.to_owned(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Offset of the line setting `key` in `section` (the header when the key is not written).
+fn key_offset(text: &str, section: &Section, key: &str) -> usize {
+    let body = section.body.start.min(text.len())..section.body.end.min(text.len());
+    let mut offset = body.start;
+    for line in text[body].split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if let Some(rest) = trimmed.strip_prefix(key)
+            && rest.trim_start().starts_with('=')
+        {
+            return offset + (line.len() - trimmed.len());
+        }
+        offset += line.len();
+    }
+    section.header
 }
 
 fn line_offset(text: &str, line: usize) -> usize {

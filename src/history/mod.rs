@@ -12,6 +12,7 @@
 //! truncated, newer format) is never overwritten: the run carries on without it, names it in the
 //! problems it returns, and `upstate history repair` moves it aside.
 
+pub mod git;
 pub mod local;
 pub mod rollup;
 pub mod s3;
@@ -45,7 +46,27 @@ pub enum HistoryError {
     TooNew { file: String, found: u32 },
     #[error("another run holds {file}; gave up waiting")]
     Locked { file: String },
+    /// A shared copy (the git branch) could not be fetched or pushed.
+    #[error("history store {store}: {reason}")]
+    Remote { store: String, reason: String },
+    #[error(
+        "history store {store} kept changing under this run; gave up after {attempts} attempts (nothing was overwritten)"
+    )]
+    Contended { store: String, attempts: u32 },
 }
+
+/// What [`Store::commit`] came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Committed {
+    /// This run's writes are where every later run reads them.
+    Done,
+    /// Another writer got there first: the store now holds its data instead of ours (freshly
+    /// fetched), and the caller re-applies its writes and commits again.
+    Refreshed,
+}
+
+/// Commits tried before giving up when other runs keep moving a shared store.
+pub const COMMIT_ATTEMPTS: u32 = 5;
 
 /// Held while a run reads and writes history; dropping it releases the lock.
 pub trait StoreLock: Send {}
@@ -66,6 +87,35 @@ pub trait Store: Send + Sync {
     fn rename(&self, from: &str, to: &str) -> Result<(), HistoryError>;
     /// Waits for and takes the store's run lock.
     fn lock(&self) -> Result<Box<dyn StoreLock>, HistoryError>;
+    /// Brings a local copy of a shared store up to date before it is read (the git store fetches
+    /// its branch). An unreachable store is an error, never an empty history. Stores read in
+    /// place need nothing.
+    fn sync(&self) -> Result<(), HistoryError> {
+        Ok(())
+    }
+    /// Makes this run's writes visible to the next run (the git store commits and pushes with a
+    /// lease). Stores written in place are done with every `put`.
+    fn commit(&self) -> Result<Committed, HistoryError> {
+        Ok(Committed::Done)
+    }
+}
+
+/// Writes with `write` and commits, re-applying `write` on the refreshed store each time another
+/// writer got there first; for writers that do not go through [`History`] (region reports).
+pub fn write_shared(
+    store: &dyn Store,
+    mut write: impl FnMut(&dyn Store) -> Result<(), HistoryError>,
+) -> Result<(), HistoryError> {
+    for _ in 0..COMMIT_ATTEMPTS {
+        write(store)?;
+        if store.commit()? == Committed::Done {
+            return Ok(());
+        }
+    }
+    Err(HistoryError::Contended {
+        store: store.describe(""),
+        attempts: COMMIT_ATTEMPTS,
+    })
 }
 
 /// A component's remembered facts.
@@ -144,15 +194,18 @@ pub struct History {
 }
 
 impl History {
-    /// Opens the store for a run that will write: takes the lock and reads the memory.
+    /// Opens the store for a run that will write: takes the lock, brings a shared store up to
+    /// date ([`Store::sync`]) and reads the memory. Call [`History::finish`] when done writing.
     pub fn open(store: Box<dyn Store>, retention: Retention) -> Result<Self, HistoryError> {
         let lock = store.lock()?;
+        store.sync()?;
         let mut history = Self::open_read_only(store, retention);
         history._lock = Some(lock);
         Ok(history)
     }
 
-    /// Opens the store without the lock, for building pages only.
+    /// Opens the store without the lock, for building pages only. A shared store must have been
+    /// brought up to date first ([`Store::sync`]).
     pub fn open_read_only(store: Box<dyn Store>, retention: Retention) -> Self {
         let mut history = Self {
             store,
@@ -168,16 +221,54 @@ impl History {
             problems: Vec::new(),
             _lock: None,
         };
-        history.check_format();
-        match history.read_json::<MemoryFile>("memory.json") {
-            Ok(Some(m)) => history.memory = m,
+        history.load();
+        history
+    }
+
+    /// Reads what the store holds now, forgetting everything read or written before.
+    fn load(&mut self) {
+        self.memory = MemoryFile {
+            version: FORMAT_VERSION,
+            components: BTreeMap::new(),
+            counters: crate::model::Counters::default(),
+            notify: crate::notify::NotifyMemory::default(),
+        };
+        self.memory_broken = false;
+        self.days.clear();
+        self.problems.clear();
+        self.check_format();
+        match self.read_json::<MemoryFile>("memory.json") {
+            Ok(Some(m)) => self.memory = m,
             Ok(None) => {}
             Err(e) => {
-                history.memory_broken = true;
-                history.problems.push(e);
+                self.memory_broken = true;
+                self.problems.push(e);
             }
         }
-        history
+    }
+
+    /// Makes this run's writes visible to the next run ([`Store::commit`]; a no-op for a folder
+    /// or S3). When another run moved a shared store meanwhile, the store holds that run's data
+    /// afterwards: history is re-read and `reapply` redoes this run's writes on it (decide and
+    /// record the same observations again), then the commit is tried again, at most
+    /// [`COMMIT_ATTEMPTS`] times. Nobody's observations are lost either way.
+    pub fn finish(
+        &mut self,
+        mut reapply: impl FnMut(&mut History) -> Result<(), HistoryError>,
+    ) -> Result<(), HistoryError> {
+        for _ in 0..COMMIT_ATTEMPTS {
+            match self.store.commit()? {
+                Committed::Done => return Ok(()),
+                Committed::Refreshed => {
+                    self.load();
+                    reapply(self)?;
+                }
+            }
+        }
+        Err(HistoryError::Contended {
+            store: self.store.describe(""),
+            attempts: COMMIT_ATTEMPTS,
+        })
     }
 
     fn check_format(&mut self) {
@@ -305,8 +396,14 @@ impl History {
         for raw in observations {
             let id = raw.observation.component.clone();
             let mut memory = self.memory(&id);
+            // A run that recorded later got to a shared store first (two racing runs, this one
+            // re-applied on top): its observation is counted and kept, but the memory keeps
+            // the later run's facts and its timeline is not rewound.
+            let superseded = memory.last_at.is_some_and(|last| last > at);
             // Credit the time since the previous run to the state seen then, up to max_gap.
-            if let (Some(last_at), Some(last_state)) = (memory.last_at, memory.last_state) {
+            if !superseded
+                && let (Some(last_at), Some(last_state)) = (memory.last_at, memory.last_state)
+            {
                 let until = at.min(last_at + self.retention.max_gap);
                 rollup::extend_timeline(&mut memory.timeline, last_at, until, last_state);
                 for (day, seconds) in rollup::split_by_day(last_at, until) {
@@ -330,6 +427,18 @@ impl History {
                 if let Some(ms) = raw.observation.outcome.latency_ms {
                     entry.latency.add(ms as f64);
                 }
+            }
+            if superseded {
+                // Both runs failed: the streak counts this one too. Otherwise the later run's
+                // verdict stands: it ended or started the streak after this observation.
+                if raw.observation.outcome.health == Health::Down
+                    && memory.rules.consecutive_failures > 0
+                    && let Some(advanced) = rules.get(&id)
+                {
+                    memory.rules.consecutive_failures = advanced.consecutive_failures;
+                    self.memory.components.insert(id, memory);
+                }
+                continue;
             }
             let horizon = at - self.retention.raw.max(chrono::Duration::days(7));
             memory.timeline.retain(|s| s.to > horizon);
