@@ -101,13 +101,18 @@ pub enum Command {
         #[arg(long)]
         merge: bool,
     },
-    /// Preview the site on 127.0.0.1 and rebuild it when the config, incidents, content or theme change.
+    /// Preview the site on 127.0.0.1 and rebuild it when the config, incidents, content, static
+    /// files or theme change.
     Serve {
         #[command(flatten)]
         site: SiteArgs,
-        /// Port on 127.0.0.1 (0 picks a free one).
+        /// Port to listen on (0 picks a free one).
         #[arg(long, default_value_t = 8000)]
         port: u16,
+        /// Address to listen on. The default keeps the preview on this machine; `0.0.0.0` shows
+        /// it to the network (e.g. from inside a container).
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: std::net::IpAddr,
     },
     /// Write a new incident or maintenance file.
     New {

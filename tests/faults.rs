@@ -277,3 +277,80 @@ timeout = "1s"
         "debug logs were on"
     );
 }
+
+/// Issue 15 item 5: at trace level every crate logs, and libraries log what they hold: the
+/// WebSocket library logs its request line (path and query, token included), HTTP clients log
+/// URLs, a failing notification names its target (Slack and Discord tokens live in the path).
+/// Not one byte of a secret may reach stdout or stderr.
+#[test]
+fn secrets_appear_in_no_log_line_at_trace_level() {
+    let http = http_server();
+    let hook = liar(
+        b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+    );
+    let secrets = [
+        ("UPSTATE_TRACE_WS_TOKEN", "wsTok-S3CRET-5d2e9a"),
+        ("UPSTATE_TRACE_HOOK_TOKEN", "hookPath-S3CRET-8c1f"),
+        ("UPSTATE_TRACE_API_KEY", "apiKey-S3CRET-3a7b"),
+    ];
+    let site = TestSite::new(&format!(
+        r#"[site]
+base_url = "https://t.test"
+
+[[component]]
+id = "api"
+label = "API"
+kind = "http"
+url = "http://{http}/ok"
+headers = {{ X-Api-Key = "${{UPSTATE_TRACE_API_KEY}}" }}
+
+[[component]]
+id = "ws"
+label = "WS"
+kind = "websocket"
+url = "ws://{http}/socket?token=${{UPSTATE_TRACE_WS_TOKEN}}"
+
+[[notify]]
+kind = "webhook"
+url = "http://{hook}/services/T0/B0/${{UPSTATE_TRACE_HOOK_TOKEN}}"
+timeout = "1s"
+"#
+    ));
+    let run = || {
+        let mut cmd = common::upstate();
+        for (k, v) in secrets {
+            cmd.env(k, v);
+        }
+        let out = cmd
+            .env("UPSTATE_LOG", "trace")
+            .arg("run")
+            .arg("--config")
+            .arg(site.config())
+            .output()
+            .unwrap();
+        [out.stdout, out.stderr].concat()
+    };
+    let baseline = run(); // a new notify target's first run sets its baseline
+    let config = std::fs::read_to_string(site.config()).unwrap();
+    std::fs::write(site.config(), config.replace("/ok\"", "/fail\"")).unwrap();
+    let changed = run(); // the API goes down: an event, refused by the receiver with 500
+    let logged = String::from_utf8_lossy(&changed);
+    assert!(logged.contains("TRACE"), "trace logging was on:\n{logged}");
+    assert!(
+        logged.contains("Request:"),
+        "the WebSocket library logged its request line:\n{logged}"
+    );
+    assert!(
+        logged.contains(&format!("notification to http://{hook} failed")),
+        "the failed notification names its target by host and port only:\n{logged}"
+    );
+    for output in [&baseline, &changed] {
+        for (_, secret) in secrets {
+            assert!(
+                !output.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{secret} reached a log line:\n{}",
+                String::from_utf8_lossy(output)
+            );
+        }
+    }
+}

@@ -117,6 +117,116 @@ async fn http_redirect_loop_is_bounded() {
     );
 }
 
+/// Request heads a [`recording_server`] received, lower-cased.
+type Heads = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// A loopback HTTP/1.1 server that records every request head and answers `answer(path)`
+/// (a whole response).
+fn recording_server(
+    answer: impl Fn(&str) -> String + Send + Sync + 'static,
+) -> (std::net::SocketAddr, Heads) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let heads = Heads::default();
+    let recorded = heads.clone();
+    let answer = std::sync::Arc::new(answer);
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let recorded = recorded.clone();
+            let answer = answer.clone();
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&head).to_lowercase();
+                let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                recorded.lock().unwrap().push(head);
+                let _ = stream.write_all(answer(&path).as_bytes());
+            });
+        }
+    });
+    (addr, heads)
+}
+
+fn redirect_to(location: &str) -> String {
+    format!(
+        "HTTP/1.1 302 Found\r\nlocation: {location}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+    )
+}
+
+const OK_RESPONSE: &str = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok";
+
+/// Issue 15 item 3: credentials in headers are for the configured origin only, and no Referer
+/// carries the URL's token anywhere. Another port on the same host is another origin.
+#[tokio::test]
+async fn http_redirect_to_another_origin_carries_no_credentials_and_no_referer() {
+    let (elsewhere, elsewhere_heads) = recording_server(|_| OK_RESPONSE.to_owned());
+    let (origin, origin_heads) = recording_server(move |path| {
+        if path.starts_with("/away") {
+            redirect_to(&format!("http://{elsewhere}/landing"))
+        } else if path.starts_with("/stay") {
+            redirect_to("/here")
+        } else {
+            OK_RESPONSE.to_owned()
+        }
+    });
+    let secrets = ["key-7c1d9e2f", "bearer-0a4b", "cookie-5e6f", "tok-3b8a1c"];
+    let keys = |path: &str| {
+        format!(
+            "kind = \"http\"\nurl = \"http://{origin}/{path}?token=tok-3b8a1c\"\nexpect_body = \"ok\"\n\
+             headers = {{ X-Api-Key = \"key-7c1d9e2f\", Authorization = \"Bearer bearer-0a4b\", Cookie = \"s=cookie-5e6f\" }}"
+        )
+    };
+
+    let away = probe(&keys("away")).await;
+    assert_eq!(away.health, Health::Up, "{away:?}");
+    let seen = elsewhere_heads.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert!(seen[0].starts_with("get /landing "), "{seen:?}");
+    for header in ["x-api-key:", "authorization:", "cookie:", "referer:"] {
+        assert!(
+            !seen[0].contains(header),
+            "{header} crossed origins: {seen:?}"
+        );
+    }
+    for secret in secrets {
+        assert!(
+            !seen[0].contains(secret),
+            "{secret} crossed origins: {seen:?}"
+        );
+    }
+
+    let stay = probe(&keys("stay")).await;
+    assert_eq!(stay.health, Health::Up, "{stay:?}");
+    let seen = origin_heads.lock().unwrap().clone();
+    let here = seen
+        .iter()
+        .find(|h| h.starts_with("get /here "))
+        .unwrap_or_else(|| panic!("the same-origin redirect was not followed: {seen:?}"));
+    assert!(here.contains("x-api-key: key-7c1d9e2f"), "{here}");
+    assert!(here.contains("authorization: bearer bearer-0a4b"), "{here}");
+    assert!(
+        seen.iter().all(|h| !h.contains("referer:")),
+        "no Referer, even at home: {seen:?}"
+    );
+}
+
+#[tokio::test]
+async fn http_max_redirects_zero_judges_the_redirect_itself() {
+    let (origin, _) = recording_server(|_| redirect_to("/elsewhere"));
+    let o = probe(&format!(
+        "kind = \"http\"\nurl = \"http://{origin}/\"\nmax_redirects = 0"
+    ))
+    .await;
+    assert_eq!((o.health, o.detail.as_str()), (Health::Down, "HTTP 302"));
+}
+
 #[tokio::test]
 async fn http_huge_body_is_read_only_up_to_the_cap() {
     let addr = http_server();

@@ -633,7 +633,7 @@ fn a_token_in_the_url_never_reaches_the_output() {
     assert!(!all.contains("x-access-token"), "user name leaked: {all}");
     assert!(
         all.contains(&format!(
-            "publishing to git+https://127.0.0.1:{port}/repo.git#gh-pages failed"
+            "publishing to git+https://127.0.0.1:{port}#gh-pages failed"
         )),
         "{all}"
     );

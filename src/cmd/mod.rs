@@ -78,7 +78,7 @@ pub async fn dispatch(command: Command) -> Exit {
         Command::Build { site, merge } => build::run_with(&site.config, merge),
         Command::Publish(site) => publish::run(&site.config).await,
         Command::Run { site, json, merge } => run::run(&site.config, json, merge).await,
-        Command::Serve { site, port } => serve::run(&site.config, port).await,
+        Command::Serve { site, port, bind } => serve::run(&site.config, bind, port).await,
         Command::New { what } => match what {
             NewCommand::Incident {
                 title,

@@ -177,18 +177,10 @@ fn registry() -> &'static RwLock<Vec<String>> {
     REGISTRY.get_or_init(|| RwLock::new(Vec::new()))
 }
 
-/// Records `value` and the credential parts inside it (a URL's password, a DSN's `password=`),
-/// so that [`scrub`] can remove them from any text.
+/// Records `value` and the credential parts inside it, so that [`scrub`] can remove them from
+/// any text, including text from libraries that show only a piece of the value.
 fn register(value: &str) {
-    let mut parts = vec![value.to_owned()];
-    if let Some(password) = url_password(value) {
-        parts.push(password);
-    }
-    for pair in value.split_whitespace() {
-        if let Some(password) = pair.strip_prefix("password=") {
-            parts.push(password.trim_matches('\'').to_owned());
-        }
-    }
+    let mut parts = credential_parts(value);
     // Very short values would scrub ordinary words; they are still never printed directly.
     parts.retain(|p| p.len() >= 4);
     if let Ok(mut list) = registry().write() {
@@ -200,6 +192,80 @@ fn register(value: &str) {
         // Longest first, so a whole DSN is replaced before the password inside it.
         list.sort_by_key(|s| std::cmp::Reverse(s.len()));
     }
+}
+
+/// `value` and the pieces of it that text may show alone:
+/// - a URL's password (`scheme://user:password@host`), and a DSN's `password=`;
+/// - a URL's path and query, and its query alone: a WebSocket library logs its request line
+///   (`GET /socket?token=… HTTP/1.1`), and Slack and Discord webhook tokens live in the path;
+///   both as written and as a URL parser writes them back (percent-encoded), which is what an
+///   HTTP client logs;
+/// - the credential of an `Authorization`-style value (`Bearer <token>`);
+/// - the value as `{:?}` prints it, which libraries use to log strings.
+fn credential_parts(value: &str) -> Vec<String> {
+    let mut parts = vec![value.to_owned()];
+    if let Some(password) = url_password(value) {
+        parts.push(password);
+    }
+    for pair in value.split_whitespace() {
+        if let Some(password) = pair.strip_prefix("password=") {
+            parts.push(password.trim_matches('\'').to_owned());
+        }
+    }
+    // A path such as `/health` is no secret and would scrub ordinary text; real tokens in a
+    // path or query make it longer than this.
+    const MIN_URL_PIECE: usize = 8;
+    let mut url_pieces = Vec::new();
+    if let Some(tail) = path_and_query(value) {
+        url_pieces.push(tail.to_owned());
+    }
+    if let Ok(parsed) = reqwest::Url::parse(value)
+        && parsed.has_host()
+        && path_and_query(value).is_some()
+    {
+        parts.push(parsed.to_string());
+        let mut tail = parsed.path().to_owned();
+        if let Some(query) = parsed.query() {
+            tail.push('?');
+            tail.push_str(query);
+        }
+        url_pieces.push(tail);
+    }
+    for piece in url_pieces {
+        if let Some((_, query)) = piece.split_once('?')
+            && query.len() >= MIN_URL_PIECE
+        {
+            parts.push(query.to_owned());
+        }
+        if piece.len() >= MIN_URL_PIECE {
+            parts.push(piece);
+        }
+    }
+    if let Some((scheme, credential)) = value.split_once(' ')
+        && !scheme.is_empty()
+        && scheme.chars().all(|c| c.is_ascii_alphabetic())
+        && credential.len() >= MIN_URL_PIECE
+    {
+        parts.push(credential.trim().to_owned());
+    }
+    let debug = format!("{value:?}");
+    let debug = debug.trim_matches('"');
+    if debug != value {
+        parts.push(debug.to_owned());
+    }
+    parts
+}
+
+/// `/path?query` of `scheme://authority/path?query#fragment` as written, if any. None for
+/// `file:` (and `git+file:`) URLs: they name a local folder, no secret, and are shown whole.
+fn path_and_query(value: &str) -> Option<&str> {
+    let (scheme, rest) = value.split_once("://")?;
+    if scheme == "file" || scheme.ends_with("+file") {
+        return None;
+    }
+    let start = rest.find(['/', '?'])?;
+    let tail = rest.get(start..)?;
+    Some(tail.split('#').next().unwrap_or(tail))
 }
 
 /// The password of `scheme://user:password@host/...`, if any.
@@ -224,18 +290,21 @@ pub fn scrub(text: &str) -> String {
     out
 }
 
-/// A URL fit for display: userinfo and query string removed.
+/// A URL fit for display: scheme, host and port only.
+///
+/// Userinfo, path, query and fragment can each carry a credential (a token in the query, Slack
+/// and Discord webhook tokens in the path), so none of them is shown. A `file:` URL names a
+/// local folder and carries no credential: it is shown whole, without query or fragment.
 pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return scrub(url);
     };
-    let rest = rest.split(['?', '#']).next().unwrap_or_default();
-    let (authority, path) = match rest.find('/') {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
-    };
+    if scheme == "file" {
+        return scrub(url.split(['?', '#']).next().unwrap_or_default());
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    scrub(&format!("{scheme}://{host}{path}"))
+    scrub(&format!("{scheme}://{host}"))
 }
 
 #[cfg(test)]
@@ -278,8 +347,37 @@ mod tests {
         assert_eq!(format!("{s} {s:?}"), "*** ***");
         assert_eq!(scrub("auth failed for hunter2-pw"), "auth failed for ***");
         assert_eq!(
-            redact_url("https://u:p@h.example/x?token=1"),
-            "https://h.example/x"
+            redact_url("https://u:p@h.example:8443/x?token=1#f"),
+            "https://h.example:8443"
         );
+        assert_eq!(
+            redact_url("https://hooks.slack.test/services/T0/B0/tok"),
+            "https://hooks.slack.test"
+        );
+        assert_eq!(
+            redact_url("file:///srv/site.git?x#y"),
+            "file:///srv/site.git"
+        );
+    }
+
+    #[test]
+    fn pieces_of_a_secret_url_are_scrubbed_where_a_library_shows_them_alone() {
+        let _ = Secret::new("wss://h.example/socket?token=piece-tok-61c2");
+        let _ = Secret::new("https://hooks.example/services/T0/B0/piece-path-9d3e");
+        let _ = Secret::new("Bearer piece-bearer-47aa");
+        let _ = Secret::new("https://h.example/with space?q=piece-enc-5b1f");
+        for (text, expected) in [
+            (
+                "GET /socket?token=piece-tok-61c2 HTTP/1.1",
+                "GET *** HTTP/1.1",
+            ),
+            ("query token=piece-tok-61c2", "query ***"),
+            ("POST /services/T0/B0/piece-path-9d3e", "POST ***"),
+            ("token piece-bearer-47aa", "token ***"),
+            ("GET /with%20space?q=piece-enc-5b1f", "GET ***"),
+        ] {
+            assert_eq!(scrub(text), expected);
+        }
+        assert_eq!(scrub("GET /health HTTP/1.1"), "GET /health HTTP/1.1");
     }
 }

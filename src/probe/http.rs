@@ -66,12 +66,75 @@ impl HttpConfig {
     fn client(&self) -> Result<reqwest::Client, String> {
         // The common case shares one client (and its connection pool and root store).
         static SHARED: OnceLock<Result<reqwest::Client, String>> = OnceLock::new();
-        if self.ca_file.is_none() && self.max_redirects == default_max_redirects() {
-            return SHARED
-                .get_or_init(|| build_client(None, default_max_redirects()))
-                .clone();
+        if self.ca_file.is_none() {
+            return SHARED.get_or_init(|| build_client(None)).clone();
         }
-        build_client(self.ca_file.as_deref(), self.max_redirects)
+        build_client(self.ca_file.as_deref())
+    }
+
+    /// Sends the request and follows redirects up to `max_redirects`, all under `deadline`.
+    /// Returns the final response and the time to its head.
+    ///
+    /// Redirects are followed here rather than by reqwest because the configured headers usually
+    /// carry credentials (`X-Api-Key`, `Authorization`) meant for the configured origin only:
+    /// reqwest's policy can stop a redirect but cannot drop a custom header on one hop, and it
+    /// keeps custom headers across origins. Like browsers and curl do with credentials, a hop to
+    /// another origin (scheme, host or port) gets none of them.
+    async fn fetch(
+        &self,
+        client: &reqwest::Client,
+        deadline: Duration,
+    ) -> Result<(reqwest::Response, u64), Outcome> {
+        let configured = reqwest::Url::parse(self.url.expose())
+            .map_err(|e| Outcome::down(format!("`url` is not a valid URL: {e}.")))?;
+        let origin = configured.origin();
+        let mut method =
+            reqwest::Method::from_bytes(self.method.as_bytes()).unwrap_or(reqwest::Method::GET);
+        let mut url = configured;
+        let mut followed = 0;
+        let start = Instant::now();
+        loop {
+            let remaining = deadline.saturating_sub(start.elapsed());
+            let mut request = client
+                .request(method.clone(), url.clone())
+                .timeout(remaining);
+            if url.origin() == origin {
+                for (name, value) in &self.headers {
+                    request = request.header(name, value.expose());
+                }
+            }
+            let response = request
+                .send()
+                .await
+                .map_err(|e| Outcome::down(describe(&e, deadline)))?;
+            let status = response.status().as_u16();
+            let next = match status {
+                301 | 302 | 303 | 307 | 308 => redirect_target(&response, &url),
+                _ => None,
+            };
+            let Some(next) = next else {
+                return Ok((response, elapsed_ms(start)));
+            };
+            if followed == self.max_redirects {
+                if self.max_redirects == 0 {
+                    // Following is off: the redirect itself is judged.
+                    return Ok((response, elapsed_ms(start)));
+                }
+                return Err(Outcome::down("Too many redirects.").with_latency(elapsed_ms(start)));
+            }
+            if !matches!(next.scheme(), "http" | "https") {
+                return Err(
+                    Outcome::down(format!("Redirected to a {} URL.", next.scheme()))
+                        .with_latency(elapsed_ms(start)),
+                );
+            }
+            // What browsers and reqwest do: 303, and 301/302 after anything but HEAD, become GET.
+            if status == 303 || (matches!(status, 301 | 302) && method != reqwest::Method::HEAD) {
+                method = reqwest::Method::GET;
+            }
+            followed += 1;
+            url = next;
+        }
     }
 
     async fn run(&self, deadline: Duration) -> Outcome {
@@ -79,19 +142,11 @@ impl HttpConfig {
             Ok(c) => c,
             Err(e) => return Outcome::down(e),
         };
-        let method =
-            reqwest::Method::from_bytes(self.method.as_bytes()).unwrap_or(reqwest::Method::GET);
-        let mut request = client.request(method, self.url.expose()).timeout(deadline);
-        for (name, value) in &self.headers {
-            request = request.header(name, value.expose());
-        }
-        let start = Instant::now();
-        let mut response = match request.send().await {
-            Ok(r) => r,
-            Err(e) => return Outcome::down(describe(&e, deadline)),
+        // Time to the final response head: what a user waits before anything arrives.
+        let (mut response, latency) = match self.fetch(&client, deadline).await {
+            Ok(fetched) => fetched,
+            Err(outcome) => return outcome,
         };
-        // Time to the response head: what a user waits before anything arrives.
-        let latency = elapsed_ms(start);
         let status = response.status();
         let accepted = if self.expect_status.is_empty() {
             status.is_success()
@@ -158,17 +213,13 @@ impl HttpConfig {
     }
 }
 
-fn build_client(
-    ca_file: Option<&std::path::Path>,
-    max_redirects: usize,
-) -> Result<reqwest::Client, String> {
-    let policy = if max_redirects == 0 {
-        reqwest::redirect::Policy::none()
-    } else {
-        reqwest::redirect::Policy::limited(max_redirects)
-    };
+fn build_client(ca_file: Option<&std::path::Path>) -> Result<reqwest::Client, String> {
     let mut builder = reqwest::Client::builder()
-        .redirect(policy)
+        // `fetch` follows redirects itself, deciding per hop which headers go along.
+        .redirect(reqwest::redirect::Policy::none())
+        // A Referer would carry the configured URL, query token included, to wherever a
+        // redirect points.
+        .referer(false)
         .user_agent(concat!(
             "upstate/",
             env!("CARGO_PKG_VERSION"),
@@ -194,9 +245,6 @@ fn describe(e: &reqwest::Error, deadline: Duration) -> String {
     if e.is_timeout() {
         return format!("Timed out after {}.", human(deadline));
     }
-    if e.is_redirect() {
-        return "Too many redirects.".to_owned();
-    }
     let mut cause = String::new();
     let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
     while let Some(s) = source {
@@ -215,6 +263,13 @@ fn describe(e: &reqwest::Error, deadline: Duration) -> String {
     } else {
         format!("{head}: {}.", truncate(&cause, 120))
     }
+}
+
+/// The `Location` of a redirect, resolved against the URL that answered; `None` when it is
+/// missing or unreadable (the redirect is then judged as the final answer, as reqwest does).
+fn redirect_target(response: &reqwest::Response, from: &reqwest::Url) -> Option<reqwest::Url> {
+    let location = response.headers().get(reqwest::header::LOCATION)?;
+    from.join(location.to_str().ok()?).ok()
 }
 
 pub(crate) fn truncate(text: &str, max: usize) -> String {

