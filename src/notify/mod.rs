@@ -860,12 +860,12 @@ pub fn client() -> Result<reqwest::Client, String> {
         .map_err(|e| format!("cannot build the notification client: {}", e.without_url()))
 }
 
-/// How a target is named in messages: its `name`, else its kind and redacted address.
+/// How a target is named in messages: its `name` and kind, else its redacted address.
 pub fn display_name(target: &NotifyConfig) -> String {
     let notifier = target.target.notifier();
     match &target.name {
         Some(name) => format!("{name} ({})", notifier.kind()),
-        None => format!("{} {}", notifier.kind(), notifier.shown()),
+        None => notifier.shown(),
     }
 }
 
