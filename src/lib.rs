@@ -17,3 +17,4 @@ pub mod publish;
 pub mod region;
 pub mod render;
 pub mod state;
+pub mod text;

@@ -7,6 +7,7 @@
 //! memory.json                 per component: failure streak, last state, 7-day timeline, samples
 //! daily/YYYY-MM-DD.json       per component: seconds in each state, checks, failures, latency sketch
 //! raw/YYYY-MM-DD/<time>.json  one file per run: every observation, kept for `raw_retention`
+//! site-key.json               the key of private incidents' public ids (made when first needed)
 //! ```
 //! Files are never rewritten in place, only replaced whole. A file that cannot be read (corrupt,
 //! truncated, newer format) is never overwritten: the run carries on without it, names it in the
@@ -190,7 +191,41 @@ pub struct History {
     memory_broken: bool,
     days: BTreeMap<NaiveDate, Option<DayFile>>,
     problems: Vec<HistoryError>,
+    /// `site-key.json`, once read (`Some(None)`: absent).
+    site_key: Option<Option<Vec<u8>>>,
+    /// `site-key.json` exists but cannot be read: it is never replaced.
+    site_key_unreadable: bool,
+    /// The key this run made and stored, written again if a shared store is refreshed under
+    /// it (see [`History::finish`]): pages already published use it.
+    site_key_made: Option<Vec<u8>>,
     _lock: Option<Box<dyn StoreLock>>,
+}
+
+/// `site-key.json`: see [`History::private_id_key`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SiteKeyFile {
+    version: u32,
+    /// 32 random bytes, hex.
+    private_id_key: String,
+}
+
+/// Where [`SiteKeyFile`] lives in the store.
+const SITE_KEY: &str = "site-key.json";
+
+impl SiteKeyFile {
+    fn new(key: &[u8]) -> Self {
+        Self {
+            version: FORMAT_VERSION,
+            private_id_key: key.iter().map(|b| format!("{b:02x}")).collect(),
+        }
+    }
+}
+
+/// 32 bytes from the operating system's random source.
+fn random_key() -> Result<Vec<u8>, String> {
+    let mut key = vec![0u8; 32];
+    getrandom::fill(&mut key).map_err(|e| format!("no random source: {e}"))?;
+    Ok(key)
 }
 
 impl History {
@@ -219,6 +254,9 @@ impl History {
             memory_broken: false,
             days: BTreeMap::new(),
             problems: Vec::new(),
+            site_key: None,
+            site_key_unreadable: false,
+            site_key_made: None,
             _lock: None,
         };
         history.load();
@@ -242,6 +280,19 @@ impl History {
             Ok(None) => {}
             Err(e) => {
                 self.memory_broken = true;
+                self.problems.push(e);
+            }
+        }
+        self.site_key = None;
+        self.site_key_unreadable = false;
+        // Another run moved a shared store while this one made the key: keep ours unless that
+        // run stored one too (then its key wins from the next run on).
+        if let Some(key) = self.site_key_made.clone()
+            && !self.memory_broken
+            && matches!(self.store.get(SITE_KEY), Ok(None))
+        {
+            let file = SiteKeyFile::new(&key);
+            if let Err(e) = self.store.put(SITE_KEY, &to_json(&file)) {
                 self.problems.push(e);
             }
         }
@@ -347,6 +398,76 @@ impl History {
     /// Remembers this run's counters (written with the next [`History::record`]).
     pub fn set_counters(&mut self, counters: crate::model::Counters) {
         self.memory.counters = counters;
+    }
+
+    /// The key of private incidents' public ids (`model` publishes a private incident as
+    /// `private-<HMAC-SHA256(key, file stem)>`, so its file name never leaves the repository).
+    ///
+    /// Why here: the id must stay the same on every run, including ephemeral CI runners, and
+    /// must not be computable from a guessed file name. The history store is the one thing every
+    /// run of a site shares and that is never published, so the key is 32 random bytes kept in
+    /// `site-key.json` beside the memory: no setting to forget, nothing in the config to leak.
+    /// Losing the store changes the ids (old links break), never reveals a name.
+    ///
+    /// With `create`, a missing key is made and stored (also by `build`, which otherwise only
+    /// reads: this is the one file it may add; a git store keeps it only once a `run` pushes
+    /// it). Without, `None` when there is none yet. When the store cannot hold it (unreadable,
+    /// newer format, write failed), a key for this run only is used and the problem reported:
+    /// ids then change between runs, names still never leak.
+    pub fn private_id_key(&mut self, create: bool) -> Option<Vec<u8>> {
+        if self.site_key.is_none() {
+            let loaded = match self.read_json::<SiteKeyFile>(SITE_KEY) {
+                Ok(None) => Ok(None),
+                Ok(Some(file)) => decode_hex(&file.private_id_key)
+                    .filter(|k| k.len() >= 16)
+                    .map(Some)
+                    .ok_or_else(|| HistoryError::Unreadable {
+                        file: self.store.describe(SITE_KEY),
+                        reason: "`private_id_key` is not a hex key of at least 16 bytes".to_owned(),
+                    }),
+                Err(e) => Err(e),
+            };
+            match loaded {
+                Ok(key) => self.site_key = Some(key),
+                Err(e) => {
+                    // Never overwritten (every published id would change): this run only.
+                    self.problems.push(e);
+                    self.site_key_unreadable = true;
+                    let key = random_key().ok();
+                    self.site_key = Some(key.clone());
+                    return key;
+                }
+            }
+        }
+        if let Some(Some(key)) = &self.site_key {
+            return Some(key.clone());
+        }
+        if !create || self.site_key_unreadable {
+            return None;
+        }
+        let key = match random_key() {
+            Ok(k) => k,
+            Err(reason) => {
+                self.problems.push(HistoryError::Io {
+                    file: self.store.describe(SITE_KEY),
+                    reason,
+                });
+                return None;
+            }
+        };
+        if !self.memory_broken {
+            match self.store.put(SITE_KEY, &to_json(&SiteKeyFile::new(&key))) {
+                Ok(()) => self.site_key_made = Some(key.clone()),
+                Err(e) => self.problems.push(e),
+            }
+        } else {
+            self.problems.push(HistoryError::Io {
+                file: self.store.describe(SITE_KEY),
+                reason: "not written while the history store is unreadable; private incident ids are for this run only".to_owned(),
+            });
+        }
+        self.site_key = Some(Some(key.clone()));
+        Some(key)
     }
 
     /// What notifications have announced so far.
@@ -620,7 +741,78 @@ fn day_key(day: NaiveDate) -> String {
     format!("daily/{}.json", day.format("%Y-%m-%d"))
 }
 
+fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    let text = text.trim();
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
 fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
     // Serializing our own plain structs cannot fail; an empty object is a safe fallback.
     serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn open(dir: &std::path::Path) -> History {
+        let retention = Retention {
+            raw: chrono::Duration::days(7),
+            max_gap: chrono::Duration::minutes(30),
+        };
+        History::open_read_only(Box::new(LocalStore::new(dir)), retention)
+    }
+
+    #[test]
+    fn the_private_id_key_is_made_once_kept_and_never_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(open(dir.path()).private_id_key(false), None);
+        assert!(
+            !dir.path().join("site-key.json").exists(),
+            "made only when needed"
+        );
+        let key = open(dir.path()).private_id_key(true).unwrap();
+        assert_eq!(key.len(), 32);
+        assert_eq!(open(dir.path()).private_id_key(true), Some(key.clone()));
+        assert_eq!(open(dir.path()).private_id_key(false), Some(key));
+
+        std::fs::write(
+            dir.path().join("site-key.json"),
+            b"{\"version\":1,\"private_id_key\":\"zz\"}",
+        )
+        .unwrap();
+        let mut broken = open(dir.path());
+        let this_run = broken.private_id_key(true).unwrap();
+        assert_eq!(
+            broken.private_id_key(true),
+            Some(this_run),
+            "one key for the whole run"
+        );
+        assert_eq!(broken.problems().len(), 1, "{:?}", broken.problems());
+        assert_eq!(
+            std::fs::read(dir.path().join("site-key.json")).unwrap(),
+            b"{\"version\":1,\"private_id_key\":\"zz\"}",
+            "an unreadable key is never overwritten"
+        );
+
+        // A shared store refreshed under this run (another run pushed first): the key the pages
+        // were built with is written again, unless that run stored one.
+        let dir = tempfile::tempdir().unwrap();
+        let mut history = open(dir.path());
+        let key = history.private_id_key(true).unwrap();
+        std::fs::remove_file(dir.path().join(SITE_KEY)).unwrap();
+        history.load();
+        assert_eq!(open(dir.path()).private_id_key(false), Some(key.clone()));
+        let theirs = SiteKeyFile::new(&[7u8; 32]);
+        std::fs::write(dir.path().join(SITE_KEY), to_json(&theirs)).unwrap();
+        history.load();
+        assert_eq!(history.private_id_key(true), Some(vec![7u8; 32]));
+    }
 }

@@ -310,16 +310,10 @@ fn normalise(name: &str) -> String {
 }
 
 /// Lower-case, `-` separated, at most 60 characters: the same file names `upstate new` writes.
+/// Transliterated ([`crate::text::slugify`]): "Zürich" is `zurich`.
 pub fn slug(title: &str) -> String {
-    let mut out = String::new();
-    for c in title.chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_lowercase());
-        } else if !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    let cut: String = out.trim_matches('-').chars().take(60).collect();
+    let out = crate::text::slugify(title);
+    let cut: String = out.chars().take(60).collect();
     let cut = cut.trim_end_matches('-');
     if cut.is_empty() {
         "incident".to_owned()

@@ -103,7 +103,10 @@ pub struct Update {
 /// A parsed, validated incident or maintenance file.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Incident {
-    /// File stem, e.g. `2026-11-02-api-errors`: page names and ids.
+    /// The public slug of a public incident: the file stem in `[a-z0-9-]`
+    /// (`2026-11-02-api-errors`; `Zürich` becomes `zurich`), made unique by [`load_dir`].
+    /// Private incidents are published under an opaque id instead (see `model`); use
+    /// [`Incident::file_stem`] for the file's own name.
     pub slug: String,
     pub path: PathBuf,
     pub kind: Kind,
@@ -282,10 +285,7 @@ pub fn parse(path: &Path, text: &str, known: &[&str]) -> Result<Incident, Vec<In
             return Err(errors.list);
         }
     };
-    let slug = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let slug = slug_of(path);
     let kind = match &fm.kind {
         Some(k) => errors
             .choice(
@@ -488,6 +488,79 @@ pub fn parse(path: &Path, text: &str, known: &[&str]) -> Result<Incident, Vec<In
     })
 }
 
+/// The longest slug: transliteration can make a name several times longer (`東` is `Dong`),
+/// and the page's file name must stay under the file systems' 255 bytes.
+const MAX_SLUG: usize = 120;
+
+/// The slug of a file name: its stem in `[a-z0-9-]` (at most [`MAX_SLUG`] characters), or
+/// `incident` when nothing is left.
+fn slug_of(path: &Path) -> String {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut slug = crate::text::slugify(&stem);
+    slug.truncate(MAX_SLUG);
+    let slug = slug.trim_end_matches('-').to_owned();
+    if slug.is_empty() {
+        "incident".to_owned()
+    } else {
+        slug
+    }
+}
+
+impl Incident {
+    /// The file's own stem, as it is on disk. Never published: it is the input of the private
+    /// id and of the slug.
+    pub fn file_stem(&self) -> String {
+        self.path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+}
+
+/// A short, deterministic suffix from a file's own stem, to tell apart files whose names make
+/// the same slug.
+pub fn stem_suffix(stem: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(stem.as_bytes());
+    digest.iter().take(3).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Two files whose names make the same slug would publish at the same address, and one would
+/// silently replace the other. Each later file (in path order, private or not, so making one
+/// private changes no other address) keeps its incident under `<slug>-<hash of its own stem>`
+/// and gets an error naming both files, so `check` fails until one is renamed.
+fn disambiguate(incidents: &mut [Incident], errors: &mut Vec<IncidentError>) {
+    let mut first_of: std::collections::HashMap<String, PathBuf> =
+        std::collections::HashMap::with_capacity(incidents.len());
+    for i in incidents.iter_mut() {
+        match first_of.get(&i.slug) {
+            Some(first) => {
+                errors.push(IncidentError {
+                    file: i.path.clone(),
+                    line: 1,
+                    field: None,
+                    message: format!(
+                        "this file and {} both publish as `incidents/{}.html`",
+                        first.display(),
+                        i.slug
+                    ),
+                    help: Some(
+                        "rename one of the two files: page addresses keep only a-z, 0-9 and `-` of the name"
+                            .to_owned(),
+                    ),
+                });
+                i.slug = format!("{}-{}", i.slug, stem_suffix(&i.file_stem()));
+            }
+            None => {
+                first_of.insert(i.slug.clone(), i.path.clone());
+            }
+        }
+    }
+}
+
 /// A YAML error's message, the field it names, and a fix.
 fn describe_yaml_error(e: &serde_saphyr::Error) -> (String, String, Option<String>) {
     let text = e.to_string();
@@ -542,5 +615,28 @@ pub fn load_dir(dir: &Path, known: &[&str]) -> (Vec<Incident>, Vec<IncidentError
             }),
         }
     }
+    disambiguate(&mut incidents, &mut errors);
     (incidents, errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_of_file_names_are_safe_short_and_never_empty() {
+        assert_eq!(
+            slug_of(Path::new("incidents/2026-12-02-Zürich.md")),
+            "2026-12-02-zurich"
+        );
+        assert_eq!(slug_of(Path::new("incidents/!!!.md")), "incident");
+        let long = format!("incidents/{}.md", "東".repeat(80));
+        let slug = slug_of(Path::new(&long));
+        assert!(slug.len() <= MAX_SLUG && !slug.ends_with('-'), "{slug}");
+        assert!(
+            slug_of(Path::new("incidents/a\r\nb<!channel>.md"))
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        );
+    }
 }

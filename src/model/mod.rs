@@ -122,7 +122,16 @@ pub struct UpdateView {
 /// messages are already gone here, so no renderer can leak them.
 #[derive(Debug, Clone, Serialize)]
 pub struct IncidentView {
+    /// The public id: page name, link, feed id, Statuspage `id`. For a public incident its
+    /// slug (`[a-z0-9-]`, from the file name); for a private one `private-<hex>`, a keyed hash
+    /// of the file name ([`public_ids`]), so the name never leaves the repository.
     pub slug: String,
+    /// Other ids the same file has had: under the other value of `private`, and its raw file
+    /// stem (the id before slugs were restricted to `[a-z0-9-]`). Notifications treat them as
+    /// the same incident, so flipping `private` or upgrading announces nothing again. Never
+    /// serialised: no template or output sees them.
+    #[serde(skip)]
+    pub aliases: Vec<String>,
     pub kind: Kind,
     pub private: bool,
     /// The public title ("Private incident" for private ones).
@@ -205,6 +214,7 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
         now,
     } = inputs;
     let today = now.date_naive();
+    let ids = public_ids(incidents, history);
     let mut components = Vec::with_capacity(config.components.len());
     for c in &config.components {
         let status = current.get(&c.id).cloned().unwrap_or(CurrentStatus {
@@ -262,12 +272,13 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
             maintenance_hours_90d: (maintenance_s / 3600.0 * 10.0).round() / 10.0,
         };
         let touching: Vec<String> = {
-            let mut list: Vec<&Incident> = incidents
+            let mut list: Vec<(usize, &Incident)> = incidents
                 .iter()
-                .filter(|i| i.components.contains(&c.id))
+                .enumerate()
+                .filter(|(_, i)| i.components.contains(&c.id))
                 .collect();
-            list.sort_by_key(|i| std::cmp::Reverse(i.started_at()));
-            list.iter().map(|i| i.slug.clone()).collect()
+            list.sort_by_key(|(_, i)| std::cmp::Reverse(i.started_at()));
+            list.iter().map(|(n, _)| ids[*n].0.clone()).collect()
         };
         components.push(ComponentView {
             id: c.id.clone(),
@@ -291,7 +302,11 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
     let groups = group(&components);
 
     let window_start = now - config.site.incident_window.chrono();
-    let mut views: Vec<IncidentView> = incidents.iter().map(|i| incident_view(i, now)).collect();
+    let mut views: Vec<IncidentView> = incidents
+        .iter()
+        .zip(ids)
+        .map(|(i, (id, aliases))| incident_view(i, id, aliases, now))
+        .collect();
     views.sort_by(|a, b| {
         b.started_at
             .cmp(&a.started_at)
@@ -396,7 +411,85 @@ fn group(components: &[ComponentView]) -> Vec<GroupView> {
     groups
 }
 
-fn incident_view(i: &Incident, now: DateTime<Utc>) -> IncidentView {
+/// `private-` and 16 hex digits of HMAC-SHA256(key, file stem): stable while the file keeps its
+/// name and the history store its key, and not computable from a guessed name without the key
+/// (see [`History::private_id_key`]).
+fn private_id(key: &[u8], stem: &str) -> String {
+    use hmac::Mac;
+    let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(key) else {
+        return String::new(); // HMAC takes keys of any length
+    };
+    mac.update(stem.as_bytes());
+    let digest = mac.finalize().into_bytes();
+    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("private-{hex}")
+}
+
+/// Each incident's (public id, aliases: see [`IncidentView::aliases`]), in input order.
+///
+/// A private incident's id depends only on the key and its own file name, and a public one's
+/// only on its own (already unique, see `incident::load_dir`) slug, so making one incident
+/// private changes no other address. A public slug that happens to equal a private id (a file
+/// named like one) gets a suffix: two pages never share an address.
+pub fn public_ids(incidents: &[Incident], history: &mut History) -> Vec<(String, Vec<String>)> {
+    let any_private = incidents.iter().any(|i| i.private);
+    let key = if incidents.is_empty() {
+        None
+    } else {
+        history.private_id_key(any_private)
+    };
+    let private_ids: Vec<Option<String>> = incidents
+        .iter()
+        .enumerate()
+        .map(|(n, i)| match &key {
+            Some(key) => Some(private_id(key, &i.file_stem())),
+            // No key and no random source: an id that says nothing, for this run only.
+            None if i.private => Some(format!("private-{n}")),
+            None => None,
+        })
+        .collect();
+    let taken: std::collections::HashSet<&str> = incidents
+        .iter()
+        .zip(&private_ids)
+        .filter(|(i, _)| i.private)
+        .filter_map(|(_, id)| id.as_deref())
+        .collect();
+    let public_slug = |i: &Incident| {
+        if taken.contains(i.slug.as_str()) {
+            format!(
+                "{}-{}",
+                i.slug,
+                crate::incident::stem_suffix(&i.file_stem())
+            )
+        } else {
+            i.slug.clone()
+        }
+    };
+    incidents
+        .iter()
+        .zip(&private_ids)
+        .map(|(i, private)| {
+            let (id, other) = if i.private {
+                (private.clone().unwrap_or_default(), Some(public_slug(i)))
+            } else {
+                (public_slug(i), private.clone())
+            };
+            let mut aliases: Vec<String> = other.into_iter().collect();
+            let stem = i.file_stem();
+            if stem != id && !aliases.contains(&stem) {
+                aliases.push(stem);
+            }
+            (id, aliases)
+        })
+        .collect()
+}
+
+fn incident_view(
+    i: &Incident,
+    id: String,
+    aliases: Vec<String>,
+    now: DateTime<Utc>,
+) -> IncidentView {
     let status = i.status_at(now);
     let started = i.started_at();
     let ended = i.ended_at(now);
@@ -410,7 +503,8 @@ fn incident_view(i: &Incident, now: DateTime<Utc>) -> IncidentView {
         i.title.clone()
     };
     IncidentView {
-        slug: i.slug.clone(),
+        slug: id,
+        aliases,
         kind: i.kind,
         private: i.private,
         title,

@@ -175,9 +175,7 @@ impl Event {
                 status,
                 at,
                 ..
-            } => {
-                format!("incident:{incident}:{status}:{}", at.timestamp())
-            }
+            } => incident_event_id(incident, status, *at),
             Event::Page(page) => {
                 let action = match page.action {
                     PageAction::Trigger => "trigger",
@@ -446,6 +444,10 @@ impl TargetSpec {
     }
 }
 
+fn incident_event_id(incident: &str, status: &str, at: DateTime<Utc>) -> String {
+    format!("incident:{incident}:{status}:{}", at.timestamp())
+}
+
 /// A target URL must be absolute http(s); the message never repeats it (it may hold a token).
 fn check_url(url: &str) -> Result<(), (&'static str, String)> {
     match reqwest::Url::parse(url) {
@@ -525,7 +527,9 @@ struct ComponentNow {
 /// incident timeline entry. Which of them each target still needs is decided in [`deliver`].
 pub struct Plan {
     components: Vec<ComponentNow>,
-    incidents: Vec<Event>,
+    /// Each incident event with the ids the same entry had under the incident's other ids
+    /// ([`crate::model::IncidentView::aliases`]): any of them acknowledged means sent.
+    incidents: Vec<(Event, Vec<String>)>,
     now: DateTime<Utc>,
 }
 
@@ -574,7 +578,10 @@ pub fn plan(
             probed: seen,
             since,
             detail: c.detail.clone(),
-            url: format!("{}/components/{}.html", snapshot.site.base_url, c.id),
+            url: crate::text::uri(&format!(
+                "{}/components/{}.html",
+                snapshot.site.base_url, c.id
+            )),
         });
     }
     let mut incidents = Vec::new();
@@ -596,14 +603,23 @@ pub fn plan(
             entries.push((at, i.status.as_str().to_owned(), String::new()));
         }
         for (at, status, message) in entries {
-            incidents.push(Event::IncidentUpdated {
+            let aliases: Vec<String> = i
+                .aliases
+                .iter()
+                .map(|other| incident_event_id(other, &status, at))
+                .collect();
+            let event = Event::IncidentUpdated {
                 incident: i.slug.clone(),
                 title: i.title.clone(),
                 status,
                 message: if i.private { String::new() } else { message },
                 at,
-                url: format!("{}/incidents/{}.html", snapshot.site.base_url, i.slug),
-            });
+                url: crate::text::uri(&format!(
+                    "{}/incidents/{}.html",
+                    snapshot.site.base_url, i.slug
+                )),
+            };
+            incidents.push((event, aliases));
         }
     }
     Plan {
@@ -813,7 +829,7 @@ fn chat_events(plan: &Plan, memory: &mut NotifyMemory, key: &str) -> Vec<Event> 
         );
         memory.sent.insert(
             key.to_owned(),
-            plan.incidents.iter().map(Event::id).collect(),
+            plan.incidents.iter().map(|(e, _)| e.id()).collect(),
         );
         return Vec::new();
     };
@@ -844,8 +860,10 @@ fn chat_events(plan: &Plan, memory: &mut NotifyMemory, key: &str) -> Vec<Event> 
     events.extend(
         plan.incidents
             .iter()
-            .filter(|e| !sent.contains(&e.id()))
-            .cloned(),
+            .filter(|(e, aliases)| {
+                !sent.contains(&e.id()) && !aliases.iter().any(|a| sent.contains(a))
+            })
+            .map(|(e, _)| e.clone()),
     );
     events
 }

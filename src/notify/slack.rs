@@ -17,16 +17,12 @@ pub struct SlackConfig {
     pub secret: Option<Secret>,
 }
 
-/// `{"text": "<summary> <link>"}` with Slack's three characters escaped.
+/// `{"text": "<summary> <link>"}`: the summary with Slack's three characters escaped (so
+/// `<!channel>` in a title is text), the link a valid URI with nothing that ends it early.
 pub fn body(event: &Event) -> Vec<u8> {
-    let text = event
-        .summary()
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;");
-    let url = event.url();
-    serde_json::to_vec(&serde_json::json!({ "text": format!("{text} <{url}|details>") }))
-        .unwrap_or_default()
+    let text = crate::text::slack_escape(&event.summary());
+    let link = crate::text::slack_link(event.url(), "details");
+    serde_json::to_vec(&serde_json::json!({ "text": format!("{text} {link}") })).unwrap_or_default()
 }
 
 impl Notifier for SlackConfig {
@@ -50,7 +46,8 @@ impl Notifier for SlackConfig {
             headers: vec![("content-type".to_owned(), "application/json".to_owned())],
             body: Vec::new(),
         }
-        .header("x-upstate-event", event.id());
+        // Ids are built from `[a-z0-9_-]` slugs; encoded anyway, a header cannot take CR/LF.
+        .header("x-upstate-event", crate::text::header_value(&event.id()));
         if let Some(secret) = &self.secret {
             request = request.header(
                 "x-upstate-signature",

@@ -80,9 +80,13 @@ fn event_value(event: &Event) -> serde_json::Value {
     value
 }
 
-/// The JSON body: the event itself plus a one-line summary.
+/// The JSON body: the event itself plus a one-line summary. Every string is plain text
+/// ([`crate::text::plain_text`]): receivers forward `message` and `summary` to chat, e-mail
+/// and pages, where a `<` that opens a tag would become markup.
 pub fn default_body(event: &Event) -> Vec<u8> {
-    serde_json::to_vec(&event_value(event)).unwrap_or_default()
+    let mut value = event_value(event);
+    crate::text::plain_json(&mut value);
+    serde_json::to_vec(&value).unwrap_or_default()
 }
 
 impl Notifier for WebhookConfig {
@@ -106,7 +110,8 @@ impl Notifier for WebhookConfig {
             headers: vec![("content-type".to_owned(), self.content_type.clone())],
             body: Vec::new(),
         }
-        .header("x-upstate-event", event.id());
+        // Ids are built from `[a-z0-9_-]` slugs; encoded anyway, a header cannot take CR/LF.
+        .header("x-upstate-event", crate::text::header_value(&event.id()));
         if let Some(secret) = &self.secret {
             request = request.header("x-upstate-signature", signature(secret.expose(), &body));
         }

@@ -1,29 +1,41 @@
 //! RSS 2.0 and Atom feeds of incidents and maintenance (site-wide and per component), the iCal
 //! feed of maintenance, and the sitemap. Hand-written XML with strict escaping: the formats are
 //! small, and a feed reader must never see a private title or an unescaped `<`.
+//!
+//! What each field carries, and so how it is encoded (readers differ, so each choice is the one
+//! that is safe in every reader):
+//! - RSS `<description>`, Atom `<summary type="html">`: the sanitised HTML of the incident page
+//!   (the same ammonia output), escaped once for XML. A reader decodes the XML, gets HTML with
+//!   nothing executable, and shows it; a message `&lt;img onerror…&gt;` stays text.
+//! - RSS `<title>`: plain text, but many readers render item titles as HTML, so `<` is written
+//!   as the HTML entity before XML escaping (`&amp;lt;`): a reader that renders HTML shows `<`,
+//!   one that shows text shows `&lt;`, neither makes an element. (`&` is left alone: a lone `&`
+//!   is text in HTML too.)
+//! - Atom `<title type="html">`: the title HTML-escaped, so compliant readers show the text
+//!   exactly and sloppy ones cannot make markup of it.
+//! - Links and ids: built from slugs (`[a-z0-9-]`) and made valid URIs ([`text::uri`]).
+//! - iCal: RFC 5545 TEXT escaping ([`text::ical_text`]); values that are URIs are encoded as
+//!   URIs; nothing can start a new content line.
 
 use chrono::{DateTime, Utc};
 
 use super::filters::iso;
-use super::statuspage::html_to_text;
 use crate::incident::Kind;
 use crate::model::{IncidentView, Snapshot};
+use crate::text;
 
 fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // Control characters are not allowed in XML 1.0.
-            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\r' | '\t') => {}
-            c => out.push(c),
-        }
-    }
-    out
+    text::xml_escape(text)
+}
+
+/// An RSS title: `<` as an HTML entity first (see the module doc), then XML-escaped.
+fn rss_title(title: &str) -> String {
+    esc(&title.replace('<', "&lt;"))
+}
+
+/// An Atom `type="html"` text construct: HTML-escaped, then XML-escaped.
+fn atom_html_text(title: &str) -> String {
+    esc(&text::html_escape(title))
 }
 
 fn entries<'a>(snapshot: &'a Snapshot, component: Option<&str>) -> Vec<&'a IncidentView> {
@@ -66,8 +78,10 @@ fn feed_updated(snapshot: &Snapshot, list: &[&IncidentView]) -> DateTime<Utc> {
         .unwrap_or(DateTime::UNIX_EPOCH)
 }
 
-fn summary(i: &IncidentView) -> String {
-    let mut text = match i.kind {
+/// The entry's summary as sanitised HTML: one line of facts, then the latest update's message
+/// (already sanitised by `incident::markdown`) unless the incident is private.
+fn summary_html(i: &IncidentView) -> String {
+    let line = match i.kind {
         Kind::Incident => format!(
             "{} incident, {}.",
             i.severity.unwrap_or("minor"),
@@ -80,13 +94,18 @@ fn summary(i: &IncidentView) -> String {
             i.ends_at.map(iso).unwrap_or_default()
         ),
     };
+    let mut html = format!("<p>{}</p>", text::html_escape(&line));
     if let Some(latest) = i.updates.first()
         && !i.private
     {
-        text.push(' ');
-        text.push_str(&html_to_text(&latest.message_html));
+        html.push_str(&latest.message_html);
     }
-    text
+    html
+}
+
+/// The public address of an incident page.
+fn incident_link(base: &str, i: &IncidentView) -> String {
+    text::uri(&format!("{base}/incidents/{}.html", i.slug))
 }
 
 fn rss(snapshot: &Snapshot, title: &str, self_path: &str, list: &[&IncidentView]) -> Vec<u8> {
@@ -96,22 +115,25 @@ fn rss(snapshot: &Snapshot, title: &str, self_path: &str, list: &[&IncidentView]
     );
     x.push_str(&format!(
         "<title>{}</title><link>{}/</link><description>{}</description><atom:link href=\"{}/{}\" rel=\"self\" type=\"application/rss+xml\"/><lastBuildDate>{}</lastBuildDate>",
-        esc(title),
-        esc(base),
-        esc(&format!("Incidents and maintenance for {}", snapshot.site.title)),
-        esc(base),
+        rss_title(title),
+        esc(&text::uri(base)),
+        // RSS descriptions are HTML: the site title as HTML text.
+        esc(&text::html_escape(&format!(
+            "Incidents and maintenance for {}",
+            snapshot.site.title
+        ))),
+        esc(&text::uri(base)),
         esc(self_path),
         feed_updated(snapshot, list).to_rfc2822()
     ));
     for i in list {
-        let link = format!("{base}/incidents/{}.html", i.slug);
         x.push_str(&format!(
             "<item><title>{}</title><link>{}</link><guid isPermaLink=\"false\">{}</guid><pubDate>{}</pubDate><description>{}</description></item>",
-            esc(&i.title),
-            esc(&link),
-            esc(&format!("{base}/incidents/{}", i.slug)),
+            rss_title(&i.title),
+            esc(&incident_link(base, i)),
+            esc(&text::uri(&format!("{base}/incidents/{}", i.slug))),
             entry_time(i).to_rfc2822(),
-            esc(&summary(i))
+            esc(&summary_html(i))
         ));
     }
     x.push_str("</channel></rss>\n");
@@ -129,38 +151,34 @@ fn atom(snapshot: &Snapshot, title: &str, self_path: &str, list: &[&IncidentView
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">",
     );
     x.push_str(&format!(
-        "<title>{}</title><id>{}/{}</id><link href=\"{}/\"/><link rel=\"self\" href=\"{}/{}\"/><updated>{}</updated><author><name>{}</name></author>",
-        esc(title),
-        esc(base),
+        "<title type=\"html\">{}</title><id>{}/{}</id><link href=\"{}/\"/><link rel=\"self\" href=\"{}/{}\"/><updated>{}</updated><author><name>{}</name></author>",
+        atom_html_text(title),
+        esc(&text::uri(base)),
         esc(self_path),
-        esc(base),
-        esc(base),
+        esc(&text::uri(base)),
+        esc(&text::uri(base)),
         esc(self_path),
         iso(updated),
         esc(&snapshot.site.title)
     ));
     for i in list {
-        let link = format!("{base}/incidents/{}.html", i.slug);
         x.push_str(&format!(
-            "<entry><title>{}</title><id>{}</id><link href=\"{}\"/><updated>{}</updated><summary>{}</summary></entry>",
-            esc(&i.title),
-            esc(&format!("{base}/incidents/{}", i.slug)),
-            esc(&link),
+            "<entry><title type=\"html\">{}</title><id>{}</id><link href=\"{}\"/><updated>{}</updated><summary type=\"html\">{}</summary></entry>",
+            atom_html_text(&i.title),
+            esc(&text::uri(&format!("{base}/incidents/{}", i.slug))),
+            esc(&incident_link(base, i)),
             iso(entry_time(i)),
-            esc(&summary(i))
+            esc(&summary_html(i))
         ));
     }
     x.push_str("</feed>\n");
     x.into_bytes()
 }
 
-/// iCal text escaping (RFC 5545 §3.3.11).
-fn ical_text(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace(';', "\\;")
-        .replace(',', "\\,")
-        .replace('\n', "\\n")
-        .replace('\r', "")
+/// An iCal TEXT value from plain text: calendar apps (Outlook, Google) render some values as
+/// HTML, so it is [`text::plain_text`] first, then RFC 5545-escaped.
+fn ical_text(value: &str) -> String {
+    text::ical_text(&text::plain_text(value))
 }
 
 /// Folds a content line at 75 octets without splitting a UTF-8 character (RFC 5545 §3.1).
@@ -213,7 +231,11 @@ fn ics(snapshot: &Snapshot) -> Vec<u8> {
             continue;
         };
         out.push_str(&fold("BEGIN:VEVENT"));
-        out.push_str(&fold(&format!("UID:{}@{}", m.slug, host)));
+        // UID is TEXT: the slug is `[a-z0-9-]` already; escaped anyway, like the host.
+        out.push_str(&fold(&format!(
+            "UID:{}",
+            ical_text(&format!("{}@{host}", m.slug))
+        )));
         // DTSTAMP from the notice itself, not "now", so an unchanged notice yields unchanged bytes.
         out.push_str(&fold(&format!(
             "DTSTAMP:{}",
@@ -228,12 +250,14 @@ fn ics(snapshot: &Snapshot) -> Vec<u8> {
             "CONFIRMED"
         };
         out.push_str(&fold(&format!("STATUS:{status}")));
+        // URL is a URI value (no TEXT escaping applies): encoded so it holds no CR/LF, space
+        // or quote.
         out.push_str(&fold(&format!(
-            "URL:{}/incidents/{}.html",
-            snapshot.site.base_url, m.slug
+            "URL:{}",
+            incident_link(&snapshot.site.base_url, m)
         )));
         if !m.private {
-            let body = html_to_text(&m.body_html);
+            let body = text::html_to_text(&m.body_html);
             if !body.is_empty() {
                 out.push_str(&fold(&format!("DESCRIPTION:{}", ical_text(&body))));
             }
@@ -285,7 +309,7 @@ pub fn sitemap<'a>(snapshot: &Snapshot, paths: impl Iterator<Item = &'a str>) ->
         } else {
             format!("{}/{p}", snapshot.site.base_url)
         };
-        x.push_str(&format!("<url><loc>{}</loc></url>", esc(&loc)));
+        x.push_str(&format!("<url><loc>{}</loc></url>", esc(&text::uri(&loc))));
     }
     x.push_str("</urlset>\n");
     x.into_bytes()

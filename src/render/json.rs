@@ -38,9 +38,11 @@ struct ObjectiveJson<'a> {
 #[derive(Serialize)]
 struct ComponentJson<'a> {
     component: &'a str,
-    label: &'a str,
+    /// Plain text ([`crate::text::plain_text`]): pollers insert labels and probe details (which
+    /// come from the probed server) into pages.
+    label: String,
     state: &'static str,
-    detail: &'a str,
+    detail: String,
     latency_ms: Option<u64>,
     last_checked_at: Option<String>,
 }
@@ -64,9 +66,9 @@ pub fn status_json(snapshot: &Snapshot) -> Vec<u8> {
             .iter()
             .map(|c| ComponentJson {
                 component: &c.id,
-                label: &c.label,
+                label: crate::text::plain_text(&c.label),
                 state: c.public_state.as_str(),
-                detail: &c.detail,
+                detail: crate::text::plain_text(&c.detail),
                 latency_ms: c.latency_ms,
                 last_checked_at: c.last_checked_at.map(iso),
             })
@@ -122,8 +124,9 @@ pub fn shields(snapshot: &Snapshot) -> Vec<(String, Vec<u8>)> {
         crate::state::PublicState::Down => "red",
     };
     let endpoint = |label: &str, message: String, color: &str| {
-        serde_json::to_vec(&serde_json::json!({"schemaVersion": 1, "label": label, "message": message, "color": color}))
-            .unwrap_or_default()
+        let mut value = serde_json::json!({"schemaVersion": 1, "label": label, "message": message, "color": color});
+        crate::text::plain_json(&mut value);
+        serde_json::to_vec(&value).unwrap_or_default()
     };
     let mut out = vec![(
         "api/badges/status.json".to_owned(),

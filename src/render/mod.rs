@@ -344,8 +344,9 @@ impl Renderer {
         add(
             "robots.txt".to_owned(),
             format!(
-                "User-agent: *\nAllow: /\nSitemap: {}/sitemap.xml\n",
-                snapshot.site.base_url
+                "User-agent: *\nAllow: /\nSitemap: {}\n",
+                // A URI, so a line break in the configured base_url cannot add a rule.
+                crate::text::uri(&format!("{}/sitemap.xml", snapshot.site.base_url))
             )
             .into_bytes(),
         );
@@ -385,7 +386,7 @@ impl Renderer {
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let slug = statuspage::slug(&stem);
+            let slug = crate::text::slugify(&stem);
             if slug.is_empty() || slug == "index" {
                 continue;
             }
@@ -435,9 +436,10 @@ impl Renderer {
     }
 }
 
-/// Plain text of sanitised HTML (API bodies, notification messages).
+/// The raw text of sanitised HTML (notification messages): see [`crate::text::html_to_text`];
+/// encode it for where it goes.
 pub fn text_of(html: &str) -> String {
-    statuspage::html_to_text(html)
+    crate::text::html_to_text(html)
 }
 
 /// Brings the build folder `dir` to exactly `files`: only files whose bytes changed are

@@ -1,6 +1,13 @@
 //! A Statuspage v2-compatible read API under `api/v2/`, so existing Statuspage clients and
 //! aggregators read an Upstate site unchanged. Field names and value sets follow the facts in
 //! `shared/reference/peer-formats.md`.
+//!
+//! Statuspage's own `incident_updates[].body` is plain text that its page shows with line
+//! breaks, and clients (aggregators, chat bots, dashboards) often insert it into HTML as it is.
+//! So every string here is plain text: update messages are the text of their sanitised HTML
+//! (tags gone, entities decoded, so a client that shows text shows the words), and any `<`
+//! that would open a tag is replaced ([`crate::text::plain_text`]), so a client that inserts
+//! it as HTML gets no element either.
 
 use serde_json::{Value, json};
 
@@ -30,7 +37,10 @@ fn components(snapshot: &Snapshot, page: &str) -> Vec<Value> {
     let mut out = Vec::new();
     let mut position = 0;
     for g in &snapshot.groups {
-        let group_id = g.name.as_ref().map(|n| format!("group-{}", slug(n)));
+        let group_id = g
+            .name
+            .as_ref()
+            .map(|n| format!("group-{}", crate::text::slugify(n)));
         if let (Some(id), Some(name)) = (&group_id, &g.name) {
             position += 1;
             out.push(json!({
@@ -76,7 +86,7 @@ fn incident(i: &IncidentView, snapshot: &Snapshot, page: &str) -> Value {
         .map(|(n, u)| {
             json!({
                 "id": format!("{}-{}", i.slug, i.updates.len() - n), "status": u.status.as_str(),
-                "body": if i.private { String::new() } else { html_to_text(&u.message_html) },
+                "body": if i.private { String::new() } else { crate::text::html_to_text(&u.message_html) },
                 "incident_id": i.slug, "created_at": iso(u.at), "updated_at": iso(u.at), "display_at": iso(u.at),
                 "affected_components": null,
             })
@@ -95,7 +105,7 @@ fn incident(i: &IncidentView, snapshot: &Snapshot, page: &str) -> Value {
     let mut v = json!({
         "id": i.slug, "name": i.title, "status": status, "created_at": created, "updated_at": updated,
         "monitoring_at": monitoring_at, "resolved_at": i.resolved_at.map(iso).or_else(|| if i.kind == Kind::Maintenance && !i.active && i.status != Status::Scheduled { i.ends_at.map(iso) } else { None }),
-        "impact": impact, "shortlink": format!("{}/incidents/{}.html", snapshot.site.base_url, i.slug),
+        "impact": impact, "shortlink": crate::text::uri(&format!("{}/incidents/{}.html", snapshot.site.base_url, i.slug)),
         "started_at": created, "page_id": page, "incident_updates": updates, "components": comps,
     });
     if i.kind == Kind::Maintenance {
@@ -140,7 +150,11 @@ pub fn files(snapshot: &Snapshot) -> Vec<(String, Vec<u8>)> {
         .collect();
     let all_maint: Vec<Value> = maint.iter().map(|m| incident(m, snapshot, &page)).collect();
     let summary_maint: Vec<Value> = upcoming.iter().chain(&active).cloned().collect();
-    let doc = |v: Value| serde_json::to_vec_pretty(&v).unwrap_or_default();
+    // Plain text everywhere: clients put `name` and `body` into pages (see `text::plain_text`).
+    let doc = |mut v: Value| {
+        crate::text::plain_json(&mut v);
+        serde_json::to_vec_pretty(&v).unwrap_or_default()
+    };
     vec![
         (
             "api/v2/summary.json".to_owned(),
@@ -177,38 +191,4 @@ pub fn files(snapshot: &Snapshot) -> Vec<(String, Vec<u8>)> {
             doc(json!({"page": page_obj, "scheduled_maintenances": active})),
         ),
     ]
-}
-
-/// Lower-case, `-` separated: ids from free text.
-pub(crate) fn slug(text: &str) -> String {
-    let mut out = String::new();
-    for c in text.chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_lowercase());
-        } else if !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    out.trim_matches('-').to_owned()
-}
-
-/// Plain text of sanitised HTML, for API bodies that clients show as text.
-pub(crate) fn html_to_text(html: &str) -> String {
-    let mut out = String::new();
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' => in_tag = false,
-            _ if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    out.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&amp;", "&")
-        .trim()
-        .to_owned()
 }
