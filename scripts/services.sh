@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the real services the tests talk to are running: PostgreSQL on 127.0.0.1:5432
-# (trust auth, database `test`) and Redis on 127.0.0.1:6379. Installs them with apt-get when
+# (trust auth, database `test`), Redis on 127.0.0.1:6379, MariaDB 3306, RabbitMQ 5672, Mosquitto
+# 1883, NATS with JetStream 4222, and that prometheus and moto_server are installed. Installs them with apt-get when
 # missing. Prints what it did; exits non-zero, naming the package, when it cannot.
 set -euo pipefail
 
@@ -37,6 +38,25 @@ if ! up 6379; then
   wait_up 6379 || { echo "services: Redis will not start on 127.0.0.1:6379 (apt-get install redis-server)"; exit 1; }
 fi
 echo "services: PostgreSQL and Redis are up"
+
+# The brokers and MariaDB the probe-kind tests (tests/probe_kinds.rs) use. This kind of machine
+# starts them before a session; elsewhere they are started here, or installed when missing.
+start_service() { # port, package, binary, start command...
+  local port=$1 package=$2 binary=$3; shift 3
+  up "$port" && return 0
+  command -v "$binary" >/dev/null || apt_install "$package"
+  echo "services: starting $package"
+  "$@" >/dev/null 2>&1 || true
+  wait_up "$port" || wait_up "$port" || { echo "services: $package will not start on 127.0.0.1:$port (apt-get install $package)"; exit 1; }
+}
+start_service 3306 mariadb-server mariadbd start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
+start_service 5672 rabbitmq-server rabbitmq-server rabbitmq-server -detached
+start_service 1883 mosquitto mosquitto mosquitto -d
+start_service 4222 nats-server nats-server start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- -a 127.0.0.1 -p 4222 -js
+echo "services: MariaDB, RabbitMQ, Mosquitto and NATS are up"
+# Prometheus: tests/probe_kinds.rs starts its own on a free port, scraping itself.
+command -v prometheus >/dev/null || apt_install prometheus
+command -v prometheus >/dev/null || { echo "services: prometheus is missing (apt-get install prometheus)"; exit 1; }
 
 # moto_server (PyPI `moto[server]`): the S3 API server tests/s3.rs starts on a free port.
 if command -v moto_server >/dev/null; then

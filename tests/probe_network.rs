@@ -42,6 +42,7 @@ async fn check_like_the_runner(spec: ProbeSpec, deadline: Duration) -> Outcome {
         ),
         latency_target: None,
         fail_after: 1,
+        thresholds: upstate::probe::Thresholds::default(),
         probe: spec,
         page: Default::default(),
         line: 1,

@@ -255,12 +255,16 @@ struct CommonKeys {
     timeout: Option<Duration>,
     latency_target: Option<Duration>,
     fail_after: Option<u32>,
+    degraded_above: Option<f64>,
+    down_above: Option<f64>,
+    degraded_below: Option<f64>,
+    down_below: Option<f64>,
     page: Option<Vec<String>>,
     page_when: Option<PageWhen>,
     page_after: Option<Duration>,
 }
 
-const COMMON_KEYS: [&str; 11] = [
+const COMMON_KEYS: [&str; 15] = [
     "id",
     "label",
     "kind",
@@ -269,6 +273,10 @@ const COMMON_KEYS: [&str; 11] = [
     "timeout",
     "latency_target",
     "fail_after",
+    crate::probe::thresholds::KEYS[0],
+    crate::probe::thresholds::KEYS[1],
+    crate::probe::thresholds::KEYS[2],
+    crate::probe::thresholds::KEYS[3],
     "page",
     "page_when",
     "page_after",
@@ -288,6 +296,8 @@ pub struct Component {
     pub latency_target: Option<Duration>,
     /// Consecutive failed runs before the component is down; fewer => degraded.
     pub fail_after: u32,
+    /// Limits on the probe's main value (latency, queue depth, lag…), one rule for every kind.
+    pub thresholds: crate::probe::Thresholds,
     pub probe: ProbeSpec,
     /// Who is paged, when.
     pub page: PageRule,
@@ -975,6 +985,29 @@ fn parse_component(text: &str, section: &Section, errors: &mut Errors<'_>) -> Op
         errors.push(kind_offset, None, message, None);
         return None;
     }
+    let thresholds = crate::probe::Thresholds {
+        degraded_above: common.degraded_above,
+        down_above: common.down_above,
+        degraded_below: common.degraded_below,
+        down_below: common.down_below,
+    };
+    let threshold_offset = keys
+        .keys()
+        .find(|k| crate::probe::thresholds::KEYS.contains(&k.get_ref().as_str()))
+        .map_or(section.header, |k| k.span().start + masked.offset);
+    if let Err(message) = thresholds.validate() {
+        errors.push(threshold_offset, None, message, None);
+        return None;
+    }
+    if !thresholds.is_empty() && probe.measure().is_none() {
+        errors.push(
+            threshold_offset,
+            None,
+            format!("kind `{}` measures no number to hold a threshold against", common.kind),
+            Some("remove the `_above`/`_below` keys, or use `latency_target` / the kind's own limits".to_owned()),
+        );
+        return None;
+    }
     Some(Component {
         id: common.id,
         label: common.label.0,
@@ -983,6 +1016,7 @@ fn parse_component(text: &str, section: &Section, errors: &mut Errors<'_>) -> Op
         timeout: common.timeout.unwrap_or_default(),
         latency_target: common.latency_target,
         fail_after: common.fail_after.unwrap_or(1).max(1),
+        thresholds,
         probe,
         page: PageRule {
             targets: common.page.unwrap_or_default(),

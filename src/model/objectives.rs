@@ -107,10 +107,49 @@ fn row(c: &Component) -> Objective {
         ),
         _ => (latency, consecutive(c)),
     };
+    // The thresholds on the kind's main value join whatever the kind itself promises.
+    let limits = c
+        .probe
+        .measure()
+        .and_then(|what| c.thresholds.describe(what));
+    let target = match (target, limits) {
+        (Some(t), Some(l)) => Some(format!("{t}; {l}")),
+        (t, l) => t.or(l),
+    };
+    let page_when = match (
+        c.probe.measure(),
+        c.thresholds.down_above,
+        c.thresholds.down_below,
+    ) {
+        (Some(what), Some(above), _) => format!(
+            "{page_when}, or {what} > {}",
+            crate::probe::thresholds::number(above)
+        ),
+        (Some(what), None, Some(below)) => format!(
+            "{page_when}, or {what} < {}",
+            crate::probe::thresholds::number(below)
+        ),
+        _ => page_when,
+    };
     Objective {
         component: c.id.clone(),
         label: c.label.clone(),
         target: target.unwrap_or_else(|| "—".to_owned()),
         page_when,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_show_in_the_target_and_the_paging_rule() {
+        let text = "[[component]]\nid = \"q\"\nlabel = \"Jobs\"\nkind = \"amqp\"\nurl = \"amqp://h\"\nqueue = \"jobs\"\ndegraded_above = 1000\ndown_above = 10000\n";
+        let config =
+            Config::parse(text, std::path::Path::new("t.toml")).unwrap_or_else(|e| panic!("{e}"));
+        let rows = from_config(&config);
+        assert_eq!(rows[0].target, "queue depth: degraded > 1000, down > 10000");
+        assert_eq!(rows[0].page_when, "Probe fails, or queue depth > 10000");
     }
 }

@@ -213,7 +213,7 @@ impl HttpConfig {
     }
 }
 
-fn build_client(ca_file: Option<&std::path::Path>) -> Result<reqwest::Client, String> {
+pub(crate) fn build_client(ca_file: Option<&std::path::Path>) -> Result<reqwest::Client, String> {
     let mut builder = reqwest::Client::builder()
         // `fetch` follows redirects itself, deciding per hop which headers go along.
         .redirect(reqwest::redirect::Policy::none())
@@ -241,7 +241,7 @@ fn build_client(ca_file: Option<&std::path::Path>) -> Result<reqwest::Client, St
 
 /// A short reason for a failed request. Only the error's kind and its sources are printed,
 /// never the error itself: reqwest keeps the URL in it, and the URL may hold secrets.
-fn describe(e: &reqwest::Error, deadline: Duration) -> String {
+pub(crate) fn describe(e: &reqwest::Error, deadline: Duration) -> String {
     if e.is_timeout() {
         return format!("Timed out after {}.", human(deadline));
     }

@@ -8,17 +8,26 @@
 //! `impl Probe`, one arm in [`ProbeSpec`], an example in `upstate.example.toml`, a test against a
 //! real server.
 
+pub mod amqp;
 pub mod counters;
 pub mod dns;
 pub mod heartbeat;
 pub mod http;
+pub mod mqtt;
+pub mod mysql;
+pub mod nats;
 pub mod postgres;
+pub mod prometheus;
 pub mod push;
 pub mod redis;
 pub mod runner;
+pub mod smtp;
+pub mod ssh;
 pub mod storage;
 pub mod tcp;
+pub mod thresholds;
 pub mod tls;
+pub mod udp;
 pub mod websocket;
 pub mod workers;
 
@@ -32,6 +41,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{KindError, parse_kind};
 
 pub use runner::{RunOptions, run_all};
+pub use thresholds::Thresholds;
 
 /// What a probe saw: healthy, degraded (answering, but not as it should) or down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -53,6 +63,11 @@ pub struct Outcome {
     /// A number some kinds track across runs (the push outbox backlog).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample: Option<i64>,
+    /// The kind's main measured value when it is not the latency (queue depth, pending
+    /// messages, loss %, a query's first column): what thresholds judge and history charts.
+    /// Absent in history written before it existed, hence the default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
 }
 
 impl Outcome {
@@ -77,6 +92,7 @@ impl Outcome {
             latency_ms,
             detail: crate::config::secret::scrub(&detail.into()),
             sample: None,
+            value: None,
         }
     }
 
@@ -84,6 +100,42 @@ impl Outcome {
     pub fn with_latency(mut self, latency_ms: u64) -> Self {
         self.latency_ms = Some(latency_ms);
         self
+    }
+
+    /// The same outcome with its main measured value (see [`Outcome::value`]).
+    pub fn with_value(mut self, value: f64) -> Self {
+        self.value = Some(value);
+        self
+    }
+
+    /// The number thresholds judge: the kind's own value, else the latency in ms.
+    pub fn measured(&self) -> Option<f64> {
+        #[allow(clippy::cast_precision_loss)] // milliseconds stay far below 2^52
+        self.value.or(self.latency_ms.map(|ms| ms as f64))
+    }
+}
+
+/// What a query probe (`postgres`, `mysql`) reports as its main value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueryValue {
+    /// The query's round trip in ms.
+    #[default]
+    Latency,
+    /// The number in the first column of the first row (replication lag, a backlog count).
+    FirstColumn,
+}
+
+/// Reads a query's first cell as a number: integers, decimals and floats as the server prints them.
+pub(crate) fn parse_number(cell: Option<&str>) -> Result<f64, String> {
+    match cell {
+        None => Err("The query's first column is NULL (or no row came back).".to_owned()),
+        Some(text) => text.trim().parse::<f64>().map_err(|_| {
+            format!(
+                "The query's first column is {:?}, not a number.",
+                http::truncate(text, 40)
+            )
+        }),
     }
 }
 
@@ -120,11 +172,19 @@ pub enum ProbeSpec {
     Workers(workers::WorkersConfig),
     Storage(storage::StorageConfig),
     Push(push::PushConfig),
+    Mysql(mysql::MysqlConfig),
+    Amqp(amqp::AmqpConfig),
+    Nats(nats::NatsConfig),
+    Mqtt(mqtt::MqttConfig),
+    Udp(udp::UdpConfig),
+    Smtp(smtp::SmtpConfig),
+    Ssh(ssh::SshConfig),
+    Prometheus(prometheus::PrometheusConfig),
 }
 
 impl ProbeSpec {
     /// Every `kind = "..."` the config accepts.
-    pub const KINDS: [&'static str; 11] = [
+    pub const KINDS: [&'static str; 19] = [
         "http",
         "tcp",
         "dns",
@@ -136,6 +196,14 @@ impl ProbeSpec {
         "workers",
         "storage",
         "push",
+        "mysql",
+        "amqp",
+        "nats",
+        "mqtt",
+        "udp",
+        "smtp",
+        "ssh",
+        "prometheus",
     ];
 
     /// Reads a kind's keys from a masked config document (see `config::document`).
@@ -151,6 +219,14 @@ impl ProbeSpec {
             "heartbeat" => Self::Heartbeat(parse_kind(masked)?),
             "workers" => Self::Workers(parse_kind(masked)?),
             "storage" => Self::Storage(parse_kind(masked)?),
+            "mysql" => Self::Mysql(parse_kind(masked)?),
+            "prometheus" => Self::Prometheus(parse_kind(masked)?),
+            "ssh" => Self::Ssh(parse_kind(masked)?),
+            "smtp" => Self::Smtp(parse_kind(masked)?),
+            "udp" => Self::Udp(parse_kind(masked)?),
+            "mqtt" => Self::Mqtt(parse_kind(masked)?),
+            "nats" => Self::Nats(parse_kind(masked)?),
+            "amqp" => Self::Amqp(parse_kind(masked)?),
             // `KINDS` is checked before this is called; keep the compiler honest anyway.
             _ => Self::Push(parse_kind(masked)?),
         })
@@ -164,6 +240,12 @@ impl ProbeSpec {
             Self::Workers(c) => heartbeat::validate_ages(c.max_age, c.down_after),
             Self::Http(c) => c.validate(),
             Self::Dns(c) => c.validate(),
+            Self::Mysql(c) => c.validate(),
+            Self::Prometheus(c) => c.validate(),
+            Self::Udp(c) => c.validate(),
+            Self::Mqtt(c) => c.validate(),
+            Self::Nats(c) => c.validate(),
+            Self::Amqp(c) => c.validate(),
             _ => Ok(()),
         }
     }
@@ -182,6 +264,14 @@ impl ProbeSpec {
             Self::Workers(_) => "workers",
             Self::Storage(_) => "storage",
             Self::Push(_) => "push",
+            Self::Mysql(_) => "mysql",
+            Self::Prometheus(_) => "prometheus",
+            Self::Ssh(_) => "ssh",
+            Self::Smtp(_) => "smtp",
+            Self::Udp(_) => "udp",
+            Self::Mqtt(_) => "mqtt",
+            Self::Nats(_) => "nats",
+            Self::Amqp(_) => "amqp",
         }
     }
 
@@ -199,6 +289,28 @@ impl ProbeSpec {
             Self::Workers(c) => c,
             Self::Storage(c) => c,
             Self::Push(c) => c,
+            Self::Mysql(c) => c,
+            Self::Prometheus(c) => c,
+            Self::Ssh(c) => c,
+            Self::Smtp(c) => c,
+            Self::Udp(c) => c,
+            Self::Mqtt(c) => c,
+            Self::Nats(c) => c,
+            Self::Amqp(c) => c,
+        }
+    }
+
+    /// What the kind's main value is, for threshold details and the objectives table; `None`
+    /// for kinds that measure no number (their own rules decide: ages, backlogs growing).
+    pub fn measure(&self) -> Option<&'static str> {
+        match self {
+            Self::Heartbeat(_) | Self::Workers(_) | Self::Push(_) => None,
+            Self::Postgres(c) if c.value == QueryValue::FirstColumn => Some("first column"),
+            Self::Mysql(c) if c.value == QueryValue::FirstColumn => Some("first column"),
+            Self::Amqp(_) => Some("queue depth"),
+            Self::Nats(c) if c.consumer.is_some() => Some("pending messages"),
+            Self::Prometheus(_) => Some("query value"),
+            _ => Some("latency (ms)"),
         }
     }
 }

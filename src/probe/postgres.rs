@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
-use super::{BoxFuture, Outcome, Probe, elapsed_ms};
+use super::{BoxFuture, Outcome, Probe, QueryValue, elapsed_ms, parse_number};
 use crate::config::Secret;
 
 /// `[[component]] kind = "postgres"`.
@@ -21,6 +21,11 @@ pub struct PostgresConfig {
     /// A PEM file of extra trusted CA certificates, for `sslmode=require` against a server with
     /// a private CA (the bundled web roots are trusted too).
     pub ca_file: Option<PathBuf>,
+    /// `latency` (default) or `first_column`: the query's first cell becomes the component's
+    /// value, so `SELECT extract(epoch FROM now() - pg_last_xact_replay_timestamp())` with
+    /// `degraded_above = 30` reads "replication lag over 30 s is degraded".
+    #[serde(default)]
+    pub value: QueryValue,
 }
 
 fn default_query() -> String {
@@ -129,13 +134,28 @@ impl Probe for PostgresConfig {
             let connect_ms = elapsed_ms(start);
             let start = Instant::now();
             match client.simple_query(&self.query).await {
-                Ok(_) => {
+                Ok(messages) => {
                     let ms = elapsed_ms(start);
                     let query = super::http::truncate(&self.query, 40);
-                    Outcome::up(
-                        Some(ms),
-                        format!("{query} in {ms} ms (connect {connect_ms} ms)"),
-                    )
+                    let timing = format!("{query} in {ms} ms (connect {connect_ms} ms)");
+                    if self.value == QueryValue::Latency {
+                        return Outcome::up(Some(ms), timing);
+                    }
+                    let cell = messages.iter().find_map(|m| match m {
+                        tokio_postgres::SimpleQueryMessage::Row(row) => Some(row.get(0)),
+                        _ => None,
+                    });
+                    match parse_number(cell.flatten()) {
+                        Ok(value) => Outcome::up(
+                            Some(ms),
+                            format!(
+                                "{timing}: first column {}",
+                                super::thresholds::number(value)
+                            ),
+                        )
+                        .with_value(value),
+                        Err(e) => Outcome::down(e).with_latency(ms),
+                    }
                 }
                 Err(e) => Outcome::down(format!("Query failed: {}.", pg_error(&e))),
             }

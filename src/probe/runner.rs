@@ -109,7 +109,10 @@ pub async fn check_once(component: &Component) -> Outcome {
     let deadline = component.timeout.std();
     let probe = component.probe.probe();
     match tokio::time::timeout(deadline, probe.check(deadline)).await {
-        Ok(outcome) => outcome,
+        Ok(outcome) => match component.probe.measure() {
+            Some(what) => component.thresholds.apply(outcome, what),
+            None => outcome,
+        },
         Err(_) => {
             tracing::warn!(component = %component.id, "Probe timed out.");
             Outcome::down(format!("Timed out after {}.", human(deadline)))

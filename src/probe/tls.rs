@@ -36,7 +36,7 @@ pub struct TlsConfig {
     pub warn_days: u32,
 }
 
-const fn default_warn_days() -> u32 {
+pub(crate) const fn default_warn_days() -> u32 {
     14
 }
 
@@ -52,71 +52,78 @@ impl TlsConfig {
     }
 
     async fn run(&self) -> Outcome {
-        let name = self.name().to_owned();
-        let server_name = match ServerName::try_from(name.clone()) {
-            Ok(n) => n,
-            Err(_) => return Outcome::down(format!("`{name}` is not a valid server name.")),
-        };
-        let verifier = match self
-            .ca_file
-            .as_deref()
-            .map_or_else(|| Ok(webpki_roots()), with_ca_file)
-        {
-            Ok(roots) => match RecordingVerifier::new(roots) {
-                Ok(v) => Arc::new(v),
-                Err(e) => return Outcome::down(e),
-            },
-            Err(e) => return Outcome::down(e),
-        };
-        let config = match rustls::ClientConfig::builder_with_provider(provider())
-            .with_safe_default_protocol_versions()
-        {
-            Ok(builder) => builder
-                .dangerous()
-                .with_custom_certificate_verifier(
-                    Arc::clone(&verifier) as Arc<dyn ServerCertVerifier>
-                )
-                .with_no_client_auth(),
-            Err(e) => return Outcome::down(format!("Cannot set up TLS: {e}.")),
-        };
-
         let tcp = match tokio::net::TcpStream::connect(self.address.as_str()).await {
             Ok(s) => s,
             Err(e) => return Outcome::down(format!("Cannot connect: {e}.")),
         };
         // Only the handshake is timed: TCP set-up is what the `tcp` kind measures.
-        let start = Instant::now();
-        let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-        let stream = match connector.connect(server_name, tcp).await {
-            Ok(s) => s,
-            Err(e) => return Outcome::down(handshake_failure(&e)),
-        };
-        let latency = elapsed_ms(start);
-
-        let Some(leaf) = stream
-            .get_ref()
-            .1
-            .peer_certificates()
-            .and_then(|c| c.first())
-        else {
-            return Outcome::down("The server sent no certificate.").with_latency(latency);
-        };
-        let not_after = match x509_parser::parse_x509_certificate(leaf.as_ref()) {
-            Ok((_, cert)) => cert.validity().not_after.timestamp(),
-            Err(_) => {
-                return Outcome::down("The server's certificate cannot be parsed.")
-                    .with_latency(latency);
-            }
-        };
-        judge(
-            &name,
-            not_after,
-            Utc::now().timestamp(),
-            self.warn_days,
-            verifier.verdict(),
-        )
-        .with_latency(latency)
+        handshake_and_judge(tcp, self.name(), self.ca_file.as_deref(), self.warn_days).await
     }
+}
+
+/// The TLS handshake over `stream` (a fresh socket, or one after SMTP's STARTTLS), then the
+/// leaf certificate judged: trust, name, days left. The latency is the handshake's.
+pub(crate) async fn handshake_and_judge<S>(
+    stream: S,
+    name: &str,
+    ca_file: Option<&Path>,
+    warn_days: u32,
+) -> Outcome
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let name = name.to_owned();
+    let server_name = match ServerName::try_from(name.clone()) {
+        Ok(n) => n,
+        Err(_) => return Outcome::down(format!("`{name}` is not a valid server name.")),
+    };
+    let verifier = match ca_file.map_or_else(|| Ok(webpki_roots()), with_ca_file) {
+        Ok(roots) => match RecordingVerifier::new(roots) {
+            Ok(v) => Arc::new(v),
+            Err(e) => return Outcome::down(e),
+        },
+        Err(e) => return Outcome::down(e),
+    };
+    let config = match rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+    {
+        Ok(builder) => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::clone(&verifier) as Arc<dyn ServerCertVerifier>)
+            .with_no_client_auth(),
+        Err(e) => return Outcome::down(format!("Cannot set up TLS: {e}.")),
+    };
+    let start = Instant::now();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let stream = match connector.connect(server_name, stream).await {
+        Ok(s) => s,
+        Err(e) => return Outcome::down(handshake_failure(&e)),
+    };
+    let latency = elapsed_ms(start);
+
+    let Some(leaf) = stream
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|c| c.first())
+    else {
+        return Outcome::down("The server sent no certificate.").with_latency(latency);
+    };
+    let not_after = match x509_parser::parse_x509_certificate(leaf.as_ref()) {
+        Ok((_, cert)) => cert.validity().not_after.timestamp(),
+        Err(_) => {
+            return Outcome::down("The server's certificate cannot be parsed.")
+                .with_latency(latency);
+        }
+    };
+    judge(
+        &name,
+        not_after,
+        Utc::now().timestamp(),
+        warn_days,
+        verifier.verdict(),
+    )
+    .with_latency(latency)
 }
 
 /// The outcome for a certificate that expires at `not_after` (Unix seconds), seen at `now`.
@@ -213,7 +220,7 @@ fn handshake_failure(e: &std::io::Error) -> String {
 }
 
 /// The host part of `host:port` or `[v6]:port`.
-fn host_of(address: &str) -> &str {
+pub(crate) fn host_of(address: &str) -> &str {
     if let Some(rest) = address.strip_prefix('[') {
         return rest.split_once(']').map_or(rest, |(host, _)| host);
     }
