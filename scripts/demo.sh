@@ -23,10 +23,27 @@ mkdir -p "$DEMO_MEDIA_DIR"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 export DEMO_HTTP_PORT=$(free_port)
 export DEMO_CLOSED_PORT=$(free_port)   # nothing listens here: the WebSocket edge is absent
+export DEMO_PAGER_PORT=$(free_port)    # a local stand-in for PagerDuty's Events API
 
 python3 -m http.server "$DEMO_HTTP_PORT" --bind 127.0.0.1 --directory "$root/scripts/demo-www" >/dev/null 2>&1 &
 http_pid=$!
-trap 'kill $http_pid 2>/dev/null || true' EXIT
+# Prints every page it receives to pages.log and answers as PagerDuty does (202).
+python3 - "$DEMO_PAGER_PORT" "$demo/.upstate/pages.log" <<'PY' >/dev/null 2>&1 &
+import http.server, sys
+port, log = int(sys.argv[1]), sys.argv[2]
+class Pager(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("content-length", 0)))
+        with open(log, "ab") as f:
+            f.write(body + b"\n")
+        self.send_response(202)
+        self.send_header("content-type", "application/json")
+        self.end_headers()
+        self.wfile.write(b'{"status":"success","message":"Event processed"}')
+http.server.HTTPServer(("127.0.0.1", port), Pager).serve_forever()
+PY
+pager_pid=$!
+trap 'kill $http_pid $pager_pid 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$DEMO_HTTP_PORT/health" >/dev/null 2>&1 && break; sleep 0.1; done
 
 # Demo data for the live-traffic counters, in its own schema of the local database.
@@ -62,6 +79,10 @@ set +e
 rc=$?
 set -e
 echo
+if [ -s "$demo/.upstate/pages.log" ]; then
+  echo "Pages sent to the local on-call receiver ($demo/.upstate/pages.log):"
+  cat "$demo/.upstate/pages.log"
+fi
 echo "The page: $demo/public/index.html"
 echo "Preview it over HTTP: python3 -m http.server -d $demo/public 8000  (then open http://127.0.0.1:8000/)"
 exit $rc

@@ -132,6 +132,24 @@ pub enum Command {
         #[command(subcommand)]
         what: ImportCommand,
     },
+    /// Check notification targets before an outage does.
+    Notify {
+        #[command(subcommand)]
+        what: NotifyCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NotifyCommand {
+    /// Send a clearly marked test event to one `[[notify]]` target and print its answer; exit 1
+    /// if it refused or could not be reached. A paging target gets a test trigger and its
+    /// resolve, so the alert closes again at once.
+    Test {
+        /// The target's `name`, or its position among the `[[notify]]` sections (1 = first).
+        target: String,
+        #[command(flatten)]
+        site: SiteArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]

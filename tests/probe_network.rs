@@ -44,6 +44,7 @@ async fn check_like_the_runner(spec: ProbeSpec, deadline: Duration) -> Outcome {
         fail_after: 1,
         thresholds: upstate::probe::Thresholds::default(),
         probe: spec,
+        page: Default::default(),
         line: 1,
     };
     upstate::probe::runner::check_once(&component).await

@@ -15,6 +15,7 @@ mod history;
 mod import;
 mod init;
 mod new;
+mod notify;
 mod probe;
 mod publish;
 mod run;
@@ -25,7 +26,7 @@ use std::process::ExitCode;
 use upstate::config::{Config, ConfigError};
 use upstate::incident::IncidentError;
 
-use crate::cli::{Command, HistoryCommand, ImportCommand, NewCommand};
+use crate::cli::{Command, HistoryCommand, ImportCommand, NewCommand, NotifyCommand};
 
 /// Documented exit codes (README "Exit codes").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,6 +110,9 @@ pub async fn dispatch(command: Command) -> Exit {
         Command::Import { what } => match what {
             ImportCommand::Cstate { dir, site } => import::cstate(&site.config, &dir),
             ImportCommand::Statuspage { file, site } => import::statuspage(&site.config, &file),
+        },
+        Command::Notify { what } => match what {
+            NotifyCommand::Test { target, site } => notify::test(&site.config, &target).await,
         },
     }
 }

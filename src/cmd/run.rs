@@ -208,6 +208,11 @@ async fn publish_site(
     nothing_fresh: bool,
     target: &dyn Target,
 ) -> Result<(usize, PublishReport, Vec<Option<ComponentState>>), ()> {
+    // Pages follow what the probes saw, not a declared incident's impact.
+    let probed: BTreeMap<String, ComponentState> = current
+        .iter()
+        .map(|(id, status)| (id.clone(), status.state))
+        .collect();
     // This run's counters, set on the history before it recorded.
     let counters = history.counters();
     let (snapshot, files) = pipeline::render(
@@ -223,10 +228,10 @@ async fn publish_site(
     let site = pipeline::write(config, &files)
         .map_err(|e| eprintln!("error: writing the site failed: {e}"))?;
     let mut notify_memory = history.notify_memory();
-    let plan = upstate::notify::plan(&snapshot, &mut notify_memory);
+    let plan = upstate::notify::plan(&snapshot, &probed, &mut notify_memory);
     let (published, (_, problems)) = tokio::join!(
         target.publish(&site),
-        upstate::notify::deliver(&config.notify, &plan, &mut notify_memory)
+        upstate::notify::deliver(config, &plan, &mut notify_memory)
     );
     for p in &problems {
         eprintln!("warning: {p}");

@@ -19,6 +19,7 @@
 mod document;
 pub mod duration;
 pub mod objective;
+pub mod paging;
 pub mod percent;
 pub mod places;
 pub mod secret;
@@ -33,6 +34,7 @@ use serde::Deserialize;
 pub use document::closest;
 pub use duration::Duration;
 pub use objective::ObjectiveConfig;
+pub use paging::{PageRule, PageWhen, Route};
 pub use percent::Percent;
 pub use secret::{EnvString, Secret};
 
@@ -229,29 +231,32 @@ const fn default_snapshot_timeout() -> Duration {
     Duration::from_secs(2)
 }
 
-/// `[[notify]]`: where state changes are sent.
+/// `[[notify]]`: where state changes and pages are sent. The kind's own keys live in its file
+/// under `src/notify/` (see [`crate::notify::TargetSpec`]).
+#[derive(Debug, Clone)]
+pub struct NotifyConfig {
+    /// What components' `page = [...]` and `upstate notify test NAME` call it.
+    pub name: Option<String>,
+    /// Each attempt's deadline.
+    pub timeout: Duration,
+    pub target: crate::notify::TargetSpec,
+    /// Line of the `[[notify]]` header, for later errors.
+    pub line: usize,
+}
+
+/// Keys every `[[notify]]` accepts, whatever its kind.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct NotifyConfig {
-    pub kind: NotifyKind,
-    pub url: Secret,
-    pub secret: Option<Secret>,
-    #[serde(default = "default_notify_timeout")]
-    pub timeout: Duration,
+struct NotifyCommonKeys {
+    kind: String,
+    name: Option<String>,
+    timeout: Option<Duration>,
 }
+
+const NOTIFY_COMMON_KEYS: [&str; 3] = ["kind", "name", "timeout"];
 
 const fn default_notify_timeout() -> Duration {
     Duration::from_secs(5)
-}
-
-/// The body format a notification is sent in.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum NotifyKind {
-    /// Generic JSON.
-    Webhook,
-    /// Slack incoming-webhook format.
-    Slack,
 }
 
 /// Keys every `[[component]]` accepts, whatever its kind.
@@ -270,9 +275,12 @@ struct CommonKeys {
     down_above: Option<f64>,
     degraded_below: Option<f64>,
     down_below: Option<f64>,
+    page: Option<Vec<String>>,
+    page_when: Option<PageWhen>,
+    page_after: Option<Duration>,
 }
 
-const COMMON_KEYS: [&str; 12] = [
+const COMMON_KEYS: [&str; 15] = [
     "id",
     "label",
     "kind",
@@ -285,6 +293,9 @@ const COMMON_KEYS: [&str; 12] = [
     crate::probe::thresholds::KEYS[1],
     crate::probe::thresholds::KEYS[2],
     crate::probe::thresholds::KEYS[3],
+    "page",
+    "page_when",
+    "page_after",
 ];
 
 /// One `[[component]]`: a tile on the page and the probe behind it.
@@ -304,6 +315,8 @@ pub struct Component {
     /// Limits on the probe's main value (latency, queue depth, lag…), one rule for every kind.
     pub thresholds: crate::probe::Thresholds,
     pub probe: ProbeSpec,
+    /// Who is paged, when.
+    pub page: PageRule,
     /// Line of the `[[component]]` header, for later errors.
     pub line: usize,
 }
@@ -572,9 +585,9 @@ impl Config {
                 ("s3", false) => table!(config.s3),
                 ("snapshot", false) => table!(config.snapshot),
                 ("notify", true) => {
-                    let mut one = None;
-                    table!(one);
-                    config.notify.extend(one);
+                    if let Some(n) = parse_notify(text, section, &mut errors) {
+                        config.notify.push(n);
+                    }
                 }
                 ("objective", true) => {
                     let mut one: Option<ObjectiveConfig> = None;
@@ -724,6 +737,7 @@ impl Config {
                 .map_or(0, |s| key_offset(errors.text, s, problem.key));
             errors.push(offset, None, problem.message, Some(problem.help));
         }
+        self.validate_paging(errors);
         self.validate_objectives(errors);
         let mut seen = BTreeMap::new();
         for c in &mut self.components {
@@ -740,6 +754,52 @@ impl Config {
                         c.id
                     ),
                     Some("ids must be unique: they name files and URLs".to_owned()),
+                );
+            }
+        }
+    }
+
+    /// `[[notify]]` names are unique; every name a component's `page` lists exists.
+    fn validate_paging(&mut self, errors: &mut Errors<'_>) {
+        let mut names = BTreeMap::new();
+        for n in &self.notify {
+            if let Some(name) = &n.name
+                && let Some(first) = names.insert(name.clone(), n.line)
+            {
+                errors.push(
+                    line_offset(errors.text, n.line),
+                    None,
+                    format!("notify name `{name}` is used twice (first on line {first})"),
+                    Some(
+                        "names are how components' `page` lists find a target: make them unique"
+                            .to_owned(),
+                    ),
+                );
+            }
+        }
+        let known: Vec<&str> = names.keys().map(String::as_str).collect();
+        for c in &self.components {
+            for target in &c.page.targets {
+                if names.contains_key(target) {
+                    continue;
+                }
+                let offset = page_key_offset(errors.text, c.line);
+                let help = match closest(target, known.iter().copied()) {
+                    Some(near) => format!("did you mean `{near}`?"),
+                    None if known.is_empty() => {
+                        "give the target a name: add `name = \"oncall\"` to its [[notify]] section"
+                            .to_owned()
+                    }
+                    None => format!("known names: {}", known.join(", ")),
+                };
+                errors.push(
+                    offset,
+                    None,
+                    format!(
+                        "component `{}` pages `{target}`, but no [[notify]] has that name",
+                        c.id
+                    ),
+                    Some(help),
                 );
             }
         }
@@ -791,6 +851,23 @@ impl Config {
     pub fn component_ids(&self) -> Vec<&str> {
         self.components.iter().map(|c| c.id.as_str()).collect()
     }
+}
+
+/// Offset of the `page = ` key of the section starting on `line` (else the header).
+fn page_key_offset(text: &str, line: usize) -> usize {
+    let start = line_offset(text, line);
+    let mut offset = start;
+    for (i, l) in text[start..].split_inclusive('\n').enumerate() {
+        if i > 0 && l.trim_start().starts_with('[') {
+            break;
+        }
+        let key = l.trim_start();
+        if key.starts_with("page") && key[4..].trim_start().starts_with('=') {
+            return offset + (l.len() - key.len());
+        }
+        offset += l.len();
+    }
+    start
 }
 
 /// Judges a `[history] store` or `[publish] target`: a folder, `s3://…` or `git+<url>#<branch>`.
@@ -1037,6 +1114,103 @@ fn parse_component(text: &str, section: &Section, errors: &mut Errors<'_>) -> Op
         fail_after: common.fail_after.unwrap_or(1).max(1),
         thresholds,
         probe,
+        page: PageRule {
+            targets: common.page.unwrap_or_default(),
+            when: common.page_when.unwrap_or_default(),
+            after: common.page_after.unwrap_or_default(),
+        },
+        line,
+    })
+}
+
+/// Reads one `[[notify]]`: the common keys, then the kind's own (each struct denies unknown keys).
+fn parse_notify(text: &str, section: &Section, errors: &mut Errors<'_>) -> Option<NotifyConfig> {
+    use crate::notify::TargetSpec;
+    let masked = document::Masked::new(text, &section.body, std::slice::from_ref(&section.body));
+    let keys: BTreeMap<toml::Spanned<String>, toml::Spanned<toml::Value>> = match masked.parse() {
+        Ok(k) => k,
+        Err(e) => {
+            errors.push_positioned(section, e, &[]);
+            return None;
+        }
+    };
+    let (mut common, mut specific) = (Vec::new(), Vec::new());
+    for (key, value) in &keys {
+        let range = key.span().start + masked.offset..value.span().end + masked.offset;
+        if NOTIFY_COMMON_KEYS.contains(&key.get_ref().as_str()) {
+            common.push(range);
+        } else {
+            specific.push(range);
+        }
+    }
+    let common: NotifyCommonKeys = match document::Masked::new(text, &section.body, &common).parse()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            errors.push_positioned(section, e, &[]);
+            return None;
+        }
+    };
+    let (line, _) = errors.lines.line_col(section.header);
+    let offset_of = |name: &str| {
+        keys.iter()
+            .find(|(k, _)| k.get_ref() == name)
+            .map_or(section.header, |(_, v)| v.span().start + masked.offset)
+    };
+    if let Some(name) = &common.name {
+        let ok = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+        if !ok {
+            errors.push(
+                offset_of("name"),
+                None,
+                format!("notify name `{name}` must match [a-z0-9_-]+"),
+                Some("write e.g. name = \"oncall-pd\"".to_owned()),
+            );
+        }
+    }
+    if !TargetSpec::KINDS.contains(&common.kind.as_str()) {
+        let help = match closest(&common.kind, TargetSpec::KINDS) {
+            Some(near) => format!(
+                "did you mean `{near}`? known kinds: {}",
+                TargetSpec::KINDS.join(", ")
+            ),
+            None => format!("known kinds: {}", TargetSpec::KINDS.join(", ")),
+        };
+        errors.push(
+            offset_of("kind"),
+            None,
+            format!("unknown notify kind `{}`", common.kind),
+            Some(help),
+        );
+        return None;
+    }
+    let mut target = match TargetSpec::parse(
+        &common.kind,
+        &document::Masked::new(text, &section.body, &specific),
+    ) {
+        Ok(t) => t,
+        Err(e) => {
+            errors.push_positioned(section, e.into(), &NOTIFY_COMMON_KEYS);
+            return None;
+        }
+    };
+    let base_dir = errors
+        .file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    if let Err((key, message)) = target.validate(&base_dir) {
+        // Kept (the file is invalid anyway), so components' `page` lists still find its name:
+        // `check` without secrets must not report a missing target for a missing variable.
+        errors.push(offset_of(key), None, message, None);
+    }
+    Some(NotifyConfig {
+        name: common.name,
+        timeout: common.timeout.unwrap_or_else(default_notify_timeout),
+        target,
         line,
     })
 }

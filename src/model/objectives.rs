@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::config::{Component, Config};
+use crate::config::{Component, Config, PageWhen};
 use crate::probe::ProbeSpec;
 
 /// One row of the objectives table.
@@ -19,7 +19,41 @@ pub struct Objective {
 
 /// Rows in page order.
 pub fn from_config(config: &Config) -> Vec<Objective> {
-    config.components.iter().map(row).collect()
+    config
+        .components
+        .iter()
+        .map(|c| {
+            let mut o = row(c);
+            o.page_when = paging_rule(config, c, &o.page_when);
+            o
+        })
+        .collect()
+}
+
+/// "Page on-call when", from the component's own paging rule (`page_when`, `page_after`) and
+/// the routing, the same ones `notify` pages by. `down` is the probe's condition for down.
+fn paging_rule(config: &Config, c: &Component, down: &str) -> String {
+    if config.is_paged(&c.id) == Some(false) {
+        return "Not paged: shown on this page only".to_owned();
+    }
+    let mut rule = match c.page.when {
+        PageWhen::Down => down.to_owned(),
+        PageWhen::Degraded => {
+            let mut ways = Vec::new();
+            if let Some(target) = c.latency_target {
+                ways.push(format!("latency > {} ms", target.as_millis()));
+            }
+            if c.fail_after > 1 {
+                ways.push("a check fails".to_owned());
+            }
+            ways.push(down.to_owned());
+            format!("Degraded or down: {}", ways.join(", or "))
+        }
+    };
+    if c.page.after.std() > std::time::Duration::ZERO {
+        rule.push_str(&format!(" (held for {})", c.page.after));
+    }
+    rule
 }
 
 fn consecutive(c: &Component) -> String {

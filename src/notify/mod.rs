@@ -1,12 +1,40 @@
 //! Notifications on change: one event per component state transition and per new incident
-//! update, deduplicated through history so two runs never send the same event twice, signed,
-//! retried with backoff, and never blocking or failing the publish.
+//! update, deduplicated through history so two runs never send the same event twice, retried
+//! with backoff, and never blocking or failing the publish. Paging targets get a `trigger` when a
+//! component's paging condition has held long enough and a `resolve` with the same key when it
+//! ends.
 //!
 //! Delivery is at-least-once per target: an event is remembered as sent to a target only after
-//! that target acknowledged it (2xx), so a receiver that is down gets it on a later run.
+//! that target acknowledged it (2xx, SMTP 250), so a receiver that is down gets it on a later run.
+//!
+//! # Who gets what (routing, [`Config::notify_route`])
+//! - A target that some component names in `page = [...]` gets *pages* (trigger, then resolve)
+//!   for exactly those components, by each component's `page_when` / `page_after`, whatever its
+//!   kind: naming a chat target makes it an on-call channel.
+//! - A paging kind (`pagerduty`, `opsgenie`, `alertmanager`) that no component names pages for
+//!   every component (each by its own rule, default: down, at once), so one `[[notify]]` line is
+//!   a working setup.
+//! - A chat kind that no component names gets every event: each state change and each incident
+//!   update, as webhooks always have.
+//!
+//! Maintenance windows suppress pages for the components they cover: no trigger while covered
+//! (the `page_after` clock starts again when the window ends), and an alert already open stays
+//! open until the component recovers outside the window.
+//!
+//! One file per kind, each behind [`Notifier`]; adding a kind is a file, one arm in
+//! [`TargetSpec`], an example in `examples/notify.example.toml`, and a test against a receiver.
 
+mod alertmanager;
+mod discord;
+mod email;
 pub mod heartbeat;
+pub mod markup;
+mod ntfy;
+mod opsgenie;
+mod pagerduty;
 mod slack;
+mod teams;
+mod telegram;
 mod webhook;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -16,9 +44,22 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
-use crate::config::{NotifyConfig, NotifyKind};
+use crate::config::{
+    Component, Config, KindError, Masked, NotifyConfig, PageWhen, Route, parse_kind,
+};
 use crate::model::Snapshot;
 use crate::state::ComponentState;
+
+pub use alertmanager::AlertmanagerConfig;
+pub use discord::DiscordConfig;
+pub use email::EmailConfig;
+pub use ntfy::NtfyConfig;
+pub use opsgenie::OpsgenieConfig;
+pub use pagerduty::PagerDutyConfig;
+pub use slack::SlackConfig;
+pub use teams::TeamsConfig;
+pub use telegram::TelegramConfig;
+pub use webhook::WebhookConfig;
 
 /// Something worth telling people about.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -45,6 +86,79 @@ pub enum Event {
         at: DateTime<Utc>,
         url: String,
     },
+    /// A page opens (`trigger`) or closes (`resolve`) for one component; both carry the same
+    /// `dedup_key`, so the receiver closes the alert it opened.
+    #[serde(rename = "component.page")]
+    Page(Page),
+    /// `upstate notify test`: proves a chat target is set up; says so in every field shown.
+    #[serde(rename = "test")]
+    Test {
+        site: String,
+        at: DateTime<Utc>,
+        url: String,
+    },
+}
+
+/// One page event (see [`Event::Page`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Page {
+    pub action: PageAction,
+    /// One per component incident: `upstate-<component>-<unix ms when the condition began>`.
+    pub dedup_key: String,
+    pub component: String,
+    pub label: String,
+    /// The state now (on resolve: the state it recovered to).
+    pub state: ComponentState,
+    /// The state the page opened with: its severity, the same on trigger, renewal and resolve
+    /// (Alertmanager tells alerts apart by their labels, severity among them).
+    pub opened: ComponentState,
+    pub detail: String,
+    /// When the paging condition began.
+    pub since: DateTime<Utc>,
+    /// When this event was decided.
+    pub at: DateTime<Utc>,
+    /// Until when a receiver that expires alerts (Alertmanager) should keep it firing without
+    /// hearing from us again: a few run intervals.
+    pub valid_until: DateTime<Utc>,
+    pub url: String,
+    /// Sent by `upstate notify test`, not by a real outage.
+    pub test: bool,
+}
+
+/// Whether a page opens or closes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PageAction {
+    Trigger,
+    Resolve,
+}
+
+impl Page {
+    /// "critical" / "error" / "warning" / "info": PagerDuty's severities, from the state.
+    pub fn severity(&self) -> &'static str {
+        if self.test {
+            return "info";
+        }
+        match self.opened {
+            ComponentState::MajorOutage => "critical",
+            ComponentState::PartialOutage => "error",
+            ComponentState::DegradedPerformance => "warning",
+            _ => "info",
+        }
+    }
+
+    /// One line: "`[TEST] `API is major outage: HTTP 503" / "API recovered: operational".
+    pub fn summary(&self) -> String {
+        let prefix = if self.test { "[TEST] " } else { "" };
+        let state = self.state.as_str().replace('_', " ");
+        match self.action {
+            PageAction::Trigger if self.detail.is_empty() => {
+                format!("{prefix}{} is {state}", self.label)
+            }
+            PageAction::Trigger => format!("{prefix}{} is {state}: {}", self.label, self.detail),
+            PageAction::Resolve => format!("{prefix}{} recovered: {state}", self.label),
+        }
+    }
 }
 
 impl Event {
@@ -62,6 +176,14 @@ impl Event {
                 at,
                 ..
             } => incident_event_id(incident, status, *at),
+            Event::Page(page) => {
+                let action = match page.action {
+                    PageAction::Trigger => "trigger",
+                    PageAction::Resolve => "resolve",
+                };
+                format!("page:{}:{action}", page.dedup_key)
+            }
+            Event::Test { at, .. } => format!("test:{}", at.timestamp()),
         }
     }
 
@@ -92,12 +214,249 @@ impl Event {
                     format!("{title}: {status}: {message}")
                 }
             }
+            Event::Page(page) => page.summary(),
+            Event::Test { site, .. } => format!(
+                "[TEST] Test notification from Upstate ({site}): this target is set up. No component changed."
+            ),
+        }
+    }
+
+    /// A short title (email subject, ntfy title, card heading).
+    pub fn title(&self) -> String {
+        match self {
+            Event::ComponentChanged { label, to, .. } => {
+                format!("{label}: {}", to.as_str().replace('_', " "))
+            }
+            Event::IncidentUpdated { title, status, .. } => {
+                format!("{title}: {}", status.replace('_', " "))
+            }
+            Event::Page(page) => {
+                let prefix = if page.test { "[TEST] " } else { "" };
+                match page.action {
+                    PageAction::Trigger => format!(
+                        "{prefix}{}: {}",
+                        page.label,
+                        page.state.as_str().replace('_', " ")
+                    ),
+                    PageAction::Resolve => format!("{prefix}{}: recovered", page.label),
+                }
+            }
+            Event::Test { .. } => "[TEST] Upstate test notification".to_owned(),
+        }
+    }
+
+    /// The page that tells more.
+    pub fn url(&self) -> &str {
+        match self {
+            Event::ComponentChanged { url, .. }
+            | Event::IncidentUpdated { url, .. }
+            | Event::Test { url, .. } => url,
+            Event::Page(page) => &page.url,
+        }
+    }
+
+    /// How urgent, for services with a priority scale: 2 = bad news, 1 = good news or
+    /// information, 0 = a test.
+    pub fn urgency(&self) -> u8 {
+        match self {
+            Event::ComponentChanged { from, to, .. } if to.severity() > from.severity() => 2,
+            Event::Page(p) if p.test => 0,
+            Event::Page(p) if p.action == PageAction::Trigger => 2,
+            Event::Test { .. } => 0,
+            _ => 1,
+        }
+    }
+}
+
+/// What a receiver answered, for `upstate notify test` and logs: secrets already scrubbed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// "HTTP 202", "SMTP 250".
+    pub status: String,
+    /// The first few hundred characters of the answer's body.
+    pub body: String,
+}
+
+/// Why one attempt failed. Messages never contain a secret: URLs are redacted and every
+/// registered secret is scrubbed before one is built.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SendError {
+    /// The receiver refused this event; sending the same bytes again will not help.
+    #[error("refused: {status}: {body}")]
+    Refused { status: String, body: String },
+    /// Worth another attempt (timeout, connection, 5xx, 429).
+    #[error("{0}")]
+    Transient(String),
+    /// The request could not be built from the config (a template error, a bad address).
+    #[error("cannot build the notification: {0}")]
+    Build(String),
+}
+
+impl SendError {
+    fn is_permanent(&self) -> bool {
+        !matches!(self, SendError::Transient(_))
+    }
+}
+
+/// An HTTP request a notifier wants sent.
+#[derive(Debug, Clone)]
+pub struct HttpRequest {
+    pub method: reqwest::Method,
+    /// The full URL, secrets included (a Telegram token is part of the path): never print it.
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpRequest {
+    /// A POST of `body` as JSON.
+    pub fn json(url: impl Into<String>, body: &serde_json::Value) -> Result<Self, SendError> {
+        Ok(Self {
+            method: reqwest::Method::POST,
+            url: url.into(),
+            headers: vec![("content-type".to_owned(), "application/json".to_owned())],
+            body: serde_json::to_vec(body).map_err(|e| SendError::Build(e.to_string()))?,
+        })
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_owned(), value.into()));
+        self
+    }
+}
+
+/// How an event leaves the process.
+#[derive(Debug, Clone)]
+pub enum Delivery {
+    Http(HttpRequest),
+    Mail(Box<email::Mail>),
+}
+
+/// One kind of target: how an event becomes a request the service documents.
+pub trait Notifier {
+    /// The `kind = "..."` that configures it.
+    fn kind(&self) -> &'static str;
+    /// True for on-call services (trigger/resolve): decides the default routing (module doc).
+    fn pages(&self) -> bool {
+        false
+    }
+    /// True when the receiver forgets a firing alert it is not told about again (Alertmanager's
+    /// `resolve_timeout`): open pages are re-sent every run, as Prometheus does.
+    fn renews_open_pages(&self) -> bool {
+        false
+    }
+    /// What tells two targets of this kind apart (URL plus routing key, chat id, recipients):
+    /// hashed into the target's key in history, never stored or shown.
+    fn identity(&self) -> String;
+    /// Where it sends to, fit for display (no userinfo, query or token).
+    fn shown(&self) -> String;
+    /// The request for `event`.
+    fn delivery(&self, event: &Event) -> Result<Delivery, SendError>;
+}
+
+/// One `[[notify]]` target's own settings, by kind.
+#[derive(Debug, Clone)]
+pub enum TargetSpec {
+    Webhook(WebhookConfig),
+    Slack(SlackConfig),
+    Discord(DiscordConfig),
+    Teams(TeamsConfig),
+    Telegram(TelegramConfig),
+    Ntfy(NtfyConfig),
+    Email(EmailConfig),
+    PagerDuty(PagerDutyConfig),
+    Opsgenie(OpsgenieConfig),
+    Alertmanager(AlertmanagerConfig),
+}
+
+impl TargetSpec {
+    /// Every kind `[[notify]]` accepts.
+    pub const KINDS: [&'static str; 10] = [
+        "webhook",
+        "slack",
+        "discord",
+        "teams",
+        "telegram",
+        "ntfy",
+        "email",
+        "pagerduty",
+        "opsgenie",
+        "alertmanager",
+    ];
+
+    /// Reads a kind's keys from a masked config document (see `config::document`).
+    pub(crate) fn parse(kind: &str, masked: &Masked) -> Result<Self, KindError> {
+        Ok(match kind {
+            "slack" => Self::Slack(parse_kind(masked)?),
+            "discord" => Self::Discord(parse_kind(masked)?),
+            "teams" => Self::Teams(parse_kind(masked)?),
+            "telegram" => Self::Telegram(parse_kind(masked)?),
+            "ntfy" => Self::Ntfy(parse_kind(masked)?),
+            "email" => Self::Email(parse_kind(masked)?),
+            "pagerduty" => Self::PagerDuty(parse_kind(masked)?),
+            "opsgenie" => Self::Opsgenie(parse_kind(masked)?),
+            "alertmanager" => Self::Alertmanager(parse_kind(masked)?),
+            _ => Self::Webhook(parse_kind(masked)?),
+        })
+    }
+
+    /// Checks what serde cannot (a template that compiles, addresses that parse), and loads
+    /// what the kind needs from disk. An error names the key at fault and says how to fix it.
+    pub fn validate(&mut self, base_dir: &std::path::Path) -> Result<(), (&'static str, String)> {
+        let url = match self {
+            Self::Webhook(n) => Some(&n.url),
+            Self::Slack(n) => Some(&n.url),
+            Self::Discord(n) => Some(&n.url),
+            Self::Teams(n) => Some(&n.url),
+            Self::Ntfy(n) => Some(&n.url),
+            Self::Alertmanager(n) => Some(&n.url),
+            Self::Telegram(n) => n.url.as_ref(),
+            Self::PagerDuty(n) => n.url.as_ref(),
+            Self::Opsgenie(n) => n.url.as_ref(),
+            Self::Email(_) => None,
+        };
+        if let Some(url) = url {
+            check_url(url.expose())?;
+        }
+        match self {
+            Self::Webhook(w) => w.validate(),
+            Self::Email(e) => e.validate(base_dir),
+            Self::Telegram(t) => t.validate(),
+            _ => Ok(()),
+        }
+    }
+
+    /// The kind's notifier.
+    pub fn notifier(&self) -> &dyn Notifier {
+        match self {
+            Self::Webhook(n) => n,
+            Self::Slack(n) => n,
+            Self::Discord(n) => n,
+            Self::Teams(n) => n,
+            Self::Telegram(n) => n,
+            Self::Ntfy(n) => n,
+            Self::Email(n) => n,
+            Self::PagerDuty(n) => n,
+            Self::Opsgenie(n) => n,
+            Self::Alertmanager(n) => n,
         }
     }
 }
 
 fn incident_event_id(incident: &str, status: &str, at: DateTime<Utc>) -> String {
     format!("incident:{incident}:{status}:{}", at.timestamp())
+}
+
+/// A target URL must be absolute http(s); the message never repeats it (it may hold a token).
+fn check_url(url: &str) -> Result<(), (&'static str, String)> {
+    match reqwest::Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => Ok(()),
+        _ => Err((
+            "url",
+            "`url` must be an absolute http:// or https:// URL\n= help: write url = \"https://…\", or \"${NAME}\" to read it from the environment".to_owned(),
+        )),
+    }
 }
 
 /// What notifications remember between runs (kept in the history store).
@@ -113,32 +472,76 @@ pub struct NotifyMemory {
     /// Per target: incident event ids it acknowledged (or that predate it).
     #[serde(default)]
     pub sent: BTreeMap<String, BTreeSet<String>>,
+    /// Per component: since when it has been down (major outage), outside maintenance.
+    #[serde(default)]
+    pub down_since: BTreeMap<String, DateTime<Utc>>,
+    /// Per component: since when it has been degraded or worse, outside maintenance.
+    #[serde(default)]
+    pub degraded_since: BTreeMap<String, DateTime<Utc>>,
+    /// Per target: the components with an open page (trigger acknowledged, resolve not yet).
+    #[serde(default)]
+    pub paged: BTreeMap<String, BTreeMap<String, OpenPage>>,
 }
 
-/// A target's key in [`NotifyMemory`]: a hash of its URL (never the URL: it may hold a token).
+/// A page a target acknowledged and that has not been resolved yet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpenPage {
+    pub dedup_key: String,
+    pub since: DateTime<Utc>,
+    /// The state it opened with (its severity).
+    #[serde(default = "major_outage")]
+    pub opened: ComponentState,
+}
+
+fn major_outage() -> ComponentState {
+    ComponentState::MajorOutage
+}
+
+/// A target's key in [`NotifyMemory`]: a hash of what identifies it (never the URL or key
+/// itself: they are secrets). Webhook and Slack targets keep the hash of their URL alone, so
+/// history written before other kinds existed still matches.
 pub fn target_key(config: &NotifyConfig) -> String {
-    let digest = sha2::Sha256::digest(config.url.expose().as_bytes());
+    let notifier = config.target.notifier();
+    let identity = match &config.target {
+        TargetSpec::Webhook(_) | TargetSpec::Slack(_) => notifier.identity(),
+        _ => format!("{}\n{}", notifier.kind(), notifier.identity()),
+    };
+    let digest = sha2::Sha256::digest(identity.as_bytes());
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// One component as this run sees it.
+struct ComponentNow {
+    id: String,
+    label: String,
+    /// The state shown on the page (incidents and maintenance applied).
+    state: ComponentState,
+    /// The state the probe saw: what pages follow.
+    probed: ComponentState,
+    since: DateTime<Utc>,
+    detail: String,
+    url: String,
 }
 
 /// What this run could announce: every component's state (with when it began) and every
 /// incident timeline entry. Which of them each target still needs is decided in [`deliver`].
 pub struct Plan {
-    components: Vec<(
-        String,
-        String,
-        ComponentState,
-        DateTime<Utc>,
-        String,
-        String,
-    )>,
+    components: Vec<ComponentNow>,
     /// Each incident event with the ids the same entry had under the incident's other ids
     /// ([`crate::model::IncidentView::aliases`]): any of them acknowledged means sent.
     incidents: Vec<(Event, Vec<String>)>,
+    now: DateTime<Utc>,
 }
 
 /// Advances the memory's view of the current states and lists what could be announced.
-pub fn plan(snapshot: &Snapshot, memory: &mut NotifyMemory) -> Plan {
+/// `probed` holds each component's state as its probe saw it (before incidents are applied):
+/// pages follow the checks, so declaring an incident never pages on-call by itself. A component
+/// missing from it is judged by its shown state.
+pub fn plan(
+    snapshot: &Snapshot,
+    probed: &BTreeMap<String, ComponentState>,
+    memory: &mut NotifyMemory,
+) -> Plan {
     let mut components = Vec::new();
     for c in &snapshot.components {
         // Never observed: no state, so nothing to announce (and no "change" from nothing).
@@ -151,18 +554,39 @@ pub fn plan(snapshot: &Snapshot, memory: &mut NotifyMemory) -> Plan {
             _ => now,
         };
         memory.current.insert(c.id.clone(), (state, since));
-        let url = crate::text::uri(&format!(
-            "{}/components/{}.html",
-            snapshot.site.base_url, c.id
-        ));
-        components.push((
-            c.id.clone(),
-            c.label.clone(),
+        // The paging clocks: while a maintenance window covers the component, neither runs.
+        let maintenance = state == ComponentState::UnderMaintenance;
+        let seen = probed.get(&c.id).copied().unwrap_or(state);
+        let down = !maintenance && seen == ComponentState::MajorOutage;
+        let degraded = !maintenance
+            && matches!(
+                seen,
+                ComponentState::DegradedPerformance
+                    | ComponentState::PartialOutage
+                    | ComponentState::MajorOutage
+            );
+        for (holds, clock) in [
+            (down, &mut memory.down_since),
+            (degraded, &mut memory.degraded_since),
+        ] {
+            if holds {
+                clock.entry(c.id.clone()).or_insert(now);
+            } else {
+                clock.remove(&c.id);
+            }
+        }
+        components.push(ComponentNow {
+            id: c.id.clone(),
+            label: c.label.clone(),
             state,
+            probed: seen,
             since,
-            c.detail.clone(),
-            url,
-        ));
+            detail: c.detail.clone(),
+            url: crate::text::uri(&format!(
+                "{}/components/{}.html",
+                snapshot.site.base_url, c.id
+            )),
+        });
     }
     let mut incidents = Vec::new();
     for i in snapshot.all_incidents.iter().chain(&snapshot.maintenance) {
@@ -205,80 +629,149 @@ pub fn plan(snapshot: &Snapshot, memory: &mut NotifyMemory) -> Plan {
     Plan {
         components,
         incidents,
+        now: snapshot.generated_at,
+    }
+}
+
+/// How long alerts stay valid at a receiver that expires them without news: three run intervals.
+fn validity(config: &Config) -> chrono::Duration {
+    chrono::Duration::from_std(config.run.interval.std().saturating_mul(3))
+        .unwrap_or_else(|_| chrono::Duration::hours(1))
+}
+
+/// The page events a paging route needs this run.
+fn pages_due(
+    config: &Config,
+    components: &[String],
+    plan: &Plan,
+    memory: &NotifyMemory,
+    key: &str,
+    renews: bool,
+) -> Vec<Event> {
+    let open = memory.paged.get(key).cloned().unwrap_or_default();
+    let valid_until = plan.now + validity(config);
+    let mut events = Vec::new();
+    for now in &plan.components {
+        let Some(rule) = components
+            .contains(&now.id)
+            .then(|| config.components.iter().find(|c| c.id == now.id))
+            .flatten()
+        else {
+            continue;
+        };
+        let page = |action, dedup_key: String, since, opened| {
+            Event::Page(Page {
+                action,
+                dedup_key,
+                component: now.id.clone(),
+                label: now.label.clone(),
+                state: now.probed,
+                opened,
+                detail: now.detail.clone(),
+                since,
+                at: plan.now,
+                valid_until,
+                url: now.url.clone(),
+                test: false,
+            })
+        };
+        let held = condition_since(rule, memory);
+        let maintenance = now.state == ComponentState::UnderMaintenance;
+        match (open.get(&now.id), held) {
+            (Some(p), _) if maintenance => {
+                if renews {
+                    events.push(page(
+                        PageAction::Trigger,
+                        p.dedup_key.clone(),
+                        p.since,
+                        p.opened,
+                    ));
+                }
+            }
+            (None, _) if maintenance => {}
+            (None, Some(since)) if plan.now - since >= to_chrono(rule.page.after) => {
+                let dedup_key = format!("upstate-{}-{}", now.id, since.timestamp_millis());
+                events.push(page(PageAction::Trigger, dedup_key, since, now.probed));
+            }
+            (None, _) => {}
+            (Some(p), None) => events.push(page(
+                PageAction::Resolve,
+                p.dedup_key.clone(),
+                p.since,
+                p.opened,
+            )),
+            (Some(p), Some(_)) => {
+                if renews {
+                    events.push(page(
+                        PageAction::Trigger,
+                        p.dedup_key.clone(),
+                        p.since,
+                        p.opened,
+                    ));
+                }
+            }
+        }
+    }
+    // A page left open for a component that is gone or no longer routed here is closed.
+    for (id, p) in &open {
+        if !components.contains(id) || !plan.components.iter().any(|c| c.id == *id) {
+            events.push(Event::Page(Page {
+                action: PageAction::Resolve,
+                dedup_key: p.dedup_key.clone(),
+                component: id.clone(),
+                label: id.clone(),
+                state: ComponentState::Operational,
+                opened: p.opened,
+                detail: "no longer paged for".to_owned(),
+                since: p.since,
+                at: plan.now,
+                valid_until,
+                url: String::new(),
+                test: false,
+            }));
+        }
+    }
+    events
+}
+
+fn to_chrono(d: crate::config::Duration) -> chrono::Duration {
+    d.chrono()
+}
+
+/// Since when `component`'s paging condition has held, if it holds.
+fn condition_since(component: &Component, memory: &NotifyMemory) -> Option<DateTime<Utc>> {
+    match component.page.when {
+        PageWhen::Down => memory.down_since.get(&component.id).copied(),
+        PageWhen::Degraded => memory.degraded_since.get(&component.id).copied(),
     }
 }
 
 /// Sends each target what it has not acknowledged yet, concurrently, each attempt under the
 /// target's timeout, up to three attempts with backoff. Returns the events sent and problems.
 pub async fn deliver(
-    targets: &[NotifyConfig],
+    config: &Config,
     plan: &Plan,
     memory: &mut NotifyMemory,
 ) -> (usize, Vec<String>) {
-    let client = match reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-    {
+    let client = match client() {
         Ok(c) => c,
-        Err(e) => {
-            return (
-                0,
-                vec![format!("cannot build the notification client: {e}")],
-            );
-        }
+        Err(e) => return (0, vec![e]),
     };
     let mut jobs = Vec::new();
-    for target in targets {
+    for (index, target) in config.notify.iter().enumerate() {
         let key = target_key(target);
-        let Some(announced) = memory.announced.get(&key).cloned() else {
-            // A new target: its baseline is today's states and incidents; nothing is sent.
-            memory.announced.insert(
-                key.clone(),
-                plan.components.iter().map(|c| (c.0.clone(), c.2)).collect(),
-            );
-            memory
-                .sent
-                .insert(key, plan.incidents.iter().map(|(e, _)| e.id()).collect());
-            continue;
-        };
-        let sent = memory.sent.get(&key).cloned().unwrap_or_default();
-        let mut events: Vec<Event> = Vec::new();
-        for (id, label, state, since, detail, url) in &plan.components {
-            match announced.get(id) {
-                Some(from) if from != state => events.push(Event::ComponentChanged {
-                    component: id.clone(),
-                    label: label.clone(),
-                    from: *from,
-                    to: *state,
-                    detail: detail.clone(),
-                    at: *since,
-                    url: url.clone(),
-                }),
-                Some(_) => {}
-                // A component added since the baseline: its first state is not a change.
-                None => {
-                    memory
-                        .announced
-                        .entry(key.clone())
-                        .or_default()
-                        .insert(id.clone(), *state);
-                }
+        let events = match config.notify_route(index) {
+            Route::Pages(components) => {
+                let renews = target.target.notifier().renews_open_pages();
+                pages_due(config, &components, plan, memory, &key, renews)
             }
-        }
-        events.extend(
-            plan.incidents
-                .iter()
-                .filter(|(e, aliases)| {
-                    !sent.contains(&e.id()) && !aliases.iter().any(|a| sent.contains(a))
-                })
-                .map(|(e, _)| e.clone()),
-        );
+            Route::Everything => chat_events(plan, memory, &key),
+        };
         for event in events {
             let client = client.clone();
-            let target = target.clone();
             let key = key.clone();
             jobs.push(async move {
-                let result = send_with_retries(&client, &target, &event).await;
+                let result = send_with_retries(&client, target, &event).await;
                 (key, event, result)
             });
         }
@@ -287,7 +780,7 @@ pub async fn deliver(
     let mut delivered = 0;
     for (key, event, result) in futures_util::future::join_all(jobs).await {
         match result {
-            Ok(()) => {
+            Ok(_) => {
                 delivered += 1;
                 match &event {
                     Event::ComponentChanged { component, to, .. } => {
@@ -300,6 +793,25 @@ pub async fn deliver(
                     Event::IncidentUpdated { .. } => {
                         memory.sent.entry(key).or_default().insert(event.id());
                     }
+                    Event::Page(page) => {
+                        let open = memory.paged.entry(key).or_default();
+                        match page.action {
+                            PageAction::Trigger => {
+                                open.insert(
+                                    page.component.clone(),
+                                    OpenPage {
+                                        dedup_key: page.dedup_key.clone(),
+                                        since: page.since,
+                                        opened: page.opened,
+                                    },
+                                );
+                            }
+                            PageAction::Resolve => {
+                                open.remove(&page.component);
+                            }
+                        }
+                    }
+                    Event::Test { .. } => {}
                 }
             }
             Err(e) => problems.push(e),
@@ -308,60 +820,227 @@ pub async fn deliver(
     (delivered, problems)
 }
 
-/// The body a target gets for an event.
-pub fn body(kind: NotifyKind, event: &Event) -> Vec<u8> {
-    match kind {
-        NotifyKind::Webhook => webhook::body(event),
-        NotifyKind::Slack => slack::body(event),
+/// State changes and incident updates a chat target has not acknowledged yet. A target seen for
+/// the first time records today's states and incidents as its baseline and gets nothing.
+fn chat_events(plan: &Plan, memory: &mut NotifyMemory, key: &str) -> Vec<Event> {
+    let Some(announced) = memory.announced.get(key).cloned() else {
+        memory.announced.insert(
+            key.to_owned(),
+            plan.components
+                .iter()
+                .map(|c| (c.id.clone(), c.state))
+                .collect(),
+        );
+        memory.sent.insert(
+            key.to_owned(),
+            plan.incidents.iter().map(|(e, _)| e.id()).collect(),
+        );
+        return Vec::new();
+    };
+    let sent = memory.sent.get(key).cloned().unwrap_or_default();
+    let mut events: Vec<Event> = Vec::new();
+    for c in &plan.components {
+        match announced.get(&c.id) {
+            Some(from) if *from != c.state => events.push(Event::ComponentChanged {
+                component: c.id.clone(),
+                label: c.label.clone(),
+                from: *from,
+                to: c.state,
+                detail: c.detail.clone(),
+                at: c.since,
+                url: c.url.clone(),
+            }),
+            Some(_) => {}
+            // A component added since the baseline: its first state is not a change.
+            None => {
+                memory
+                    .announced
+                    .entry(key.to_owned())
+                    .or_default()
+                    .insert(c.id.clone(), c.state);
+            }
+        }
     }
+    events.extend(
+        plan.incidents
+            .iter()
+            .filter(|(e, aliases)| {
+                !sent.contains(&e.id()) && !aliases.iter().any(|a| sent.contains(a))
+            })
+            .map(|(e, _)| e.clone()),
+    );
+    events
+}
+
+/// The HTTP client every notification uses: no redirects (a redirect could carry the body, and
+/// its secrets, somewhere else).
+pub fn client() -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("upstate/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| format!("cannot build the notification client: {}", e.without_url()))
+}
+
+/// How a target is named in messages: its `name` and kind, else its redacted address.
+pub fn display_name(target: &NotifyConfig) -> String {
+    let notifier = target.target.notifier();
+    match &target.name {
+        Some(name) => format!("{name} ({})", notifier.kind()),
+        None => notifier.shown(),
+    }
+}
+
+/// Sends `event` to `target` once.
+pub async fn send_once(
+    client: &reqwest::Client,
+    target: &NotifyConfig,
+    event: &Event,
+) -> Result<Answer, SendError> {
+    let delivery = target.target.notifier().delivery(event)?;
+    match delivery {
+        Delivery::Http(request) => send_http(client, &request, target.timeout.std()).await,
+        Delivery::Mail(mail) => match &target.target {
+            TargetSpec::Email(config) => email::send(config, &mail, target.timeout.std()).await,
+            _ => Err(SendError::Build(
+                "an email for a target that is not email".to_owned(),
+            )),
+        },
+    }
+}
+
+async fn send_http(
+    client: &reqwest::Client,
+    request: &HttpRequest,
+    timeout: Duration,
+) -> Result<Answer, SendError> {
+    let mut builder = client
+        .request(request.method.clone(), &request.url)
+        .timeout(timeout);
+    for (name, value) in &request.headers {
+        builder = builder.header(name.as_str(), value.as_str());
+    }
+    let response = builder
+        .body(request.body.clone())
+        .send()
+        .await
+        .map_err(|e| {
+            SendError::Transient(if e.is_timeout() {
+                format!(
+                    "timed out after {}",
+                    crate::config::Duration::from_millis(timeout.as_millis() as u64)
+                )
+            } else if e.is_connect() {
+                "connection failed".to_owned()
+            } else {
+                // Never the error's text alone: reqwest puts the whole URL, token included, in it.
+                crate::config::secret::scrub(&format!("request failed: {}", e.without_url()))
+            })
+        })?;
+    let status = response.status();
+    // Enough of the answer to show; a receiver that streams forever is cut off.
+    let mut response = response;
+    let mut bytes = Vec::new();
+    while bytes.len() < 4096
+        && let Ok(Some(chunk)) = response.chunk().await
+    {
+        bytes.extend_from_slice(&chunk);
+    }
+    let body = String::from_utf8_lossy(&bytes);
+    let answer = Answer {
+        status: format!("HTTP {}", status.as_u16()),
+        body: short(&body),
+    };
+    if status.is_success() {
+        Ok(answer)
+    } else if status.is_client_error() && status.as_u16() != 429 {
+        Err(SendError::Refused {
+            status: answer.status,
+            body: answer.body,
+        })
+    } else {
+        Err(SendError::Transient(answer.status))
+    }
+}
+
+/// At most 300 characters of `text` on one line, secrets scrubbed.
+pub(crate) fn short(text: &str) -> String {
+    let flat: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(300)
+        .collect();
+    crate::config::secret::scrub(flat.trim())
 }
 
 async fn send_with_retries(
     client: &reqwest::Client,
     target: &NotifyConfig,
     event: &Event,
-) -> Result<(), String> {
-    let body = body(target.kind, event);
-    let name = crate::config::secret::redact_url(target.url.expose());
+) -> Result<Answer, String> {
+    let name = display_name(target);
     let mut last = String::new();
     for attempt in 0..3u32 {
         if attempt > 0 {
             tokio::time::sleep(Duration::from_millis(250 * 2u64.pow(attempt))).await;
         }
-        let mut request = client
-            .post(target.url.expose())
-            .timeout(target.timeout.std())
-            .header("content-type", "application/json")
-            .header("user-agent", concat!("upstate/", env!("CARGO_PKG_VERSION")))
-            // Ids are built from `[a-z0-9_-]` slugs; encoded anyway, a header cannot take CR/LF.
-            .header("x-upstate-event", crate::text::header_value(&event.id()));
-        if let Some(secret) = &target.secret {
-            request = request.header(
-                "x-upstate-signature",
-                webhook::signature(secret.expose(), &body),
-            );
-        }
-        match request.body(body.clone()).send().await {
-            Ok(r) if r.status().is_success() => return Ok(()),
-            Ok(r) if r.status().is_client_error() && r.status().as_u16() != 429 => {
-                // The receiver refused this body; retrying the same bytes will not help.
-                return Err(format!(
-                    "notification to {name} refused: HTTP {}",
-                    r.status().as_u16()
-                ));
+        match send_once(client, target, event).await {
+            Ok(answer) => {
+                tracing::debug!(target = %name, event = %event.id(), status = %answer.status, "Notification delivered.");
+                return Ok(answer);
             }
-            Ok(r) => last = format!("HTTP {}", r.status().as_u16()),
-            Err(e) if e.is_timeout() => last = format!("timed out after {}", target.timeout),
+            Err(e) if e.is_permanent() => {
+                tracing::debug!(target = %name, event = %event.id(), "Notification refused.");
+                return Err(format!("notification to {name} {e}"));
+            }
             Err(e) => {
-                last = if e.is_connect() {
-                    "connection failed".to_owned()
-                } else {
-                    "request failed".to_owned()
-                }
+                tracing::debug!(target = %name, event = %event.id(), attempt, "Notification attempt failed.");
+                last = e.to_string();
             }
         }
     }
     Err(format!(
         "notification to {name} failed after 3 attempts: {last}"
     ))
+}
+
+/// The test events `upstate notify test` sends to `target`: a chat target gets one clearly
+/// marked message; a paging target gets a marked trigger and its resolve, so the alert it opens
+/// is closed again at once.
+pub fn test_events(config: &Config, target: &NotifyConfig) -> Vec<Event> {
+    let now = Utc::now();
+    let url = format!("{}/", config.site.base_url);
+    if target.target.notifier().pages() {
+        let page = |action| {
+            Event::Page(Page {
+                action,
+                dedup_key: format!("upstate-test-{}", now.timestamp()),
+                component: "upstate-test".to_owned(),
+                label: "Upstate test page".to_owned(),
+                opened: ComponentState::MajorOutage,
+                state: match action {
+                    PageAction::Trigger => ComponentState::MajorOutage,
+                    PageAction::Resolve => ComponentState::Operational,
+                },
+                detail: "sent by `upstate notify test`; nothing is down".to_owned(),
+                since: now,
+                at: now,
+                valid_until: now + chrono::Duration::minutes(5),
+                url: url.clone(),
+                test: true,
+            })
+        };
+        vec![page(PageAction::Trigger), page(PageAction::Resolve)]
+    } else {
+        vec![Event::Test {
+            site: config.site.title.to_string(),
+            at: now,
+            url,
+        }]
+    }
+}
+
+/// The JSON body the generic webhook sends for an event (kept for callers of the old API).
+pub fn body(event: &Event) -> Vec<u8> {
+    webhook::default_body(event)
 }

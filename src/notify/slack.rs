@@ -1,15 +1,60 @@
 //! `kind = "slack"`: Slack's incoming-webhook format (`{"text": ...}`), which Mattermost,
 //! Rocket.Chat and Discord's `/slack` endpoints also accept.
 
-use super::Event;
+use serde::Deserialize;
+
+use super::{Delivery, Event, HttpRequest, Notifier, SendError};
+use crate::config::Secret;
+use crate::config::secret::redact_url;
+
+/// `[[notify]] kind = "slack"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlackConfig {
+    /// The incoming-webhook URL (a secret: the path is the credential).
+    pub url: Secret,
+    /// Kept for configs written before it was webhook-only: signs the body as webhooks do.
+    pub secret: Option<Secret>,
+}
 
 /// `{"text": "<summary> <link>"}`: the summary with Slack's three characters escaped (so
 /// `<!channel>` in a title is text), the link a valid URI with nothing that ends it early.
 pub fn body(event: &Event) -> Vec<u8> {
-    let url = match event {
-        Event::ComponentChanged { url, .. } | Event::IncidentUpdated { url, .. } => url,
-    };
     let text = crate::text::slack_escape(&event.summary());
-    let link = crate::text::slack_link(url, "details");
+    let link = crate::text::slack_link(event.url(), "details");
     serde_json::to_vec(&serde_json::json!({ "text": format!("{text} {link}") })).unwrap_or_default()
+}
+
+impl Notifier for SlackConfig {
+    fn kind(&self) -> &'static str {
+        "slack"
+    }
+
+    fn identity(&self) -> String {
+        self.url.expose().to_owned()
+    }
+
+    fn shown(&self) -> String {
+        redact_url(self.url.expose())
+    }
+
+    fn delivery(&self, event: &Event) -> Result<Delivery, SendError> {
+        let body = body(event);
+        let mut request = HttpRequest {
+            method: reqwest::Method::POST,
+            url: self.url.expose().to_owned(),
+            headers: vec![("content-type".to_owned(), "application/json".to_owned())],
+            body: Vec::new(),
+        }
+        // Ids are built from `[a-z0-9_-]` slugs; encoded anyway, a header cannot take CR/LF.
+        .header("x-upstate-event", crate::text::header_value(&event.id()));
+        if let Some(secret) = &self.secret {
+            request = request.header(
+                "x-upstate-signature",
+                super::webhook::signature(secret.expose(), &body),
+            );
+        }
+        request.body = body;
+        Ok(Delivery::Http(request))
+    }
 }

@@ -1,22 +1,123 @@
-//! `kind = "webhook"`: the event as generic JSON, signed with HMAC-SHA256 when a secret is set
+//! `kind = "webhook"`: the event as generic JSON, or as the body a Tera `template` makes, so any
+//! service with an HTTP API is reachable. Signed with HMAC-SHA256 when a `secret` is set
 //! (`X-Upstate-Signature: sha256=<hex>` over the exact body bytes, GitHub's convention).
 
 use hmac::{Hmac, Mac};
+use serde::Deserialize;
 use sha2::Sha256;
 
-use super::Event;
+use super::{Delivery, Event, HttpRequest, Notifier, SendError};
+use crate::config::Secret;
+use crate::config::secret::redact_url;
+
+/// `[[notify]] kind = "webhook"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Where to POST. A secret: such URLs often carry a token.
+    pub url: Secret,
+    /// Signs each body (HMAC-SHA256) so the receiver can tell it came from us.
+    pub secret: Option<Secret>,
+    /// A Tera template for the body, rendered with `event` (the JSON event: `type`, `id`,
+    /// `summary`, `title`, `url` and the event's own fields). Filter `json` encodes a value as
+    /// a JSON string: `{"text": {{ event.summary | json }}}`.
+    pub template: Option<String>,
+    /// The body's media type; `application/json` unless set.
+    #[serde(default = "default_content_type")]
+    pub content_type: String,
+}
+
+fn default_content_type() -> String {
+    "application/json".to_owned()
+}
+
+impl WebhookConfig {
+    /// A template that does not compile is a config error, not a failed notification at 3 a.m.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        match &self.template {
+            Some(template) => tera_with(template).map(|_| ()).map_err(|e| {
+                ("template", format!("`template` does not compile: {e}\n= help: see https://keats.github.io/tera/ for the syntax"))
+            }),
+            None => Ok(()),
+        }
+    }
+
+    fn body(&self, event: &Event) -> Result<Vec<u8>, SendError> {
+        let Some(template) = &self.template else {
+            return Ok(default_body(event));
+        };
+        let tera = tera_with(template).map_err(|e| SendError::Build(e.to_string()))?;
+        let mut context = tera::Context::new();
+        context.insert("event", &event_value(event));
+        tera.render("body", &context)
+            .map(String::into_bytes)
+            .map_err(|e| SendError::Build(format!("`template` failed: {e}")))
+    }
+}
+
+fn tera_with(template: &str) -> Result<tera::Tera, tera::Error> {
+    let mut tera = tera::Tera::new();
+    tera.register_filter(
+        "json",
+        |v: tera::Value, _: tera::Kwargs, _: &tera::State| {
+            serde_json::to_string(&v).unwrap_or_else(|_| "null".to_owned())
+        },
+    );
+    tera.autoescape_on(Vec::<&str>::new());
+    tera.add_raw_template("body", template)?;
+    Ok(tera)
+}
+
+/// The event as JSON plus `id`, `summary`, `title` and `url`.
+fn event_value(event: &Event) -> serde_json::Value {
+    let mut value = serde_json::to_value(event).unwrap_or(serde_json::Value::Null);
+    if let Some(map) = value.as_object_mut() {
+        map.insert("id".to_owned(), event.id().into());
+        map.insert("summary".to_owned(), event.summary().into());
+        map.insert("title".to_owned(), event.title().into());
+        map.insert("url".to_owned(), event.url().into());
+    }
+    value
+}
 
 /// The JSON body: the event itself plus a one-line summary. Every string is plain text
 /// ([`crate::text::plain_text`]): receivers forward `message` and `summary` to chat, e-mail
 /// and pages, where a `<` that opens a tag would become markup.
-pub fn body(event: &Event) -> Vec<u8> {
-    let mut value = serde_json::to_value(event).unwrap_or_default();
-    if let Some(map) = value.as_object_mut() {
-        map.insert("id".to_owned(), event.id().into());
-        map.insert("summary".to_owned(), event.summary().into());
-    }
+pub fn default_body(event: &Event) -> Vec<u8> {
+    let mut value = event_value(event);
     crate::text::plain_json(&mut value);
     serde_json::to_vec(&value).unwrap_or_default()
+}
+
+impl Notifier for WebhookConfig {
+    fn kind(&self) -> &'static str {
+        "webhook"
+    }
+
+    fn identity(&self) -> String {
+        self.url.expose().to_owned()
+    }
+
+    fn shown(&self) -> String {
+        redact_url(self.url.expose())
+    }
+
+    fn delivery(&self, event: &Event) -> Result<Delivery, SendError> {
+        let body = self.body(event)?;
+        let mut request = HttpRequest {
+            method: reqwest::Method::POST,
+            url: self.url.expose().to_owned(),
+            headers: vec![("content-type".to_owned(), self.content_type.clone())],
+            body: Vec::new(),
+        }
+        // Ids are built from `[a-z0-9_-]` slugs; encoded anyway, a header cannot take CR/LF.
+        .header("x-upstate-event", crate::text::header_value(&event.id()));
+        if let Some(secret) = &self.secret {
+            request = request.header("x-upstate-signature", signature(secret.expose(), &body));
+        }
+        request.body = body;
+        Ok(Delivery::Http(request))
+    }
 }
 
 /// `sha256=<hex HMAC-SHA256 of body with secret>`.
@@ -41,5 +142,13 @@ mod tests {
             signature("Jefe", b"what do ya want for nothing?"),
             "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
+    }
+
+    #[test]
+    fn a_template_that_does_not_compile_is_refused() {
+        let config: WebhookConfig =
+            toml::from_str("url = \"http://x\"\ntemplate = \"{{ event.summary\"\n")
+                .unwrap_or_else(|e| panic!("{e}"));
+        assert!(config.validate().is_err());
     }
 }
