@@ -596,13 +596,13 @@ fn split_credentials(url: &str) -> Result<(String, Option<Credentials>), String>
     let userinfo = &rest[..at];
     let Some((user, password)) = userinfo.split_once(':') else {
         let _registered = Secret::new(userinfo);
-        let _registered = Secret::new(percent_decode(userinfo));
+        let _registered = Secret::new(crate::text::percent_decode(userinfo));
         return Ok((url.to_owned(), None));
     };
     let _registered = Secret::new(password);
     let credentials = Credentials {
-        username: percent_decode(user),
-        password: percent_decode(password),
+        username: crate::text::percent_decode(user),
+        password: crate::text::percent_decode(password),
     };
     let _registered = Secret::new(credentials.password.as_str());
     if [&credentials.username, &credentials.password]
@@ -612,30 +612,6 @@ fn split_credentials(url: &str) -> Result<(String, Option<Credentials>), String>
         return Err("the credentials in the URL contain a line break".to_owned());
     }
     Ok((format!("{scheme}://{}", &rest[at + 1..]), Some(credentials)))
-}
-
-/// `%XX` escapes decoded, as git decodes a URL's user name and password.
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

@@ -270,9 +270,23 @@ pub fn header_value(text: &str) -> String {
     out
 }
 
+/// `%XX` sequences decoded, as in a URL's user name and password (`p%40ss` is `p@ss`); a `%`
+/// that starts no escape stays as it is, and bytes that are not UTF-8 become U+FFFD.
+pub fn percent_decode(text: &str) -> String {
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn userinfo_is_percent_decoded() {
+        assert_eq!(percent_decode("p%40ss%3Aw"), "p@ss:w");
+        assert_eq!(percent_decode("100%"), "100%");
+    }
 
     #[test]
     fn slugs_transliterate_and_keep_to_the_alphabet() {

@@ -124,10 +124,10 @@ impl EmailConfig {
             .trim_matches(['[', ']'])
             .to_owned();
         let port = url.port().unwrap_or(if implicit_tls { 465 } else { 587 });
-        let password = url.password().map(percent_decode);
+        let password = url.password().map(crate::text::percent_decode);
         let credentials = (!url.username().is_empty()).then(|| {
             Credentials::new(
-                percent_decode(url.username()),
+                crate::text::percent_decode(url.username()),
                 password.clone().unwrap_or_default(),
             )
         });
@@ -139,30 +139,6 @@ impl EmailConfig {
             password,
         })
     }
-}
-
-/// `%XX` sequences decoded (userinfo in a URL is percent-encoded).
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A mail ready to send.
@@ -267,16 +243,5 @@ pub async fn send(
                 Err(SendError::Transient(text))
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn userinfo_is_percent_decoded() {
-        assert_eq!(percent_decode("p%40ss%3Aw"), "p@ss:w");
-        assert_eq!(percent_decode("100%"), "100%");
     }
 }

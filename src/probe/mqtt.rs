@@ -48,7 +48,7 @@ fn target(url: &str) -> Result<Target, String> {
         .trim_matches(['[', ']'])
         .to_owned();
     let credentials = (!parsed.username().is_empty()).then(|| {
-        let decode = |s: &str| percent_decode(s);
+        let decode = crate::text::percent_decode;
         (
             decode(parsed.username()),
             decode(parsed.password().unwrap_or_default()),
@@ -59,30 +59,6 @@ fn target(url: &str) -> Result<Target, String> {
         port: parsed.port().unwrap_or(1883),
         credentials,
     })
-}
-
-/// `%40` → `@` in URL userinfo (passwords often hold such characters).
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (b, hex) {
-            (b'%', Some(decoded)) => {
-                out.push(decoded);
-                i += 3;
-            }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 impl MqttConfig {
