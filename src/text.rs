@@ -278,9 +278,35 @@ pub fn percent_decode(text: &str) -> String {
         .into_owned()
 }
 
+/// `text` safe to print on a terminal or in a CI log: control characters (an escape sequence
+/// in a file name could erase the line before it and fake an "OK") are shown as `\u{1b}`-style
+/// escapes; everything else is left as it is.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_unicode().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_are_shown_not_obeyed() {
+        assert_eq!(printable("incidents/a.md"), "incidents/a.md");
+        assert_eq!(printable("a\u{1b}[2K\rb\n"), "a\\u{1b}[2K\\u{d}b\\u{a}");
+    }
 
     #[test]
     fn userinfo_is_percent_decoded() {

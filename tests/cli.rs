@@ -657,3 +657,27 @@ fn objectives_name_known_components_and_valid_figures() {
     );
     assert!(t.contains("did you mean `api`?"), "{t}");
 }
+
+/// An escape sequence in a file name is shown, never obeyed: a pull request cannot erase the
+/// error line and print a fake "OK" in `check`'s output or its GitHub annotations.
+#[test]
+fn file_names_cannot_forge_check_output() {
+    let site = TestSite::new(
+        "[[component]]\nid = \"api\"\nlabel = \"API\"\nkind = \"tcp\"\naddress = \"127.0.0.1:1\"\n",
+    );
+    site.incident(
+        "2026-11-27-a\u{1b}[2K\r\u{1b}[1Aupstate.toml: OK.md",
+        "---\ntitle: A\nseverity: huge\n---\n",
+    );
+    for args in [&["check"][..], &["check", "--format", "github"][..]] {
+        let out = site.cmd(args);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        let all = [out.stdout.as_slice(), out.stderr.as_slice()].concat();
+        assert!(
+            !all.contains(&0x1b),
+            "a raw escape reached the output: {}",
+            text(&out)
+        );
+        assert!(text(&out).contains("\\u{1b}[2K"), "{}", text(&out));
+    }
+}

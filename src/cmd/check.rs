@@ -230,9 +230,12 @@ fn github_annotation(f: &Finding) -> String {
 
 /// The runner's escaping for a command's message.
 fn escape_data(text: &str) -> String {
-    text.replace('%', "%25")
+    let escaped = text
+        .replace('%', "%25")
         .replace('\r', "%0D")
-        .replace('\n', "%0A")
+        .replace('\n', "%0A");
+    // Any other control character (an escape sequence in a file name) is shown, not obeyed.
+    upstate::text::printable(&escaped).into_owned()
 }
 
 /// The runner's escaping for a property value.

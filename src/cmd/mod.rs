@@ -225,7 +225,7 @@ pub fn print_incident_error(e: &IncidentError) {
         .unwrap_or_default();
     eprintln!(
         "{}:{}: error{field}: {}",
-        e.file.display(),
+        upstate::text::printable(&e.file.display().to_string()),
         e.line,
         e.message
     );
@@ -236,6 +236,10 @@ pub fn print_incident_error(e: &IncidentError) {
 
 /// `path: error: reason` and the fix, for a site input that is left out (see `upstate::inputs`).
 pub fn print_input_error(e: &upstate::inputs::InputError) {
-    eprintln!("{}: error: {}", e.path().display(), e.reason());
+    eprintln!(
+        "{}: error: {}",
+        upstate::text::printable(&e.path().display().to_string()),
+        upstate::text::printable(&e.reason())
+    );
     eprintln!("  help: {}", e.help());
 }
