@@ -38,22 +38,6 @@ pub fn markdown_escape(text: &str) -> String {
     out
 }
 
-/// Telegram's `parse_mode = "HTML"`: the three characters its parser reads, plus `"` for
-/// attribute values (Telegram's documented set: `&lt; &gt; &amp; &quot;`).
-pub fn telegram_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// An HTTP header value (ntfy's `Title`, `Tags`): printable ASCII is kept; anything else (and
 /// a line break, which would end the header) makes the whole value an RFC 2047 encoded word,
 /// which ntfy decodes.
@@ -101,14 +85,6 @@ mod tests {
         assert_eq!(
             markdown_escape("*API* @everyone [x](y)"),
             "\\*API\\* \\@everyone \\[x\\]\\(y\\)"
-        );
-    }
-
-    #[test]
-    fn telegram_html_escapes_its_set() {
-        assert_eq!(
-            telegram_html("<b>&\"</b>"),
-            "&lt;b&gt;&amp;&quot;&lt;/b&gt;"
         );
     }
 

@@ -5,10 +5,10 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use super::markup::telegram_html;
 use super::{Delivery, Event, HttpRequest, Notifier, SendError};
 use crate::config::secret::redact_url;
 use crate::config::{EnvString, Secret};
+use crate::text::html_escape as telegram_html;
 
 /// The public Bot API.
 const API_URL: &str = "https://api.telegram.org";
