@@ -972,7 +972,22 @@ struct TopLevel {
     objective: Option<serde::de::IgnoredAny>,
 }
 
-fn parse_component(text: &str, section: &Section, errors: &mut Errors<'_>) -> Option<Component> {
+/// A `[[component]]` or `[[notify]]` section read as keys: the byte ranges of the keys every
+/// kind shares and of the kind's own (each half is then parsed by its own struct, which denies
+/// unknown keys), the key map, and the masked section that positions are relative to.
+struct SplitSection {
+    masked: document::Masked,
+    keys: BTreeMap<toml::Spanned<String>, toml::Spanned<toml::Value>>,
+    common: Vec<Range<usize>>,
+    specific: Vec<Range<usize>>,
+}
+
+fn split_section(
+    text: &str,
+    section: &Section,
+    errors: &mut Errors<'_>,
+    common_keys: &[&str],
+) -> Option<SplitSection> {
     let masked = document::Masked::new(text, &section.body, std::slice::from_ref(&section.body));
     let keys: BTreeMap<toml::Spanned<String>, toml::Spanned<toml::Value>> = match masked.parse() {
         Ok(k) => k,
@@ -984,12 +999,27 @@ fn parse_component(text: &str, section: &Section, errors: &mut Errors<'_>) -> Op
     let (mut common, mut specific) = (Vec::new(), Vec::new());
     for (key, value) in &keys {
         let range = key.span().start + masked.offset..value.span().end + masked.offset;
-        if COMMON_KEYS.contains(&key.get_ref().as_str()) {
+        if common_keys.contains(&key.get_ref().as_str()) {
             common.push(range);
         } else {
             specific.push(range);
         }
     }
+    Some(SplitSection {
+        masked,
+        keys,
+        common,
+        specific,
+    })
+}
+
+fn parse_component(text: &str, section: &Section, errors: &mut Errors<'_>) -> Option<Component> {
+    let SplitSection {
+        masked,
+        keys,
+        common,
+        specific,
+    } = split_section(text, section, errors, &COMMON_KEYS)?;
     let common: CommonKeys = match document::Masked::new(text, &section.body, &common).parse() {
         Ok(c) => c,
         Err(e) => {
@@ -1126,23 +1156,12 @@ fn parse_component(text: &str, section: &Section, errors: &mut Errors<'_>) -> Op
 /// Reads one `[[notify]]`: the common keys, then the kind's own (each struct denies unknown keys).
 fn parse_notify(text: &str, section: &Section, errors: &mut Errors<'_>) -> Option<NotifyConfig> {
     use crate::notify::TargetSpec;
-    let masked = document::Masked::new(text, &section.body, std::slice::from_ref(&section.body));
-    let keys: BTreeMap<toml::Spanned<String>, toml::Spanned<toml::Value>> = match masked.parse() {
-        Ok(k) => k,
-        Err(e) => {
-            errors.push_positioned(section, e, &[]);
-            return None;
-        }
-    };
-    let (mut common, mut specific) = (Vec::new(), Vec::new());
-    for (key, value) in &keys {
-        let range = key.span().start + masked.offset..value.span().end + masked.offset;
-        if NOTIFY_COMMON_KEYS.contains(&key.get_ref().as_str()) {
-            common.push(range);
-        } else {
-            specific.push(range);
-        }
-    }
+    let SplitSection {
+        masked,
+        keys,
+        common,
+        specific,
+    } = split_section(text, section, errors, &NOTIFY_COMMON_KEYS)?;
     let common: NotifyCommonKeys = match document::Masked::new(text, &section.body, &common).parse()
     {
         Ok(c) => c,
