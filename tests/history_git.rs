@@ -28,27 +28,7 @@ const PAGES: &str = "gh-pages";
 
 /// Runs the real git in `dir`; panics with git's output on failure.
 fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args([
-            "-c",
-            "user.name=Site Author",
-            "-c",
-            "user.email=author@example.com",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?} in {}: {}",
-        dir.display(),
-        text(&out)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    common::git_as("Site Author", "author@example.com", dir, args)
 }
 
 /// The project's repository: a bare repository in a temporary folder.

@@ -25,27 +25,7 @@ use common::{TestSite, closed_port, text};
 
 /// Runs the real git in `dir` with a fixed identity; panics with git's output on failure.
 fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args([
-            "-c",
-            "user.name=Someone Else",
-            "-c",
-            "user.email=someone@example.com",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?} in {}: {}",
-        dir.display(),
-        text(&out)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    common::git_as("Someone Else", "someone@example.com", dir, args)
 }
 
 /// A bare repository playing the remote (GitHub, GitLab...).

@@ -246,3 +246,26 @@ pub fn closed_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap().port()
 }
+
+/// Runs `git args` in `dir` as `name <email>` (a fixed identity and default branch, no prompt)
+/// and returns its trimmed stdout; fails the test, with git's output, when git fails.
+pub fn git_as(name: &str, email: &str, dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .arg("-c")
+        .arg(format!("user.name={name}"))
+        .arg("-c")
+        .arg(format!("user.email={email}"))
+        .args(["-c", "init.defaultBranch=main"])
+        .args(args)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?} in {}: {}",
+        dir.display(),
+        text(&out)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
