@@ -5,4 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/services.sh
 cargo test --locked
-bash scripts/validate.sh
+# The integration tests built target/debug/upstate from this very tree; the validators use it
+# rather than `cargo build --bin upstate`, which resolves features without the dev-dependencies
+# and so compiles every shared crate a second time (twice the disk, minutes of CPU).
+UPSTATE_BIN="$PWD/target/debug/upstate" bash scripts/validate.sh
