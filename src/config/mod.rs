@@ -16,13 +16,10 @@
 //! url = "https://api.example.com/health"
 //! ```
 
-mod document;
-pub mod duration;
 pub mod objective;
 pub mod paging;
 pub mod percent;
 pub mod places;
-pub mod secret;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -31,6 +28,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+// The leaf modules these once were, re-exported so `config::secret::…` paths keep working.
+pub use crate::{duration, secret};
+
+pub use crate::probe::counters::SnapshotConfig;
 pub use document::closest;
 pub use duration::Duration;
 pub use objective::ObjectiveConfig;
@@ -38,9 +39,9 @@ pub use paging::{PageRule, PageWhen, Route};
 pub use percent::Percent;
 pub use secret::{EnvString, Secret};
 
+use crate::document::{self, Positioned, Section};
+pub(crate) use crate::document::{KindError, Masked, parse_kind};
 use crate::probe::ProbeSpec;
-pub(crate) use document::Masked;
-use document::{Positioned, Section};
 
 /// The whole configuration, validated.
 #[derive(Debug, Clone)]
@@ -214,23 +215,6 @@ fn default_region() -> EnvString {
     EnvString::from("us-east-1")
 }
 
-/// `[snapshot]`: the live-traffic counters, each one read-only SQL query returning one integer.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SnapshotConfig {
-    pub dsn: Secret,
-    #[serde(default = "default_snapshot_timeout")]
-    pub timeout: Duration,
-    pub online_now: Option<String>,
-    pub active_devices_last_24h: Option<String>,
-    pub messages_last_24h: Option<String>,
-    pub calls_last_24h: Option<String>,
-}
-
-const fn default_snapshot_timeout() -> Duration {
-    Duration::from_secs(2)
-}
-
 /// `[[notify]]`: where state changes and pages are sent. The kind's own keys live in its file
 /// under `src/notify/` (see [`crate::notify::TargetSpec`]).
 #[derive(Debug, Clone)]
@@ -319,6 +303,21 @@ pub struct Component {
     pub page: PageRule,
     /// Line of the `[[component]]` header, for later errors.
     pub line: usize,
+}
+
+impl crate::probe::Target for Component {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn spec(&self) -> &ProbeSpec {
+        &self.probe
+    }
+    fn timeout(&self) -> Duration {
+        self.timeout
+    }
+    fn thresholds(&self) -> &crate::probe::Thresholds {
+        &self.thresholds
+    }
 }
 
 /// A config error pinned to a place in a file.
@@ -1279,30 +1278,5 @@ fn report_unknown_keys(
             ),
             Some(format!("known keys here: {}", known.join(", "))),
         );
-    }
-}
-
-/// Parses a kind's own keys; called by [`ProbeSpec::parse`] for each kind's config struct.
-pub(crate) fn parse_kind<T: serde::de::DeserializeOwned>(masked: &Masked) -> Result<T, KindError> {
-    masked.parse().map_err(KindError)
-}
-
-/// A kind's config could not be read; carries the position for the caller.
-#[derive(Debug)]
-pub struct KindError(Positioned);
-
-impl KindError {
-    /// A kind [`ProbeSpec::KINDS`] does not list.
-    pub(crate) fn unknown_kind(kind: &str) -> Self {
-        Self(Positioned {
-            span: None,
-            message: format!("unknown component kind `{kind}`"),
-        })
-    }
-}
-
-impl From<KindError> for Positioned {
-    fn from(e: KindError) -> Self {
-        e.0
     }
 }

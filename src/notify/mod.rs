@@ -37,11 +37,11 @@ mod teams;
 mod telegram;
 mod webhook;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::Digest;
 
 use crate::config::{
@@ -49,6 +49,9 @@ use crate::config::{
 };
 use crate::model::Snapshot;
 use crate::state::ComponentState;
+
+// Defined by history, which owns the format of the file they are kept in.
+pub use crate::history::memory::{NotifyMemory, OpenPage};
 
 pub use alertmanager::AlertmanagerConfig;
 pub use discord::DiscordConfig;
@@ -457,44 +460,6 @@ fn check_url(url: &str) -> Result<(), (&'static str, String)> {
             "`url` must be an absolute http:// or https:// URL\n= help: write url = \"https://…\", or \"${NAME}\" to read it from the environment".to_owned(),
         )),
     }
-}
-
-/// What notifications remember between runs (kept in the history store).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct NotifyMemory {
-    /// Each component's state and since when it has been in it.
-    #[serde(default)]
-    pub current: BTreeMap<String, (ComponentState, DateTime<Utc>)>,
-    /// Per target: the state each component was last announced in. A target without an entry
-    /// has not been set up yet: its first run records the baseline and sends nothing.
-    #[serde(default)]
-    pub announced: BTreeMap<String, BTreeMap<String, ComponentState>>,
-    /// Per target: incident event ids it acknowledged (or that predate it).
-    #[serde(default)]
-    pub sent: BTreeMap<String, BTreeSet<String>>,
-    /// Per component: since when it has been down (major outage), outside maintenance.
-    #[serde(default)]
-    pub down_since: BTreeMap<String, DateTime<Utc>>,
-    /// Per component: since when it has been degraded or worse, outside maintenance.
-    #[serde(default)]
-    pub degraded_since: BTreeMap<String, DateTime<Utc>>,
-    /// Per target: the components with an open page (trigger acknowledged, resolve not yet).
-    #[serde(default)]
-    pub paged: BTreeMap<String, BTreeMap<String, OpenPage>>,
-}
-
-/// A page a target acknowledged and that has not been resolved yet.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OpenPage {
-    pub dedup_key: String,
-    pub since: DateTime<Utc>,
-    /// The state it opened with (its severity).
-    #[serde(default = "major_outage")]
-    pub opened: ComponentState,
-}
-
-fn major_outage() -> ComponentState {
-    ComponentState::MajorOutage
 }
 
 /// A target's key in [`NotifyMemory`]: a hash of what identifies it (never the URL or key

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 
 use super::{BoxFuture, Outcome, Probe, elapsed_ms, human};
-use crate::config::Secret;
+use crate::secret::Secret;
 
 /// `[[component]] kind = "http"`.
 #[derive(Debug, Clone, Deserialize)]

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 
 use super::{BoxFuture, Outcome, Probe, QueryValue, elapsed_ms, parse_number};
-use crate::config::Secret;
+use crate::secret::Secret;
 
 /// `[[component]] kind = "postgres"`.
 #[derive(Debug, Clone, Deserialize)]
@@ -93,7 +93,7 @@ where
 {
     tokio::spawn(async move {
         if let Err(e) = connection.await {
-            tracing::debug!(error = %crate::config::secret::scrub(&e.to_string()), "PostgreSQL connection ended.");
+            tracing::debug!(error = %crate::secret::scrub(&e.to_string()), "PostgreSQL connection ended.");
         }
     });
 }
@@ -135,7 +135,7 @@ pub(crate) fn pg_error(e: &tokio_postgres::Error) -> String {
                 text = s.to_string();
                 source = s.source();
             }
-            crate::config::secret::scrub(&text)
+            crate::secret::scrub(&text)
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::config::EnvString;
+use crate::secret::EnvString;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
