@@ -19,6 +19,7 @@ pub mod probe;
 pub mod publish;
 pub mod region;
 pub mod render;
+pub mod s3;
 pub mod secret;
 pub mod state;
 pub mod text;

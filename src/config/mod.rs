@@ -32,6 +32,7 @@ use serde::Deserialize;
 pub use crate::{duration, secret};
 
 pub use crate::probe::counters::SnapshotConfig;
+pub use crate::s3::S3Config;
 pub use document::closest;
 pub use duration::Duration;
 pub use objective::ObjectiveConfig;
@@ -197,22 +198,6 @@ impl Default for PublishConfig {
             output: EnvString::from(".upstate/site"),
         }
     }
-}
-
-/// `[s3]`: settings for any `s3://` store or target.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct S3Config {
-    /// Any S3-compatible endpoint; omit for AWS.
-    pub endpoint: Option<EnvString>,
-    #[serde(default = "default_region")]
-    pub region: EnvString,
-    pub access_key_id: Option<Secret>,
-    pub secret_access_key: Option<Secret>,
-}
-
-fn default_region() -> EnvString {
-    EnvString::from("us-east-1")
 }
 
 /// `[[notify]]`: where state changes and pages are sent. The kind's own keys live in its file
@@ -677,25 +662,15 @@ impl Config {
         // needs the whole config: the push outbox runs on `[snapshot] dsn` unless it has its own,
         // a storage bucket uses `[s3]`.
         let snapshot_dsn = self.snapshot.as_ref().map(|s| s.dsn.clone());
-        let mut clients = Vec::new();
-        for (i, c) in self.components.iter().enumerate() {
-            if let ProbeSpec::Storage(s) = &c.probe
+        // A storage bucket: the location is parsed here; its client is made when it is probed.
+        let s3 = self.s3.clone();
+        for c in &mut self.components {
+            let line = c.line;
+            if let ProbeSpec::Storage(s) = &mut c.probe
                 && let Some(bucket) = &s.bucket
             {
-                let made = crate::history::s3::S3Location::parse(bucket).and_then(|loc| {
-                    crate::history::s3::client(self, &loc.bucket).map(|client| (loc, client))
-                });
-                clients.push((i, made));
-            }
-        }
-        for (i, made) in clients {
-            let Some(c) = self.components.get_mut(i) else {
-                continue;
-            };
-            let line = c.line;
-            if let ProbeSpec::Storage(s) = &mut c.probe {
-                match made {
-                    Ok((loc, client)) => s.s3 = Some((loc, client)),
+                match crate::s3::S3Location::parse(bucket) {
+                    Ok(loc) => s.s3 = Some((loc, s3.clone())),
                     Err(e) => {
                         let offset = line_offset(errors.text, line);
                         errors.push(
