@@ -21,5 +21,6 @@ pub mod region;
 pub mod render;
 pub mod s3;
 pub mod secret;
+pub mod site;
 pub mod state;
 pub mod text;

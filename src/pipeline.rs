@@ -15,9 +15,9 @@ use crate::probe::{self, Observation, RunOptions};
 use crate::render::{self, OutputFile, RenderError, Renderer};
 use crate::state::{self, Memory};
 
-/// The incidents folder of a site.
+/// The incidents folder of a site (see [`Config::incidents_dir`]).
 pub fn incidents_dir(config: &Config) -> PathBuf {
-    config.base_dir().join("incidents")
+    config.incidents_dir()
 }
 
 /// Parses every incident file, with every error.

@@ -811,6 +811,11 @@ impl Config {
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
     }
 
+    /// The site's incidents folder (`incidents/` beside the config file).
+    pub fn incidents_dir(&self) -> PathBuf {
+        self.base_dir().join("incidents")
+    }
+
     /// `path` resolved against the config file's folder.
     pub fn resolve(&self, path: &str) -> PathBuf {
         let p = Path::new(path);

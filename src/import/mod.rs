@@ -111,22 +111,14 @@ pub enum ImportError {
 /// Imports a cState site (`DIR/content/issues/*.md`) into the config's `incidents/` folder.
 pub fn cstate(dir: &Path, config: &Config) -> Result<Report, ImportError> {
     let conversion = cstate::convert(dir, &ComponentMap::from_config(config))?;
-    write(
-        conversion,
-        &crate::pipeline::incidents_dir(config),
-        &config.component_ids(),
-    )
+    write(conversion, &config.incidents_dir(), &config.component_ids())
 }
 
 /// Imports a Statuspage API document (`incidents.json`, `scheduled-maintenances.json`,
 /// `summary.json` or a bare array) into the config's `incidents/` folder.
 pub fn statuspage(file: &Path, config: &Config) -> Result<Report, ImportError> {
     let conversion = statuspage::convert(file, &ComponentMap::from_config(config))?;
-    write(
-        conversion,
-        &crate::pipeline::incidents_dir(config),
-        &config.component_ids(),
-    )
+    write(conversion, &config.incidents_dir(), &config.component_ids())
 }
 
 /// Writes each draft under `dir` as `YYYY-MM-DD-<slug>.md`, never over an existing file, each

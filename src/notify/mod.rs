@@ -562,7 +562,7 @@ pub fn plan(
                 (
                     u.at,
                     u.status.as_str().to_owned(),
-                    crate::render::text_of(&u.message_html),
+                    crate::text::html_to_text(&u.message_html),
                 )
             })
             .collect();

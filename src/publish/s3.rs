@@ -26,8 +26,8 @@ use sha2::{Digest, Sha256};
 use super::{PublishError, PublishReport, Target, cache_policy};
 use crate::config::Config;
 use crate::config::secret::redact_url;
-use crate::probe::BoxFuture;
 use crate::s3::{S3Location, client, error_text};
+use futures_util::future::BoxFuture;
 
 /// The manifest's name in the target prefix.
 pub const MANIFEST: &str = ".upstate-manifest.json";
