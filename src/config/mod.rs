@@ -16,6 +16,7 @@
 //! url = "https://api.example.com/health"
 //! ```
 
+pub mod notify;
 pub mod objective;
 pub mod paging;
 pub mod percent;
@@ -41,7 +42,6 @@ pub use percent::Percent;
 pub use secret::{EnvString, Secret};
 
 use crate::document::{self, Positioned, Section};
-pub(crate) use crate::document::{KindError, Masked, parse_kind};
 use crate::probe::ProbeSpec;
 
 /// The whole configuration, validated.
@@ -201,14 +201,14 @@ impl Default for PublishConfig {
 }
 
 /// `[[notify]]`: where state changes and pages are sent. The kind's own keys live in its file
-/// under `src/notify/` (see [`crate::notify::TargetSpec`]).
+/// type in `config::notify` (see [`notify::TargetSpec`]), its sending under `src/notify/`.
 #[derive(Debug, Clone)]
 pub struct NotifyConfig {
     /// What components' `page = [...]` and `upstate notify test NAME` call it.
     pub name: Option<String>,
     /// Each attempt's deadline.
     pub timeout: Duration,
-    pub target: crate::notify::TargetSpec,
+    pub target: notify::TargetSpec,
     /// Line of the `[[notify]]` header, for later errors.
     pub line: usize,
 }
@@ -1134,7 +1134,7 @@ fn parse_component(text: &str, section: &Section, errors: &mut Errors<'_>) -> Op
 
 /// Reads one `[[notify]]`: the common keys, then the kind's own (each struct denies unknown keys).
 fn parse_notify(text: &str, section: &Section, errors: &mut Errors<'_>) -> Option<NotifyConfig> {
-    use crate::notify::TargetSpec;
+    use notify::TargetSpec;
     let SplitSection {
         masked,
         keys,

@@ -44,25 +44,19 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sha2::Digest;
 
-use crate::config::{
-    Component, Config, KindError, Masked, NotifyConfig, PageWhen, Route, parse_kind,
-};
+use crate::config::{Component, Config, NotifyConfig, PageWhen, Route};
 use crate::model::Snapshot;
 use crate::state::ComponentState;
 
 // Defined by history, which owns the format of the file they are kept in.
 pub use crate::history::memory::{NotifyMemory, OpenPage};
 
-pub use alertmanager::AlertmanagerConfig;
-pub use discord::DiscordConfig;
-pub use email::EmailConfig;
-pub use ntfy::NtfyConfig;
-pub use opsgenie::OpsgenieConfig;
-pub use pagerduty::PagerDutyConfig;
-pub use slack::SlackConfig;
-pub use teams::TeamsConfig;
-pub use telegram::TelegramConfig;
-pub use webhook::WebhookConfig;
+// The targets' settings are config's types (reading the file never depends on this stage);
+// each kind's file here implements [`Notifier`] for its type.
+pub use crate::config::notify::{
+    AlertmanagerConfig, DiscordConfig, EmailConfig, NtfyConfig, OpsgenieConfig, PagerDutyConfig,
+    SlackConfig, TargetSpec, TeamsConfig, TelegramConfig, WebhookConfig,
+};
 
 /// Something worth telling people about.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -358,78 +352,7 @@ pub trait Notifier {
     fn delivery(&self, event: &Event) -> Result<Delivery, SendError>;
 }
 
-/// One `[[notify]]` target's own settings, by kind.
-#[derive(Debug, Clone)]
-pub enum TargetSpec {
-    Webhook(WebhookConfig),
-    Slack(SlackConfig),
-    Discord(DiscordConfig),
-    Teams(TeamsConfig),
-    Telegram(TelegramConfig),
-    Ntfy(NtfyConfig),
-    Email(EmailConfig),
-    PagerDuty(PagerDutyConfig),
-    Opsgenie(OpsgenieConfig),
-    Alertmanager(AlertmanagerConfig),
-}
-
 impl TargetSpec {
-    /// Every kind `[[notify]]` accepts.
-    pub const KINDS: [&'static str; 10] = [
-        "webhook",
-        "slack",
-        "discord",
-        "teams",
-        "telegram",
-        "ntfy",
-        "email",
-        "pagerduty",
-        "opsgenie",
-        "alertmanager",
-    ];
-
-    /// Reads a kind's keys from a masked config document (see `config::document`).
-    pub(crate) fn parse(kind: &str, masked: &Masked) -> Result<Self, KindError> {
-        Ok(match kind {
-            "slack" => Self::Slack(parse_kind(masked)?),
-            "discord" => Self::Discord(parse_kind(masked)?),
-            "teams" => Self::Teams(parse_kind(masked)?),
-            "telegram" => Self::Telegram(parse_kind(masked)?),
-            "ntfy" => Self::Ntfy(parse_kind(masked)?),
-            "email" => Self::Email(parse_kind(masked)?),
-            "pagerduty" => Self::PagerDuty(parse_kind(masked)?),
-            "opsgenie" => Self::Opsgenie(parse_kind(masked)?),
-            "alertmanager" => Self::Alertmanager(parse_kind(masked)?),
-            _ => Self::Webhook(parse_kind(masked)?),
-        })
-    }
-
-    /// Checks what serde cannot (a template that compiles, addresses that parse), and loads
-    /// what the kind needs from disk. An error names the key at fault and says how to fix it.
-    pub fn validate(&mut self, base_dir: &std::path::Path) -> Result<(), (&'static str, String)> {
-        let url = match self {
-            Self::Webhook(n) => Some(&n.url),
-            Self::Slack(n) => Some(&n.url),
-            Self::Discord(n) => Some(&n.url),
-            Self::Teams(n) => Some(&n.url),
-            Self::Ntfy(n) => Some(&n.url),
-            Self::Alertmanager(n) => Some(&n.url),
-            Self::Telegram(n) => n.url.as_ref(),
-            Self::PagerDuty(n) => n.url.as_ref(),
-            Self::Opsgenie(n) => n.url.as_ref(),
-            Self::Email(_) => None,
-        };
-        if let Some(url) = url {
-            check_url(url.expose())?;
-        }
-        match self {
-            Self::Webhook(w) => w.validate(),
-            Self::Email(e) => e.validate(base_dir),
-            Self::Telegram(t) => t.validate(),
-            _ => Ok(()),
-        }
-    }
-
     /// The kind's notifier.
     pub fn notifier(&self) -> &dyn Notifier {
         match self {
@@ -449,17 +372,6 @@ impl TargetSpec {
 
 fn incident_event_id(incident: &str, status: &str, at: DateTime<Utc>) -> String {
     format!("incident:{incident}:{status}:{}", at.timestamp())
-}
-
-/// A target URL must be absolute http(s); the message never repeats it (it may hold a token).
-fn check_url(url: &str) -> Result<(), (&'static str, String)> {
-    match reqwest::Url::parse(url) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => Ok(()),
-        _ => Err((
-            "url",
-            "`url` must be an absolute http:// or https:// URL\n= help: write url = \"https://…\", or \"${NAME}\" to read it from the environment".to_owned(),
-        )),
-    }
 }
 
 /// A target's key in [`NotifyMemory`]: a hash of what identifies it (never the URL or key
