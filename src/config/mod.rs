@@ -200,8 +200,8 @@ impl Default for PublishConfig {
     }
 }
 
-/// `[[notify]]`: where state changes and pages are sent. The kind's own keys live in its file
-/// type in `config::notify` (see [`notify::TargetSpec`]), its sending under `src/notify/`.
+/// `[[notify]]`: where state changes and pages are sent. The kind's own keys are its type in
+/// `config::notify` (see [`notify::TargetSpec`]); its sending lives under `src/notify/`.
 #[derive(Debug, Clone)]
 pub struct NotifyConfig {
     /// What components' `page = [...]` and `upstate notify test NAME` call it.

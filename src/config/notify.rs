@@ -44,7 +44,7 @@ impl TargetSpec {
         "alertmanager",
     ];
 
-    /// Reads a kind's keys from a masked config document (see `config::document`).
+    /// Reads a kind's keys from a masked config document (see `crate::document`).
     pub(crate) fn parse(kind: &str, masked: &Masked) -> Result<Self, KindError> {
         Ok(match kind {
             "slack" => Self::Slack(parse_kind(masked)?),

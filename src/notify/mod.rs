@@ -21,8 +21,10 @@
 //! (the `page_after` clock starts again when the window ends), and an alert already open stays
 //! open until the component recovers outside the window.
 //!
-//! One file per kind, each behind [`Notifier`]; adding a kind is a file, one arm in
-//! [`TargetSpec`], an example in `examples/notify.example.toml`, and a test against a receiver.
+//! One file per kind, each behind [`Notifier`]. The kinds' settings are config's types
+//! (`config::notify`, so reading the file never depends on this stage); adding a kind is its
+//! settings and one arm in [`TargetSpec`] there, a file here implementing [`Notifier`], an
+//! example in `examples/notify.example.toml`, and a test against a receiver.
 
 mod alertmanager;
 mod discord;

@@ -206,7 +206,7 @@ impl ProbeSpec {
         "prometheus",
     ];
 
-    /// Reads a kind's keys from a masked config document (see `config::document`).
+    /// Reads a kind's keys from a masked config document (see `crate::document`).
     pub(crate) fn parse(kind: &str, masked: &crate::document::Masked) -> Result<Self, KindError> {
         Ok(match kind {
             "http" => Self::Http(parse_kind(masked)?),
