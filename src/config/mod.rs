@@ -593,7 +593,40 @@ impl Config {
         Ok((config, errors.list))
     }
 
+    /// Checks what serde cannot, section by section, and completes what other sections lend.
+    /// Every problem is pushed to `errors`; the config is only usable when there are none.
     fn validate(&mut self, errors: &mut Errors<'_>, sections: &[Section]) {
+        self.check_site(errors, sections);
+        self.check_locations(errors, sections);
+        if self.run.concurrency == 0 {
+            let run = sections
+                .iter()
+                .find(|s| s.name == "run")
+                .map_or(0, |s| s.header);
+            errors.push(
+                run,
+                None,
+                "`concurrency` must be at least 1".to_owned(),
+                None,
+            );
+        }
+        self.lend_settings(errors);
+        // Where the build writes, judged on the paths as written (again on the real paths
+        // before anything is written: publish::guard).
+        for problem in places::problems(self, places::lexical) {
+            let offset = sections
+                .iter()
+                .find(|s| s.name == "publish")
+                .map_or(0, |s| key_offset(errors.text, s, problem.key));
+            errors.push(offset, None, problem.message, Some(problem.help));
+        }
+        self.validate_paging(errors);
+        self.validate_objectives(errors);
+        self.complete_components(errors);
+    }
+
+    /// `[site]`: an absolute base URL and an IANA time zone.
+    fn check_site(&self, errors: &mut Errors<'_>, sections: &[Section]) {
         let header_of = |name: &str| {
             sections
                 .iter()
@@ -633,6 +666,10 @@ impl Config {
                 }),
             );
         }
+    }
+
+    /// `[history] store` and `[publish] target` name a place upstate can use.
+    fn check_locations(&self, errors: &mut Errors<'_>, sections: &[Section]) {
         for (section, key, value) in [
             ("history", "store", self.history.store.as_str()),
             ("publish", "target", self.publish.target.expose()),
@@ -650,19 +687,13 @@ impl Config {
                 );
             }
         }
-        if self.run.concurrency == 0 {
-            errors.push(
-                header_of("run"),
-                None,
-                "`concurrency` must be at least 1".to_owned(),
-                None,
-            );
-        }
-        // Kinds that borrow settings from elsewhere in the file get them now, so a probe never
-        // needs the whole config: the push outbox runs on `[snapshot] dsn` unless it has its own,
-        // a storage bucket uses `[s3]`.
+    }
+
+    /// Kinds that borrow settings from elsewhere in the file get them now, so a probe never
+    /// needs the whole config: the push outbox runs on `[snapshot] dsn` unless it has its own,
+    /// a storage bucket uses `[s3]` (its location is parsed here, its client made when probed).
+    fn lend_settings(&mut self, errors: &mut Errors<'_>) {
         let snapshot_dsn = self.snapshot.as_ref().map(|s| s.dsn.clone());
-        // A storage bucket: the location is parsed here; its client is made when it is probed.
         let s3 = self.s3.clone();
         for c in &mut self.components {
             let line = c.line;
@@ -702,17 +733,10 @@ impl Config {
                 }
             }
         }
-        // Where the build writes, judged on the paths as written (again on the real paths
-        // before anything is written: publish::guard).
-        for problem in places::problems(self, places::lexical) {
-            let offset = sections
-                .iter()
-                .find(|s| s.name == "publish")
-                .map_or(0, |s| key_offset(errors.text, s, problem.key));
-            errors.push(offset, None, problem.message, Some(problem.help));
-        }
-        self.validate_paging(errors);
-        self.validate_objectives(errors);
+    }
+
+    /// Gives components without a `timeout` the `[run]` one, and refuses an id used twice.
+    fn complete_components(&mut self, errors: &mut Errors<'_>) {
         let mut seen = BTreeMap::new();
         for c in &mut self.components {
             if c.timeout == Duration::default() {
@@ -992,14 +1016,12 @@ fn split_section(
     })
 }
 
+/// Reads one `[[component]]`: the common keys, then the kind's own (each struct denies unknown
+/// keys), then what serde cannot check; `None` after reporting what is wrong.
 fn parse_component(text: &str, section: &Section, errors: &mut Errors<'_>) -> Option<Component> {
-    let SplitSection {
-        masked,
-        keys,
-        common,
-        specific,
-    } = split_section(text, section, errors, &COMMON_KEYS)?;
-    let common: CommonKeys = match document::Masked::new(text, &section.body, &common).parse() {
+    let split = split_section(text, section, errors, &COMMON_KEYS)?;
+    let common: CommonKeys = match document::Masked::new(text, &section.body, &split.common).parse()
+    {
         Ok(c) => c,
         Err(e) => {
             errors.push_positioned(section, e, &[]);
@@ -1007,112 +1029,18 @@ fn parse_component(text: &str, section: &Section, errors: &mut Errors<'_>) -> Op
         }
     };
     let (line, _) = errors.lines.line_col(section.header);
-    let id_ok = !common.id.is_empty()
-        && common
-            .id
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
-    if !id_ok {
-        let offset = keys
-            .keys()
-            .find(|k| k.get_ref() == "id")
-            .map_or(section.header, |k| k.span().start + masked.offset);
-        errors.push(
-            offset,
-            None,
-            format!("component id `{}` must match [a-z0-9_-]+", common.id),
-            Some(
-                "ids appear in URLs and file names: use lowercase letters, digits, `-` and `_`"
-                    .to_owned(),
-            ),
-        );
-    }
-    let kind_offset = keys
-        .iter()
-        .find(|(k, _)| k.get_ref() == "kind")
-        .map_or(section.header, |(_, v)| v.span().start + masked.offset);
-    if !ProbeSpec::KINDS.contains(&common.kind.as_str()) {
-        let help = match closest(&common.kind, ProbeSpec::KINDS) {
-            Some(near) => format!(
-                "did you mean `{near}`? known kinds: {}",
-                ProbeSpec::KINDS.join(", ")
-            ),
-            None => format!("known kinds: {}", ProbeSpec::KINDS.join(", ")),
-        };
-        errors.push(
-            kind_offset,
-            None,
-            format!("unknown component kind `{}`", common.kind),
-            Some(help),
-        );
-        return None;
-    }
-    let probe = match ProbeSpec::parse(
-        &common.kind,
-        &document::Masked::new(text, &section.body, &specific),
-    ) {
-        Ok(p) => p,
-        Err(e) => {
-            let e: Positioned = e.into();
-            // Only an unknown key of the component itself (its span is one of the keys), not
-            // one inside a nested table, whose "expected" list is that table's.
-            let at_top_level =
-                |at: usize| keys.keys().any(|k| k.span().start + masked.offset == at);
-            match (document::unknown_field(&e.message), &e.span) {
-                (Some((_, expected)), Some(span)) if at_top_level(span.start) => {
-                    report_unknown_keys(&keys, &masked, &expected, section, errors);
-                }
-                _ => errors.push_positioned(section, e, &COMMON_KEYS),
-            }
-            return None;
-        }
-    };
-    if let Err(message) = probe.validate() {
-        // Messages name their key first (`address` ...): point at that key's value.
-        let offset = message
-            .strip_prefix('`')
-            .and_then(|m| m.split('`').next())
-            .and_then(|key| keys.iter().find(|(k, _)| k.get_ref() == key))
-            .map_or(kind_offset, |(_, v)| v.span().start + masked.offset);
-        errors.push(offset, None, message, None);
-        return None;
-    }
+    check_component_id(&common.id, &split, section, errors);
+    let probe = parse_probe(text, &common.kind, &split, section, errors)?;
     if common.fail_after == Some(0) {
-        let offset = keys
-            .iter()
-            .find(|(k, _)| k.get_ref() == "fail_after")
-            .map_or(section.header, |(_, v)| v.span().start + masked.offset);
         errors.push(
-            offset,
+            split.value_offset("fail_after").unwrap_or(section.header),
             None,
             "`fail_after` must be at least 1".to_owned(),
             Some("fail_after = 1 shows the component down on its first failed check; 2 waits for a second one in a row".to_owned()),
         );
         return None;
     }
-    let thresholds = crate::probe::Thresholds {
-        degraded_above: common.degraded_above,
-        down_above: common.down_above,
-        degraded_below: common.degraded_below,
-        down_below: common.down_below,
-    };
-    let threshold_offset = keys
-        .keys()
-        .find(|k| crate::probe::thresholds::KEYS.contains(&k.get_ref().as_str()))
-        .map_or(section.header, |k| k.span().start + masked.offset);
-    if let Err(message) = thresholds.validate() {
-        errors.push(threshold_offset, None, message, None);
-        return None;
-    }
-    if !thresholds.is_empty() && probe.measure().is_none() {
-        errors.push(
-            threshold_offset,
-            None,
-            format!("kind `{}` measures no number to hold a threshold against", common.kind),
-            Some("remove the `_above`/`_below` keys, or use `latency_target` / the kind's own limits".to_owned()),
-        );
-        return None;
-    }
+    let thresholds = parse_thresholds(&common, &probe, &split, section, errors)?;
     Some(Component {
         id: common.id,
         label: common.label.0,
@@ -1130,6 +1058,137 @@ fn parse_component(text: &str, section: &Section, errors: &mut Errors<'_>) -> Op
         },
         line,
     })
+}
+
+impl SplitSection {
+    /// Where `key`'s value starts in the file, if the section has the key.
+    fn value_offset(&self, key: &str) -> Option<usize> {
+        self.keys
+            .iter()
+            .find(|(k, _)| k.get_ref() == key)
+            .map(|(_, v)| v.span().start + self.masked.offset)
+    }
+}
+
+/// Ids appear in URLs and file names: `[a-z0-9_-]+` only.
+fn check_component_id(id: &str, split: &SplitSection, section: &Section, errors: &mut Errors<'_>) {
+    let ok = !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if !ok {
+        let offset = split
+            .keys
+            .keys()
+            .find(|k| k.get_ref() == "id")
+            .map_or(section.header, |k| k.span().start + split.masked.offset);
+        errors.push(
+            offset,
+            None,
+            format!("component id `{id}` must match [a-z0-9_-]+"),
+            Some(
+                "ids appear in URLs and file names: use lowercase letters, digits, `-` and `_`"
+                    .to_owned(),
+            ),
+        );
+    }
+}
+
+/// A known kind, its own keys parsed by its struct, and what its `validate` checks.
+fn parse_probe(
+    text: &str,
+    kind: &str,
+    split: &SplitSection,
+    section: &Section,
+    errors: &mut Errors<'_>,
+) -> Option<ProbeSpec> {
+    let SplitSection {
+        masked,
+        keys,
+        specific,
+        ..
+    } = split;
+    let kind_offset = split.value_offset("kind").unwrap_or(section.header);
+    if !ProbeSpec::KINDS.contains(&kind) {
+        let help = match closest(kind, ProbeSpec::KINDS) {
+            Some(near) => format!(
+                "did you mean `{near}`? known kinds: {}",
+                ProbeSpec::KINDS.join(", ")
+            ),
+            None => format!("known kinds: {}", ProbeSpec::KINDS.join(", ")),
+        };
+        errors.push(
+            kind_offset,
+            None,
+            format!("unknown component kind `{kind}`"),
+            Some(help),
+        );
+        return None;
+    }
+    let probe = match ProbeSpec::parse(kind, &document::Masked::new(text, &section.body, specific))
+    {
+        Ok(p) => p,
+        Err(e) => {
+            let e: Positioned = e.into();
+            // Only an unknown key of the component itself (its span is one of the keys), not
+            // one inside a nested table, whose "expected" list is that table's.
+            let at_top_level =
+                |at: usize| keys.keys().any(|k| k.span().start + masked.offset == at);
+            match (document::unknown_field(&e.message), &e.span) {
+                (Some((_, expected)), Some(span)) if at_top_level(span.start) => {
+                    report_unknown_keys(keys, masked, &expected, section, errors);
+                }
+                _ => errors.push_positioned(section, e, &COMMON_KEYS),
+            }
+            return None;
+        }
+    };
+    if let Err(message) = probe.validate() {
+        // Messages name their key first (`address` ...): point at that key's value.
+        let offset = message
+            .strip_prefix('`')
+            .and_then(|m| m.split('`').next())
+            .and_then(|key| split.value_offset(key))
+            .unwrap_or(kind_offset);
+        errors.push(offset, None, message, None);
+        return None;
+    }
+    Some(probe)
+}
+
+/// The `_above` / `_below` keys: consistent, and only on a kind that measures a number.
+fn parse_thresholds(
+    common: &CommonKeys,
+    probe: &ProbeSpec,
+    split: &SplitSection,
+    section: &Section,
+    errors: &mut Errors<'_>,
+) -> Option<crate::probe::Thresholds> {
+    let thresholds = crate::probe::Thresholds {
+        degraded_above: common.degraded_above,
+        down_above: common.down_above,
+        degraded_below: common.degraded_below,
+        down_below: common.down_below,
+    };
+    let threshold_offset = split
+        .keys
+        .keys()
+        .find(|k| crate::probe::thresholds::KEYS.contains(&k.get_ref().as_str()))
+        .map_or(section.header, |k| k.span().start + split.masked.offset);
+    if let Err(message) = thresholds.validate() {
+        errors.push(threshold_offset, None, message, None);
+        return None;
+    }
+    if !thresholds.is_empty() && probe.measure().is_none() {
+        errors.push(
+            threshold_offset,
+            None,
+            format!("kind `{}` measures no number to hold a threshold against", common.kind),
+            Some("remove the `_above`/`_below` keys, or use `latency_target` / the kind's own limits".to_owned()),
+        );
+        return None;
+    }
+    Some(thresholds)
 }
 
 /// Reads one `[[notify]]`: the common keys, then the kind's own (each struct denies unknown keys).
