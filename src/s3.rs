@@ -162,14 +162,12 @@ pub fn client(settings: Option<&S3Config>, bucket: &str) -> Result<AmazonS3, Str
 /// "error sending request"), every registered secret removed.
 pub fn error_text(e: &object_store::Error) -> String {
     let mut text = e.to_string();
-    let mut cause = std::error::Error::source(e);
-    while let Some(c) = cause {
-        let more = c.to_string();
+    for cause in crate::text::causes(e) {
+        let more = cause.to_string();
         if !text.contains(&more) {
             text.push_str(": ");
             text.push_str(&more);
         }
-        cause = c.source();
     }
     scrub(&text)
 }

@@ -15,6 +15,8 @@
 //! | URLs (iCal `URL:`, feeds, links) | [`uri`] | nothing outside RFC 3986's characters |
 //! | HTTP header values | [`header_value`] | visible ASCII only, never CR/LF |
 //! | file names, URL paths, ids | [`slugify`] | `[a-z0-9-]` only |
+//!
+//! Also [`causes`]: an error's causes, for the messages that print them.
 
 /// A slug of `text` from the alphabet `[a-z0-9-]`: transliterated to ASCII first (`Zürich` is
 /// `zurich`, not `z-rich`), every other run of characters one `-`, none at either end. May be
@@ -298,6 +300,14 @@ pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
     )
 }
 
+/// An error's causes, outermost first, without the error itself: the one walk of a source
+/// chain every message that prints causes uses (`Error::sources` is not stable yet).
+pub fn causes<'a>(
+    e: &'a dyn std::error::Error,
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(e.source(), |cause| cause.source())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -379,5 +389,30 @@ mod tests {
             "incident:a%0D%0AX: y%25%C3%BC"
         );
         assert_eq!(xml_escape("a\u{1}<&>\"'\n"), "a&lt;&amp;&gt;&quot;&apos;\n");
+    }
+
+    /// An error with an optional cause, to build chains of any depth.
+    #[derive(Debug)]
+    struct Layer(&'static str, Option<Box<Layer>>);
+
+    impl std::fmt::Display for Layer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Layer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|l| l as _)
+        }
+    }
+
+    #[test]
+    fn causes_are_every_source_outermost_first_without_the_error() {
+        let root = Layer("root", None);
+        let chain = Layer("top", Some(Box::new(Layer("middle", Some(Box::new(root))))));
+        let names: Vec<String> = causes(&chain).map(|c| c.to_string()).collect();
+        assert_eq!(names, ["middle", "root"]);
+        assert_eq!(causes(&Layer("alone", None)).count(), 0);
     }
 }

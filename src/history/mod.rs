@@ -221,7 +221,7 @@ impl SiteKeyFile {
     fn new(key: &[u8]) -> Self {
         Self {
             version: FORMAT_VERSION,
-            private_id_key: key.iter().map(|b| format!("{b:02x}")).collect(),
+            private_id_key: hex::encode(key),
         }
     }
 }
@@ -438,7 +438,8 @@ impl History {
         if self.site_key.is_none() {
             let loaded = match self.read_json::<SiteKeyFile>(SITE_KEY) {
                 Ok(None) => Ok(None),
-                Ok(Some(file)) => decode_hex(&file.private_id_key)
+                Ok(Some(file)) => hex::decode(file.private_id_key.trim())
+                    .ok()
                     .filter(|k| k.len() >= 16)
                     .map(Some)
                     .ok_or_else(|| HistoryError::Unreadable {
@@ -779,17 +780,6 @@ fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, String> {
 
 fn day_key(day: NaiveDate) -> String {
     format!("daily/{}.json", day.format("%Y-%m-%d"))
-}
-
-fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    let text = text.trim();
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 /// `value` as JSON for `key`. A failure is an error, never a stand-in: writing `{}` over

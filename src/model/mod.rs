@@ -529,7 +529,7 @@ fn private_id(key: &[u8], stem: &str) -> String {
     };
     mac.update(stem.as_bytes());
     let digest = mac.finalize().into_bytes();
-    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let hex = hex::encode(&digest[..8]);
     format!("private-{hex}")
 }
 

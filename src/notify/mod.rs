@@ -386,7 +386,7 @@ pub fn target_key(config: &NotifyConfig) -> String {
         _ => format!("{}\n{}", notifier.kind(), notifier.identity()),
     };
     let digest = sha2::Sha256::digest(identity.as_bytes());
-    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    hex::encode(&digest[..8])
 }
 
 /// One component as this run sees it.

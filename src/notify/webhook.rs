@@ -83,7 +83,7 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
     };
     mac.update(body);
     let bytes = mac.finalize().into_bytes();
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = hex::encode(bytes);
     format!("sha256={hex}")
 }
 

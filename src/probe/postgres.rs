@@ -129,12 +129,10 @@ pub(crate) fn pg_error(e: &tokio_postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => db.message().to_owned(),
         None => {
-            let mut text = e.to_string();
-            let mut source = std::error::Error::source(e);
-            while let Some(s) = source {
-                text = s.to_string();
-                source = s.source();
-            }
+            // The root cause says what happened; the top level only "error connecting".
+            let text = crate::text::causes(e)
+                .last()
+                .map_or_else(|| e.to_string(), ToString::to_string);
             crate::secret::scrub(&text)
         }
     }
