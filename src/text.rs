@@ -16,7 +16,8 @@
 //! | HTTP header values | [`header_value`] | visible ASCII only, never CR/LF |
 //! | file names, URL paths, ids | [`slugify`] | `[a-z0-9-]` only |
 //!
-//! Also [`causes`]: an error's causes, for the messages that print them.
+//! Also [`iso`], the one text form of a time, and [`causes`], an error's causes, for the
+//! messages that print them.
 
 /// A slug of `text` from the alphabet `[a-z0-9-]`: transliterated to ASCII first (`Zürich` is
 /// `zurich`, not `z-rich`), every other run of characters one `-`, none at either end. May be
@@ -300,6 +301,12 @@ pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
     )
 }
 
+/// `2026-11-02T14:05:00Z`: RFC 3339 in UTC with whole seconds, the one form every output and
+/// every written file uses for a time.
+pub fn iso(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 /// An error's causes, outermost first, without the error itself: the one walk of a source
 /// chain every message that prints causes uses (`Error::sources` is not stable yet).
 pub fn causes<'a>(
@@ -414,5 +421,13 @@ mod tests {
         let names: Vec<String> = causes(&chain).map(|c| c.to_string()).collect();
         assert_eq!(names, ["middle", "root"]);
         assert_eq!(causes(&Layer("alone", None)).count(), 0);
+    }
+
+    #[test]
+    fn iso_is_utc_with_whole_seconds_and_a_z() {
+        let t = chrono::DateTime::parse_from_rfc3339("2026-11-02T15:05:09.987+01:00")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        assert_eq!(iso(t), "2026-11-02T14:05:09Z");
     }
 }

@@ -21,7 +21,7 @@ use std::fmt;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
 use crate::config::Config;
 use crate::incident::{self, Kind, Severity, Status};
@@ -333,10 +333,8 @@ pub fn yaml_string(text: &str) -> String {
     out
 }
 
-/// RFC 3339 in UTC, whole seconds: the form the contract uses.
-pub fn iso(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
+// RFC 3339 in UTC, whole seconds: the form the contract uses (one definition, in text).
+pub use crate::text::iso;
 
 /// The times peers write: RFC 3339 with any offset, or a date and time with no zone (read as
 /// UTC, as cState recommends), with `T` or a space, with or without seconds and fractions, or a
