@@ -148,9 +148,16 @@ impl<'de> Deserialize<'de> for BurnAlerts {
                 )
             }
             fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<BurnAlerts, E> {
-                Ok(BurnAlerts(if v { BurnRule::workbook() } else { Vec::new() }))
+                Ok(BurnAlerts(if v {
+                    BurnRule::workbook()
+                } else {
+                    Vec::new()
+                }))
             }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<BurnAlerts, A::Error> {
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> Result<BurnAlerts, A::Error> {
                 Vec::<BurnRule>::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
                     .map(BurnAlerts)
             }
@@ -181,8 +188,12 @@ impl ObjectiveConfig {
             }
             if r.budget.fraction() <= 0.0 {
                 out.push((
-                    format!("objective `{name}`: burn alert {} has a zero budget share", r.label()),
-                    "write the share of the budget this burn would spend, e.g. budget = \"2%\"".to_owned(),
+                    format!(
+                        "objective `{name}`: burn alert {} has a zero budget share",
+                        r.label()
+                    ),
+                    "write the share of the budget this burn would spend, e.g. budget = \"2%\""
+                        .to_owned(),
                 ));
             }
         }
@@ -190,7 +201,8 @@ impl ObjectiveConfig {
             if !self.page.is_empty() || !self.ticket.is_empty() {
                 out.push((
                     format!("objective `{name}` names targets but has no burn alerts"),
-                    "add `burn_alerts = true` (or a list of rules), or remove `page`/`ticket`".to_owned(),
+                    "add `burn_alerts = true` (or a list of rules), or remove `page`/`ticket`"
+                        .to_owned(),
                 ));
             }
             return out;
@@ -205,7 +217,10 @@ impl ObjectiveConfig {
             if !names.contains(&target.as_str()) {
                 let help = match super::closest(target, names.iter().copied()) {
                     Some(near) => format!("did you mean `{near}`?"),
-                    None => "give the target a name: add `name = \"oncall\"` to its [[notify]] section".to_owned(),
+                    None => {
+                        "give the target a name: add `name = \"oncall\"` to its [[notify]] section"
+                            .to_owned()
+                    }
                 };
                 out.push((
                     format!("objective `{name}` pages `{target}`, but no [[notify]] has that name"),
@@ -215,7 +230,11 @@ impl ObjectiveConfig {
         }
         let pages_somewhere = !self.page.is_empty() || default_targets;
         let tickets_somewhere = !self.ticket.is_empty() || pages_somewhere;
-        let needs_page = self.burn_alerts.0.iter().any(|r| r.severity == BurnSeverity::Page);
+        let needs_page = self
+            .burn_alerts
+            .0
+            .iter()
+            .any(|r| r.severity == BurnSeverity::Page);
         if (needs_page && !pages_somewhere) || !tickets_somewhere {
             out.push((
                 format!("objective `{name}` has burn alerts but no target gets them"),
@@ -286,7 +305,13 @@ mod tests {
             .map_err(|e| e.to_string())
         };
         assert!(parse("").unwrap().burn_alerts.0.is_empty());
-        assert!(parse("burn_alerts = false").unwrap().burn_alerts.0.is_empty());
+        assert!(
+            parse("burn_alerts = false")
+                .unwrap()
+                .burn_alerts
+                .0
+                .is_empty()
+        );
         let rules = parse("burn_alerts = true").unwrap().burn_alerts.0;
         let thresholds: Vec<f64> = rules
             .iter()
@@ -309,7 +334,11 @@ mod tests {
         let err = parse("burn_alerts = [{ budget = \"1%\", long = \"30m\", shrt = \"2m\" }]")
             .unwrap_err();
         assert!(err.contains("unknown field `shrt`"), "{err}");
-        assert!(parse("burn_alerts = \"yes\"").unwrap_err().contains("true, false, or a list"));
+        assert!(
+            parse("burn_alerts = \"yes\"")
+                .unwrap_err()
+                .contains("true, false, or a list")
+        );
     }
 
     #[test]

@@ -236,7 +236,12 @@ mod tests {
         use crate::state::ComponentState::{MajorOutage, Operational};
         let m = chrono::Duration::minutes;
         let mut t = Vec::new();
-        extend_timeline(&mut t, now - m(4 * 24 * 60), now - m(down_from), Operational);
+        extend_timeline(
+            &mut t,
+            now - m(4 * 24 * 60),
+            now - m(down_from),
+            Operational,
+        );
         extend_timeline(&mut t, now - m(down_from), now - m(down_to), MajorOutage);
         extend_timeline(&mut t, now - m(down_to), now, Operational);
         t
@@ -257,7 +262,10 @@ mod tests {
         assert!(r.firing);
         // Recovered 10 minutes ago: the hour still burns, the short window does not: stops.
         let r = burn_rate(&o, fast, &[timeline(now, 90, 10)], now);
-        assert!(r.long_rate.unwrap() > 14.4 && r.short_rate == Some(0.0), "{r:?}");
+        assert!(
+            r.long_rate.unwrap() > 14.4 && r.short_rate == Some(0.0),
+            "{r:?}"
+        );
         assert!(!r.firing);
         // Three minutes of outage in the last hour: the 5 minutes burn, the hour barely does
         // (3/60 of time = 50x the 0.1 % rate) — fires; 30 s of outage (8.3x) does not.

@@ -71,7 +71,10 @@ pub(super) fn pages_due(
     for &(o, r) in routes {
         let (Some(objective), Some(rule)) = (
             plan.objectives.get(o),
-            config.objectives.get(o).and_then(|c| c.burn_alerts.0.get(r)),
+            config
+                .objectives
+                .get(o)
+                .and_then(|c| c.burn_alerts.0.get(r)),
         ) else {
             continue;
         };

@@ -1,0 +1,208 @@
+//! On-call from objectives: multi-window burn-rate alerts driven by a synthetic history through
+//! the real model and notify path to local receivers (a PagerDuty stand-in for pages, a Slack
+//! stand-in for tickets), minute by minute; no clock is faked, every run has its own `now`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use common::history_fixtures::{obs, retention, t};
+use common::receiver::{Receiver, Request};
+use upstate::config::Config;
+use upstate::history::{History, LocalStore};
+use upstate::model::{self, Counters, CurrentStatus};
+use upstate::state::ComponentState;
+
+/// A site whose `Availability` objective pages `oncall` (PagerDuty) and files tickets in
+/// `team` (Slack), and a third, unnamed PagerDuty target that must never hear of it.
+fn config(dir: &std::path::Path, pd: &Receiver, chat: &Receiver, other: &Receiver) -> Config {
+    let text = format!(
+        "[site]\nbase_url = \"https://status.test\"\n\n\
+         [[component]]\nid = \"api\"\nlabel = \"API\"\nkind = \"tcp\"\naddress = \"127.0.0.1:9\"\npage = [\"other\"]\n\n\
+         [[objective]]\nname = \"Availability\"\ncomponents = [\"api\"]\ntarget = \"99.9%\"\nwindow = \"30d\"\n\
+         burn_alerts = true\npage = [\"oncall\"]\nticket = [\"team\"]\n\n\
+         [[notify]]\nname = \"oncall\"\nkind = \"pagerduty\"\nrouting_key = \"burn-key-0001\"\nurl = \"{}\"\n\n\
+         [[notify]]\nname = \"team\"\nkind = \"slack\"\nurl = \"{}\"\n\n\
+         [[notify]]\nname = \"other\"\nkind = \"pagerduty\"\nrouting_key = \"other-key-0001\"\nurl = \"{}\"\n",
+        pd.url("/v2/enqueue"),
+        chat.url("/hook"),
+        other.url("/v2/enqueue"),
+    );
+    let path = dir.join("upstate.toml");
+    std::fs::write(&path, &text).unwrap();
+    Config::parse(&text, &path).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// One scheduled run at `at`: records `api` in `state`, builds the model, sends what is due,
+/// and keeps what was sent in the history store, as `upstate run` does.
+fn run_at(config: &Config, history: &mut History, at: DateTime<Utc>, state: ComponentState) {
+    let raw = obs(at, state, 40);
+    let rules = BTreeMap::from([("api".to_owned(), Default::default())]);
+    history.record(at, &[raw], &rules).unwrap();
+    let current = BTreeMap::from([(
+        "api".to_owned(),
+        CurrentStatus {
+            state,
+            detail: String::new(),
+            latency_ms: None,
+            last_checked_at: Some(at),
+        },
+    )]);
+    let snapshot = model::build(
+        model::Inputs {
+            config,
+            current,
+            incidents: &[],
+            counters: Counters::default(),
+            now: at,
+            stale_now: false,
+        },
+        history,
+    );
+    let probed = BTreeMap::from([("api".to_owned(), state)]);
+    let mut memory = history.notify_memory();
+    let plan = upstate::notify::plan(&snapshot, &probed, &mut memory);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (_, problems) = runtime.block_on(upstate::notify::deliver(config, &plan, &mut memory));
+    assert!(problems.is_empty(), "{problems:?}");
+    history.save_notify_memory(memory).unwrap();
+}
+
+/// Runs every `step` from `from` (inclusive) for `count` runs in `state`; returns the next time.
+fn runs(
+    config: &Config,
+    history: &mut History,
+    from: DateTime<Utc>,
+    step: Duration,
+    count: i32,
+    state: ComponentState,
+) -> DateTime<Utc> {
+    let mut at = from;
+    for _ in 0..count {
+        run_at(config, history, at, state);
+        at += step;
+    }
+    at
+}
+
+/// PagerDuty events for the rule `1h/5m` or `6h/30m` (by `dedup_key`).
+fn for_rule<'a>(seen: &'a [Request], rule: &str) -> Vec<&'a Request> {
+    let key = format!("availability-{}-", rule.replace('/', "-"));
+    seen.iter()
+        .filter(|r| r.json()["dedup_key"].as_str().unwrap().contains(&key))
+        .collect()
+}
+
+#[test]
+fn burn_rate_alerts_page_once_per_burn_and_resolve_when_it_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pd, chat, other) = (
+        Receiver::start(r#"{"status":"success"}"#),
+        Receiver::start("ok"),
+        Receiver::start(r#"{"status":"success"}"#),
+    );
+    let config = config(dir.path(), &pd, &chat, &other);
+    let mut history = History::open(
+        Box::new(LocalStore::new(dir.path().join("history"))),
+        retention(),
+    )
+    .unwrap();
+    let minute = Duration::minutes(1);
+    use ComponentState::{MajorOutage, Operational};
+
+    // Two quiet hours: nothing burns.
+    let quiet = Duration::minutes(5);
+    let mut at = runs(
+        &config,
+        &mut history,
+        t("2026-11-20T00:00:00Z"),
+        quiet,
+        24,
+        Operational,
+    );
+    assert!(pd.seen().is_empty() && chat.seen().is_empty());
+
+    // A hard outage for 20 minutes: the fast burns page, the slow one files a ticket, each once.
+    at = runs(&config, &mut history, at, minute, 20, MajorOutage);
+    let seen = pd.seen();
+    for rule in ["1h/5m", "6h/30m"] {
+        let events = for_rule(&seen, rule);
+        assert_eq!(events.len(), 1, "{rule}: {seen:#?}");
+        let body = events[0].json();
+        assert_eq!(body["event_action"], "trigger");
+        assert_eq!(body["routing_key"], "burn-key-0001");
+        assert_eq!(body["payload"]["severity"], "critical");
+        assert_eq!(
+            body["payload"]["component"],
+            format!("objective:availability:{rule}")
+        );
+        let summary = body["payload"]["summary"].as_str().unwrap();
+        assert!(
+            summary.starts_with("Availability is burning its error budget: "),
+            "{summary}"
+        );
+    }
+    assert_eq!(seen.len(), 2, "the ticket rule does not page: {seen:#?}");
+    let tickets = chat.seen();
+    assert_eq!(tickets.len(), 1, "{tickets:#?}");
+    let text = tickets[0].json().to_string();
+    assert!(
+        text.contains("Availability is burning its error budget: ")
+            && text.contains("(alert at 1.0×: 10% of the 30-day budget in 3d)"),
+        "{text}"
+    );
+    // The target the component names gets the component's own page, and no burn alert.
+    let component_pages: Vec<String> = other
+        .seen()
+        .iter()
+        .map(|r| r.json()["payload"]["component"].to_string())
+        .collect();
+    assert_eq!(component_pages, ["\"api\""]);
+
+    // Recovery: the short windows empty first. 1h/5m resolves within minutes, 6h/30m within
+    // half an hour; each resolve carries its trigger's dedup_key.
+    at = runs(&config, &mut history, at, minute, 10, Operational);
+    let seen = pd.seen();
+    let fast = for_rule(&seen, "1h/5m");
+    assert_eq!(fast.len(), 2, "{seen:#?}");
+    assert_eq!(fast[1].json()["event_action"], "resolve");
+    assert_eq!(fast[1].json()["dedup_key"], fast[0].json()["dedup_key"]);
+    assert_eq!(for_rule(&seen, "6h/30m").len(), 1, "30 minutes still burn");
+    at = runs(&config, &mut history, at, minute, 30, Operational);
+    let seen = pd.seen();
+    let slow = for_rule(&seen, "6h/30m");
+    assert_eq!(slow.len(), 2, "{seen:#?}");
+    assert_eq!(slow[1].json()["dedup_key"], slow[0].json()["dedup_key"]);
+    assert_eq!(
+        seen.len(),
+        4,
+        "no second trigger while recovered: {seen:#?}"
+    );
+
+    // The ticket's short window is 6 h: it closes once the outage leaves it.
+    assert_eq!(chat.seen().len(), 1);
+    runs(
+        &config,
+        &mut history,
+        at,
+        Duration::minutes(10),
+        6 * 6,
+        Operational,
+    );
+    let tickets = chat.seen();
+    assert_eq!(tickets.len(), 2, "{tickets:#?}");
+    assert!(
+        tickets[1]
+            .json()
+            .to_string()
+            .contains("Availability: error budget burn 3d/6h stopped"),
+        "{:?}",
+        tickets[1].body
+    );
+    assert_eq!(pd.seen().len(), 4);
+}
