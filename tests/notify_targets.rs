@@ -429,6 +429,65 @@ fn maintenance_suppresses_pages_and_page_after_holds_them_back() {
     assert_eq!(seen[0].json()["event_action"], "trigger");
 }
 
+/// An incident with `suppress_pages: true` holds back new pages for its components while it is
+/// open (on-call already works on it), but lets an open page resolve; once it is resolved a
+/// component still down pages at once.
+#[test]
+fn an_incident_can_suppress_re_paging_while_it_is_open() {
+    let http = common::http_server();
+    let pd = Receiver::start(r#"{"status":"success"}"#);
+    let site = http_site(
+        http,
+        "fail",
+        &format!(
+            "[[notify]]\nkind = \"pagerduty\"\nrouting_key = \"pd-key-suppress-0001\"\nurl = \"{}\"\n",
+            pd.url("/v2/enqueue")
+        ),
+    );
+    let since = (chrono::Utc::now() - chrono::Duration::minutes(5)).to_rfc3339();
+    let incident = |status: &str, suppress: bool| {
+        let resolved = if status == "resolved" {
+            format!("resolved_at: {}\n", chrono::Utc::now().to_rfc3339())
+        } else {
+            String::new()
+        };
+        site.incident(
+            "2026-01-03-edge.md",
+            &format!(
+                "---\ntitle: Edge errors\nseverity: major\nstatus: {status}\ncomponents: [web]\ndiscovered_at: {since}\n{resolved}suppress_pages: {suppress}\n---\n"
+            ),
+        );
+    };
+    incident("identified", true);
+    run(&site);
+    run(&site);
+    assert!(pd.seen().is_empty(), "suppressed: {:#?}", pd.seen());
+    // Without the key the same open incident pages as usual (checked, then put back).
+    incident("identified", false);
+    run(&site);
+    assert_eq!(pd.seen().len(), 1, "{:#?}", pd.seen());
+    let key = pd.seen()[0].json()["dedup_key"].clone();
+    // Suppressing again: the open page still resolves when the edge recovers...
+    incident("identified", true);
+    set(&site, "/fail\"", "/ok\"");
+    run(&site);
+    let seen = pd.seen();
+    assert_eq!(seen.len(), 2, "{seen:#?}");
+    assert_eq!(seen[1].json()["event_action"], "resolve");
+    assert_eq!(seen[1].json()["dedup_key"], key);
+    // ...and the flap that follows pages no one while the incident is open.
+    set(&site, "/ok\"", "/fail\"");
+    run(&site);
+    assert_eq!(pd.seen().len(), 2, "{:#?}", pd.seen());
+    // Resolved: the edge is still down, so on-call is paged now, with a new key.
+    incident("resolved", true);
+    run(&site);
+    let seen = pd.seen();
+    assert_eq!(seen.len(), 3, "{seen:#?}");
+    assert_eq!(seen[2].json()["event_action"], "trigger");
+    assert_ne!(seen[2].json()["dedup_key"], key);
+}
+
 #[test]
 fn naming_a_target_routes_only_those_components_pages_to_it() {
     let http = common::http_server();

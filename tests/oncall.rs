@@ -206,3 +206,55 @@ fn burn_rate_alerts_page_once_per_burn_and_resolve_when_it_stops() {
     );
     assert_eq!(pd.seen().len(), 4);
 }
+
+/// Burn alerts that could never fire or never reach anyone are config errors naming the file
+/// and the objective's line, with the fix.
+#[test]
+fn burn_alert_mistakes_are_config_errors_with_their_line() {
+    let component = "[[component]]\nid = \"api\"\nlabel = \"API\"\nkind = \"tcp\"\naddress = \"127.0.0.1:9\"\n\n";
+    let objective = "[[objective]]\nname = \"A\"\ncomponents = [\"api\"]\ntarget = \"99.9%\"\n";
+    let pd = "\n[[notify]]\nname = \"oncall\"\nkind = \"pagerduty\"\nrouting_key = \"k\"\n";
+    for (extra, notify, message, help) in [
+        (
+            "burn_alerts = true\npage = [\"oncal\"]\n",
+            pd,
+            "objective `A` pages `oncal`, but no [[notify]] has that name",
+            "did you mean `oncall`?",
+        ),
+        (
+            "burn_alerts = [{ budget = \"2%\", long = \"5m\", short = \"1h\" }]\n",
+            pd,
+            "objective `A`: burn alert 5m/1h needs a short window shorter than its long one",
+            "e.g. long = \"1h\", short = \"5m\"",
+        ),
+        (
+            "burn_alerts = [{ budget = \"2%\", long = \"14d\", short = \"1h\" }]\n",
+            pd,
+            "objective `A`: burn alert 14d/1h looks back further than 7d",
+            "exact 7-day timeline",
+        ),
+        (
+            "burn_alerts = true\n",
+            "\n[[notify]]\nkind = \"slack\"\nurl = \"http://127.0.0.1:9/\"\n",
+            "objective `A` has burn alerts but no target gets them",
+            "name targets with page = [\"oncall\"]",
+        ),
+        (
+            "page = [\"oncall\"]\n",
+            pd,
+            "objective `A` names targets but has no burn alerts",
+            "add `burn_alerts = true`",
+        ),
+    ] {
+        let site = common::TestSite::new(&format!("{component}{objective}{extra}{notify}"));
+        let out = site.cmd(&["check"]);
+        let shown = common::text(&out);
+        assert_eq!(out.status.code(), Some(2), "{shown}");
+        let file = site.config().display().to_string();
+        assert!(
+            shown.contains(&format!("{file}:7:1: error: {message}")),
+            "{shown}"
+        );
+        assert!(shown.contains(help), "{shown}");
+    }
+}
