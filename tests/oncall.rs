@@ -258,3 +258,30 @@ fn burn_alert_mistakes_are_config_errors_with_their_line() {
         assert!(shown.contains(help), "{shown}");
     }
 }
+
+/// A 30-day objective on a new site: the page says "collecting history: 1 of 30 days", every
+/// output publishes the real (tiny) coverage and no actual.
+#[test]
+fn a_new_objective_collects_history_before_publishing_an_actual() {
+    let http = common::http_server();
+    let site = common::TestSite::new(&format!(
+        "[[objective]]\nname = \"Availability\"\ncomponents = [\"api\"]\ntarget = \"99.5%\"\nwindow = \"30d\"\n\n\
+         [[component]]\nid = \"api\"\nlabel = \"API\"\nkind = \"http\"\nurl = \"http://{http}/ok\"\n"
+    ));
+    for _ in 0..2 {
+        let out = site.cmd(&["run"]);
+        assert_eq!(out.status.code(), Some(0), "{}", common::text(&out));
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+    }
+    let page = site.read_public("index.html");
+    assert!(page.contains("collecting history: 1 of 30 days"), "{page}");
+    let status = site.status_json();
+    let api: serde_json::Value =
+        serde_json::from_str(&site.read_public("api/v2/objectives.json")).unwrap();
+    for o in [&status["objectives"][0], &api["objectives"][0]] {
+        assert!(o["actual"].is_null() && o["met"].is_null(), "{o}");
+        let coverage = o["coverage"].as_f64().unwrap();
+        assert!(coverage > 0.0 && coverage < 0.01, "{o}");
+        assert_eq!(o["days_observed"], 1, "{o}");
+    }
+}
