@@ -275,6 +275,12 @@ fn a_new_objective_collects_history_before_publishing_an_actual() {
     }
     let page = site.read_public("index.html");
     assert!(page.contains("collecting history: 1 of 30 days"), "{page}");
+    // Nothing pages on this site: "How we run the service" does not claim otherwise.
+    let how = site.read_public("objectives.html");
+    assert!(
+        how.contains("<td>API</td><td>—</td><td>Not paged (no on-call target is set up); down when: Probe fails</td>"),
+        "{how}"
+    );
     let status = site.status_json();
     let api: serde_json::Value =
         serde_json::from_str(&site.read_public("api/v2/objectives.json")).unwrap();
