@@ -278,7 +278,7 @@ fn a_new_objective_collects_history_before_publishing_an_actual() {
     // Nothing pages on this site: "How we run the service" does not claim otherwise.
     let how = site.read_public("objectives.html");
     assert!(
-        how.contains("<td>API</td><td>—</td><td>Not paged (no on-call target is set up); down when: Probe fails</td>"),
+        how.contains("<td>API</td><td>—</td><td>Not paged: shown on this page only (down when: Probe fails)</td>"),
         "{how}"
     );
     let status = site.status_json();

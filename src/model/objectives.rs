@@ -73,7 +73,7 @@ fn burn_row(o: &ObjectiveConfig) -> Option<Objective> {
 fn paging_rule(config: &Config, c: &Component, down: &str) -> String {
     match config.is_paged(&c.id) {
         Some(false) => return "Not paged: shown on this page only".to_owned(),
-        None => return format!("Not paged (no on-call target is set up); down when: {down}"),
+        None => return format!("Not paged: shown on this page only (down when: {down})"),
         Some(true) => {}
     }
     let mut rule = match c.page.when {
@@ -192,7 +192,7 @@ mod tests {
         assert_eq!(rows[0].target, "queue depth: degraded > 1000, down > 10000");
         assert_eq!(
             rows[0].page_when,
-            "Not paged (no on-call target is set up); down when: Probe fails, or queue depth > 10000"
+            "Not paged: shown on this page only (down when: Probe fails, or queue depth > 10000)"
         );
     }
 
