@@ -65,6 +65,9 @@ pub struct NotifyMemory {
     /// Per target: the components with an open page (trigger acknowledged, resolve not yet).
     #[serde(default)]
     pub paged: BTreeMap<String, BTreeMap<String, OpenPage>>,
+    /// Per target: the objectives' burn alerts open there, by alert id.
+    #[serde(default)]
+    pub burning: BTreeMap<String, BTreeMap<String, OpenPage>>,
 }
 
 /// A page a target acknowledged and that has not been resolved yet.

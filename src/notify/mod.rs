@@ -19,7 +19,12 @@
 //!
 //! Maintenance windows suppress pages for the components they cover: no trigger while covered
 //! (the `page_after` clock starts again when the window ends), and an alert already open stays
-//! open until the component recovers outside the window.
+//! open until the component recovers outside the window. An open incident with
+//! `suppress_pages: true` holds back new triggers for its components too (on-call already
+//! works on it), but its clocks keep running and a recovery still resolves.
+//!
+//! Objectives' burn-rate alerts ([`burn`]) are pages too, routed by [`Config::burn_route`],
+//! remembered apart from component pages, and paired trigger/resolve the same way.
 //!
 //! One file per kind, each behind [`Notifier`]. The kinds' settings are config's types
 //! (`config::notify`, so reading the file never depends on this stage); adding a kind is its
@@ -27,6 +32,7 @@
 //! example in `examples/notify.example.toml`, and a test against a receiver.
 
 mod alertmanager;
+mod burn;
 mod discord;
 mod email;
 pub mod heartbeat;
@@ -39,7 +45,7 @@ mod teams;
 mod telegram;
 mod webhook;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -122,6 +128,10 @@ pub struct Page {
     pub url: String,
     /// Sent by `upstate notify test`, not by a real outage.
     pub test: bool,
+    /// Set on an objective's burn-rate alert: then `component` is the alert's id
+    /// (`objective:<name>:<rule>`) and `label` the objective's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub burn: Option<burn::BurnFacts>,
 }
 
 /// Whether a page opens or closes.
@@ -149,6 +159,18 @@ impl Page {
     /// One line: "`[TEST] `API is major outage: HTTP 503" / "API recovered: operational".
     pub fn summary(&self) -> String {
         let prefix = if self.test { "[TEST] " } else { "" };
+        if let Some(burn) = &self.burn {
+            return match self.action {
+                PageAction::Trigger => format!(
+                    "{prefix}{} is burning its error budget: {}",
+                    self.label, self.detail
+                ),
+                PageAction::Resolve => format!(
+                    "{prefix}{}: error budget burn {} stopped",
+                    self.label, burn.rule
+                ),
+            };
+        }
         let state = self.state.as_str().replace('_', " ");
         match self.action {
             PageAction::Trigger if self.detail.is_empty() => {
@@ -231,6 +253,13 @@ impl Event {
             }
             Event::Page(page) => {
                 let prefix = if page.test { "[TEST] " } else { "" };
+                if let Some(burn) = &page.burn {
+                    let what = match page.action {
+                        PageAction::Trigger => "error budget burn",
+                        PageAction::Resolve => "burn stopped",
+                    };
+                    return format!("{prefix}{}: {what} ({})", page.label, burn.rule);
+                }
                 match page.action {
                     PageAction::Trigger => format!(
                         "{prefix}{}: {}",
@@ -406,6 +435,11 @@ struct ComponentNow {
 /// incident timeline entry. Which of them each target still needs is decided in [`deliver`].
 pub struct Plan {
     components: Vec<ComponentNow>,
+    /// Components an open incident with `suppress_pages: true` covers: no new trigger.
+    suppressed: BTreeSet<String>,
+    /// The objectives with their burn rates, in config order.
+    objectives: Vec<crate::model::ServiceObjective>,
+    base_url: String,
     /// Each incident event with the ids the same entry had under the incident's other ids
     /// ([`crate::model::IncidentView::aliases`]): any of them acknowledged means sent.
     incidents: Vec<(Event, Vec<String>)>,
@@ -505,8 +539,17 @@ pub fn plan(
             incidents.push((event, aliases));
         }
     }
+    let suppressed = snapshot
+        .all_incidents
+        .iter()
+        .filter(|i| i.active && i.suppress_pages)
+        .flat_map(|i| i.components.iter().cloned())
+        .collect();
     Plan {
         components,
+        suppressed,
+        objectives: snapshot.service_objectives.clone(),
+        base_url: snapshot.site.base_url.clone(),
         incidents,
         now: snapshot.generated_at,
     }
@@ -552,10 +595,12 @@ fn pages_due(
                 valid_until,
                 url: now.url.clone(),
                 test: false,
+                burn: None,
             })
         };
         let held = condition_since(rule, memory);
         let maintenance = now.state == ComponentState::UnderMaintenance;
+        let suppressed = plan.suppressed.contains(&now.id);
         match (open.get(&now.id), held) {
             (Some(p), _) if maintenance => {
                 if renews {
@@ -567,7 +612,7 @@ fn pages_due(
                     ));
                 }
             }
-            (None, _) if maintenance => {}
+            (None, _) if maintenance || suppressed => {}
             (None, Some(since)) if plan.now - since >= to_chrono(rule.page.after) => {
                 let dedup_key = format!("upstate-{}-{}", now.id, since.timestamp_millis());
                 events.push(page(PageAction::Trigger, dedup_key, since, now.probed));
@@ -607,6 +652,7 @@ fn pages_due(
                 valid_until,
                 url: String::new(),
                 test: false,
+                burn: None,
             }));
         }
     }
@@ -639,13 +685,13 @@ pub async fn deliver(
     let mut jobs = Vec::new();
     for (index, target) in config.notify.iter().enumerate() {
         let key = target_key(target);
-        let events = match config.notify_route(index) {
-            Route::Pages(components) => {
-                let renews = target.target.notifier().renews_open_pages();
-                pages_due(config, &components, plan, memory, &key, renews)
-            }
+        let renews = target.target.notifier().renews_open_pages();
+        let mut events = match config.notify_route(index) {
+            Route::Pages(components) => pages_due(config, &components, plan, memory, &key, renews),
             Route::Everything => chat_events(plan, memory, &key),
         };
+        let burns = config.burn_route(index);
+        events.extend(burn::pages_due(config, &burns, plan, memory, &key, renews));
         for event in events {
             let client = client.clone();
             let key = key.clone();
@@ -673,7 +719,11 @@ pub async fn deliver(
                         memory.sent.entry(key).or_default().insert(event.id());
                     }
                     Event::Page(page) => {
-                        let open = memory.paged.entry(key).or_default();
+                        let open = if page.burn.is_some() {
+                            memory.burning.entry(key).or_default()
+                        } else {
+                            memory.paged.entry(key).or_default()
+                        };
                         match page.action {
                             PageAction::Trigger => {
                                 open.insert(
@@ -907,6 +957,7 @@ pub fn test_events(config: &Config, target: &NotifyConfig) -> Vec<Event> {
                 valid_until: now + chrono::Duration::minutes(5),
                 url: url.clone(),
                 test: true,
+                burn: None,
             })
         };
         vec![page(PageAction::Trigger), page(PageAction::Resolve)]
