@@ -103,14 +103,10 @@ pub struct Decided {
 
 /// Turns observations into states, using (and advancing) what history remembers.
 ///
-/// History records the state readers saw: open incidents and maintenance windows included, so
-/// maintenance is left out of uptime and shown apart, and an incident's impact counts.
-pub fn decide(
-    config: &Config,
-    observations: &[Observation],
-    history: &History,
-    incidents: &[Incident],
-) -> Decided {
+/// History records what the probes measured and nothing else: incidents and maintenance are
+/// applied when figures are computed (`model::build`), so correcting or deleting an incident
+/// file corrects every figure.
+pub fn decide(config: &Config, observations: &[Observation], history: &History) -> Decided {
     let mut out = Decided {
         raw: Vec::with_capacity(observations.len()),
         rules: BTreeMap::new(),
@@ -140,16 +136,10 @@ pub fn decide(
                 last_checked_at: Some(observation.at),
             },
         );
-        let (shown, _) = crate::incident::lifecycle::apply(
-            &component.id,
-            decision.state,
-            incidents,
-            observation.at,
-        );
         out.raw.push(RawObservation {
             observation: observation.clone(),
-            state: shown,
-            probed: (shown != decision.state).then_some(decision.state),
+            state: decision.state,
+            probed: None,
         });
         out.rules.insert(component.id.clone(), memory);
     }

@@ -54,8 +54,7 @@ pub fn run_with(path: &Path, merge: bool) -> Exit {
         nothing_fresh = merged.observations.is_empty();
         // What no region saw freshly keeps what history last saw (or has no data).
         let mut current = pipeline::current_from_history(&config, &history);
-        current
-            .extend(pipeline::decide(&config, &merged.observations, &history, &incidents).current);
+        current.extend(pipeline::decide(&config, &merged.observations, &history).current);
         current
     } else {
         pipeline::current_from_history(&config, &history)

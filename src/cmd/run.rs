@@ -85,7 +85,7 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
     // Components this run did not observe (a merge with silent regions) keep what history last
     // saw, with its time, so the page shows them stale rather than guessed.
     let previous = pipeline::current_from_history(&config, &history);
-    let mut decided = pipeline::decide(&config, &observations, &history, &incidents);
+    let mut decided = pipeline::decide(&config, &observations, &history);
     for (id, status) in previous {
         decided.current.entry(id).or_insert(status);
     }
@@ -116,7 +116,7 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
     let notify_memory = history.notify_memory();
     let finished = tokio::task::block_in_place(|| {
         history.finish(|fresh| {
-            let decided = pipeline::decide(&config, &observations, fresh, &incidents);
+            let decided = pipeline::decide(&config, &observations, fresh);
             fresh.set_counters(run_counters.clone());
             fresh.record(now, &decided.raw, &decided.rules)?;
             fresh.save_notify_memory(notify_memory.clone())

@@ -5,11 +5,14 @@
 //! ```text
 //! FORMAT                      {"format":"upstate-history","version":1}
 //! memory.json                 per component: failure streak, last state, 7-day timeline, samples
-//! daily/YYYY-MM-DD.json       per component: seconds in each state, checks, failures, latency sketch
+//! daily/YYYY-MM-DD.json       per component: seconds in each state (and when), checks, failures,
+//!                             latency sketch
 //! raw/YYYY-MM-DD/<time>.json  one file per run: every observation, kept for `raw_retention`
 //! site-key.json               the key of private incidents' public ids (made when first needed)
 //! ```
-//! Files are never rewritten in place, only replaced whole. A file that cannot be read (corrupt,
+//! History holds what the probes measured, never an incident's or a maintenance window's
+//! state: those are applied when figures are computed (`model`), so a corrected or deleted
+//! incident file corrects every figure. Files are never rewritten in place, only replaced whole. A file that cannot be read (corrupt,
 //! truncated, newer format) is never overwritten: the run carries on without it, names it in the
 //! problems it returns, and `upstate history repair` moves it aside.
 
@@ -129,6 +132,8 @@ pub struct ComponentMemory {
     #[serde(flatten)]
     pub rules: Memory,
     pub last_at: Option<DateTime<Utc>>,
+    /// The probe's state at `last_at` (memory written before incidents were kept out of
+    /// history holds the shown state here; `last_probed_state` is the probe's in both).
     pub last_state: Option<ComponentState>,
     /// The probe's own state at `last_at` (before incidents and maintenance were applied).
     #[serde(default)]
@@ -171,12 +176,21 @@ struct RawRun<'a> {
 pub struct RawObservation {
     #[serde(flatten)]
     pub observation: Observation,
-    /// The state readers saw (incidents and maintenance applied): what rollups count.
+    /// The state the probe decided (thresholds and hysteresis, no incident or maintenance):
+    /// what rollups count. Runs recorded before incidents were kept out of history wrote the
+    /// state readers saw here and the probe's own in `probed`; see [`RawObservation::measured`].
     pub state: ComponentState,
-    /// The state the probe alone decided, when an incident or maintenance changed it; `build`
-    /// re-applies incidents to this one, so a window that has ended is not shown again.
+    /// Only in runs recorded before incidents were kept out of history: the probe's own state,
+    /// when an incident or maintenance changed `state`. Never written now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probed: Option<ComponentState>,
+}
+
+impl RawObservation {
+    /// What the probe measured, whichever version recorded it.
+    pub fn measured(&self) -> ComponentState {
+        self.probed.unwrap_or(self.state)
+    }
 }
 
 /// How the store keeps things.
@@ -538,6 +552,7 @@ impl History {
         let mut broken_days = Vec::new();
         for raw in observations {
             let id = raw.observation.component.clone();
+            let measured = raw.measured();
             let mut memory = self.memory(&id);
             // A run that recorded later got to a shared store first (two racing runs, this one
             // re-applied on top): its observation is counted and kept, but the memory keeps
@@ -548,27 +563,29 @@ impl History {
             // to the state seen now (a run that finds a component down already counts against
             // its uptime). Neither side reaches further than max_gap / 2: a longer silence is
             // "no data" in the middle, never assumed either way.
+            // The probe's own last state (memory written before incidents were kept out of
+            // history holds the shown one in `last_state`).
+            let last_state = memory.last_probed_state.or(memory.last_state);
             if !superseded
-                && let (Some(last_at), Some(last_state)) = (memory.last_at, memory.last_state)
+                && let (Some(last_at), Some(last_state)) = (memory.last_at, last_state)
                 && at > last_at
             {
                 for (from, to, state) in rollup::credit_between(
                     last_at,
                     last_state,
                     at,
-                    raw.state,
+                    measured,
                     self.retention.max_gap,
                 ) {
                     rollup::extend_timeline(&mut memory.timeline, from, to, state);
-                    for (day, seconds) in rollup::split_by_day(from, to) {
+                    for (day, from, to) in rollup::split_at_midnights(from, to) {
                         let Some(file) = self.day_for_write(day, &mut touched, &mut broken_days)
                         else {
                             continue;
                         };
-                        file.entry(id.clone())
-                            .or_default()
-                            .seconds
-                            .add(state, seconds);
+                        let entry = file.entry(id.clone()).or_default();
+                        entry.seconds.add(state, rollup::seconds_between(from, to));
+                        rollup::extend_timeline(&mut entry.segments, from, to, state);
                     }
                 }
             }
@@ -576,7 +593,7 @@ impl History {
             if let Some(file) = self.day_for_write(today, &mut touched, &mut broken_days) {
                 let entry = file.entry(id.clone()).or_default();
                 entry.checks += 1;
-                entry.worst_seen = Some(entry.worst_seen.map_or(raw.state, |w| w.worst(raw.state)));
+                entry.worst_seen = Some(entry.worst_seen.map_or(measured, |w| w.worst(measured)));
                 if raw.observation.outcome.health == Health::Down {
                     entry.failures += 1;
                 }
@@ -600,8 +617,8 @@ impl History {
             memory.timeline.retain(|s| s.to > horizon);
             memory.rules = rules.get(&id).cloned().unwrap_or_default();
             memory.last_at = Some(at);
-            memory.last_state = Some(raw.state);
-            memory.last_probed_state = Some(raw.probed.unwrap_or(raw.state));
+            memory.last_state = Some(measured);
+            memory.last_probed_state = Some(measured);
             memory
                 .last_detail
                 .clone_from(&raw.observation.outcome.detail);

@@ -58,6 +58,20 @@ impl StateSeconds {
         self.major_outage += other.major_outage;
     }
 
+    /// What is left of `self` after `other`, per state (never below zero): the part of a
+    /// rollup's seconds its segments do not account for.
+    pub fn minus(&self, other: &StateSeconds) -> StateSeconds {
+        // Below a millisecond is rounding between two sums of the same pieces.
+        let left = |a: f64, b: f64| if a - b > 1e-3 { a - b } else { 0.0 };
+        StateSeconds {
+            operational: left(self.operational, other.operational),
+            under_maintenance: left(self.under_maintenance, other.under_maintenance),
+            degraded_performance: left(self.degraded_performance, other.degraded_performance),
+            partial_outage: left(self.partial_outage, other.partial_outage),
+            major_outage: left(self.major_outage, other.major_outage),
+        }
+    }
+
     /// Observed time outside maintenance.
     pub fn observed(&self) -> f64 {
         self.operational + self.degraded_performance + self.partial_outage + self.major_outage
@@ -95,6 +109,13 @@ pub struct DayRollup {
     /// yet (the first run) still shows what was seen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub worst_seen: Option<ComponentState>,
+    /// When in the day each second of `seconds` was spent (contiguous stretches merged): the
+    /// timeline incidents and maintenance are applied to when figures are computed, since
+    /// history holds only what the probes measured. Rollups written before it existed have
+    /// none; their seconds (incidents already counted in, as they were recorded then) are
+    /// used as they are.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub segments: Vec<Segment>,
 }
 
 impl DayRollup {
@@ -117,6 +138,17 @@ pub struct Segment {
 
 /// Splits `[from, to)` at UTC midnights: `(day, seconds)` pieces.
 pub fn split_by_day(from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<(NaiveDate, f64)> {
+    split_at_midnights(from, to)
+        .into_iter()
+        .map(|(day, from, to)| (day, seconds_between(from, to)))
+        .collect()
+}
+
+/// Splits `[from, to)` at UTC midnights: `(day, from, to)` pieces.
+pub fn split_at_midnights(
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Vec<(NaiveDate, DateTime<Utc>, DateTime<Utc>)> {
     let mut out = Vec::new();
     let mut cursor = from;
     while cursor < to {
@@ -127,10 +159,15 @@ pub fn split_by_day(from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<(NaiveDate, f
             .map(|d| d.and_utc())
             .unwrap_or(to);
         let end = next_midnight.min(to);
-        out.push((day, (end - cursor).num_milliseconds() as f64 / 1000.0));
+        out.push((day, cursor, end));
         cursor = end;
     }
     out
+}
+
+/// `to - from` in seconds, to the millisecond.
+pub fn seconds_between(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
+    (to - from).num_milliseconds() as f64 / 1000.0
 }
 
 /// The stretches between two observations: `[earlier, mid)` in the earlier state and
@@ -180,7 +217,7 @@ pub fn timeline_seconds(
         let from = s.from.max(since);
         let to = s.to.min(until);
         if to > from {
-            out.add(s.state, (to - from).num_milliseconds() as f64 / 1000.0);
+            out.add(s.state, seconds_between(from, to));
         }
     }
     out

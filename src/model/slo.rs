@@ -14,6 +14,9 @@ use crate::config::ObjectiveConfig;
 use crate::history::History;
 use crate::history::rollup::StateSeconds;
 use crate::history::sketch::Sketch;
+use crate::incident::Incident;
+
+use super::declared::Declared;
 
 /// One objective as every output sees it.
 #[derive(Debug, Clone, Serialize)]
@@ -59,29 +62,42 @@ struct Pooled {
     days_observed: u32,
 }
 
-/// Every objective of the config, computed from history at `now`.
+/// Every objective of the config, computed from history at `now`, with the declared
+/// incidents and maintenance applied as on the page.
 pub fn compute(
     objectives: &[ObjectiveConfig],
     history: &mut History,
+    incidents: &[Incident],
     now: DateTime<Utc>,
 ) -> Vec<ServiceObjective> {
     objectives
         .iter()
-        .map(|o| one(o, pool(o, history, now.date_naive()), now))
+        .map(|o| one(o, pool(o, history, incidents, now.date_naive()), now))
         .collect()
 }
 
-fn pool(o: &ObjectiveConfig, history: &mut History, today: NaiveDate) -> Pooled {
+fn pool(
+    o: &ObjectiveConfig,
+    history: &mut History,
+    incidents: &[Incident],
+    today: NaiveDate,
+) -> Pooled {
     let mut pooled = Pooled::default();
+    let declared: Vec<Declared> = o
+        .components
+        .iter()
+        .map(|id| Declared::new(id, incidents))
+        .collect();
     for back in 0..o.window_days() {
         let Some(day) = today.checked_sub_days(chrono::Days::new(u64::from(back))) else {
             continue;
         };
         let mut seen = false;
-        for id in &o.components {
+        for (id, declared) in o.components.iter().zip(&declared) {
             if let Some(r) = history.day_rollup(id, day) {
-                seen |= r.seconds.observed() + r.seconds.under_maintenance > 0.0;
-                pooled.seconds.merge(&r.seconds);
+                let seconds = declared.day_seconds(&r);
+                seen |= seconds.observed() + seconds.under_maintenance > 0.0;
+                pooled.seconds.merge(&seconds);
                 pooled.latency.merge(&r.latency);
             }
         }
