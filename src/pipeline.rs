@@ -26,6 +26,17 @@ pub fn load_incidents(config: &Config) -> (Vec<Incident>, Vec<IncidentError>) {
     crate::incident::load_dir(&incidents_dir(config), &ids)
 }
 
+/// Parses every incident file; a file that has errors is published at the last valid version
+/// history remembers ([`History::remembered_incidents`]), its errors still reported.
+pub fn load_incidents_remembering(
+    config: &Config,
+    history: &mut History,
+) -> crate::incident::Loaded {
+    let ids = config.component_ids();
+    let remembered = history.remembered_incidents();
+    crate::incident::load_dir_remembering(&incidents_dir(config), &ids, &remembered)
+}
+
 /// The configured history store.
 pub fn store(config: &Config) -> Result<Box<dyn Store>, HistoryError> {
     store_at(config, config.history.store.as_str())

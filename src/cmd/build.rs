@@ -16,10 +16,6 @@ pub fn run_with(path: &Path, merge: bool) -> Exit {
     let Some(config) = load_config(path) else {
         return Exit::Invalid;
     };
-    let (incidents, errors) = pipeline::load_incidents(&config);
-    for e in &errors {
-        print_incident_error(e);
-    }
     let left_out = pipeline::input_problems(&config);
     for e in &left_out {
         print_input_error(e);
@@ -38,6 +34,12 @@ pub fn run_with(path: &Path, merge: bool) -> Exit {
         return Exit::Fatal;
     }
     let mut history = History::open_read_only(store, pipeline::retention(&config));
+    // A file with errors is shown at the last valid version a run remembered.
+    let loaded = pipeline::load_incidents_remembering(&config, &mut history);
+    for e in &loaded.errors {
+        print_incident_error(e);
+    }
+    let (incidents, errors) = (loaded.incidents, loaded.errors);
     let mut silent = false;
     let mut nothing_fresh = false;
     let current = if merge {

@@ -20,16 +20,6 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
         return Exit::Invalid;
     };
     let mut attention = Vec::new();
-    let (incidents, errors) = pipeline::load_incidents(&config);
-    for e in &errors {
-        print_incident_error(e);
-    }
-    if !errors.is_empty() {
-        attention.push(format!(
-            "{} incident file error(s); those files were left out",
-            errors.len()
-        ));
-    }
     let left_out = pipeline::input_problems(&config);
     for e in &left_out {
         print_input_error(e);
@@ -65,6 +55,12 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
         }
     };
 
+    // Read under the lock: the last valid version of a file with errors is in history.
+    let loaded = pipeline::load_incidents_remembering(&config, &mut history);
+    report_incident_errors(&loaded, &mut attention);
+    let remember = loaded.remember;
+    let incidents = loaded.incidents;
+
     let mut nothing_fresh = false;
     let (observations, counters) = if merge {
         let merged = pipeline::merged_observations(&config, &history);
@@ -95,6 +91,10 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
         eprintln!("error: recording history failed: {e}");
         attention.push("history was not recorded".to_owned());
     }
+    if let Err(e) = history.remember_incidents(remember.clone()) {
+        eprintln!("error: {e}");
+        attention.push(e.to_string());
+    }
     for p in history.problems() {
         eprintln!("error: {p}");
         attention.push(p.to_string());
@@ -119,6 +119,7 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
             let decided = pipeline::decide(&config, &observations, fresh);
             fresh.set_counters(run_counters.clone());
             fresh.record(now, &decided.raw, &decided.rules)?;
+            fresh.remember_incidents(remember.clone())?;
             fresh.save_notify_memory(notify_memory.clone())
         })
     });
@@ -192,6 +193,38 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
         Exit::Success
     } else {
         Exit::Attention
+    }
+}
+
+/// Prints every incident file error and names each in `attention` (the `--json` summary) with
+/// its file, line and field, and what the run did with the file: published at its last valid
+/// version, or left out when there is none.
+fn report_incident_errors(loaded: &upstate::incident::Loaded, attention: &mut Vec<String>) {
+    for e in &loaded.errors {
+        print_incident_error(e);
+        let kept = loaded.kept.contains(&e.file);
+        let field = e
+            .field
+            .as_ref()
+            .map(|f| format!(" [{f}]"))
+            .unwrap_or_default();
+        attention.push(format!(
+            "{}:{}:{field} {}; {}",
+            upstate::text::printable(&e.file.display().to_string()),
+            e.line,
+            e.message,
+            if kept {
+                "its last valid version stays published"
+            } else {
+                "the file was left out"
+            }
+        ));
+    }
+    for file in &loaded.kept {
+        eprintln!(
+            "note: {} has errors; its last valid version stays published until they are fixed.",
+            upstate::text::printable(&file.display().to_string())
+        );
     }
 }
 

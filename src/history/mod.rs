@@ -9,6 +9,7 @@
 //!                             latency sketch
 //! raw/YYYY-MM-DD/<time>.json  one file per run: every observation, kept for `raw_retention`
 //! site-key.json               the key of private incidents' public ids (made when first needed)
+//! incidents.json              the last valid version of every incident file (written on change)
 //! ```
 //! History holds what the probes measured, never an incident's or a maintenance window's
 //! state: those are applied when figures are computed (`model`), so a corrected or deleted
@@ -229,6 +230,17 @@ struct SiteKeyFile {
 
 /// Where [`SiteKeyFile`] lives in the store.
 const SITE_KEY: &str = "site-key.json";
+
+/// `incidents.json`: see [`History::remembered_incidents`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct IncidentsFile {
+    version: u32,
+    /// File name in `incidents/` → text of its last valid version.
+    files: BTreeMap<String, String>,
+}
+
+/// Where [`IncidentsFile`] lives in the store.
+const INCIDENTS: &str = "incidents.json";
 
 impl SiteKeyFile {
     fn new(key: &[u8]) -> Self {
@@ -503,6 +515,43 @@ impl History {
         }
         self.site_key = Some(Some(key.clone()));
         Some(key)
+    }
+
+    /// The last valid version of every incident file (file name → text), so a run can publish
+    /// it while the file has errors: one mistake never makes a published incident disappear.
+    /// Why in history: it is what every run of a site shares and never publishes (a private
+    /// incident's text stays private). Empty when nothing is remembered or `incidents.json`
+    /// cannot be read (then named in [`History::problems`] and never overwritten).
+    pub fn remembered_incidents(&mut self) -> BTreeMap<String, String> {
+        match self.read_json::<IncidentsFile>(INCIDENTS) {
+            Ok(file) => file.unwrap_or_default().files,
+            Err(e) => {
+                if !self.problems.iter().any(|p| p.to_string() == e.to_string()) {
+                    self.problems.push(e);
+                }
+                BTreeMap::new()
+            }
+        }
+    }
+
+    /// Remembers `files` as the last valid incident versions, writing `incidents.json` only when
+    /// it changes; never over an unreadable one, nor into a store that cannot be read.
+    pub fn remember_incidents(
+        &mut self,
+        files: BTreeMap<String, String>,
+    ) -> Result<(), HistoryError> {
+        let stored = match self.read_json::<IncidentsFile>(INCIDENTS) {
+            Ok(stored) => stored.unwrap_or_default().files,
+            Err(_) => return Ok(()), // already a problem of this run; kept as it is
+        };
+        if self.memory_broken || stored == files {
+            return Ok(());
+        }
+        let file = IncidentsFile {
+            version: FORMAT_VERSION,
+            files,
+        };
+        self.store.put(INCIDENTS, &to_json(INCIDENTS, &file)?)
     }
 
     /// What notifications have announced so far.
