@@ -454,3 +454,49 @@ fn r16_declared_incidents_are_applied_when_figures_are_computed_never_recorded()
         std::fs::read_to_string(site.path().join(".upstate/site/components/db.html")).unwrap();
     assert!(!page.contains("Measured by the probes alone"), "{page}");
 }
+
+/// Issue 16: `history repair` rebuilds a damaged daily rollup from the raw observations kept of
+/// its day (the time across midnight included) instead of restarting the day, and `history
+/// check` ignores the damaged copy it set aside.
+#[test]
+fn r16_repair_rebuilds_a_damaged_rollup_from_raw_observations() {
+    use ComponentState::{MajorOutage, Operational};
+    let dir = tempfile::tempdir().unwrap();
+    record(dir.path(), t("2026-11-23T23:55:00Z"), Operational, 10);
+    record(dir.path(), t("2026-11-24T00:05:00Z"), MajorOutage, 0);
+    record(dir.path(), t("2026-11-24T00:10:00Z"), Operational, 12);
+    record(dir.path(), t("2026-11-24T00:20:00Z"), Operational, 14);
+    let day = t("2026-11-24T00:00:00Z").date_naive();
+    let read_only = || History::open_read_only(Box::new(LocalStore::new(dir.path())), retention());
+    let original = read_only().day_rollup("api", day).unwrap();
+    assert_eq!(original.checks, 3);
+    assert!(original.seconds.major_outage > 0.0, "{original:?}");
+
+    let daily = dir.path().join("daily/2026-11-24.json");
+    let bytes = std::fs::read(&daily).unwrap();
+    std::fs::write(&daily, &bytes[..bytes.len() / 2]).unwrap();
+    assert_eq!(read_only().check_all().unwrap().len(), 1);
+
+    let mut h = History::open(Box::new(LocalStore::new(dir.path())), retention()).unwrap();
+    let repaired = h.repair().unwrap();
+    drop(h);
+    assert_eq!(repaired.len(), 1, "{repaired:?}");
+    assert_eq!(repaired[0].key, "daily/2026-11-24.json");
+    assert_eq!(repaired[0].rebuilt_from, Some(3), "three raw runs that day");
+    assert_eq!(
+        std::fs::read(dir.path().join(&repaired[0].aside)).unwrap(),
+        &bytes[..bytes.len() / 2],
+        "the damaged copy is kept"
+    );
+    let mut h = read_only();
+    assert_eq!(
+        h.day_rollup("api", day).unwrap(),
+        original,
+        "the day is counted again, not restarted"
+    );
+    let bad = h.check_all().unwrap();
+    assert!(
+        bad.is_empty(),
+        "what repair set aside is not history: {bad:?}"
+    );
+}

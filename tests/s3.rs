@@ -504,7 +504,7 @@ fn a_corrupt_memory_object_is_named_and_never_overwritten() {
 
     // `repair` moves it aside (copy + delete on S3); the next run starts a fresh memory.
     let mut h = History::open(Box::new(store(&moto, "h")), retention()).unwrap();
-    let moved = h.repair().unwrap();
+    let moved: Vec<String> = h.repair().unwrap().into_iter().map(|r| r.aside).collect();
     assert_eq!(moved.len(), 1, "{moved:?}");
     assert!(moved[0].starts_with("memory.json.unreadable-"));
     drop(h);

@@ -19,6 +19,7 @@
 
 pub mod git;
 pub mod local;
+mod rebuild;
 pub mod rollup;
 pub mod s3;
 pub mod sketch;
@@ -632,23 +633,19 @@ impl History {
                         else {
                             continue;
                         };
-                        let entry = file.entry(id.clone()).or_default();
-                        entry.seconds.add(state, rollup::seconds_between(from, to));
-                        rollup::extend_timeline(&mut entry.segments, from, to, state);
+                        file.entry(id.clone())
+                            .or_default()
+                            .add_time(from, to, state);
                     }
                 }
             }
             let today = at.date_naive();
             if let Some(file) = self.day_for_write(today, &mut touched, &mut broken_days) {
-                let entry = file.entry(id.clone()).or_default();
-                entry.checks += 1;
-                entry.worst_seen = Some(entry.worst_seen.map_or(measured, |w| w.worst(measured)));
-                if raw.observation.outcome.health == Health::Down {
-                    entry.failures += 1;
-                }
-                if let Some(ms) = raw.observation.outcome.latency_ms {
-                    entry.latency.add(ms as f64);
-                }
+                file.entry(id.clone()).or_default().add_check(
+                    measured,
+                    raw.observation.outcome.health == Health::Down,
+                    raw.observation.outcome.latency_ms,
+                );
             }
             if superseded {
                 // Both runs failed: the streak counts this one too. Otherwise the later run's
@@ -778,13 +775,25 @@ impl History {
     /// Every file that cannot be read, for `upstate history check`.
     pub fn check_all(&mut self) -> Result<Vec<HistoryError>, HistoryError> {
         let mut bad = self.problems.clone();
-        for key in self.store.list("daily")? {
-            if let Err(e) = self.read_json::<DayFileOnDisk>(&key) {
+        // What `repair` set aside is kept for inspection, not history.
+        bad.retain(|e| !e.to_string().contains(SET_ASIDE));
+        for key in self
+            .store
+            .list("daily")?
+            .iter()
+            .filter(|k| !k.contains(SET_ASIDE))
+        {
+            if let Err(e) = self.read_json::<DayFileOnDisk>(key) {
                 bad.push(e);
             }
         }
-        for key in self.store.list("raw")? {
-            if let Err(e) = self.read_json::<serde_json::Value>(&key) {
+        for key in self
+            .store
+            .list("raw")?
+            .iter()
+            .filter(|k| !k.contains(SET_ASIDE))
+        {
+            if let Err(e) = self.read_json::<serde_json::Value>(key) {
                 bad.push(e);
             }
         }
@@ -793,15 +802,17 @@ impl History {
         Ok(bad)
     }
 
-    /// Moves every unreadable file aside (`<name>.unreadable-<time>`); returns the new keys.
-    /// Files from a newer format are left alone: they are readable, just not by this build.
-    pub fn repair(&mut self) -> Result<Vec<String>, HistoryError> {
+    /// Moves every unreadable file aside (`<name>.unreadable-<time>`, kept for inspection) and
+    /// rebuilds each damaged daily rollup from the raw runs kept of its day, so the day is not
+    /// restarted. Files from a newer format are left alone: they are readable, just not by this
+    /// build.
+    pub fn repair(&mut self) -> Result<Vec<Repaired>, HistoryError> {
         let mut keys = vec!["FORMAT".to_owned(), "memory.json".to_owned()];
         keys.extend(self.store.list("daily")?);
         keys.extend(self.store.list("raw")?);
         let stamp = Utc::now().format("%Y%m%dT%H%M%SZ");
-        let mut moved = Vec::new();
-        for key in keys.into_iter().filter(|k| !k.contains(".unreadable-")) {
+        let mut out = Vec::new();
+        for key in keys.into_iter().filter(|k| !k.contains(SET_ASIDE)) {
             let verdict = if key.starts_with("daily/") {
                 self.read_json::<DayFileOnDisk>(&key).map(drop)
             } else if key == "memory.json" {
@@ -810,13 +821,42 @@ impl History {
                 self.read_json::<serde_json::Value>(&key).map(drop)
             };
             if let Err(HistoryError::Unreadable { .. }) = verdict {
-                let aside = format!("{key}.unreadable-{stamp}");
+                let aside = format!("{key}{SET_ASIDE}{stamp}");
                 self.store.rename(&key, &aside)?;
-                moved.push(aside);
+                let rebuilt_from = match day_of_key(&key) {
+                    Some(day) => self.rebuild_and_store(day)?,
+                    None => None,
+                };
+                out.push(Repaired {
+                    key,
+                    aside,
+                    rebuilt_from,
+                });
             }
         }
-        Ok(moved)
+        Ok(out)
     }
+}
+
+/// The infix of files `repair` set aside: `<name>.unreadable-<time>`.
+const SET_ASIDE: &str = ".unreadable-";
+
+/// One file [`History::repair`] dealt with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repaired {
+    /// The damaged file.
+    pub key: String,
+    /// Where it was moved (kept for inspection).
+    pub aside: String,
+    /// For a daily rollup rebuilt from raw observations: how many raw runs of its day.
+    /// `None`: nothing to rebuild it from; the next run starts it afresh.
+    pub rebuilt_from: Option<usize>,
+}
+
+/// The day of a `daily/YYYY-MM-DD.json` key.
+fn day_of_key(key: &str) -> Option<NaiveDate> {
+    let name = key.strip_prefix("daily/")?.strip_suffix(".json")?;
+    NaiveDate::parse_from_str(name, "%Y-%m-%d").ok()
 }
 
 /// Gzip-compresses `bytes` for `key`; a failure is an error, never an empty file.

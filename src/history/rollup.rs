@@ -119,6 +119,24 @@ pub struct DayRollup {
 }
 
 impl DayRollup {
+    /// Counts `[from, to)` (inside this rollup's day) in `state`: its seconds and its segments.
+    pub fn add_time(&mut self, from: DateTime<Utc>, to: DateTime<Utc>, state: ComponentState) {
+        self.seconds.add(state, seconds_between(from, to));
+        extend_timeline(&mut self.segments, from, to, state);
+    }
+
+    /// Counts one check that measured `state`.
+    pub fn add_check(&mut self, state: ComponentState, failed: bool, latency_ms: Option<u64>) {
+        self.checks += 1;
+        self.worst_seen = Some(self.worst_seen.map_or(state, |w| w.worst(state)));
+        if failed {
+            self.failures += 1;
+        }
+        if let Some(ms) = latency_ms {
+            self.latency.add(ms as f64);
+        }
+    }
+
     /// The worst state of the day, from time in states and from the checks themselves.
     pub fn worst(&self) -> Option<ComponentState> {
         match (self.seconds.worst(), self.worst_seen) {
