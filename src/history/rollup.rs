@@ -197,10 +197,19 @@ pub fn credit_between(
     later_state: ComponentState,
     max_gap: chrono::Duration,
 ) -> [(DateTime<Utc>, DateTime<Utc>, ComponentState); 2] {
-    let half = ((later - earlier) / 2).min(max_gap / 2);
+    let gap = later - earlier;
+    let half = (gap / 2).min(max_gap / 2);
+    let first_end = earlier + half;
+    // Uncapped, the halves meet exactly at `first_end` (no nanosecond lost to rounding the
+    // division), so a steady state stays one stretch in the timeline and the day's segments.
+    let second_start = if gap <= max_gap {
+        first_end
+    } else {
+        later - half
+    };
     [
-        (earlier, earlier + half, earlier_state),
-        (later - half, later, later_state),
+        (earlier, first_end, earlier_state),
+        (second_start, later, later_state),
     ]
 }
 
@@ -284,6 +293,25 @@ mod tests {
             (b.0, b.1),
             (t(15, 0) - chrono::Duration::seconds(450), t(15, 0))
         );
+    }
+
+    #[test]
+    fn a_steady_state_stays_one_stretch_whatever_the_gaps_nanoseconds() {
+        use ComponentState::Operational;
+        let gap = chrono::Duration::minutes(15);
+        let mut timeline = Vec::new();
+        let mut last = t(10, 0);
+        for odd in [
+            chrono::Duration::nanoseconds(60_000_000_001),
+            chrono::Duration::nanoseconds(30_000_000_003),
+        ] {
+            let at = last + odd;
+            for (from, to, state) in credit_between(last, Operational, at, Operational, gap) {
+                extend_timeline(&mut timeline, from, to, state);
+            }
+            last = at;
+        }
+        assert_eq!(timeline.len(), 1, "{timeline:?}");
     }
 
     #[test]
