@@ -29,6 +29,17 @@ pub fn load_incidents(config: &Config) -> (Vec<Incident>, Vec<IncidentError>) {
     crate::incident::load_dir(&incidents_dir(config), &ids)
 }
 
+/// Parses every incident file; a file that has errors is published at the last valid version
+/// history remembers ([`History::remembered_incidents`]), its errors still reported.
+pub fn load_incidents_remembering(
+    config: &Config,
+    history: &mut History,
+) -> crate::incident::Loaded {
+    let ids = config.component_ids();
+    let remembered = history.remembered_incidents();
+    crate::incident::load_dir_remembering(&incidents_dir(config), &ids, &remembered)
+}
+
 /// The configured history store.
 pub fn store(config: &Config) -> Result<Box<dyn Store>, HistoryError> {
     store_at(config, config.history.store.as_str())
@@ -106,14 +117,10 @@ pub struct Decided {
 
 /// Turns observations into states, using (and advancing) what history remembers.
 ///
-/// History records the state readers saw: open incidents and maintenance windows included, so
-/// maintenance is left out of uptime and shown apart, and an incident's impact counts.
-pub fn decide(
-    config: &Config,
-    observations: &[Observation],
-    history: &History,
-    incidents: &[Incident],
-) -> Decided {
+/// History records what the probes measured and nothing else: incidents and maintenance are
+/// applied when figures are computed (`model::build`), so correcting or deleting an incident
+/// file corrects every figure.
+pub fn decide(config: &Config, observations: &[Observation], history: &History) -> Decided {
     let mut out = Decided {
         raw: Vec::with_capacity(observations.len()),
         rules: BTreeMap::new(),
@@ -143,16 +150,10 @@ pub fn decide(
                 last_checked_at: Some(observation.at),
             },
         );
-        let (shown, _) = crate::incident::lifecycle::apply(
-            &component.id,
-            decision.state,
-            incidents,
-            observation.at,
-        );
         out.raw.push(RawObservation {
             observation: observation.clone(),
-            state: shown,
-            probed: (shown != decision.state).then_some(decision.state),
+            state: decision.state,
+            probed: None,
         });
         out.rules.insert(component.id.clone(), memory);
     }
@@ -358,27 +359,21 @@ pub async fn run(
     notice: &mut (dyn FnMut(Notice<'_>) + Send),
 ) -> Result<RunReport, RunFailure> {
     let mut attention = Vec::new();
-    let (incidents, errors) = load_incidents(config);
-    for e in &errors {
-        notice(Notice::Incident(e));
-    }
-    if !errors.is_empty() {
-        attention.push(format!(
-            "{} incident file error(s); those files were left out",
-            errors.len()
-        ));
-    }
     for e in &input_problems(config) {
         notice(Notice::Input(e));
         attention.push(e.to_string());
     }
     let (target, mut history) = open(config, notice).await?;
+    // Read under the lock: the last valid version of a file with errors is in history.
+    let loaded = load_incidents_remembering(config, &mut history);
+    report_incident_errors(&loaded, &mut attention, notice);
+    let incidents = loaded.incidents;
     let observed = observe(config, &history, merge, &mut attention, notice).await;
     let now = Utc::now();
     // Components this run did not observe (a merge with silent regions) keep what history last
     // saw, with its time, so the page shows them stale rather than guessed.
     let previous = current_from_history(config, &history);
-    let mut decided = decide(config, &observed.observations, &history, &incidents);
+    let mut decided = decide(config, &observed.observations, &history);
     for (id, status) in previous {
         decided.current.entry(id).or_insert(status);
     }
@@ -386,6 +381,10 @@ pub async fn run(
     if let Err(e) = history.record(now, &decided.raw, &decided.rules) {
         notice(Notice::Error(format!("recording history failed: {e}")));
         attention.push("history was not recorded".to_owned());
+    }
+    if let Err(e) = history.remember_incidents(loaded.remember.clone()) {
+        notice(Notice::Error(e.to_string()));
+        attention.push(e.to_string());
     }
     for p in history.problems() {
         notice(Notice::Error(p.to_string()));
@@ -405,7 +404,7 @@ pub async fn run(
         notice,
     )
     .await;
-    finish(config, history, &observed, &incidents, now, notice)?;
+    finish(config, history, &observed, &loaded.remember, now, notice)?;
     let (files, publish, shown) = published.ok_or(RunFailure::Fatal)?;
     Ok(RunReport {
         target: target.name(),
@@ -414,6 +413,42 @@ pub async fn run(
         counts: ShownCounts::of(&shown),
         attention,
     })
+}
+
+/// Reports every incident file error as a notice and names each in `attention` (the `--json`
+/// summary) with its file, line and field, and what the run did with the file: published at its
+/// last valid version, or left out when there is none.
+fn report_incident_errors(
+    loaded: &crate::incident::Loaded,
+    attention: &mut Vec<String>,
+    notice: &mut (dyn FnMut(Notice<'_>) + Send),
+) {
+    for e in &loaded.errors {
+        notice(Notice::Incident(e));
+        let kept = loaded.kept.contains(&e.file);
+        let field = e
+            .field
+            .as_ref()
+            .map(|f| format!(" [{f}]"))
+            .unwrap_or_default();
+        attention.push(format!(
+            "{}:{}:{field} {}; {}",
+            crate::text::printable(&e.file.display().to_string()),
+            e.line,
+            e.message,
+            if kept {
+                "its last valid version stays published"
+            } else {
+                "the file was left out"
+            }
+        ));
+    }
+    for file in &loaded.kept {
+        notice(Notice::Warning(format!(
+            "{} has errors; its last valid version stays published until they are fixed.",
+            crate::text::printable(&file.display().to_string())
+        )));
+    }
 }
 
 /// The publish target and the history store, opened: waits for an overlapping run to finish
@@ -568,16 +603,17 @@ fn finish(
     config: &Config,
     mut history: History,
     observed: &Observed,
-    incidents: &[Incident],
+    remember: &BTreeMap<String, String>,
     now: DateTime<Utc>,
     notice: &mut (dyn FnMut(Notice<'_>) + Send),
 ) -> Result<(), RunFailure> {
     let notify_memory = history.notify_memory();
     let finished = tokio::task::block_in_place(|| {
         history.finish(|fresh| {
-            let decided = decide(config, &observed.observations, fresh, incidents);
+            let decided = decide(config, &observed.observations, fresh);
             fresh.set_counters(observed.counters.clone());
             fresh.record(now, &decided.raw, &decided.rules)?;
+            fresh.remember_incidents(remember.clone())?;
             fresh.save_notify_memory(notify_memory.clone())
         })
     });

@@ -291,15 +291,15 @@ fn maintenance_time_is_recorded_apart_and_left_out_of_uptime() {
         retention(),
     );
     let day = h.day_rollup("web", now.date_naive()).unwrap();
-    assert!(day.seconds.under_maintenance > 0.0, "{:?}", day.seconds);
-    assert_eq!(
-        day.seconds.major_outage, 0.0,
-        "the failing probe inside the window is not an outage"
+    assert!(
+        day.seconds.major_outage > 0.0,
+        "history holds what the probe measured: {:?}",
+        day.seconds
     );
-    assert_eq!(
-        day.seconds.uptime(),
-        None,
-        "maintenance is not in the denominator"
+    let index = site.read_public("index.html");
+    assert!(
+        index.contains("24 h <b>no data</b>"),
+        "the failing probe inside the window is not an outage, and maintenance is not in the denominator: {index}"
     );
 }
 
@@ -389,4 +389,114 @@ fn an_earlier_run_applied_after_a_later_one_is_counted_without_rewinding() {
     .unwrap();
     assert_eq!(h.memory("api").rules.consecutive_failures, 2);
     assert_eq!(h.memory("api").last_at, Some(late));
+}
+
+/// The 24-hour figure of the front page's first tile, e.g. `50.00%` or `no data`.
+fn day_figure(index: &str) -> f64 {
+    let at = index.find("24 h <b>").expect("an uptime line") + "24 h <b>".len();
+    let figure = index[at..].split("</b>").next().unwrap();
+    figure
+        .trim_end_matches('%')
+        .parse()
+        .unwrap_or_else(|_| panic!("{figure}"))
+}
+
+/// Issue 16: a declared incident is applied when figures are computed and never recorded as
+/// downtime, so deleting (or correcting) the file corrects every figure, and the component page
+/// shows the probes' own figure apart.
+#[test]
+fn r16_declared_incidents_are_applied_when_figures_are_computed_never_recorded() {
+    let http = http_server();
+    let site = TestSite::new(&format!(
+        "[site]\nuptime_min_coverage = \"0%\"\n\n[[component]]\nid = \"db\"\nlabel = \"Database\"\nkind = \"http\"\nurl = \"http://{http}/ok\"\n"
+    ));
+    let now = Utc::now();
+    let fmt = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let file = site.incident(
+        "2026-11-24-db.md",
+        &format!("---\ntitle: Database down\nseverity: critical\nstatus: investigating\ncomponents: [db]\nimpact: major_outage\ndiscovered_at: {}\n---\n", fmt(now - Duration::hours(1))),
+    );
+    for _ in 0..2 {
+        let out = site.cmd(&["run"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    }
+    let mut h = History::open_read_only(
+        Box::new(LocalStore::new(site.path().join(".upstate/history"))),
+        retention(),
+    );
+    let day = h.day_rollup("db", Utc::now().date_naive()).unwrap();
+    assert!(day.seconds.operational > 0.0, "{day:?}");
+    assert_eq!(
+        day.seconds.major_outage, 0.0,
+        "history holds what the probe measured: {day:?}"
+    );
+    assert_eq!(
+        day_figure(&site.read_public("index.html")),
+        0.0,
+        "readers were shown the declared outage"
+    );
+    let page = site.read_public("components/db.html");
+    assert!(
+        page.contains("Measured by the probes alone, before declared incidents and maintenance are applied: 24 h 100"),
+        "{page}"
+    );
+
+    std::fs::remove_file(file).unwrap();
+    let out = site.cmd(&["build"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let built = std::fs::read_to_string(site.path().join(".upstate/site/index.html")).unwrap();
+    assert_eq!(
+        day_figure(&built),
+        100.0,
+        "the deleted incident is gone from the figures"
+    );
+    let page =
+        std::fs::read_to_string(site.path().join(".upstate/site/components/db.html")).unwrap();
+    assert!(!page.contains("Measured by the probes alone"), "{page}");
+}
+
+/// Issue 16: `history repair` rebuilds a damaged daily rollup from the raw observations kept of
+/// its day (the time across midnight included) instead of restarting the day, and `history
+/// check` ignores the damaged copy it set aside.
+#[test]
+fn r16_repair_rebuilds_a_damaged_rollup_from_raw_observations() {
+    use ComponentState::{MajorOutage, Operational};
+    let dir = tempfile::tempdir().unwrap();
+    record(dir.path(), t("2026-11-23T23:55:00Z"), Operational, 10);
+    record(dir.path(), t("2026-11-24T00:05:00Z"), MajorOutage, 0);
+    record(dir.path(), t("2026-11-24T00:10:00Z"), Operational, 12);
+    record(dir.path(), t("2026-11-24T00:20:00Z"), Operational, 14);
+    let day = t("2026-11-24T00:00:00Z").date_naive();
+    let read_only = || History::open_read_only(Box::new(LocalStore::new(dir.path())), retention());
+    let original = read_only().day_rollup("api", day).unwrap();
+    assert_eq!(original.checks, 3);
+    assert!(original.seconds.major_outage > 0.0, "{original:?}");
+
+    let daily = dir.path().join("daily/2026-11-24.json");
+    let bytes = std::fs::read(&daily).unwrap();
+    std::fs::write(&daily, &bytes[..bytes.len() / 2]).unwrap();
+    assert_eq!(read_only().check_all().unwrap().len(), 1);
+
+    let mut h = History::open(Box::new(LocalStore::new(dir.path())), retention()).unwrap();
+    let repaired = h.repair().unwrap();
+    drop(h);
+    assert_eq!(repaired.len(), 1, "{repaired:?}");
+    assert_eq!(repaired[0].key, "daily/2026-11-24.json");
+    assert_eq!(repaired[0].rebuilt_from, Some(3), "three raw runs that day");
+    assert_eq!(
+        std::fs::read(dir.path().join(&repaired[0].aside)).unwrap(),
+        &bytes[..bytes.len() / 2],
+        "the damaged copy is kept"
+    );
+    let mut h = read_only();
+    assert_eq!(
+        h.day_rollup("api", day).unwrap(),
+        original,
+        "the day is counted again, not restarted"
+    );
+    let bad = h.check_all().unwrap();
+    assert!(
+        bad.is_empty(),
+        "what repair set aside is not history: {bad:?}"
+    );
 }

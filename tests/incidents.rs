@@ -300,3 +300,71 @@ fn injection_payloads_in_every_text_field_stay_inert() {
             .contains("&lt;script&gt;alert(1)&lt;/script&gt;")
     );
 }
+
+/// Issue 16: a mistake in an incident file never makes a published incident disappear. The run
+/// publishes the last valid version (remembered in history), names the file, line and field in
+/// its output and in `run --json`, and exits 3; a file that was never valid is left out, named.
+#[test]
+fn r16_an_invalid_incident_file_keeps_its_last_valid_version_published() {
+    let http = http_server();
+    let site = TestSite::new(&format!(
+        "[[component]]\nid = \"api\"\nlabel = \"API\"\nkind = \"http\"\nurl = \"http://{http}/ok\"\n"
+    ));
+    let valid = "---\ntitle: API errors\nseverity: critical\nstatus: investigating\ncomponents: [api]\ndiscovered_at: 2026-11-24T10:00:00Z\n---\nWe are on it.\n";
+    let file = site.incident("2026-11-24-api.md", valid);
+    assert_eq!(site.cmd(&["run"]).status.code(), Some(0));
+    let published = site.status_json()["incidents"].clone();
+    assert_eq!(published[0]["severity"], "critical", "{published:#}");
+    let page = site.read_public("incidents/2026-11-24-api.html");
+
+    std::fs::write(&file, valid.replace("severity: critical", "severity: crit")).unwrap();
+    site.incident("2026-11-25-new.md", "---\ntitle: Never valid\nseverity: crit\nstatus: investigating\ncomponents: [api]\ndiscovered_at: 2026-11-25T10:00:00Z\n---\n");
+    let out = site.cmd(&["run", "--json"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let attention: Vec<&str> = summary["attention"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(
+        attention
+            .iter()
+            .any(|a| a.contains("2026-11-24-api.md:3: [severity]")
+                && a.ends_with("its last valid version stays published")),
+        "{attention:?}"
+    );
+    assert!(
+        attention
+            .iter()
+            .any(|a| a.contains("2026-11-25-new.md:3: [severity]")
+                && a.ends_with("the file was left out")),
+        "{attention:?}"
+    );
+    assert!(
+        text(&out).contains("2026-11-24-api.md has errors; its last valid version stays published"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        site.status_json()["incidents"],
+        published,
+        "the incident is still published as it was"
+    );
+    assert_eq!(site.read_public("incidents/2026-11-24-api.html"), page);
+    assert!(!site.public("incidents/2026-11-25-new.html").exists());
+
+    // Fixed: the new version is published and remembered; deleted: it is gone.
+    std::fs::write(
+        &file,
+        valid.replace("status: investigating", "status: identified"),
+    )
+    .unwrap();
+    std::fs::remove_file(site.path().join("incidents/2026-11-25-new.md")).unwrap();
+    assert_eq!(site.cmd(&["run"]).status.code(), Some(0));
+    assert_eq!(site.status_json()["incidents"][0]["status"], "identified");
+    std::fs::remove_file(&file).unwrap();
+    assert_eq!(site.cmd(&["run"]).status.code(), Some(0));
+    assert_eq!(site.status_json()["incidents"], serde_json::json!([]));
+}

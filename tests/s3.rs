@@ -504,7 +504,7 @@ fn a_corrupt_memory_object_is_named_and_never_overwritten() {
 
     // `repair` moves it aside (copy + delete on S3); the next run starts a fresh memory.
     let mut h = History::open(Box::new(store(&moto, "h")), retention()).unwrap();
-    let moved = h.repair().unwrap();
+    let moved: Vec<String> = h.repair().unwrap().into_iter().map(|r| r.aside).collect();
     assert_eq!(moved.len(), 1, "{moved:?}");
     assert!(moved[0].starts_with("memory.json.unreadable-"));
     drop(h);
@@ -625,6 +625,28 @@ fn a_stale_lock_from_a_dead_run_is_taken_over_and_a_fresh_one_is_not() {
             .map(|r| r.as_ref().err().map(ToString::to_string))
             .collect::<Vec<_>>()
     );
+}
+
+/// Issue 16: a run that holds the lock for longer than `stale_after` (a slow git publish, a
+/// hanging notification receiver) keeps it fresh, so no other run takes over a live lock.
+#[test]
+fn r16_a_live_lock_held_past_stale_after_is_never_taken_over() {
+    let moto = Moto::start();
+    let mut slow = store(&moto, "h");
+    slow.stale_after = Duration::from_secs(2);
+    let held = History::open(Box::new(slow), retention()).unwrap();
+    // Held well past `stale_after`, as through a slow publish.
+    std::thread::sleep(Duration::from_secs(5));
+    let mut next = store(&moto, "h");
+    next.stale_after = Duration::from_secs(2);
+    next.lock_wait = Duration::from_secs(2);
+    let taken = History::open(Box::new(next), retention());
+    assert!(
+        matches!(taken, Err(HistoryError::Locked { .. })),
+        "a live lock was taken over"
+    );
+    drop(held);
+    assert!(moto.get("h/lock").is_none(), "released when dropped");
 }
 
 // ---------------------------------------------------------------------------------------------

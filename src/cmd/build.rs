@@ -5,7 +5,6 @@ use std::path::Path;
 
 use upstate::config::Config;
 use upstate::history::History;
-use upstate::incident::Incident;
 use upstate::model::CurrentStatus;
 use upstate::pipeline;
 
@@ -20,10 +19,6 @@ pub fn run_with(path: &Path, merge: bool) -> Exit {
     let Some(config) = load_config(path) else {
         return Exit::Invalid;
     };
-    let (incidents, errors) = pipeline::load_incidents(&config);
-    for e in &errors {
-        print_incident_error(e);
-    }
     let left_out = pipeline::input_problems(&config);
     for e in &left_out {
         print_input_error(e);
@@ -42,8 +37,14 @@ pub fn run_with(path: &Path, merge: bool) -> Exit {
         return Exit::Fatal;
     }
     let mut history = History::open_read_only(store, pipeline::retention(&config));
+    // A file with errors is shown at the last valid version a run remembered.
+    let loaded = pipeline::load_incidents_remembering(&config, &mut history);
+    for e in &loaded.errors {
+        print_incident_error(e);
+    }
+    let (incidents, errors) = (loaded.incidents, loaded.errors);
     let (current, silent, nothing_fresh) = if merge {
-        merged_current(&config, &history, &incidents)
+        merged_current(&config, &history)
     } else {
         (
             pipeline::current_from_history(&config, &history),
@@ -94,7 +95,6 @@ pub fn run_with(path: &Path, merge: bool) -> Exit {
 fn merged_current(
     config: &Config,
     history: &History,
-    incidents: &[Incident],
 ) -> (BTreeMap<String, CurrentStatus>, bool, bool) {
     let merged = pipeline::merged_observations(config, history);
     for p in &merged.problems {
@@ -104,7 +104,7 @@ fn merged_current(
         eprintln!("warning: silent region: {region}; its components keep their last seen state.");
     }
     let mut current = pipeline::current_from_history(config, history);
-    current.extend(pipeline::decide(config, &merged.observations, history, incidents).current);
+    current.extend(pipeline::decide(config, &merged.observations, history).current);
     (
         current,
         !merged.silent.is_empty(),

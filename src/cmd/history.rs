@@ -53,17 +53,26 @@ pub fn repair(path: &Path) -> Exit {
         Ok(moved)
     });
     match repaired {
-        Ok(moved) if moved.is_empty() => {
+        Ok(files) if files.is_empty() => {
             out!("Nothing to repair.");
             Exit::Success
         }
-        Ok(moved) => {
-            for m in &moved {
-                out!("Moved aside: {m}");
+        Ok(files) => {
+            for f in &files {
+                match f.rebuilt_from {
+                    Some(runs) => out!(
+                        "Rebuilt {} from the {runs} raw run(s) kept of its day; the damaged copy is kept as {}.",
+                        f.key,
+                        f.aside
+                    ),
+                    None => out!("Moved aside: {}", f.aside),
+                }
             }
-            out!(
-                "The next run starts those files afresh; the moved copies are kept for inspection."
-            );
+            if files.iter().any(|f| f.rebuilt_from.is_none()) {
+                out!(
+                    "The next run starts the moved files afresh (no raw observations of them are kept); the moved copies are kept for inspection."
+                );
+            }
             Exit::Success
         }
         Err(e) => {

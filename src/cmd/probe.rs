@@ -29,7 +29,7 @@ pub async fn run(path: &Path, json: bool) -> Exit {
             return Exit::Invalid;
         }
     };
-    let decided = pipeline::decide(&config, &observations, &history, &[]);
+    let decided = pipeline::decide(&config, &observations, &history);
     if json {
         let rows: Vec<_> = config
             .components

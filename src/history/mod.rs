@@ -5,17 +5,22 @@
 //! ```text
 //! FORMAT                      {"format":"upstate-history","version":1}
 //! memory.json                 per component: failure streak, last state, 7-day timeline, samples
-//! daily/YYYY-MM-DD.json       per component: seconds in each state, checks, failures, latency sketch
+//! daily/YYYY-MM-DD.json       per component: seconds in each state (and when), checks, failures,
+//!                             latency sketch
 //! raw/YYYY-MM-DD/<time>.json  one file per run: every observation, kept for `raw_retention`
 //! site-key.json               the key of private incidents' public ids (made when first needed)
+//! incidents.json              the last valid version of every incident file (written on change)
 //! ```
-//! Files are never rewritten in place, only replaced whole. A file that cannot be read (corrupt,
+//! History holds what the probes measured, never an incident's or a maintenance window's
+//! state: those are applied when figures are computed (`model`), so a corrected or deleted
+//! incident file corrects every figure. Files are never rewritten in place, only replaced whole. A file that cannot be read (corrupt,
 //! truncated, newer format) is never overwritten: the run carries on without it, names it in the
 //! problems it returns, and `upstate history repair` moves it aside.
 
 pub mod git;
 pub mod local;
 pub mod memory;
+mod rebuild;
 pub mod rollup;
 pub mod s3;
 pub mod sketch;
@@ -130,6 +135,8 @@ pub struct ComponentMemory {
     #[serde(flatten)]
     pub rules: Memory,
     pub last_at: Option<DateTime<Utc>>,
+    /// The probe's state at `last_at` (memory written before incidents were kept out of
+    /// history holds the shown state here; `last_probed_state` is the probe's in both).
     pub last_state: Option<ComponentState>,
     /// The probe's own state at `last_at` (before incidents and maintenance were applied).
     #[serde(default)]
@@ -172,12 +179,21 @@ struct RawRun<'a> {
 pub struct RawObservation {
     #[serde(flatten)]
     pub observation: Observation,
-    /// The state readers saw (incidents and maintenance applied): what rollups count.
+    /// The state the probe decided (thresholds and hysteresis, no incident or maintenance):
+    /// what rollups count. Runs recorded before incidents were kept out of history wrote the
+    /// state readers saw here and the probe's own in `probed`; see [`RawObservation::measured`].
     pub state: ComponentState,
-    /// The state the probe alone decided, when an incident or maintenance changed it; `build`
-    /// re-applies incidents to this one, so a window that has ended is not shown again.
+    /// Only in runs recorded before incidents were kept out of history: the probe's own state,
+    /// when an incident or maintenance changed `state`. Never written now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probed: Option<ComponentState>,
+}
+
+impl RawObservation {
+    /// What the probe measured, whichever version recorded it.
+    pub fn measured(&self) -> ComponentState {
+        self.probed.unwrap_or(self.state)
+    }
 }
 
 /// How the store keeps things.
@@ -216,6 +232,17 @@ struct SiteKeyFile {
 
 /// Where [`SiteKeyFile`] lives in the store.
 const SITE_KEY: &str = "site-key.json";
+
+/// `incidents.json`: see [`History::remembered_incidents`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct IncidentsFile {
+    version: u32,
+    /// File name in `incidents/` → text of its last valid version.
+    files: BTreeMap<String, String>,
+}
+
+/// Where [`IncidentsFile`] lives in the store.
+const INCIDENTS: &str = "incidents.json";
 
 impl SiteKeyFile {
     fn new(key: &[u8]) -> Self {
@@ -493,6 +520,43 @@ impl History {
         Some(key)
     }
 
+    /// The last valid version of every incident file (file name → text), so a run can publish
+    /// it while the file has errors: one mistake never makes a published incident disappear.
+    /// Why in history: it is what every run of a site shares and never publishes (a private
+    /// incident's text stays private). Empty when nothing is remembered or `incidents.json`
+    /// cannot be read (then named in [`History::problems`] and never overwritten).
+    pub fn remembered_incidents(&mut self) -> BTreeMap<String, String> {
+        match self.read_json::<IncidentsFile>(INCIDENTS) {
+            Ok(file) => file.unwrap_or_default().files,
+            Err(e) => {
+                if !self.problems.iter().any(|p| p.to_string() == e.to_string()) {
+                    self.problems.push(e);
+                }
+                BTreeMap::new()
+            }
+        }
+    }
+
+    /// Remembers `files` as the last valid incident versions, writing `incidents.json` only when
+    /// it changes; never over an unreadable one, nor into a store that cannot be read.
+    pub fn remember_incidents(
+        &mut self,
+        files: BTreeMap<String, String>,
+    ) -> Result<(), HistoryError> {
+        let stored = match self.read_json::<IncidentsFile>(INCIDENTS) {
+            Ok(stored) => stored.unwrap_or_default().files,
+            Err(_) => return Ok(()), // already a problem of this run; kept as it is
+        };
+        if self.memory_broken || stored == files {
+            return Ok(());
+        }
+        let file = IncidentsFile {
+            version: FORMAT_VERSION,
+            files,
+        };
+        self.store.put(INCIDENTS, &to_json(INCIDENTS, &file)?)
+    }
+
     /// What notifications have announced so far.
     pub fn notify_memory(&self) -> memory::NotifyMemory {
         self.memory.notify.clone()
@@ -537,6 +601,7 @@ impl History {
         let mut broken_days = Vec::new();
         for raw in observations {
             let id = raw.observation.component.clone();
+            let measured = raw.measured();
             let mut memory = self.memory(&id);
             // A run that recorded later got to a shared store first (two racing runs, this one
             // re-applied on top): its observation is counted and kept, but the memory keeps
@@ -547,41 +612,39 @@ impl History {
             // to the state seen now (a run that finds a component down already counts against
             // its uptime). Neither side reaches further than max_gap / 2: a longer silence is
             // "no data" in the middle, never assumed either way.
+            // The probe's own last state (memory written before incidents were kept out of
+            // history holds the shown one in `last_state`).
+            let last_state = memory.last_probed_state.or(memory.last_state);
             if !superseded
-                && let (Some(last_at), Some(last_state)) = (memory.last_at, memory.last_state)
+                && let (Some(last_at), Some(last_state)) = (memory.last_at, last_state)
                 && at > last_at
             {
                 for (from, to, state) in rollup::credit_between(
                     last_at,
                     last_state,
                     at,
-                    raw.state,
+                    measured,
                     self.retention.max_gap,
                 ) {
                     rollup::extend_timeline(&mut memory.timeline, from, to, state);
-                    for (day, seconds) in rollup::split_by_day(from, to) {
+                    for (day, from, to) in rollup::split_at_midnights(from, to) {
                         let Some(file) = self.day_for_write(day, &mut touched, &mut broken_days)
                         else {
                             continue;
                         };
                         file.entry(id.clone())
                             .or_default()
-                            .seconds
-                            .add(state, seconds);
+                            .add_time(from, to, state);
                     }
                 }
             }
             let today = at.date_naive();
             if let Some(file) = self.day_for_write(today, &mut touched, &mut broken_days) {
-                let entry = file.entry(id.clone()).or_default();
-                entry.checks += 1;
-                entry.worst_seen = Some(entry.worst_seen.map_or(raw.state, |w| w.worst(raw.state)));
-                if raw.observation.outcome.health == Health::Down {
-                    entry.failures += 1;
-                }
-                if let Some(ms) = raw.observation.outcome.latency_ms {
-                    entry.latency.add(ms as f64);
-                }
+                file.entry(id.clone()).or_default().add_check(
+                    measured,
+                    raw.observation.outcome.health == Health::Down,
+                    raw.observation.outcome.latency_ms,
+                );
             }
             if superseded {
                 // Both runs failed: the streak counts this one too. Otherwise the later run's
@@ -599,8 +662,8 @@ impl History {
             memory.timeline.retain(|s| s.to > horizon);
             memory.rules = rules.get(&id).cloned().unwrap_or_default();
             memory.last_at = Some(at);
-            memory.last_state = Some(raw.state);
-            memory.last_probed_state = Some(raw.probed.unwrap_or(raw.state));
+            memory.last_state = Some(measured);
+            memory.last_probed_state = Some(measured);
             memory
                 .last_detail
                 .clone_from(&raw.observation.outcome.detail);
@@ -711,13 +774,25 @@ impl History {
     /// Every file that cannot be read, for `upstate history check`.
     pub fn check_all(&mut self) -> Result<Vec<HistoryError>, HistoryError> {
         let mut bad = self.problems.clone();
-        for key in self.store.list("daily")? {
-            if let Err(e) = self.read_json::<DayFileOnDisk>(&key) {
+        // What `repair` set aside is kept for inspection, not history.
+        bad.retain(|e| !e.to_string().contains(SET_ASIDE));
+        for key in self
+            .store
+            .list("daily")?
+            .iter()
+            .filter(|k| !k.contains(SET_ASIDE))
+        {
+            if let Err(e) = self.read_json::<DayFileOnDisk>(key) {
                 bad.push(e);
             }
         }
-        for key in self.store.list("raw")? {
-            if let Err(e) = self.read_json::<serde_json::Value>(&key) {
+        for key in self
+            .store
+            .list("raw")?
+            .iter()
+            .filter(|k| !k.contains(SET_ASIDE))
+        {
+            if let Err(e) = self.read_json::<serde_json::Value>(key) {
                 bad.push(e);
             }
         }
@@ -726,15 +801,17 @@ impl History {
         Ok(bad)
     }
 
-    /// Moves every unreadable file aside (`<name>.unreadable-<time>`); returns the new keys.
-    /// Files from a newer format are left alone: they are readable, just not by this build.
-    pub fn repair(&mut self) -> Result<Vec<String>, HistoryError> {
+    /// Moves every unreadable file aside (`<name>.unreadable-<time>`, kept for inspection) and
+    /// rebuilds each damaged daily rollup from the raw runs kept of its day, so the day is not
+    /// restarted. Files from a newer format are left alone: they are readable, just not by this
+    /// build.
+    pub fn repair(&mut self) -> Result<Vec<Repaired>, HistoryError> {
         let mut keys = vec!["FORMAT".to_owned(), "memory.json".to_owned()];
         keys.extend(self.store.list("daily")?);
         keys.extend(self.store.list("raw")?);
         let stamp = Utc::now().format("%Y%m%dT%H%M%SZ");
-        let mut moved = Vec::new();
-        for key in keys.into_iter().filter(|k| !k.contains(".unreadable-")) {
+        let mut out = Vec::new();
+        for key in keys.into_iter().filter(|k| !k.contains(SET_ASIDE)) {
             let verdict = if key.starts_with("daily/") {
                 self.read_json::<DayFileOnDisk>(&key).map(drop)
             } else if key == "memory.json" {
@@ -743,13 +820,42 @@ impl History {
                 self.read_json::<serde_json::Value>(&key).map(drop)
             };
             if let Err(HistoryError::Unreadable { .. }) = verdict {
-                let aside = format!("{key}.unreadable-{stamp}");
+                let aside = format!("{key}{SET_ASIDE}{stamp}");
                 self.store.rename(&key, &aside)?;
-                moved.push(aside);
+                let rebuilt_from = match day_of_key(&key) {
+                    Some(day) => self.rebuild_and_store(day)?,
+                    None => None,
+                };
+                out.push(Repaired {
+                    key,
+                    aside,
+                    rebuilt_from,
+                });
             }
         }
-        Ok(moved)
+        Ok(out)
     }
+}
+
+/// The infix of files `repair` set aside: `<name>.unreadable-<time>`.
+const SET_ASIDE: &str = ".unreadable-";
+
+/// One file [`History::repair`] dealt with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repaired {
+    /// The damaged file.
+    pub key: String,
+    /// Where it was moved (kept for inspection).
+    pub aside: String,
+    /// For a daily rollup rebuilt from raw observations: how many raw runs of its day.
+    /// `None`: nothing to rebuild it from; the next run starts it afresh.
+    pub rebuilt_from: Option<usize>,
+}
+
+/// The day of a `daily/YYYY-MM-DD.json` key.
+fn day_of_key(key: &str) -> Option<NaiveDate> {
+    let name = key.strip_prefix("daily/")?.strip_suffix(".json")?;
+    NaiveDate::parse_from_str(name, "%Y-%m-%d").ok()
 }
 
 /// Gzip-compresses `bytes` for `key`; a failure is an error, never an empty file.

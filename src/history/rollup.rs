@@ -58,6 +58,20 @@ impl StateSeconds {
         self.major_outage += other.major_outage;
     }
 
+    /// What is left of `self` after `other`, per state (never below zero): the part of a
+    /// rollup's seconds its segments do not account for.
+    pub fn minus(&self, other: &StateSeconds) -> StateSeconds {
+        // Below a millisecond is rounding between two sums of the same pieces.
+        let left = |a: f64, b: f64| if a - b > 1e-3 { a - b } else { 0.0 };
+        StateSeconds {
+            operational: left(self.operational, other.operational),
+            under_maintenance: left(self.under_maintenance, other.under_maintenance),
+            degraded_performance: left(self.degraded_performance, other.degraded_performance),
+            partial_outage: left(self.partial_outage, other.partial_outage),
+            major_outage: left(self.major_outage, other.major_outage),
+        }
+    }
+
     /// Observed time outside maintenance.
     pub fn observed(&self) -> f64 {
         self.operational + self.degraded_performance + self.partial_outage + self.major_outage
@@ -95,9 +109,34 @@ pub struct DayRollup {
     /// yet (the first run) still shows what was seen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub worst_seen: Option<ComponentState>,
+    /// When in the day each second of `seconds` was spent (contiguous stretches merged): the
+    /// timeline incidents and maintenance are applied to when figures are computed, since
+    /// history holds only what the probes measured. Rollups written before it existed have
+    /// none; their seconds (incidents already counted in, as they were recorded then) are
+    /// used as they are.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub segments: Vec<Segment>,
 }
 
 impl DayRollup {
+    /// Counts `[from, to)` (inside this rollup's day) in `state`: its seconds and its segments.
+    pub fn add_time(&mut self, from: DateTime<Utc>, to: DateTime<Utc>, state: ComponentState) {
+        self.seconds.add(state, seconds_between(from, to));
+        extend_timeline(&mut self.segments, from, to, state);
+    }
+
+    /// Counts one check that measured `state`.
+    pub fn add_check(&mut self, state: ComponentState, failed: bool, latency_ms: Option<u64>) {
+        self.checks += 1;
+        self.worst_seen = Some(self.worst_seen.map_or(state, |w| w.worst(state)));
+        if failed {
+            self.failures += 1;
+        }
+        if let Some(ms) = latency_ms {
+            self.latency.add(ms as f64);
+        }
+    }
+
     /// The worst state of the day, from time in states and from the checks themselves.
     pub fn worst(&self) -> Option<ComponentState> {
         match (self.seconds.worst(), self.worst_seen) {
@@ -117,6 +156,17 @@ pub struct Segment {
 
 /// Splits `[from, to)` at UTC midnights: `(day, seconds)` pieces.
 pub fn split_by_day(from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<(NaiveDate, f64)> {
+    split_at_midnights(from, to)
+        .into_iter()
+        .map(|(day, from, to)| (day, seconds_between(from, to)))
+        .collect()
+}
+
+/// Splits `[from, to)` at UTC midnights: `(day, from, to)` pieces.
+pub fn split_at_midnights(
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Vec<(NaiveDate, DateTime<Utc>, DateTime<Utc>)> {
     let mut out = Vec::new();
     let mut cursor = from;
     while cursor < to {
@@ -127,10 +177,15 @@ pub fn split_by_day(from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<(NaiveDate, f
             .map(|d| d.and_utc())
             .unwrap_or(to);
         let end = next_midnight.min(to);
-        out.push((day, (end - cursor).num_milliseconds() as f64 / 1000.0));
+        out.push((day, cursor, end));
         cursor = end;
     }
     out
+}
+
+/// `to - from` in seconds, to the millisecond.
+pub fn seconds_between(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
+    (to - from).num_milliseconds() as f64 / 1000.0
 }
 
 /// The stretches between two observations: `[earlier, mid)` in the earlier state and
@@ -142,10 +197,19 @@ pub fn credit_between(
     later_state: ComponentState,
     max_gap: chrono::Duration,
 ) -> [(DateTime<Utc>, DateTime<Utc>, ComponentState); 2] {
-    let half = ((later - earlier) / 2).min(max_gap / 2);
+    let gap = later - earlier;
+    let half = (gap / 2).min(max_gap / 2);
+    let first_end = earlier + half;
+    // Uncapped, the halves meet exactly at `first_end` (no nanosecond lost to rounding the
+    // division), so a steady state stays one stretch in the timeline and the day's segments.
+    let second_start = if gap <= max_gap {
+        first_end
+    } else {
+        later - half
+    };
     [
-        (earlier, earlier + half, earlier_state),
-        (later - half, later, later_state),
+        (earlier, first_end, earlier_state),
+        (second_start, later, later_state),
     ]
 }
 
@@ -180,7 +244,7 @@ pub fn timeline_seconds(
         let from = s.from.max(since);
         let to = s.to.min(until);
         if to > from {
-            out.add(s.state, (to - from).num_milliseconds() as f64 / 1000.0);
+            out.add(s.state, seconds_between(from, to));
         }
     }
     out
@@ -229,6 +293,25 @@ mod tests {
             (b.0, b.1),
             (t(15, 0) - chrono::Duration::seconds(450), t(15, 0))
         );
+    }
+
+    #[test]
+    fn a_steady_state_stays_one_stretch_whatever_the_gaps_nanoseconds() {
+        use ComponentState::Operational;
+        let gap = chrono::Duration::minutes(15);
+        let mut timeline = Vec::new();
+        let mut last = t(10, 0);
+        for odd in [
+            chrono::Duration::nanoseconds(60_000_000_001),
+            chrono::Duration::nanoseconds(30_000_000_003),
+        ] {
+            let at = last + odd;
+            for (from, to, state) in credit_between(last, Operational, at, Operational, gap) {
+                extend_timeline(&mut timeline, from, to, state);
+            }
+            last = at;
+        }
+        assert_eq!(timeline.len(), 1, "{timeline:?}");
     }
 
     #[test]

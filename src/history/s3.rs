@@ -6,7 +6,8 @@
 //! with a conditional put (`If-None-Match: *`): exactly one of two overlapping runs creates it.
 //! A run that dies cannot delete its lock, so a lock older than [`S3Store::stale_after`] is
 //! taken over, again conditionally (`If-Match` on the ETag seen), so two waiters cannot both
-//! take over the same stale lock.
+//! take over the same stale lock. A live run refreshes its lock while it holds it, so however
+//! long its publish takes, its lock never looks stale.
 //!
 //! The [`Store`] trait is synchronous and is called both from `spawn_blocking` threads and from
 //! inside the CLI's runtime, where `block_on` would panic. So the store owns a small runtime on
@@ -80,8 +81,9 @@ pub struct S3Store {
     worker: Worker,
     /// How long to wait for another run's lock.
     pub lock_wait: Duration,
-    /// A lock older than this is from a run that died and is taken over. Runs hold the lock
-    /// only while probing and rendering, which the per-probe deadlines keep far below this.
+    /// A lock older than this is from a run that died and is taken over. A live run rewrites
+    /// its lock every quarter of this while it holds it (through a slow publish too), so only
+    /// a dead run's lock ever gets this old.
     pub stale_after: Duration,
 }
 
@@ -126,17 +128,20 @@ impl S3Store {
     }
 }
 
-/// The run lock: the `lock` object, deleted when this is dropped.
+/// The run lock: the `lock` object, kept fresh while held, deleted when this is dropped.
 struct S3Lock {
     client: Arc<AmazonS3>,
     path: Path,
     worker: Worker,
+    refresher: Option<Refresher>,
 }
 
 impl StoreLock for S3Lock {}
 
 impl Drop for S3Lock {
     fn drop(&mut self) {
+        // Stopped first: a refresh after the delete would bring the lock back.
+        drop(self.refresher.take());
         let client = self.client.clone();
         let path = self.path.clone();
         let done = self.worker.run(async move { client.delete(&path).await });
@@ -154,8 +159,9 @@ impl Drop for S3Lock {
 
 /// What one attempt at taking the lock found.
 enum Attempt {
-    Taken,
-    TookOverStale,
+    /// The lock is ours, at this version (what its refreshes replace).
+    Taken(UpdateVersion),
+    TookOverStale(UpdateVersion),
     /// Gone by the time we looked at it: try again at once.
     Released,
     Held,
@@ -248,12 +254,15 @@ impl Store for S3Store {
             let attempt = self.call("lock", async move {
                 try_lock(&client, &target, stale_after).await
             })?;
-            match attempt.map_err(|e| self.io("lock", error_text(&e)))? {
-                Attempt::Taken => {}
-                Attempt::TookOverStale => tracing::warn!(
-                    lock = %self.describe("lock"),
-                    "Took over a history lock left by a run that did not finish."
-                ),
+            let version = match attempt.map_err(|e| self.io("lock", error_text(&e)))? {
+                Attempt::Taken(version) => version,
+                Attempt::TookOverStale(version) => {
+                    tracing::warn!(
+                        lock = %self.describe("lock"),
+                        "Took over a history lock left by a run that did not finish."
+                    );
+                    version
+                }
                 Attempt::Released => continue,
                 Attempt::Held if start.elapsed() < self.lock_wait => {
                     if !said {
@@ -280,12 +289,114 @@ impl Store for S3Store {
                         file: self.describe("lock"),
                     });
                 }
-            }
+            };
+            let refresher = Refresher::start(
+                self.client.clone(),
+                path.clone(),
+                self.worker.clone(),
+                self.stale_after / 4,
+                version,
+            );
             return Ok(Box::new(S3Lock {
                 client: self.client.clone(),
                 path,
                 worker: self.worker.clone(),
+                refresher: Some(refresher),
             }));
+        }
+    }
+}
+
+/// What the lock object says: who holds it, since when (for a run that has to wait).
+fn lock_body() -> PutPayload {
+    PutPayload::from(
+        serde_json::json!({
+            "pid": std::process::id(),
+            "at": chrono::Utc::now().to_rfc3339(),
+        })
+        .to_string(),
+    )
+}
+
+fn version_of(put: object_store::PutResult) -> UpdateVersion {
+    UpdateVersion {
+        e_tag: put.e_tag,
+        version: put.version,
+    }
+}
+
+/// Keeps a held lock fresh: rewrites it every quarter of `stale_after`, conditionally (only
+/// while it is still the version this run wrote), so a run that is alive but slow (a long git
+/// publish, a hanging notification receiver) never looks dead to the next one, which would take
+/// over a live lock. Stops when the lock is released; a run that dies stops refreshing, so its
+/// lock still goes stale.
+struct Refresher {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Refresher {
+    fn start(
+        client: Arc<AmazonS3>,
+        path: Path,
+        worker: Worker,
+        every: Duration,
+        mut version: UpdateVersion,
+    ) -> Self {
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let every = every.max(Duration::from_millis(100));
+        let thread = std::thread::Builder::new()
+            .name("upstate-s3-lock".to_owned())
+            .spawn(move || {
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(every)
+                {
+                    let (c, p, seen) = (client.clone(), path.clone(), version.clone());
+                    let put = worker.run(async move {
+                        c.put_opts(&p, lock_body(), PutOptions::from(PutMode::Update(seen)))
+                            .await
+                    });
+                    match put {
+                        Some(Ok(put)) => version = version_of(put),
+                        Some(Err(
+                            object_store::Error::Precondition { .. }
+                            | object_store::Error::NotFound { .. },
+                        )) => {
+                            tracing::warn!(
+                                "Another run took over the history lock; no longer refreshing it."
+                            );
+                            return;
+                        }
+                        // Tried again next time: one failed refresh leaves three before stale.
+                        Some(Err(e)) => tracing::warn!(
+                            error = %error_text(&e),
+                            "Could not refresh the history lock."
+                        ),
+                        None => return,
+                    }
+                }
+            });
+        match thread {
+            Ok(thread) => Self {
+                stop: Some(stop),
+                thread: Some(thread),
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "Could not start refreshing the history lock.");
+                Self {
+                    stop: None,
+                    thread: None,
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Refresher {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
         }
     }
 }
@@ -296,20 +407,11 @@ async fn try_lock(
     path: &Path,
     stale_after: Duration,
 ) -> Result<Attempt, object_store::Error> {
-    let body = || {
-        PutPayload::from(
-            serde_json::json!({
-                "pid": std::process::id(),
-                "at": chrono::Utc::now().to_rfc3339(),
-            })
-            .to_string(),
-        )
-    };
     match client
-        .put_opts(path, body(), PutOptions::from(PutMode::Create))
+        .put_opts(path, lock_body(), PutOptions::from(PutMode::Create))
         .await
     {
-        Ok(_) => return Ok(Attempt::Taken),
+        Ok(put) => return Ok(Attempt::Taken(version_of(put))),
         Err(
             object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. },
         ) => {}
@@ -333,10 +435,10 @@ async fn try_lock(
         version: meta.version,
     };
     match client
-        .put_opts(path, body(), PutOptions::from(PutMode::Update(seen)))
+        .put_opts(path, lock_body(), PutOptions::from(PutMode::Update(seen)))
         .await
     {
-        Ok(_) => Ok(Attempt::TookOverStale),
+        Ok(put) => Ok(Attempt::TookOverStale(version_of(put))),
         // Another waiter took it over first.
         Err(
             object_store::Error::Precondition { .. }

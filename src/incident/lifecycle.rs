@@ -36,17 +36,56 @@ impl Incident {
 
     /// The state this incident forces on its components at `now`, if any.
     pub fn forced_state(&self, now: DateTime<Utc>) -> Option<ComponentState> {
-        if !self.is_active(now) {
-            return None;
-        }
-        Some(match self.kind {
+        self.is_active(now).then(|| self.declared_state())
+    }
+
+    /// The state it declares while open: `under_maintenance` for a window, else its `impact`
+    /// (or one that follows from its severity).
+    pub fn declared_state(&self) -> ComponentState {
+        match self.kind {
             Kind::Maintenance => ComponentState::UnderMaintenance,
             Kind::Incident => self.impact.unwrap_or(match self.severity {
                 Some(Severity::Critical) => ComponentState::MajorOutage,
                 Some(Severity::Major) => ComponentState::PartialOutage,
                 _ => ComponentState::DegradedPerformance,
             }),
-        })
+        }
+    }
+
+    /// The stretch of time it declared a state, `[from, to)`, as the file tells it today
+    /// (`to = None`: still open). Figures apply incidents through this when they are computed,
+    /// so correcting or deleting the file corrects every past figure (history never holds it).
+    ///
+    /// Incidents: `discovered_at` to `resolved_at` (open: no end; closed without `resolved_at`:
+    /// none). Maintenance: `starts_at` to `ends_at`, unless the file says `scheduled` (none) or
+    /// `in_progress` (no end yet).
+    pub fn declared_span(&self) -> Option<(DateTime<Utc>, Option<DateTime<Utc>>)> {
+        match self.kind {
+            Kind::Incident => {
+                let from = self.discovered_at?;
+                match self.resolved_at {
+                    Some(to) => Some((from, Some(to))),
+                    None => self
+                        .status
+                        .is_none_or(|s| s != Status::Resolved)
+                        .then_some((from, None)),
+                }
+            }
+            Kind::Maintenance => {
+                let from = self.starts_at?;
+                match self.status {
+                    Some(Status::Scheduled) => None,
+                    Some(Status::InProgress) => Some((from, None)),
+                    _ => Some((from, Some(self.ends_at?))),
+                }
+            }
+        }
+    }
+
+    /// The state it forced on its components at `at` (a past instant), if any.
+    pub fn forced_at(&self, at: DateTime<Utc>) -> Option<ComponentState> {
+        let (from, to) = self.declared_span()?;
+        (from <= at && to.is_none_or(|to| at < to)).then(|| self.declared_state())
     }
 
     /// When it began: discovery for incidents, the window's start for maintenance.
@@ -89,13 +128,52 @@ pub fn apply(
     incidents: &[Incident],
     now: DateTime<Utc>,
 ) -> (ComponentState, Option<String>) {
+    apply_with(component, probed, incidents, |i| i.forced_state(now))
+}
+
+/// The state readers were shown at a past instant `at`: `measured` (what the probe saw then)
+/// with the incidents and windows declared at that time applied, by the same rule as
+/// [`apply`]. Figures are computed with it at build time (see [`Incident::declared_span`]).
+pub fn apply_at<'a>(
+    component: &str,
+    measured: ComponentState,
+    incidents: impl IntoIterator<Item = &'a Incident>,
+    at: DateTime<Utc>,
+) -> ComponentState {
+    apply_with(component, measured, incidents, |i| i.forced_at(at)).0
+}
+
+/// Every instant at which what `incidents` declare for `component` may change, sorted: where
+/// a measured stretch of time must be cut before [`apply_at`] is applied to each piece.
+pub fn change_points<'a>(
+    component: &str,
+    incidents: impl IntoIterator<Item = &'a Incident>,
+) -> Vec<DateTime<Utc>> {
+    let mut out: Vec<DateTime<Utc>> = incidents
+        .into_iter()
+        .filter(|i| i.components.iter().any(|c| c == component))
+        .filter_map(Incident::declared_span)
+        .flat_map(|(from, to)| [Some(from), to])
+        .flatten()
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn apply_with<'a>(
+    component: &str,
+    probed: ComponentState,
+    incidents: impl IntoIterator<Item = &'a Incident>,
+    forced: impl Fn(&Incident) -> Option<ComponentState>,
+) -> (ComponentState, Option<String>) {
     let mut state = probed;
     let mut note = None;
     for i in incidents
-        .iter()
+        .into_iter()
         .filter(|i| i.components.iter().any(|c| c == component))
     {
-        match i.forced_state(now) {
+        match forced(i) {
             Some(ComponentState::UnderMaintenance) => {
                 // An announced window is what readers see, even when the probe fails inside it
                 // (that is usually the point of the window); the probe's words stay in the detail.

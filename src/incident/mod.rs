@@ -8,6 +8,7 @@ pub mod front_matter;
 pub mod lifecycle;
 pub mod markdown;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -598,10 +599,38 @@ fn describe_yaml_error(e: &serde_saphyr::Error) -> (String, String, Option<Strin
 /// location is outside `dir` (a symbolic link out of the folder, see [`crate::inputs`]) is an
 /// error and is left out, never read.
 pub fn load_dir(dir: &Path, known: &[&str]) -> (Vec<Incident>, Vec<IncidentError>) {
+    let loaded = load_dir_remembering(dir, known, &BTreeMap::new());
+    (loaded.incidents, loaded.errors)
+}
+
+/// What [`load_dir_remembering`] found.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// Valid files, and the last valid version of each file that has errors now.
+    pub incidents: Vec<Incident>,
+    /// Every error, in files kept at their last valid version too.
+    pub errors: Vec<IncidentError>,
+    /// Files with errors published at their last valid version.
+    pub kept: Vec<PathBuf>,
+    /// What to remember for the next run: file name → text of its last valid version, for
+    /// every file in the folder that has one (deleted files are forgotten).
+    pub remember: BTreeMap<String, String>,
+}
+
+/// [`load_dir`], where a file that has errors now is published at its last valid version from
+/// `remembered` (file name → text), so one mistake in a file never makes a published incident
+/// disappear. The errors are still reported.
+pub fn load_dir_remembering(
+    dir: &Path,
+    known: &[&str],
+    remembered: &BTreeMap<String, String>,
+) -> Loaded {
     let folder = crate::inputs::InputFolder::new(dir);
     let walk = folder.walk_top(dir);
     let mut incidents = Vec::new();
     let mut errors = Vec::new();
+    let mut kept = Vec::new();
+    let mut remember = BTreeMap::new();
     let is_markdown = |p: &Path| p.extension().is_some_and(|x| x == "md");
     for refused in walk.refused {
         // A refused sub-folder or stray file is no incident; a refused `*.md` at the top (or
@@ -621,23 +650,45 @@ pub fn load_dir(dir: &Path, known: &[&str]) -> (Vec<Incident>, Vec<IncidentError
         if file.relative.contains('/') || !is_markdown(&file.path) {
             continue; // only `incidents/*.md` are incidents
         }
-        match folder.read_to_string(&file.path) {
-            Ok(Some(text)) => match parse(&file.path, &text, known) {
-                Ok(i) => incidents.push(i),
-                Err(e) => errors.extend(e),
-            },
-            Ok(None) => {} // removed while reading: nothing to parse
-            Err(e) => errors.push(IncidentError {
+        let name = file.relative.clone();
+        let read = match folder.read_to_string(&file.path) {
+            Ok(Some(text)) => parse(&file.path, &text, known).map(|i| (i, text)),
+            Ok(None) => continue, // removed while reading: nothing to parse
+            Err(e) => Err(vec![IncidentError {
                 file: file.path.clone(),
                 line: 0,
                 field: None,
                 message: e.reason(),
                 help: Some(e.help().to_owned()),
-            }),
+            }]),
+        };
+        match read {
+            Ok((i, text)) => {
+                incidents.push(i);
+                remember.insert(name, text);
+            }
+            Err(e) => {
+                errors.extend(e);
+                // The version a run last published, if it still holds (a component it names
+                // may have been removed since).
+                let last_valid = remembered
+                    .get(&name)
+                    .and_then(|text| Some((text, parse(&file.path, text, known).ok()?)));
+                if let Some((text, i)) = last_valid {
+                    incidents.push(i);
+                    kept.push(file.path.clone());
+                    remember.insert(name, text.clone());
+                }
+            }
         }
     }
     disambiguate(&mut incidents, &mut errors);
-    (incidents, errors)
+    Loaded {
+        incidents,
+        errors,
+        kept,
+        remember,
+    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! HTML, `status.json`, the Statuspage-compatible API, feeds, iCal and badges are all rendered
 //! from one `Snapshot`, so they cannot disagree. Renderers format; they never compute facts.
 
+mod declared;
 mod objectives;
 mod slo;
 
@@ -13,6 +14,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::history::History;
+use crate::history::rollup::StateSeconds;
 use crate::history::sketch::Sketch;
 use crate::incident::{Incident, Kind, Status, lifecycle, markdown};
 use crate::state::{ComponentState, PublicState, roll_up_shown};
@@ -68,6 +70,18 @@ pub struct Uptime {
     pub coverage: Coverage,
     /// Hours of maintenance in the last 90 days (left out of the figures above).
     pub maintenance_hours_90d: f64,
+    /// The same windows from the probes alone, before declared incidents and maintenance are
+    /// applied (same coverage). The figures above are what readers were shown.
+    pub measured: MeasuredUptime,
+}
+
+/// Uptime from the probes alone over the usual windows; `None` = no data, as in [`Uptime`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct MeasuredUptime {
+    pub day: Option<f64>,
+    pub week: Option<f64>,
+    pub month: Option<f64>,
+    pub quarter: Option<f64>,
 }
 
 /// The observed share of each uptime window, 0 to 1 (maintenance counts as observed).
@@ -80,11 +94,7 @@ pub struct Coverage {
 }
 
 /// An uptime figure and its coverage: the figure only when enough of the window was observed.
-fn figure(
-    seconds: &crate::history::rollup::StateSeconds,
-    window_seconds: f64,
-    min_coverage: f64,
-) -> (Option<f64>, f64) {
+fn figure(seconds: &StateSeconds, window_seconds: f64, min_coverage: f64) -> (Option<f64>, f64) {
     let observed = seconds.observed() + seconds.under_maintenance;
     let coverage = if window_seconds > 0.0 {
         (observed / window_seconds).clamp(0.0, 1.0)
@@ -294,13 +304,16 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
         });
         let memory = history.memory(&c.id);
         let min_coverage = config.site.uptime_min_coverage.fraction();
+        let declared = declared::Declared::new(&c.id, incidents);
+        let shown_timeline = declared.overlay(&memory.timeline);
+        // (shown, measured, coverage) over the last `hours`, from the exact recent timeline.
         let timeline_figure = |hours: i64| {
-            let seconds = crate::history::rollup::timeline_seconds(
-                &memory.timeline,
-                now - chrono::Duration::hours(hours),
-                now,
-            );
-            figure(&seconds, (hours * 3600) as f64, min_coverage)
+            let since = now - chrono::Duration::hours(hours);
+            let window = (hours * 3600) as f64;
+            let seconds = |timeline| crate::history::rollup::timeline_seconds(timeline, since, now);
+            let (shown, coverage) = figure(&seconds(&shown_timeline), window, min_coverage);
+            let (measured, _) = figure(&seconds(&memory.timeline), window, min_coverage);
+            (shown, measured, coverage)
         };
         // Calendar windows (rollups are per UTC day): today so far and the whole days before.
         let today_start = today.and_hms_opt(0, 0, 0).map_or(now, |t| t.and_utc());
@@ -313,6 +326,9 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
         let mut sketch_30 = Sketch::default();
         let mut checks_30d = 0;
         let mut maintenance_s = 0.0;
+        // (shown, measured) seconds over the last 30 and 90 days.
+        let mut month_s = (StateSeconds::default(), StateSeconds::default());
+        let mut quarter_s = (StateSeconds::default(), StateSeconds::default());
         for back in (0..BAR_DAYS).rev() {
             let Some(day) = today.checked_sub_days(chrono::Days::new(u64::from(back))) else {
                 continue;
@@ -321,16 +337,21 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
             let date = day.format("%Y-%m-%d").to_string();
             let (state, uptime, p) = match &rollup {
                 Some(r) => {
-                    maintenance_s += r.seconds.under_maintenance;
+                    let shown = declared.day_seconds(r);
+                    maintenance_s += shown.under_maintenance;
                     if back < 30 {
                         sketch_30.merge(&r.latency);
                         checks_30d += r.checks;
+                        month_s.0.merge(&shown);
+                        month_s.1.merge(&r.seconds);
                     }
+                    quarter_s.0.merge(&shown);
+                    quarter_s.1.merge(&r.seconds);
                     // Today is judged on its hours so far; a bar's figure obeys the same
                     // minimum coverage as the windows above.
                     let window = if back == 0 { days_window(1) } else { 86_400.0 };
-                    let (uptime, _) = figure(&r.seconds, window, min_coverage);
-                    (r.worst(), uptime, percentiles(&r.latency))
+                    let (uptime, _) = figure(&shown, window, min_coverage);
+                    (declared.day_worst(r), uptime, percentiles(&r.latency))
                 }
                 None => (None, None, Percentiles::default()),
             };
@@ -341,18 +362,12 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
             });
             daily_latency.push((date, p));
         }
-        let (day, day_coverage) = timeline_figure(24);
-        let (week, week_coverage) = timeline_figure(24 * 7);
-        let (month, month_coverage) = figure(
-            &history.seconds_over_days(&c.id, today, 30),
-            days_window(30),
-            min_coverage,
-        );
-        let (quarter, quarter_coverage) = figure(
-            &history.seconds_over_days(&c.id, today, 90),
-            days_window(90),
-            min_coverage,
-        );
+        let (day, day_measured, day_coverage) = timeline_figure(24);
+        let (week, week_measured, week_coverage) = timeline_figure(24 * 7);
+        let (month, month_coverage) = figure(&month_s.0, days_window(30), min_coverage);
+        let (month_measured, _) = figure(&month_s.1, days_window(30), min_coverage);
+        let (quarter, quarter_coverage) = figure(&quarter_s.0, days_window(90), min_coverage);
+        let (quarter_measured, _) = figure(&quarter_s.1, days_window(90), min_coverage);
         let uptime = Uptime {
             day,
             week,
@@ -365,6 +380,12 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
                 quarter: quarter_coverage,
             },
             maintenance_hours_90d: (maintenance_s / 3600.0 * 10.0).round() / 10.0,
+            measured: MeasuredUptime {
+                day: day_measured,
+                week: week_measured,
+                month: month_measured,
+                quarter: quarter_measured,
+            },
         };
         let touching: Vec<String> = {
             let mut list: Vec<(usize, &Incident)> = incidents
@@ -478,7 +499,7 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
         all_maintenance,
         counters,
         objectives: objectives::from_config(config),
-        service_objectives: slo::compute(&config.objectives, history, now),
+        service_objectives: slo::compute(&config.objectives, history, incidents, now),
         version: env!("CARGO_PKG_VERSION"),
     }
 }

@@ -20,6 +20,9 @@ use crate::config::objective::{BurnRule, BurnSeverity};
 use crate::history::History;
 use crate::history::rollup::{Segment, StateSeconds, timeline_seconds};
 use crate::history::sketch::Sketch;
+use crate::incident::Incident;
+
+use super::declared::Declared;
 
 /// One objective as every output sees it.
 #[derive(Debug, Clone, Serialize)]
@@ -86,21 +89,24 @@ struct Pooled {
     days_observed: u32,
 }
 
-/// Every objective of the config, computed from history at `now`.
+/// Every objective of the config, computed from history at `now`, with the declared
+/// incidents and maintenance applied as on the page.
 pub fn compute(
     objectives: &[ObjectiveConfig],
     history: &mut History,
+    incidents: &[Incident],
     now: DateTime<Utc>,
 ) -> Vec<ServiceObjective> {
     objectives
         .iter()
         .map(|o| {
+            // As readers were shown them: a window's failing probe is not burn.
             let timelines: Vec<Vec<Segment>> = o
                 .components
                 .iter()
-                .map(|id| history.memory(id).timeline)
+                .map(|id| Declared::new(id, incidents).overlay(&history.memory(id).timeline))
                 .collect();
-            let mut objective = one(o, pool(o, history, now.date_naive()), now);
+            let mut objective = one(o, pool(o, history, incidents, now.date_naive()), now);
             objective.burn = o
                 .burn_alerts
                 .0
@@ -143,17 +149,28 @@ fn burn_rate(
     }
 }
 
-fn pool(o: &ObjectiveConfig, history: &mut History, today: NaiveDate) -> Pooled {
+fn pool(
+    o: &ObjectiveConfig,
+    history: &mut History,
+    incidents: &[Incident],
+    today: NaiveDate,
+) -> Pooled {
     let mut pooled = Pooled::default();
+    let declared: Vec<Declared> = o
+        .components
+        .iter()
+        .map(|id| Declared::new(id, incidents))
+        .collect();
     for back in 0..o.window_days() {
         let Some(day) = today.checked_sub_days(chrono::Days::new(u64::from(back))) else {
             continue;
         };
         let mut seen = false;
-        for id in &o.components {
+        for (id, declared) in o.components.iter().zip(&declared) {
             if let Some(r) = history.day_rollup(id, day) {
-                seen |= r.seconds.observed() + r.seconds.under_maintenance > 0.0;
-                pooled.seconds.merge(&r.seconds);
+                let seconds = declared.day_seconds(&r);
+                seen |= seconds.observed() + seconds.under_maintenance > 0.0;
+                pooled.seconds.merge(&seconds);
                 pooled.latency.merge(&r.latency);
             }
         }
