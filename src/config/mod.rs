@@ -323,7 +323,7 @@ pub struct Component {
 
 /// A config error pinned to a place in a file.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{}:{line}:{column}: {message}", file.display())]
+#[error("{}: {message}", place(.file, .line, .column))]
 pub struct ConfigError {
     pub file: PathBuf,
     pub line: usize,
@@ -333,6 +333,15 @@ pub struct ConfigError {
     pub message: String,
     /// How to fix it.
     pub help: Option<String>,
+}
+
+/// `file:line:column`, or only `file` for an error with no place in it (line 0: unreadable).
+fn place(file: &Path, line: &usize, column: &usize) -> String {
+    if *line == 0 {
+        file.display().to_string()
+    } else {
+        format!("{}:{line}:{column}", file.display())
+    }
 }
 
 /// A `${NAME}` in the config whose variable is not set where `check` runs.
