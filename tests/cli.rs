@@ -681,3 +681,89 @@ fn file_names_cannot_forge_check_output() {
         assert!(text(&out).contains("\\u{1b}[2K"), "{}", text(&out));
     }
 }
+
+/// Issue 16: each config error is printed once (`file:line:col: error: message`, then the
+/// snippet, not the message again); the snippet underlines the right character after
+/// multi-byte ones; a bad `url` is underlined on the `url` line.
+#[test]
+fn r16_config_errors_print_once_and_point_at_the_right_place() {
+    let site = TestSite::new(
+        "[[component]]\nid = \"api\"\nlabel = \"API\"\nkind = \"http\"\nurl = \"http://x.test\"\nheaders = { \"Ääää\" = \"öööö\", \"B\" = 5 }\n\n[[component]]\nid = \"cache\"\nlabel = \"Cache\"\nkind = \"redis\"\nurl = \"http://cache.internal:6379\"\n",
+    );
+    let out = site.cmd(&["check"]);
+    assert_eq!(out.status.code(), Some(2));
+    let t = text(&out);
+    let file = site.config().display().to_string();
+    let header = format!("{file}:6:36: error: invalid type: integer `5`, expected a string");
+    assert!(t.contains(&header), "{t}");
+    assert_eq!(
+        t.matches("invalid type: integer `5`").count(),
+        1,
+        "printed once:\n{t}"
+    );
+    assert_eq!(
+        t.matches("`url` must start with redis://").count(),
+        1,
+        "{t}"
+    );
+    // The underline's column (in characters) is the column of `5` on the printed line.
+    let underline_under = |code: &str, what: char| {
+        let lines: Vec<&str> = t.lines().collect();
+        let at = lines
+            .iter()
+            .position(|l| l.contains(code))
+            .unwrap_or_else(|| panic!("no {code:?} in:\n{t}"));
+        let source = lines[at];
+        let marks = lines[at + 1];
+        let want = source.chars().position(|c| c == what).unwrap();
+        let got = marks.chars().position(|c| c == '┬' || c == '^').unwrap();
+        assert_eq!(got, want, "underline of {code:?}:\n{source}\n{marks}");
+    };
+    underline_under("│ headers = {", '5');
+    // The redis URL error underlines the `url` value, the line after `kind`.
+    underline_under("│ url = \"http://cache", '"');
+}
+
+/// A config file that cannot be read names the file, not `file:0:0`.
+#[test]
+fn r16_a_missing_config_file_has_no_line_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope.toml");
+    for args in [&["check"][..], &["build"]] {
+        let out = common::upstate()
+            .args(args)
+            .arg("--config")
+            .arg(&missing)
+            .output()
+            .unwrap();
+        let t = text(&out);
+        assert!(!out.status.success(), "{t}");
+        assert!(
+            t.contains(&format!(
+                "{}: error: cannot read the config file",
+                missing.display()
+            )),
+            "{t}"
+        );
+        assert!(!t.contains(":0:0"), "{t}");
+    }
+}
+
+/// An incident file's YAML error reads `file:line: error: message`, once, with the line in
+/// the file.
+#[test]
+fn r16_yaml_errors_read_once_with_the_file_line() {
+    let site = TestSite::new(
+        "[[component]]\nid = \"api\"\nlabel = \"API\"\nkind = \"tcp\"\naddress = \"127.0.0.1:1\"\n",
+    );
+    site.incident(
+        "a.md",
+        "---\ntitle: T\nseverity: major\nstatus: investigating\ndiscovered_at: 2026-11-02T14:05:00Z\ncomponents: [api\n---\n",
+    );
+    let out = site.cmd(&["check"]);
+    assert_eq!(out.status.code(), Some(2));
+    let t = text(&out);
+    assert!(t.contains("a.md:6: error: "), "{t}");
+    assert!(!t.contains("error: error"), "{t}");
+    assert!(!t.contains("line 5 column"), "{t}");
+}

@@ -175,7 +175,7 @@ fn table_of_mistakes() {
         ),
         (
             "[site]\nbase_url = \"status.example.com\"\n",
-            "1:1: `base_url` must be an absolute http(s) URL",
+            "2:12: `base_url` must be an absolute http(s) URL",
         ),
         (
             "[[component]]\nid = \"a\"\nlabel = \"A\"\nkind = \"storage\"\n",
@@ -288,4 +288,37 @@ fn the_push_outbox_runs_on_the_snapshot_dsn_unless_it_has_its_own() {
         errors[0].starts_with("1:1: the push `outbox` query needs a database"),
         "{errors:?}"
     );
+}
+
+/// Issue 16: an unknown key hides no other error of its table, and a bad value none after it:
+/// in a plain table, in a component's shared keys and its kind's own, and in a notify target.
+#[test]
+fn r16_an_unknown_key_hides_no_other_error_in_its_table() {
+    let text = "[site]\ntitel = \"x\"\nbase_url = \"notaurl\"\n\n[run]\nconcurrency = \"many\"\ntimout = \"1s\"\nstale_after = \"soon\"\n\n[[component]]\nid = \"db\"\nlabel = \"DB\"\nkind = \"tcp\"\naddress = \"x:1\"\nfoo = 1\ntimeout = \"fast\"\n\n[[notify]]\nkind = \"webhook\"\nurl = \"https://hooks.example.com/x\"\nurll = \"y\"\ntimeout = \"later\"\n";
+    let got = errors(text);
+    for want in [
+        "2:1: unknown key `titel` in [site] | did you mean `title`?",
+        "3:12: `base_url` must be an absolute http(s) URL",
+        "6:15: invalid type: string \"many\", expected usize",
+        "7:1: unknown key `timout` in [run] | did you mean `timeout`?",
+        "8:15: invalid duration `soon`",
+        "15:1: unknown key `foo` in [[component]]",
+        "16:11: invalid duration `fast`",
+        "21:1: unknown key `urll` in [[notify]] | did you mean `url`?",
+        "22:11: invalid duration `later`",
+    ] {
+        assert!(
+            got.iter().any(|g| g.starts_with(want)),
+            "want {want}\ngot: {got:#?}"
+        );
+    }
+    assert_eq!(got.len(), 9, "each error once: {got:#?}");
+}
+
+/// A key whose value was wrong and set aside is not reported missing as well.
+#[test]
+fn r16_a_bad_required_value_is_not_also_missing() {
+    let got = errors("[[component]]\nid = 5\nlabel = \"A\"\nkind = \"tcp\"\naddress = \"x:1\"\n");
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert!(got[0].starts_with("2:6: invalid type"), "{got:#?}");
 }

@@ -23,6 +23,7 @@ pub mod paging;
 pub mod percent;
 pub mod places;
 pub mod secret;
+mod table;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -582,7 +583,12 @@ impl Config {
                 ($field:expr) => {
                     match masked.parse() {
                         Ok(value) => $field = value,
-                        Err(e) => errors.push_positioned(section, e, &[]),
+                        // Read again key by key, so one error hides no other.
+                        Err(_) => {
+                            if let Some(value) = read_table(text, section, &mut errors) {
+                                $field = value;
+                            }
+                        }
                     }
                 };
             }
@@ -629,7 +635,8 @@ impl Config {
             || self.site.base_url.starts_with("http://"))
         {
             errors.push(
-                header_of("site"),
+                key_value_offset(errors.text, sections, "site", "base_url")
+                    .unwrap_or_else(|| header_of("site")),
                 None,
                 format!(
                     "`base_url` must be an absolute http(s) URL, not `{}`",
@@ -981,14 +988,14 @@ struct TopLevel {
     objective: Option<serde::de::IgnoredAny>,
 }
 
-/// A `[[component]]` or `[[notify]]` section read as keys: the byte ranges of the keys every
-/// kind shares and of the kind's own (each half is then parsed by its own struct, which denies
+/// A `[[component]]` or `[[notify]]` section read as keys: the keys every kind shares and the
+/// kind's own, each with its bytes (each half is then parsed by its own struct, which denies
 /// unknown keys), the key map, and the masked section that positions are relative to.
 struct SplitSection {
     masked: document::Masked,
-    keys: BTreeMap<toml::Spanned<String>, toml::Spanned<toml::Value>>,
-    common: Vec<Range<usize>>,
-    specific: Vec<Range<usize>>,
+    keys: table::KeyMap,
+    common: Vec<(String, Range<usize>)>,
+    specific: Vec<(String, Range<usize>)>,
 }
 
 fn split_section(
@@ -998,28 +1005,47 @@ fn split_section(
     common_keys: &[&str],
 ) -> Option<SplitSection> {
     let masked = document::Masked::new(text, &section.body, std::slice::from_ref(&section.body));
-    let keys: BTreeMap<toml::Spanned<String>, toml::Spanned<toml::Value>> = match masked.parse() {
+    let keys: table::KeyMap = match masked.parse() {
         Ok(k) => k,
         Err(e) => {
             errors.push_positioned(section, e, &[]);
             return None;
         }
     };
-    let (mut common, mut specific) = (Vec::new(), Vec::new());
-    for (key, value) in &keys {
-        let range = key.span().start + masked.offset..value.span().end + masked.offset;
-        if common_keys.contains(&key.get_ref().as_str()) {
-            common.push(range);
-        } else {
-            specific.push(range);
-        }
-    }
+    let (common, specific) = table::key_ranges(&keys, &masked)
+        .into_iter()
+        .partition(|(k, _)| common_keys.contains(&k.as_str()));
     Some(SplitSection {
         masked,
         keys,
         common,
         specific,
     })
+}
+
+/// Reads a plain table (`[site]`, `[[objective]]`, ...) key by key, reporting every error.
+fn read_table<T: serde::de::DeserializeOwned>(
+    text: &str,
+    section: &Section,
+    errors: &mut Errors<'_>,
+) -> Option<T> {
+    let masked = document::Masked::new(text, &section.body, std::slice::from_ref(&section.body));
+    let keys: table::KeyMap = match masked.parse() {
+        Ok(k) => k,
+        Err(e) => {
+            errors.push_positioned(section, e, &[]);
+            return None;
+        }
+    };
+    let keep = table::key_ranges(&keys, &masked);
+    table::read_all(text, section, keep, &[], errors, |m| m.parse())
+}
+
+/// The value of a string key of the section, if it has one (a kind when the rest failed).
+fn string_key<'k>(keys: &'k table::KeyMap, name: &str) -> Option<&'k str> {
+    keys.iter()
+        .find(|(k, _)| k.get_ref() == name)
+        .and_then(|(_, v)| v.get_ref().as_str())
 }
 
 fn parse_component(text: &str, section: &Section, errors: &mut Errors<'_>) -> Option<Component> {
@@ -1029,12 +1055,19 @@ fn parse_component(text: &str, section: &Section, errors: &mut Errors<'_>) -> Op
         common,
         specific,
     } = split_section(text, section, errors, &COMMON_KEYS)?;
-    let common: CommonKeys = match document::Masked::new(text, &section.body, &common).parse() {
-        Ok(c) => c,
-        Err(e) => {
-            errors.push_positioned(section, e, &[]);
-            return None;
+    let specific_errors = |errors: &mut Errors<'_>, kind: &str| {
+        table::read_all(text, section, specific.clone(), &COMMON_KEYS, errors, |m| {
+            ProbeSpec::parse(kind, m).map_err(Positioned::from)
+        })
+    };
+    let Some(common) = table::read_all(text, section, common.clone(), &[], errors, |m| {
+        m.parse::<CommonKeys>()
+    }) else {
+        // The kind's own keys can still be judged: a bad `timeout` hides no unknown key.
+        if let Some(kind) = string_key(&keys, "kind").filter(|k| ProbeSpec::KINDS.contains(k)) {
+            specific_errors(errors, kind);
         }
+        return None;
     };
     let (line, _) = errors.lines.line_col(section.header);
     let id_ok = !common.id.is_empty()
@@ -1077,26 +1110,7 @@ fn parse_component(text: &str, section: &Section, errors: &mut Errors<'_>) -> Op
         );
         return None;
     }
-    let probe = match ProbeSpec::parse(
-        &common.kind,
-        &document::Masked::new(text, &section.body, &specific),
-    ) {
-        Ok(p) => p,
-        Err(e) => {
-            let e: Positioned = e.into();
-            // Only an unknown key of the component itself (its span is one of the keys), not
-            // one inside a nested table, whose "expected" list is that table's.
-            let at_top_level =
-                |at: usize| keys.keys().any(|k| k.span().start + masked.offset == at);
-            match (document::unknown_field(&e.message), &e.span) {
-                (Some((_, expected)), Some(span)) if at_top_level(span.start) => {
-                    report_unknown_keys(&keys, &masked, &expected, section, errors);
-                }
-                _ => errors.push_positioned(section, e, &COMMON_KEYS),
-            }
-            return None;
-        }
-    };
+    let probe = specific_errors(errors, &common.kind)?;
     if let Err(message) = probe.validate() {
         // Messages name their key first (`address` ...): point at that key's value.
         let offset = message
@@ -1171,13 +1185,24 @@ fn parse_notify(text: &str, section: &Section, errors: &mut Errors<'_>) -> Optio
         common,
         specific,
     } = split_section(text, section, errors, &NOTIFY_COMMON_KEYS)?;
-    let common: NotifyCommonKeys = match document::Masked::new(text, &section.body, &common).parse()
-    {
-        Ok(c) => c,
-        Err(e) => {
-            errors.push_positioned(section, e, &[]);
-            return None;
+    let specific_errors = |errors: &mut Errors<'_>, kind: &str| {
+        table::read_all(
+            text,
+            section,
+            specific.clone(),
+            &NOTIFY_COMMON_KEYS,
+            errors,
+            |m| TargetSpec::parse(kind, m).map_err(Positioned::from),
+        )
+    };
+    let Some(common) = table::read_all(text, section, common, &[], errors, |m| {
+        m.parse::<NotifyCommonKeys>()
+    }) else {
+        // The kind's own keys can still be judged, as for components.
+        if let Some(kind) = string_key(&keys, "kind").filter(|k| TargetSpec::KINDS.contains(k)) {
+            specific_errors(errors, kind);
         }
+        return None;
     };
     let (line, _) = errors.lines.line_col(section.header);
     let offset_of = |name: &str| {
@@ -1215,16 +1240,7 @@ fn parse_notify(text: &str, section: &Section, errors: &mut Errors<'_>) -> Optio
         );
         return None;
     }
-    let mut target = match TargetSpec::parse(
-        &common.kind,
-        &document::Masked::new(text, &section.body, &specific),
-    ) {
-        Ok(t) => t,
-        Err(e) => {
-            errors.push_positioned(section, e.into(), &NOTIFY_COMMON_KEYS);
-            return None;
-        }
-    };
+    let mut target = specific_errors(errors, &common.kind)?;
     let base_dir = errors
         .file
         .parent()
@@ -1241,54 +1257,6 @@ fn parse_notify(text: &str, section: &Section, errors: &mut Errors<'_>) -> Optio
         target,
         line,
     })
-}
-
-/// Unknown keys reported one by one; past this many, one more error says how many were left.
-const UNKNOWN_KEYS_LISTED: usize = 20;
-
-/// Reports every unknown key of a `[[component]]` (serde stops at the first), in file order: the
-/// first [`UNKNOWN_KEYS_LISTED`] one by one, then how many more there are. A file with 100,000
-/// of them gets 21 errors, not 100,000 lines nobody reads.
-fn report_unknown_keys(
-    keys: &BTreeMap<toml::Spanned<String>, toml::Spanned<toml::Value>>,
-    masked: &document::Masked,
-    expected: &[String],
-    section: &Section,
-    errors: &mut Errors<'_>,
-) {
-    let mut unknown: Vec<(usize, &str)> = keys
-        .keys()
-        .map(|k| (k.span().start + masked.offset, k.get_ref().as_str()))
-        .filter(|(_, name)| !COMMON_KEYS.contains(name) && !expected.iter().any(|e| e == name))
-        .collect();
-    unknown.sort_unstable();
-    let table = format!("[[{}]]", section.name);
-    let mut known: Vec<&str> = expected.iter().map(String::as_str).collect();
-    known.extend(COMMON_KEYS);
-    for &(offset, name) in unknown.iter().take(UNKNOWN_KEYS_LISTED) {
-        let help = match closest(name, known.iter().copied()) {
-            Some(near) => format!("did you mean `{near}`?"),
-            None => format!("known keys here: {}", known.join(", ")),
-        };
-        errors.push(
-            offset,
-            Some(offset..offset + name.len()),
-            format!("unknown key `{name}` in {table}"),
-            Some(help),
-        );
-    }
-    if let Some(&(offset, _)) = unknown.get(UNKNOWN_KEYS_LISTED) {
-        let more = unknown.len() - UNKNOWN_KEYS_LISTED;
-        errors.push(
-            offset,
-            None,
-            format!(
-                "{more} more unknown key{} in this {table} (only the first {UNKNOWN_KEYS_LISTED} are listed)",
-                if more == 1 { "" } else { "s" }
-            ),
-            Some(format!("known keys here: {}", known.join(", "))),
-        );
-    }
 }
 
 /// Parses a kind's own keys; called by [`ProbeSpec::parse`] for each kind's config struct.
