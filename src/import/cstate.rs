@@ -224,6 +224,22 @@ fn issue(
 
     let body = Body::read(split.body, source, out);
     doc.updates = body.updates.clone();
+    // An update before `discovered_at` is an error in Upstate (issue 16); a cState post can
+    // track its timeline from before its `date`. The timeline is what was said when, so the
+    // incident starts at its first entry, and the operator is told.
+    if let Some(first) = doc.updates.iter().map(|u| u.0).min()
+        && first < date
+    {
+        out.warn(
+            source,
+            format!(
+                "its timeline starts ({}) before its `date` ({}); discovered_at set to the first entry",
+                super::iso(first),
+                super::iso(date)
+            ),
+        );
+        doc.discovered_at = Some(first);
+    }
     let mut notes = Vec::new();
     if informational {
         doc.comments.push(
