@@ -767,3 +767,53 @@ fn r16_yaml_errors_read_once_with_the_file_line() {
     assert!(!t.contains("error: error"), "{t}");
     assert!(!t.contains("line 5 column"), "{t}");
 }
+
+/// Issue 16: `publish` and `run` print their publish in one format, and a probe that times out
+/// is the component's state in the summary, not also a warning logged on every run.
+#[test]
+fn r16_publish_and_run_print_one_summary_and_no_warning_for_a_timeout() {
+    let http = http_server();
+    let silent = silent_server();
+    let site = TestSite::new(&format!(
+        "[[component]]\nid = \"web\"\nlabel = \"Web\"\nkind = \"http\"\nurl = \"http://{http}/ok\"\n\n[[component]]\nid = \"hang\"\nlabel = \"Hanging\"\nkind = \"http\"\nurl = \"http://{silent}/\"\ntimeout = \"300ms\"\n"
+    ));
+    let run = site.cmd(&["run"]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!stderr.contains("timed out"), "{stderr}");
+    assert!(!stderr.contains("WARN"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        stdout.contains("1 operational, 0 degraded, 1 down"),
+        "{stdout}"
+    );
+    let published = |stdout: &str| -> (String, usize, usize, usize) {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with("Published "))
+            .unwrap_or_else(|| panic!("no summary in {stdout}"));
+        let (head, counts) = line.split_once(": ").unwrap();
+        let n: Vec<usize> = counts
+            .split(", ")
+            .map(|c| c.split(' ').next().unwrap().parse().unwrap())
+            .collect();
+        assert!(
+            counts.ends_with(" unchanged.") && counts.contains(" written, "),
+            "{line}"
+        );
+        (head.to_owned(), n[0], n[1], n[2])
+    };
+    let (head, written, _, _) = published(&stdout);
+    assert!(written > 0, "{stdout}");
+
+    let again = site.cmd(&["publish"]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    let (head2, written2, deleted2, unchanged2) =
+        published(&String::from_utf8_lossy(&again.stdout));
+    assert_eq!(head2, head, "same files, same target, same words");
+    assert_eq!((written2, deleted2), (0, 0));
+    assert!(
+        head.starts_with(&format!("Published {unchanged2} files to ")),
+        "{head}"
+    );
+}

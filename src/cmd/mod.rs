@@ -132,6 +132,22 @@ pub async fn send_heartbeat(config: &Config) {
     }
 }
 
+/// The one line `publish` and `run` print for a publish: `Published N files to TARGET: W
+/// written, D deleted, U unchanged.` (the site's files; what was sent, removed, left alone).
+pub fn published_summary(
+    target: &str,
+    files: usize,
+    report: &upstate::publish::PublishReport,
+) -> String {
+    format!(
+        "Published {files} file{} to {target}: {} written, {} deleted, {} unchanged.",
+        if files == 1 { "" } else { "s" },
+        report.uploaded,
+        report.deleted,
+        report.unchanged
+    )
+}
+
 /// An error and its causes on one line: `outer: cause: root cause`.
 pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();

@@ -154,6 +154,7 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
             "files": file_count,
             "written": report.uploaded,
             "deleted": report.deleted,
+            "unchanged": report.unchanged,
             "components": {"operational": get(PublicState::Operational), "degraded": get(PublicState::Degraded), "down": get(PublicState::Down), "no_data": no_data},
             "attention": attention,
         });
@@ -176,11 +177,8 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
             }
         );
         out!(
-            "Published {} files to {} ({} written, {} deleted).",
-            file_count,
-            target_name,
-            report.uploaded,
-            report.deleted
+            "{}",
+            super::published_summary(&target_name, file_count, &report)
         );
         let index = Path::new(&target_name).join("index.html");
         if index.is_file() {
