@@ -89,9 +89,7 @@ pub(super) fn read(front: &str, errors: &mut FileErrors<'_>) -> Option<(FrontMat
             format!("`{field}`: {message}")
         };
         errors.push(line + errors.line_offset, &field, message, help);
-        let Some(i) = at.filter(|_| !removed.contains(&field)) else {
-            return None;
-        };
+        let i = at.filter(|_| !removed.contains(&field))?;
         let end = keys.get(i + 1).map_or(usize::MAX, |(_, l)| *l);
         text = blank_lines(&text, keys[i].1, end);
         removed.push(field);

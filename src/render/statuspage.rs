@@ -11,6 +11,7 @@
 
 use serde_json::{Value, json};
 
+use super::RenderError;
 use super::filters::iso;
 use crate::incident::{Kind, Status};
 use crate::model::{IncidentView, Snapshot};
@@ -191,8 +192,9 @@ fn incident(i: &IncidentView, snapshot: &Snapshot, page: &str, all: &[Value]) ->
     v
 }
 
-/// Every file of the API.
-pub fn files(snapshot: &Snapshot) -> Vec<(String, Vec<u8>)> {
+/// Every file of the API. A document that cannot be serialized is an error, never an empty
+/// file published in its place.
+pub fn files(snapshot: &Snapshot) -> Result<Vec<(String, Vec<u8>)>, RenderError> {
     let page = page_id(snapshot);
     let (ind, desc) = indicator(snapshot.overall);
     let page_obj = json!({
@@ -229,45 +231,50 @@ pub fn files(snapshot: &Snapshot) -> Vec<(String, Vec<u8>)> {
         .map(|m| incident(m, snapshot, &page, &comps))
         .collect();
     let summary_maint: Vec<Value> = upcoming.iter().chain(&active).cloned().collect();
-    // Plain text everywhere: clients put `name` and `body` into pages (see `text::plain_text`).
-    let doc = |mut v: Value| {
-        crate::text::plain_json(&mut v);
-        serde_json::to_vec_pretty(&v).unwrap_or_default()
-    };
-    vec![
+    let docs = vec![
         (
             "api/v2/summary.json".to_owned(),
-            doc(
-                json!({"page": page_obj, "components": comps, "incidents": unresolved, "scheduled_maintenances": summary_maint, "status": status}),
-            ),
+            json!({"page": page_obj, "components": comps, "incidents": unresolved, "scheduled_maintenances": summary_maint, "status": status}),
         ),
         (
             "api/v2/status.json".to_owned(),
-            doc(json!({"page": page_obj, "status": status})),
+            json!({"page": page_obj, "status": status}),
         ),
         (
             "api/v2/components.json".to_owned(),
-            doc(json!({"page": page_obj, "components": comps})),
+            json!({"page": page_obj, "components": comps}),
         ),
         (
             "api/v2/incidents.json".to_owned(),
-            doc(json!({"page": page_obj, "incidents": incidents})),
+            json!({"page": page_obj, "incidents": incidents}),
         ),
         (
             "api/v2/incidents/unresolved.json".to_owned(),
-            doc(json!({"page": page_obj, "incidents": unresolved})),
+            json!({"page": page_obj, "incidents": unresolved}),
         ),
         (
             "api/v2/scheduled-maintenances.json".to_owned(),
-            doc(json!({"page": page_obj, "scheduled_maintenances": all_maint})),
+            json!({"page": page_obj, "scheduled_maintenances": all_maint}),
         ),
         (
             "api/v2/scheduled-maintenances/upcoming.json".to_owned(),
-            doc(json!({"page": page_obj, "scheduled_maintenances": upcoming})),
+            json!({"page": page_obj, "scheduled_maintenances": upcoming}),
         ),
         (
             "api/v2/scheduled-maintenances/active.json".to_owned(),
-            doc(json!({"page": page_obj, "scheduled_maintenances": active})),
+            json!({"page": page_obj, "scheduled_maintenances": active}),
         ),
-    ]
+    ];
+    // Plain text everywhere: clients put `name` and `body` into pages (see `text::plain_text`).
+    docs.into_iter()
+        .map(|(path, mut v): (String, Value)| {
+            crate::text::plain_json(&mut v);
+            serde_json::to_vec_pretty(&v)
+                .map(|bytes| (path.clone(), bytes))
+                .map_err(|e| RenderError::Serialize {
+                    file: path,
+                    reason: e.to_string(),
+                })
+        })
+        .collect()
 }
