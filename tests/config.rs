@@ -322,3 +322,25 @@ fn r16_a_bad_required_value_is_not_also_missing() {
     assert_eq!(got.len(), 1, "{got:#?}");
     assert!(got[0].starts_with("2:6: invalid type"), "{got:#?}");
 }
+
+/// A websocket `url` or a heartbeat `source` that `run` could only report as an outage is an
+/// error `check` reports on its own line (not on `kind`'s).
+#[test]
+fn r16_websocket_url_and_heartbeat_source_are_judged_on_their_line() {
+    let got = errors(
+        "[[component]]\nid = \"ws\"\nlabel = \"WS\"\nkind = \"websocket\"\nurl = \"http://x.test/socket\"\n\n[[component]]\nid = \"hb\"\nlabel = \"HB\"\nkind = \"heartbeat\"\nsource = \"http://x.test\"\nkey = \"k\"\nmax_age = \"5m\"\ndown_after = \"15m\"\n",
+    );
+    assert_eq!(got.len(), 2, "{got:#?}");
+    assert!(
+        got[0].starts_with("5:7: `url` must start with ws:// or wss:// | write url = "),
+        "{got:#?}"
+    );
+    assert!(
+        got[1].starts_with("11:10: `source` must be a redis:// or postgres:// URL | "),
+        "{got:#?}"
+    );
+    let fine = errors(
+        "[[component]]\nid = \"ws\"\nlabel = \"WS\"\nkind = \"websocket\"\nurl = \"wss://x.test/socket\"\n\n[[component]]\nid = \"hb\"\nlabel = \"HB\"\nkind = \"heartbeat\"\nsource = \"redis://127.0.0.1:6379/0\"\nkey = \"k\"\nmax_age = \"5m\"\ndown_after = \"15m\"\n",
+    );
+    assert!(fine.is_empty(), "{fine:#?}");
+}
