@@ -196,12 +196,13 @@ fn duplicate_ids_and_several_errors_at_once() {
     let text = "[[component]]\nid = \"a\"\nlabel = \"A\"\nkind = \"tcp\"\naddress = \"x:1\"\n\n[[component]]\nid = \"a\"\nlabel = \"A2\"\nkind = \"tcp\"\naddress = \"x:2\"\n\n[[component]]\nid = \"b\"\nlabel = \"B\"\nkind = \"http\"\nurl = \"http://x\"\nlatency_target = \"fast\"\n";
     let got = errors(text);
     assert_eq!(got.len(), 2, "{got:#?}");
+    // In file order.
     assert!(
-        got[0].starts_with("18:18: invalid duration `fast`"),
+        got[0].starts_with("7:1: component id `a` is used twice (first on line 1)"),
         "{got:#?}"
     );
     assert!(
-        got[1].starts_with("7:1: component id `a` is used twice (first on line 1)"),
+        got[1].starts_with("18:18: invalid duration `fast`"),
         "{got:#?}"
     );
 }

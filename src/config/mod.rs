@@ -621,6 +621,8 @@ impl Config {
             }
         }
         config.validate(&mut errors, &all);
+        // In file order, whichever pass found them: read top to bottom, fixed top to bottom.
+        errors.list.sort_by_key(|e| (e.line, e.column));
         Ok((config, errors.list))
     }
 
