@@ -380,3 +380,28 @@ fn r16_updates_lie_between_discovery_and_now() {
     ));
     assert!(fine.is_empty(), "{fine:#?}");
 }
+
+/// An incident naming a component whose own section has an error is not also told the id is
+/// unknown: one mistake, one error. The file's errors come in line order.
+#[test]
+fn r16_a_broken_component_is_not_also_unknown_to_incidents() {
+    let site = TestSite::new(
+        "[[component]]\nid = \"db\"\nlabel = \"DB\"\nkind = \"tcp\"\naddress = \"x:1\"\ntimeout = \"fast\"\n",
+    );
+    site.incident(
+        "a.md",
+        "---\ntitle: A\nseverity: huge\nstatus: investigating\ndiscovered_at: 2026-11-02T14:05:00Z\ncomponents: [db, dbb]\nupdates:\n  - at: 2026-11-02T14:05:00Z\n    status: investigating\n    mesage: x\n---\n",
+    );
+    let out = site.cmd(&["check"]);
+    assert_eq!(out.status.code(), Some(2));
+    let t = text(&out);
+    assert!(!t.contains("unknown component `db`"), "{t}");
+    assert!(t.contains("unknown component `dbb`"), "{t}");
+    let lines: Vec<usize> = t
+        .lines()
+        .filter_map(|l| l.split("a.md:").nth(1))
+        .filter_map(|rest| rest.split(':').next()?.parse().ok())
+        .collect();
+    assert_eq!(lines, [3, 6, 10], "{t}");
+    assert!(t.contains("4 problems in"), "{t}");
+}

@@ -58,6 +58,10 @@ pub struct Config {
     pub notify: Vec<NotifyConfig>,
     /// `[[objective]]`: service objectives published with their actuals.
     pub objectives: Vec<ObjectiveConfig>,
+    /// Ids of `[[component]]` sections left out for errors of their own (only in a file with
+    /// errors, which `check` reads on): an incident naming one is not told the id is unknown
+    /// on top of the error that says what is wrong with the component.
+    pub broken_component_ids: Vec<String>,
 }
 
 /// `[site]`: what the page says about itself.
@@ -575,6 +579,7 @@ impl Config {
             components: Vec::new(),
             notify: Vec::new(),
             objectives: Vec::new(),
+            broken_component_ids: Vec::new(),
         };
         for section in &all {
             let masked =
@@ -612,11 +617,15 @@ impl Config {
                         o
                     }));
                 }
-                ("component", true) => {
-                    if let Some(c) = parse_component(text, section, &mut errors) {
-                        config.components.push(c);
-                    }
-                }
+                ("component", true) => match parse_component(text, section, &mut errors) {
+                    Some(c) => config.components.push(c),
+                    None => config.broken_component_ids.extend(
+                        masked
+                            .parse::<table::KeyMap>()
+                            .ok()
+                            .and_then(|keys| string_key(&keys, "id").map(str::to_owned)),
+                    ),
+                },
                 _ => {} // nested sub-tables; TopLevel already refused unknown names
             }
         }

@@ -466,6 +466,8 @@ pub fn parse(path: &Path, text: &str, known: &[&str]) -> Result<Incident, Vec<In
         }
     }
     if !errors.list.is_empty() {
+        // In file order, whichever check found them.
+        errors.list.sort_by_key(|e| e.line);
         return Err(errors.list);
     }
     Ok(Incident {
