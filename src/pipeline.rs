@@ -25,7 +25,8 @@ pub fn incidents_dir(config: &Config) -> PathBuf {
 
 /// Parses every incident file, with every error.
 pub fn load_incidents(config: &Config) -> (Vec<Incident>, Vec<IncidentError>) {
-    let ids = config.component_ids();
+    let mut ids = config.component_ids();
+    ids.extend(config.broken_component_ids.iter().map(String::as_str));
     crate::incident::load_dir(&incidents_dir(config), &ids)
 }
 

@@ -701,3 +701,139 @@ fn file_names_cannot_forge_check_output() {
         assert!(text(&out).contains("\\u{1b}[2K"), "{}", text(&out));
     }
 }
+
+/// Issue 16: each config error is printed once (`file:line:col: error: message`, then the
+/// snippet, not the message again); the snippet underlines the right character after
+/// multi-byte ones; a bad `url` is underlined on the `url` line.
+#[test]
+fn r16_config_errors_print_once_and_point_at_the_right_place() {
+    let site = TestSite::new(
+        "[[component]]\nid = \"api\"\nlabel = \"API\"\nkind = \"http\"\nurl = \"http://x.test\"\nheaders = { \"Ääää\" = \"öööö\", \"B\" = 5 }\n\n[[component]]\nid = \"cache\"\nlabel = \"Cache\"\nkind = \"redis\"\nurl = \"http://cache.internal:6379\"\n",
+    );
+    let out = site.cmd(&["check"]);
+    assert_eq!(out.status.code(), Some(2));
+    let t = text(&out);
+    let file = site.config().display().to_string();
+    let header = format!("{file}:6:36: error: invalid type: integer `5`, expected a string");
+    assert!(t.contains(&header), "{t}");
+    assert_eq!(
+        t.matches("invalid type: integer `5`").count(),
+        1,
+        "printed once:\n{t}"
+    );
+    assert_eq!(
+        t.matches("`url` must start with redis://").count(),
+        1,
+        "{t}"
+    );
+    // The underline's column (in characters) is the column of `5` on the printed line.
+    let underline_under = |code: &str, what: char| {
+        let lines: Vec<&str> = t.lines().collect();
+        let at = lines
+            .iter()
+            .position(|l| l.contains(code))
+            .unwrap_or_else(|| panic!("no {code:?} in:\n{t}"));
+        let source = lines[at];
+        let marks = lines[at + 1];
+        let want = source.chars().position(|c| c == what).unwrap();
+        let got = marks.chars().position(|c| c == '┬' || c == '^').unwrap();
+        assert_eq!(got, want, "underline of {code:?}:\n{source}\n{marks}");
+    };
+    underline_under("│ headers = {", '5');
+    // The redis URL error underlines the `url` value, the line after `kind`.
+    underline_under("│ url = \"http://cache", '"');
+}
+
+/// A config file that cannot be read names the file, not `file:0:0`.
+#[test]
+fn r16_a_missing_config_file_has_no_line_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope.toml");
+    for args in [&["check"][..], &["build"]] {
+        let out = common::upstate()
+            .args(args)
+            .arg("--config")
+            .arg(&missing)
+            .output()
+            .unwrap();
+        let t = text(&out);
+        assert!(!out.status.success(), "{t}");
+        assert!(
+            t.contains(&format!(
+                "{}: error: cannot read the config file",
+                missing.display()
+            )),
+            "{t}"
+        );
+        assert!(!t.contains(":0:0"), "{t}");
+    }
+}
+
+/// An incident file's YAML error reads `file:line: error: message`, once, with the line in
+/// the file.
+#[test]
+fn r16_yaml_errors_read_once_with_the_file_line() {
+    let site = TestSite::new(
+        "[[component]]\nid = \"api\"\nlabel = \"API\"\nkind = \"tcp\"\naddress = \"127.0.0.1:1\"\n",
+    );
+    site.incident(
+        "a.md",
+        "---\ntitle: T\nseverity: major\nstatus: investigating\ndiscovered_at: 2026-11-02T14:05:00Z\ncomponents: [api\n---\n",
+    );
+    let out = site.cmd(&["check"]);
+    assert_eq!(out.status.code(), Some(2));
+    let t = text(&out);
+    assert!(t.contains("a.md:6: error: "), "{t}");
+    assert!(!t.contains("error: error"), "{t}");
+    assert!(!t.contains("line 5 column"), "{t}");
+}
+
+/// Issue 16: `publish` and `run` print their publish in one format, and a probe that times out
+/// is the component's state in the summary, not also a warning logged on every run.
+#[test]
+fn r16_publish_and_run_print_one_summary_and_no_warning_for_a_timeout() {
+    let http = http_server();
+    let silent = silent_server();
+    let site = TestSite::new(&format!(
+        "[[component]]\nid = \"web\"\nlabel = \"Web\"\nkind = \"http\"\nurl = \"http://{http}/ok\"\n\n[[component]]\nid = \"hang\"\nlabel = \"Hanging\"\nkind = \"http\"\nurl = \"http://{silent}/\"\ntimeout = \"300ms\"\n"
+    ));
+    let run = site.cmd(&["run"]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!stderr.contains("timed out"), "{stderr}");
+    assert!(!stderr.contains("WARN"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        stdout.contains("1 operational, 0 degraded, 1 down"),
+        "{stdout}"
+    );
+    let published = |stdout: &str| -> (String, usize, usize, usize) {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with("Published "))
+            .unwrap_or_else(|| panic!("no summary in {stdout}"));
+        let (head, counts) = line.split_once(": ").unwrap();
+        let n: Vec<usize> = counts
+            .split(", ")
+            .map(|c| c.split(' ').next().unwrap().parse().unwrap())
+            .collect();
+        assert!(
+            counts.ends_with(" unchanged.") && counts.contains(" written, "),
+            "{line}"
+        );
+        (head.to_owned(), n[0], n[1], n[2])
+    };
+    let (head, written, _, _) = published(&stdout);
+    assert!(written > 0, "{stdout}");
+
+    let again = site.cmd(&["publish"]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    let (head2, written2, deleted2, unchanged2) =
+        published(&String::from_utf8_lossy(&again.stdout));
+    assert_eq!(head2, head, "same files, same target, same words");
+    assert_eq!((written2, deleted2), (0, 0));
+    assert!(
+        head.starts_with(&format!("Published {unchanged2} files to ")),
+        "{head}"
+    );
+}

@@ -175,7 +175,7 @@ fn table_of_mistakes() {
         ),
         (
             "[site]\nbase_url = \"status.example.com\"\n",
-            "1:1: `base_url` must be an absolute http(s) URL",
+            "2:12: `base_url` must be an absolute http(s) URL",
         ),
         (
             "[[component]]\nid = \"a\"\nlabel = \"A\"\nkind = \"storage\"\n",
@@ -196,12 +196,13 @@ fn duplicate_ids_and_several_errors_at_once() {
     let text = "[[component]]\nid = \"a\"\nlabel = \"A\"\nkind = \"tcp\"\naddress = \"x:1\"\n\n[[component]]\nid = \"a\"\nlabel = \"A2\"\nkind = \"tcp\"\naddress = \"x:2\"\n\n[[component]]\nid = \"b\"\nlabel = \"B\"\nkind = \"http\"\nurl = \"http://x\"\nlatency_target = \"fast\"\n";
     let got = errors(text);
     assert_eq!(got.len(), 2, "{got:#?}");
+    // In file order.
     assert!(
-        got[0].starts_with("18:18: invalid duration `fast`"),
+        got[0].starts_with("7:1: component id `a` is used twice (first on line 1)"),
         "{got:#?}"
     );
     assert!(
-        got[1].starts_with("7:1: component id `a` is used twice (first on line 1)"),
+        got[1].starts_with("18:18: invalid duration `fast`"),
         "{got:#?}"
     );
 }
@@ -288,4 +289,59 @@ fn the_push_outbox_runs_on_the_snapshot_dsn_unless_it_has_its_own() {
         errors[0].starts_with("1:1: the push `outbox` query needs a database"),
         "{errors:?}"
     );
+}
+
+/// Issue 16: an unknown key hides no other error of its table, and a bad value none after it:
+/// in a plain table, in a component's shared keys and its kind's own, and in a notify target.
+#[test]
+fn r16_an_unknown_key_hides_no_other_error_in_its_table() {
+    let text = "[site]\ntitel = \"x\"\nbase_url = \"notaurl\"\n\n[run]\nconcurrency = \"many\"\ntimout = \"1s\"\nstale_after = \"soon\"\n\n[[component]]\nid = \"db\"\nlabel = \"DB\"\nkind = \"tcp\"\naddress = \"x:1\"\nfoo = 1\ntimeout = \"fast\"\n\n[[notify]]\nkind = \"webhook\"\nurl = \"https://hooks.example.com/x\"\nurll = \"y\"\ntimeout = \"later\"\n";
+    let got = errors(text);
+    for want in [
+        "2:1: unknown key `titel` in [site] | did you mean `title`?",
+        "3:12: `base_url` must be an absolute http(s) URL",
+        "6:15: invalid type: string \"many\", expected usize",
+        "7:1: unknown key `timout` in [run] | did you mean `timeout`?",
+        "8:15: invalid duration `soon`",
+        "15:1: unknown key `foo` in [[component]]",
+        "16:11: invalid duration `fast`",
+        "21:1: unknown key `urll` in [[notify]] | did you mean `url`?",
+        "22:11: invalid duration `later`",
+    ] {
+        assert!(
+            got.iter().any(|g| g.starts_with(want)),
+            "want {want}\ngot: {got:#?}"
+        );
+    }
+    assert_eq!(got.len(), 9, "each error once: {got:#?}");
+}
+
+/// A key whose value was wrong and set aside is not reported missing as well.
+#[test]
+fn r16_a_bad_required_value_is_not_also_missing() {
+    let got = errors("[[component]]\nid = 5\nlabel = \"A\"\nkind = \"tcp\"\naddress = \"x:1\"\n");
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert!(got[0].starts_with("2:6: invalid type"), "{got:#?}");
+}
+
+/// A websocket `url` or a heartbeat `source` that `run` could only report as an outage is an
+/// error `check` reports on its own line (not on `kind`'s).
+#[test]
+fn r16_websocket_url_and_heartbeat_source_are_judged_on_their_line() {
+    let got = errors(
+        "[[component]]\nid = \"ws\"\nlabel = \"WS\"\nkind = \"websocket\"\nurl = \"http://x.test/socket\"\n\n[[component]]\nid = \"hb\"\nlabel = \"HB\"\nkind = \"heartbeat\"\nsource = \"http://x.test\"\nkey = \"k\"\nmax_age = \"5m\"\ndown_after = \"15m\"\n",
+    );
+    assert_eq!(got.len(), 2, "{got:#?}");
+    assert!(
+        got[0].starts_with("5:7: `url` must start with ws:// or wss:// | write url = "),
+        "{got:#?}"
+    );
+    assert!(
+        got[1].starts_with("11:10: `source` must be a redis:// or postgres:// URL | "),
+        "{got:#?}"
+    );
+    let fine = errors(
+        "[[component]]\nid = \"ws\"\nlabel = \"WS\"\nkind = \"websocket\"\nurl = \"wss://x.test/socket\"\n\n[[component]]\nid = \"hb\"\nlabel = \"HB\"\nkind = \"heartbeat\"\nsource = \"redis://127.0.0.1:6379/0\"\nkey = \"k\"\nmax_age = \"5m\"\ndown_after = \"15m\"\n",
+    );
+    assert!(fine.is_empty(), "{fine:#?}");
 }

@@ -70,8 +70,8 @@ const CSTATE_FILES: [&str; 11] = [
     "2019-10-05-new-pipeline-rollout.md",
     "2023-04-16-formatting-testing.md",
     "2024-02-24-cstate-v6-planning-meeting.md",
+    "2024-02-24-exciting-downtime.md",
     "2024-02-24-maintenance-announcement.md",
-    "2024-07-23-exciting-downtime.md",
     "2024-12-24-cstate-v6-showdown.md",
     "2024-12-27-api-dns-resolution-error.md",
 ];
@@ -86,8 +86,14 @@ fn cstate_example_site_imports_and_checks() {
     let ids = ["api", "media", "gateway"];
     let out = import(&site, "cstate", &fixture("cstate"));
     let t = text(&out);
-    assert_eq!(out.status.code(), Some(0), "{t}");
-    assert!(t.contains("Imported 11 files; 0 warnings."), "{t}");
+    assert_eq!(out.status.code(), Some(3), "{t}");
+    assert!(t.contains("Imported 11 files; 1 warning."), "{t}");
+    // Its timeline is tracked in February for a post dated July: an update before
+    // `discovered_at` is an error (issue 16), so the incident starts at its first entry.
+    assert!(
+        t.contains("warning: content/issues/2024-07-23-excitement.md: its timeline starts (2024-02-24T10:35:00Z) before its `date` (2024-07-23T10:35:00Z); discovered_at set to the first entry"),
+        "{t}"
+    );
     assert!(
         t.contains("2018-04-25-us-east-connection-issues.md (from content/issues/2018-05-25-us-east-conn-issues.md)"),
         "{t}"
@@ -188,8 +194,9 @@ fn cstate_example_site_imports_and_checks() {
     assert!(i.body.contains("_informational_ posts"));
 
     // a track on its own line, `*Fixed*`, rules between entries.
-    let i = parsed(&site, "2024-07-23-exciting-downtime.md", &ids);
+    let i = parsed(&site, "2024-02-24-exciting-downtime.md", &ids);
     assert_eq!(i.updates.len(), 2);
+    assert_eq!(i.discovered_at, at("2024-02-24T10:35:00Z"));
     assert_eq!(
         i.updates
             .iter()
@@ -214,9 +221,9 @@ fn cstate_example_site_imports_and_checks() {
     // A second run writes nothing and overwrites nothing.
     let out = import(&site, "cstate", &fixture("cstate"));
     let t = text(&out);
-    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert_eq!(out.status.code(), Some(3), "{t}");
     assert!(
-        t.contains("Imported 0 files (11 already there); 0 warnings."),
+        t.contains("Imported 0 files (11 already there); 1 warning."),
         "{t}"
     );
     assert_eq!(files(&site), CSTATE_FILES);
@@ -255,7 +262,7 @@ fn cstate_unknown_systems_are_reported_and_left_out() {
         "warning: content/issues/2025-01-02-gateway.md: system `Gatway` matches no component",
         "not among cState's config.yml systems either",
         "may be a typo",
-        "Imported 12 files; 3 warnings.",
+        "Imported 12 files; 4 warnings.",
     ] {
         assert!(t.contains(want), "missing `{want}` in:\n{t}");
     }

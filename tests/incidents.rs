@@ -368,3 +368,108 @@ fn r16_an_invalid_incident_file_keeps_its_last_valid_version_published() {
     assert_eq!(site.cmd(&["run"]).status.code(), Some(0));
     assert_eq!(site.status_json()["incidents"], serde_json::json!([]));
 }
+
+/// Issue 16: one file reports every error it has, not only the first serde meets: unknown keys
+/// (top level and in updates, each with the fields of its own level), values of the wrong type,
+/// and the checks after them, each on its own line.
+#[test]
+fn r16_an_incident_file_reports_all_its_errors() {
+    let body = "---\ntitle: T\ntitel: x\nseverity: huge\nprivate: maybe\nstatus: investigating\ndiscovered_at: 2026-11-02T14:05:00Z\nupdates:\n  - at: 2026-11-02T14:05:00Z\n    status: investigating\n    mesage: x\n  - at: 2026-11-02T14:06:00Z\n    status: investigating\n    zzzzzzzzzz: x\n---\n";
+    let got = errors_of(body);
+    let find = |message: &str| {
+        got.iter()
+            .find(|(_, _, m, _)| m.starts_with(message))
+            .unwrap_or_else(|| panic!("no `{message}` in {got:#?}"))
+    };
+    let (line, field, _, help) = find("unknown field `titel`");
+    assert_eq!((*line, field.as_deref()), (3, Some("titel")));
+    assert!(help.contains("did you mean `title`?"), "{help}");
+    let (line, field, _, _) = find("`severity` cannot be `huge`");
+    assert_eq!((*line, field.as_deref()), (4, Some("severity")));
+    let (line, field, _, _) = find("`private`:");
+    assert_eq!((*line, field.as_deref()), (5, Some("private")));
+    let (line, field, _, help) = find("unknown field `mesage` in an update");
+    assert_eq!((*line, field.as_deref()), (11, Some("updates")));
+    assert_eq!(help, "did you mean `message`?");
+    // Far from every name: the help lists the fields of an update, not the top-level ones.
+    let (line, _, _, help) = find("unknown field `zzzzzzzzzz` in an update");
+    assert_eq!(*line, 14);
+    assert!(help.contains("at, status, message"), "{help}");
+    assert!(!help.contains("discovered_at"), "{help}");
+    assert_eq!(got.len(), 5, "{got:#?}");
+}
+
+/// A field set aside for its own error is not reported missing as well.
+#[test]
+fn r16_a_field_of_the_wrong_type_is_not_also_missing() {
+    let got = errors_of(
+        "---\ntitle: [1, 2]\nseverity: major\nstatus: investigating\ndiscovered_at: 2026-11-02T14:05:00Z\n---\n",
+    );
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert_eq!((got[0].0, got[0].1.as_deref()), (2, Some("title")));
+}
+
+/// A YAML syntax error names the line in the file (not in the front matter) and says what is
+/// wrong without the parser's own `error: line 5 column 13:` prefix.
+#[test]
+fn r16_yaml_errors_are_located_in_the_file() {
+    let got = errors_of("# note\n\n---\ntitle: T\nseverity: major\ncomponents: [api\n---\n");
+    assert_eq!(got.len(), 1, "{got:#?}");
+    let (line, _, message, help) = &got[0];
+    assert_eq!(*line, 6, "{got:#?}");
+    assert!(!message.contains("error"), "{message}");
+    assert!(!message.contains("line "), "{message}");
+    assert!(message.contains("bracket"), "{message}");
+    assert!(help.contains("YAML"), "{help}");
+}
+
+/// An update before the incident was discovered, or dated in the future, is refused.
+#[test]
+fn r16_updates_lie_between_discovery_and_now() {
+    let head = "---\ntitle: T\nseverity: major\nstatus: investigating\ndiscovered_at: 2026-11-02T14:05:00Z\nupdates:\n";
+    let early = errors_of(&format!(
+        "{head}  - at: 2026-11-02T14:04:59Z\n    status: investigating\n    message: x\n---\n"
+    ));
+    assert_eq!(early.len(), 1, "{early:#?}");
+    assert_eq!((early[0].0, early[0].1.as_deref()), (7, Some("updates")));
+    assert!(early[0].2.contains("before `discovered_at`"), "{early:#?}");
+    let tomorrow = (chrono::Utc::now() + chrono::TimeDelta::days(1))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let future = errors_of(&format!(
+        "{head}  - at: 2026-11-02T14:05:00Z\n    status: investigating\n    message: x\n  - at: {tomorrow}\n    status: identified\n    message: y\n---\n"
+    ));
+    assert_eq!(future.len(), 1, "{future:#?}");
+    assert_eq!(future[0].0, 10);
+    assert!(future[0].2.contains("in the future"), "{future:#?}");
+    // The same updates at discovery and now are fine.
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let fine = errors_of(&format!(
+        "{head}  - at: 2026-11-02T14:05:00Z\n    status: investigating\n    message: x\n  - at: {now}\n    status: identified\n    message: y\n---\n"
+    ));
+    assert!(fine.is_empty(), "{fine:#?}");
+}
+
+/// An incident naming a component whose own section has an error is not also told the id is
+/// unknown: one mistake, one error. The file's errors come in line order.
+#[test]
+fn r16_a_broken_component_is_not_also_unknown_to_incidents() {
+    let site = TestSite::new(
+        "[[component]]\nid = \"db\"\nlabel = \"DB\"\nkind = \"tcp\"\naddress = \"x:1\"\ntimeout = \"fast\"\n",
+    );
+    site.incident(
+        "a.md",
+        "---\ntitle: A\nseverity: huge\nstatus: investigating\ndiscovered_at: 2026-11-02T14:05:00Z\ncomponents: [db, dbb]\nupdates:\n  - at: 2026-11-02T14:05:00Z\n    status: investigating\n    mesage: x\n---\n",
+    );
+    let out = site.cmd(&["check"]);
+    assert_eq!(out.status.code(), Some(2));
+    let t = text(&out);
+    assert!(!t.contains("unknown component `db`"), "{t}");
+    assert!(t.contains("unknown component `dbb`"), "{t}");
+    let lines: Vec<usize> = t
+        .lines()
+        .filter_map(|l| l.split("a.md:").nth(1))
+        .filter_map(|rest| rest.split(':').next()?.parse().ok())
+        .collect();
+    assert_eq!(lines, [3, 6, 10], "{t}");
+    assert!(t.contains("4 problems in"), "{t}");
+}

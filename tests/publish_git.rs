@@ -573,7 +573,11 @@ fn pages_files_on_the_branch_survive_every_publish() {
             );
             let out = site.cmd(&["run"]);
             assert_ok(&out);
-            assert!(text(&out).contains(" 0 deleted)"), "{mode}: {}", text(&out));
+            assert!(
+                text(&out).contains(" 0 deleted, "),
+                "{mode}: {}",
+                text(&out)
+            );
             let files = remote.files("gh-pages");
             assert_eq!(
                 files.get("CNAME").map(Vec::as_slice),

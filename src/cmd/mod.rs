@@ -132,6 +132,22 @@ pub async fn send_heartbeat(config: &Config) {
     }
 }
 
+/// The one line `publish` and `run` print for a publish: `Published N files to TARGET: W
+/// written, D deleted, U unchanged.` (the site's files; what was sent, removed, left alone).
+pub fn published_summary(
+    target: &str,
+    files: usize,
+    report: &upstate::publish::PublishReport,
+) -> String {
+    format!(
+        "Published {files} file{} to {target}: {} written, {} deleted, {} unchanged.",
+        if files == 1 { "" } else { "s" },
+        report.uploaded,
+        report.deleted,
+        report.unchanged
+    )
+}
+
 /// An error and its causes on one line: `outer: cause: root cause`.
 pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
@@ -174,8 +190,17 @@ struct Located {
     help: Option<String>,
 }
 
-/// `file:line:col: error: message`, then a source snippet and the fix (miette).
+/// `file:line:col: error: message`, then a source snippet and the fix (miette). The message is
+/// printed once: miette's own heading (which repeats it) is left out of the snippet. An error
+/// with no place in the file (it could not be read) is `file: error: message`, not `file:0:0`.
 pub fn print_config_error(e: &ConfigError, text: &str) {
+    if e.line == 0 {
+        eprintln!("{}: error: {}", e.file.display(), e.message);
+        if let Some(help) = &e.help {
+            eprintln!("  help: {help}");
+        }
+        return;
+    }
     eprintln!(
         "{}:{}:{}: error: {}",
         e.file.display(),
@@ -183,18 +208,7 @@ pub fn print_config_error(e: &ConfigError, text: &str) {
         e.column,
         e.message
     );
-    if e.line == 0 {
-        if let Some(help) = &e.help {
-            eprintln!("  help: {help}");
-        }
-        return;
-    }
-    let offset: usize = text
-        .split_inclusive('\n')
-        .take(e.line - 1)
-        .map(str::len)
-        .sum::<usize>()
-        + e.column.saturating_sub(1);
+    let offset = byte_offset(text, e.line, e.column);
     let len = e.span.as_ref().map_or(1, |s| s.len().clamp(1, 80));
     let report = Located {
         message: e.message.clone(),
@@ -207,11 +221,41 @@ pub fn print_config_error(e: &ConfigError, text: &str) {
         help: e.help.clone(),
     };
     let mut out = String::new();
+    // Without miette's own `file:line:col` over the snippet: it counts columns in bytes, and
+    // the line above already names the place (in characters).
     let handler =
-        miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor());
+        miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+            .without_primary_span_start();
     if handler.render_report(&mut out, &report).is_ok() {
-        eprintln!("{out}");
+        eprintln!("{}", snippet_only(&out));
     }
+}
+
+/// The byte offset of a 1-based line and a 1-based column counted in characters (as
+/// [`ConfigError`] counts them), so a line with `é` before the error still points right.
+fn byte_offset(text: &str, line: usize, column: usize) -> usize {
+    let start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    let line_text = text.get(start..).unwrap_or_default();
+    let line_text = line_text.split('\n').next().unwrap_or_default();
+    start
+        + line_text
+            .char_indices()
+            .nth(column.saturating_sub(1))
+            .map_or(line_text.len(), |(i, _)| i)
+}
+
+/// A miette report from its snippet on: its first lines (`× message`) repeat what the
+/// `file:line:col: error:` line above already says.
+fn snippet_only(report: &str) -> &str {
+    report
+        .find('\u{256d}') // `╭`, the snippet's top corner
+        .and_then(|corner| report.get(..corner)?.rfind('\n').map(|nl| nl + 1))
+        .and_then(|start| report.get(start..))
+        .unwrap_or(report)
 }
 
 /// `file:line: error: message (field)` and the fix.

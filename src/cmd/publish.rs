@@ -28,11 +28,8 @@ pub async fn run(path: &Path) -> Exit {
     match target.publish(&site).await {
         Ok(r) => {
             out!(
-                "Published to {}: {} written, {} deleted, {} unchanged.",
-                target.name(),
-                r.uploaded,
-                r.deleted,
-                r.unchanged
+                "{}",
+                super::published_summary(&target.name(), r.uploaded + r.unchanged, &r)
             );
             super::send_heartbeat(&config).await;
             Exit::Success

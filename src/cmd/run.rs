@@ -51,6 +51,7 @@ fn print_json(report: &RunReport) {
         "files": report.files,
         "written": report.publish.uploaded,
         "deleted": report.publish.deleted,
+        "unchanged": report.publish.unchanged,
         "components": {"operational": c.operational, "degraded": c.degraded, "down": c.down, "no_data": c.no_data},
         "attention": report.attention,
     });
@@ -77,11 +78,8 @@ fn print_text(report: &RunReport, merge: bool) {
         }
     );
     out!(
-        "Published {} files to {} ({} written, {} deleted).",
-        report.files,
-        report.target,
-        report.publish.uploaded,
-        report.publish.deleted
+        "{}",
+        super::published_summary(&report.target, report.files, &report.publish)
     );
     let index = Path::new(&report.target).join("index.html");
     if index.is_file() {

@@ -21,6 +21,7 @@ pub mod objective;
 pub mod paging;
 pub mod percent;
 pub mod places;
+mod table;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -59,6 +60,10 @@ pub struct Config {
     pub notify: Vec<NotifyConfig>,
     /// `[[objective]]`: service objectives published with their actuals.
     pub objectives: Vec<ObjectiveConfig>,
+    /// Ids of `[[component]]` sections left out for errors of their own (only in a file with
+    /// errors, which `check` reads on): an incident naming one is not told the id is unknown
+    /// on top of the error that says what is wrong with the component.
+    pub broken_component_ids: Vec<String>,
 }
 
 /// `[site]`: what the page says about itself.
@@ -307,7 +312,7 @@ impl crate::probe::Target for Component {
 
 /// A config error pinned to a place in a file.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{}:{line}:{column}: {message}", file.display())]
+#[error("{}: {message}", place(.file, .line, .column))]
 pub struct ConfigError {
     pub file: PathBuf,
     pub line: usize,
@@ -317,6 +322,15 @@ pub struct ConfigError {
     pub message: String,
     /// How to fix it.
     pub help: Option<String>,
+}
+
+/// `file:line:column`, or only `file` for an error with no place in it (line 0: unreadable).
+fn place(file: &Path, line: &usize, column: &usize) -> String {
+    if *line == 0 {
+        file.display().to_string()
+    } else {
+        format!("{}:{line}:{column}", file.display())
+    }
 }
 
 /// A `${NAME}` in the config whose variable is not set where `check` runs.
@@ -549,6 +563,7 @@ impl Config {
             components: Vec::new(),
             notify: Vec::new(),
             objectives: Vec::new(),
+            broken_component_ids: Vec::new(),
         };
         for section in &all {
             let masked =
@@ -557,7 +572,12 @@ impl Config {
                 ($field:expr) => {
                     match masked.parse() {
                         Ok(value) => $field = value,
-                        Err(e) => errors.push_positioned(section, e, &[]),
+                        // Read again key by key, so one error hides no other.
+                        Err(_) => {
+                            if let Some(value) = read_table(text, section, &mut errors) {
+                                $field = value;
+                            }
+                        }
                     }
                 };
             }
@@ -581,15 +601,21 @@ impl Config {
                         o
                     }));
                 }
-                ("component", true) => {
-                    if let Some(c) = parse_component(text, section, &mut errors) {
-                        config.components.push(c);
-                    }
-                }
+                ("component", true) => match parse_component(text, section, &mut errors) {
+                    Some(c) => config.components.push(c),
+                    None => config.broken_component_ids.extend(
+                        masked
+                            .parse::<table::KeyMap>()
+                            .ok()
+                            .and_then(|keys| string_key(&keys, "id").map(str::to_owned)),
+                    ),
+                },
                 _ => {} // nested sub-tables; TopLevel already refused unknown names
             }
         }
         config.validate(&mut errors, &all);
+        // In file order, whichever pass found them: read top to bottom, fixed top to bottom.
+        errors.list.sort_by_key(|e| (e.line, e.column));
         Ok((config, errors.list))
     }
 
@@ -637,7 +663,8 @@ impl Config {
             || self.site.base_url.starts_with("http://"))
         {
             errors.push(
-                header_of("site"),
+                key_value_offset(errors.text, sections, "site", "base_url")
+                    .unwrap_or_else(|| header_of("site")),
                 None,
                 format!(
                     "`base_url` must be an absolute http(s) URL, not `{}`",
@@ -983,14 +1010,14 @@ struct TopLevel {
     objective: Option<serde::de::IgnoredAny>,
 }
 
-/// A `[[component]]` or `[[notify]]` section read as keys: the byte ranges of the keys every
-/// kind shares and of the kind's own (each half is then parsed by its own struct, which denies
+/// A `[[component]]` or `[[notify]]` section read as keys: the keys every kind shares and the
+/// kind's own, each with its bytes (each half is then parsed by its own struct, which denies
 /// unknown keys), the key map, and the masked section that positions are relative to.
 struct SplitSection {
     masked: document::Masked,
-    keys: BTreeMap<toml::Spanned<String>, toml::Spanned<toml::Value>>,
-    common: Vec<Range<usize>>,
-    specific: Vec<Range<usize>>,
+    keys: table::KeyMap,
+    common: Vec<(String, Range<usize>)>,
+    specific: Vec<(String, Range<usize>)>,
 }
 
 fn split_section(
@@ -1000,22 +1027,16 @@ fn split_section(
     common_keys: &[&str],
 ) -> Option<SplitSection> {
     let masked = document::Masked::new(text, &section.body, std::slice::from_ref(&section.body));
-    let keys: BTreeMap<toml::Spanned<String>, toml::Spanned<toml::Value>> = match masked.parse() {
+    let keys: table::KeyMap = match masked.parse() {
         Ok(k) => k,
         Err(e) => {
             errors.push_positioned(section, e, &[]);
             return None;
         }
     };
-    let (mut common, mut specific) = (Vec::new(), Vec::new());
-    for (key, value) in &keys {
-        let range = key.span().start + masked.offset..value.span().end + masked.offset;
-        if common_keys.contains(&key.get_ref().as_str()) {
-            common.push(range);
-        } else {
-            specific.push(range);
-        }
-    }
+    let (common, specific) = table::key_ranges(&keys, &masked)
+        .into_iter()
+        .partition(|(k, _)| common_keys.contains(&k.as_str()));
     Some(SplitSection {
         masked,
         keys,
@@ -1024,17 +1045,45 @@ fn split_section(
     })
 }
 
-/// Reads one `[[component]]`: the common keys, then the kind's own (each struct denies unknown
-/// keys), then what serde cannot check; `None` after reporting what is wrong.
-fn parse_component(text: &str, section: &Section, errors: &mut Errors<'_>) -> Option<Component> {
-    let split = split_section(text, section, errors, &COMMON_KEYS)?;
-    let common: CommonKeys = match document::Masked::new(text, &section.body, &split.common).parse()
-    {
-        Ok(c) => c,
+/// Reads a plain table (`[site]`, `[[objective]]`, ...) key by key, reporting every error.
+fn read_table<T: serde::de::DeserializeOwned>(
+    text: &str,
+    section: &Section,
+    errors: &mut Errors<'_>,
+) -> Option<T> {
+    let masked = document::Masked::new(text, &section.body, std::slice::from_ref(&section.body));
+    let keys: table::KeyMap = match masked.parse() {
+        Ok(k) => k,
         Err(e) => {
             errors.push_positioned(section, e, &[]);
             return None;
         }
+    };
+    let keep = table::key_ranges(&keys, &masked);
+    table::read_all(text, section, keep, &[], errors, |m| m.parse())
+}
+
+/// The value of a string key of the section, if it has one (a kind when the rest failed).
+fn string_key<'k>(keys: &'k table::KeyMap, name: &str) -> Option<&'k str> {
+    keys.iter()
+        .find(|(k, _)| k.get_ref() == name)
+        .and_then(|(_, v)| v.get_ref().as_str())
+}
+
+/// Reads one `[[component]]`: the common keys, then the kind's own (each struct denies unknown
+/// keys; every error of each half is reported, see [`table`]), then what serde cannot check;
+/// `None` after reporting what is wrong.
+fn parse_component(text: &str, section: &Section, errors: &mut Errors<'_>) -> Option<Component> {
+    let split = split_section(text, section, errors, &COMMON_KEYS)?;
+    let Some(common) = table::read_all(text, section, split.common.clone(), &[], errors, |m| {
+        m.parse::<CommonKeys>()
+    }) else {
+        // The kind's own keys can still be judged: a bad `timeout` hides no unknown key.
+        if let Some(kind) = string_key(&split.keys, "kind").filter(|k| ProbeSpec::KINDS.contains(k))
+        {
+            parse_kind_keys(text, kind, &split, section, errors);
+        }
+        return None;
     };
     let (line, _) = errors.lines.line_col(section.header);
     check_component_id(&common.id, &split, section, errors);
@@ -1102,6 +1151,24 @@ fn check_component_id(id: &str, split: &SplitSection, section: &Section, errors:
     }
 }
 
+/// A kind's own keys, parsed by its struct, every error reported.
+fn parse_kind_keys(
+    text: &str,
+    kind: &str,
+    split: &SplitSection,
+    section: &Section,
+    errors: &mut Errors<'_>,
+) -> Option<ProbeSpec> {
+    table::read_all(
+        text,
+        section,
+        split.specific.clone(),
+        &COMMON_KEYS,
+        errors,
+        |m| ProbeSpec::parse(kind, m).map_err(Positioned::from),
+    )
+}
+
 /// A known kind, its own keys parsed by its struct, and what its `validate` checks.
 fn parse_probe(
     text: &str,
@@ -1110,12 +1177,6 @@ fn parse_probe(
     section: &Section,
     errors: &mut Errors<'_>,
 ) -> Option<ProbeSpec> {
-    let SplitSection {
-        masked,
-        keys,
-        specific,
-        ..
-    } = split;
     let kind_offset = split.value_offset("kind").unwrap_or(section.header);
     if !ProbeSpec::KINDS.contains(&kind) {
         let help = match closest(kind, ProbeSpec::KINDS) {
@@ -1133,24 +1194,7 @@ fn parse_probe(
         );
         return None;
     }
-    let probe = match ProbeSpec::parse(kind, &document::Masked::new(text, &section.body, specific))
-    {
-        Ok(p) => p,
-        Err(e) => {
-            let e: Positioned = e.into();
-            // Only an unknown key of the component itself (its span is one of the keys), not
-            // one inside a nested table, whose "expected" list is that table's.
-            let at_top_level =
-                |at: usize| keys.keys().any(|k| k.span().start + masked.offset == at);
-            match (document::unknown_field(&e.message), &e.span) {
-                (Some((_, expected)), Some(span)) if at_top_level(span.start) => {
-                    report_unknown_keys(keys, masked, &expected, section, errors);
-                }
-                _ => errors.push_positioned(section, e, &COMMON_KEYS),
-            }
-            return None;
-        }
-    };
+    let probe = parse_kind_keys(text, kind, split, section, errors)?;
     if let Err(message) = probe.validate() {
         // Messages name their key first (`address` ...): point at that key's value.
         let offset = message
@@ -1208,13 +1252,24 @@ fn parse_notify(text: &str, section: &Section, errors: &mut Errors<'_>) -> Optio
         common,
         specific,
     } = split_section(text, section, errors, &NOTIFY_COMMON_KEYS)?;
-    let common: NotifyCommonKeys = match document::Masked::new(text, &section.body, &common).parse()
-    {
-        Ok(c) => c,
-        Err(e) => {
-            errors.push_positioned(section, e, &[]);
-            return None;
+    let specific_errors = |errors: &mut Errors<'_>, kind: &str| {
+        table::read_all(
+            text,
+            section,
+            specific.clone(),
+            &NOTIFY_COMMON_KEYS,
+            errors,
+            |m| TargetSpec::parse(kind, m).map_err(Positioned::from),
+        )
+    };
+    let Some(common) = table::read_all(text, section, common, &[], errors, |m| {
+        m.parse::<NotifyCommonKeys>()
+    }) else {
+        // The kind's own keys can still be judged, as for components.
+        if let Some(kind) = string_key(&keys, "kind").filter(|k| TargetSpec::KINDS.contains(k)) {
+            specific_errors(errors, kind);
         }
+        return None;
     };
     let (line, _) = errors.lines.line_col(section.header);
     let offset_of = |name: &str| {
@@ -1252,16 +1307,7 @@ fn parse_notify(text: &str, section: &Section, errors: &mut Errors<'_>) -> Optio
         );
         return None;
     }
-    let mut target = match TargetSpec::parse(
-        &common.kind,
-        &document::Masked::new(text, &section.body, &specific),
-    ) {
-        Ok(t) => t,
-        Err(e) => {
-            errors.push_positioned(section, e.into(), &NOTIFY_COMMON_KEYS);
-            return None;
-        }
-    };
+    let mut target = specific_errors(errors, &common.kind)?;
     let base_dir = errors
         .file
         .parent()
@@ -1278,52 +1324,4 @@ fn parse_notify(text: &str, section: &Section, errors: &mut Errors<'_>) -> Optio
         target,
         line,
     })
-}
-
-/// Unknown keys reported one by one; past this many, one more error says how many were left.
-const UNKNOWN_KEYS_LISTED: usize = 20;
-
-/// Reports every unknown key of a `[[component]]` (serde stops at the first), in file order: the
-/// first [`UNKNOWN_KEYS_LISTED`] one by one, then how many more there are. A file with 100,000
-/// of them gets 21 errors, not 100,000 lines nobody reads.
-fn report_unknown_keys(
-    keys: &BTreeMap<toml::Spanned<String>, toml::Spanned<toml::Value>>,
-    masked: &document::Masked,
-    expected: &[String],
-    section: &Section,
-    errors: &mut Errors<'_>,
-) {
-    let mut unknown: Vec<(usize, &str)> = keys
-        .keys()
-        .map(|k| (k.span().start + masked.offset, k.get_ref().as_str()))
-        .filter(|(_, name)| !COMMON_KEYS.contains(name) && !expected.iter().any(|e| e == name))
-        .collect();
-    unknown.sort_unstable();
-    let table = format!("[[{}]]", section.name);
-    let mut known: Vec<&str> = expected.iter().map(String::as_str).collect();
-    known.extend(COMMON_KEYS);
-    for &(offset, name) in unknown.iter().take(UNKNOWN_KEYS_LISTED) {
-        let help = match closest(name, known.iter().copied()) {
-            Some(near) => format!("did you mean `{near}`?"),
-            None => format!("known keys here: {}", known.join(", ")),
-        };
-        errors.push(
-            offset,
-            Some(offset..offset + name.len()),
-            format!("unknown key `{name}` in {table}"),
-            Some(help),
-        );
-    }
-    if let Some(&(offset, _)) = unknown.get(UNKNOWN_KEYS_LISTED) {
-        let more = unknown.len() - UNKNOWN_KEYS_LISTED;
-        errors.push(
-            offset,
-            None,
-            format!(
-                "{more} more unknown key{} in this {table} (only the first {UNKNOWN_KEYS_LISTED} are listed)",
-                if more == 1 { "" } else { "s" }
-            ),
-            Some(format!("known keys here: {}", known.join(", "))),
-        );
-    }
 }

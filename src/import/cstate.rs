@@ -185,6 +185,7 @@ fn issue(
 
     let body = Body::read(&body, source, out);
     doc.updates = body.updates.clone();
+    start_at_first_entry(&mut doc, date, source, out);
     let mut notes = Vec::new();
     if informational {
         doc.comments.push(
@@ -595,6 +596,25 @@ fn shortcodes(text: &str, source: &str, out: &mut Conversion) -> String {
     }
     result.push_str(rest);
     result
+}
+
+/// An update before `discovered_at` is an error in Upstate (issue 16); a cState post can track
+/// its timeline from before its `date`. The timeline is what was said when, so the incident
+/// starts at its first entry, and the operator is told.
+fn start_at_first_entry(doc: &mut Doc, date: DateTime<Utc>, source: &str, out: &mut Conversion) {
+    if let Some(first) = doc.updates.iter().map(|u| u.0).min()
+        && first < date
+    {
+        out.warn(
+            source,
+            format!(
+                "its timeline starts ({}) before its `date` ({}); discovered_at set to the first entry",
+                super::iso(first),
+                super::iso(date)
+            ),
+        );
+        doc.discovered_at = Some(first);
+    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,16 @@
-//! Splits a Markdown file into its front matter and body.
+//! Splits a Markdown file into its front matter and body, and reads the front matter reporting
+//! every error at once: serde stops at the first one, so unknown keys are found from the keys
+//! alone, and a field whose value cannot be read is set aside (its lines blanked, so every line
+//! number stays the file's) and the rest read again.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use serde_saphyr::Spanned;
+
+use super::{FIELDS, FileErrors, FrontMatter, UPDATE_FIELDS};
+use crate::config::closest;
 
 /// Front matter text, the body, and the 1-based line the front matter starts on.
 #[derive(Debug)]
@@ -45,6 +57,144 @@ pub fn split(text: &str) -> Result<Split<'_>, String> {
         inner += line.len();
     }
     Err("the front matter is not closed: add a `---` line after the last field".to_owned())
+}
+
+/// The keys of the front matter with their lines, in file order.
+type Keys = Vec<(String, usize)>;
+
+/// Reads the front matter: the fields, and the names of fields left out for an error of their
+/// own (so they are not reported as missing too). Every error found goes to `errors`, with its
+/// line in the file. `None` when the text is not YAML at all.
+pub(super) fn read(front: &str, errors: &mut FileErrors<'_>) -> Option<(FrontMatter, Vec<String>)> {
+    let keys = keys(front, errors)?;
+    unknown_keys(front, &keys, errors);
+    let mut text = front.to_owned();
+    let mut removed: Vec<String> = Vec::new();
+    // Each pass sets one field aside, so this ends; the bound only guards the reasoning.
+    for _ in 0..=keys.len() {
+        let e = match serde_saphyr::from_str::<FrontMatter>(&text) {
+            Ok(fm) => return Some((fm, removed)),
+            Err(e) => e,
+        };
+        let line = e
+            .location()
+            .map_or(1, |l| usize::try_from(l.line()).unwrap_or(1));
+        let (message, help) = describe(&e);
+        // The field whose lines hold the error: from its key to the next key.
+        let at = keys.iter().rposition(|(_, l)| *l <= line);
+        let field = at.map(|i| keys[i].0.clone()).unwrap_or_default();
+        let message = if field.is_empty() {
+            message
+        } else {
+            format!("`{field}`: {message}")
+        };
+        errors.push(line + errors.line_offset, &field, message, help);
+        let i = at.filter(|_| !removed.contains(&field))?;
+        let end = keys.get(i + 1).map_or(usize::MAX, |(_, l)| *l);
+        text = blank_lines(&text, keys[i].1, end);
+        removed.push(field);
+    }
+    None
+}
+
+/// The top-level keys and their lines; a YAML syntax error (reported) gives `None`.
+fn keys(front: &str, errors: &mut FileErrors<'_>) -> Option<Keys> {
+    let map: Option<HashMap<Spanned<String>, IgnoredAny>> = match serde_saphyr::from_str(front) {
+        Ok(map) => map,
+        Err(e) => {
+            let line = e
+                .location()
+                .map_or(1, |l| usize::try_from(l.line()).unwrap_or(1));
+            let (message, help) = describe(&e);
+            errors.push(line + errors.line_offset, "", message, help);
+            return None;
+        }
+    };
+    let mut keys: Keys = map
+        .unwrap_or_default()
+        .into_keys()
+        .map(|k| (k.value, usize::try_from(k.referenced.line()).unwrap_or(1)))
+        .collect();
+    keys.sort_by_key(|(_, line)| *line);
+    Some(keys)
+}
+
+/// Reports every unknown key, at the top and in each update, with the fields of its own level.
+fn unknown_keys(front: &str, keys: &Keys, errors: &mut FileErrors<'_>) {
+    for (key, line) in keys {
+        if !FIELDS.contains(&key.as_str()) {
+            let help = match closest(key, FIELDS) {
+                Some(near) => format!("did you mean `{near}`?"),
+                None => format!("known fields: {}", FIELDS.join(", ")),
+            };
+            errors.push(
+                line + errors.line_offset,
+                key,
+                format!("unknown field `{key}`"),
+                help,
+            );
+        }
+    }
+    #[derive(Deserialize)]
+    struct UpdateKeys {
+        #[serde(default)]
+        updates: Vec<HashMap<Spanned<String>, IgnoredAny>>,
+    }
+    // Not a list of mappings: the typed read reports that.
+    let Ok(parsed) = serde_saphyr::from_str::<UpdateKeys>(front) else {
+        return;
+    };
+    let mut unknown: Vec<(usize, String)> = parsed
+        .updates
+        .into_iter()
+        .flat_map(HashMap::into_keys)
+        .filter(|k| !UPDATE_FIELDS.contains(&k.value.as_str()))
+        .map(|k| (usize::try_from(k.referenced.line()).unwrap_or(1), k.value))
+        .collect();
+    unknown.sort();
+    for (line, key) in unknown {
+        let help = match closest(&key, UPDATE_FIELDS) {
+            Some(near) => format!("did you mean `{near}`?"),
+            None => format!("an update has: {}", UPDATE_FIELDS.join(", ")),
+        };
+        errors.push(
+            line + errors.line_offset,
+            "updates",
+            format!("unknown field `{key}` in an update"),
+            help,
+        );
+    }
+}
+
+/// `text` with lines `from..to` (1-based) emptied, every newline kept.
+fn blank_lines(text: &str, from: usize, to: usize) -> String {
+    text.split_inclusive('\n')
+        .enumerate()
+        .map(|(i, line)| {
+            if (from..to).contains(&(i + 1)) {
+                if line.ends_with('\n') { "\n" } else { "" }
+            } else {
+                line
+            }
+        })
+        .collect()
+}
+
+/// A YAML error's own words, without the parser's `line X column Y` (relative to the front
+/// matter, not the file; the caller gives the file's line) and its snippet.
+fn describe(e: &serde_saphyr::Error) -> (String, Option<String>) {
+    use serde_saphyr::MessageFormatter;
+    let mut inner = e;
+    while let serde_saphyr::Error::WithSnippet { error, .. } = inner {
+        inner = error;
+    }
+    let message = serde_saphyr::DefaultMessageFormatter
+        .format_message(inner)
+        .into_owned();
+    (
+        message,
+        Some("check the YAML between the `---` lines".to_owned()),
+    )
 }
 
 #[cfg(test)]

@@ -145,8 +145,9 @@ pub struct IncidentError {
     pub help: Option<String>,
 }
 
+/// The fields, typed. Unknown keys are not denied here but found and reported, every one of
+/// them, by [`front_matter::read`] (serde would stop at the first and hide every other error).
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct FrontMatter {
     title: Option<Spanned<String>>,
     #[serde(default)]
@@ -186,8 +187,11 @@ const FIELDS: [&str; 14] = [
     "updates",
 ];
 
+/// The keys of one `updates` entry.
+const UPDATE_FIELDS: [&str; 3] = ["at", "status", "message"];
+
+/// One `updates` entry (unknown keys: see [`FrontMatter`]).
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawUpdate {
     at: Spanned<String>,
     status: Spanned<String>,
@@ -281,17 +285,11 @@ pub fn parse(path: &Path, text: &str, known: &[&str]) -> Result<Incident, Vec<In
         }
     };
     errors.line_offset = split.first_line - 1;
-    let fm: FrontMatter = match serde_saphyr::from_str(split.front) {
-        Ok(fm) => fm,
-        Err(e) => {
-            let line = e.location().map_or(split.first_line, |l| {
-                usize::try_from(l.line()).unwrap_or(0) + errors.line_offset
-            });
-            let (message, field, help) = describe_yaml_error(&e);
-            errors.push(line, &field, message, help);
-            return Err(errors.list);
-        }
+    let Some((fm, removed)) = front_matter::read(split.front, &mut errors) else {
+        return Err(errors.list);
     };
+    // A field left out for an error of its own is not also "missing".
+    let absent = |field: &str| !removed.iter().any(|r| r == field);
     let slug = slug_of(path);
     let kind = match &fm.kind {
         Some(k) => errors
@@ -308,6 +306,7 @@ pub fn parse(path: &Path, text: &str, known: &[&str]) -> Result<Incident, Vec<In
     };
     let title = match &fm.title {
         Some(t) if !t.value.trim().is_empty() => t.value.trim().to_owned(),
+        _ if !absent("title") => String::new(),
         _ => {
             errors.push(
                 split.first_line,
@@ -374,26 +373,18 @@ pub fn parse(path: &Path, text: &str, known: &[&str]) -> Result<Incident, Vec<In
     let resolved_at = errors.time("resolved_at", &fm.resolved_at);
     let starts_at = errors.time("starts_at", &fm.starts_at);
     let ends_at = errors.time("ends_at", &fm.ends_at);
-    let mut updates = Vec::new();
-    for u in &fm.updates {
-        let at = errors.time("updates", &Some(u.at.clone()));
-        let st = errors.choice("updates", &u.status, &allowed_pairs);
-        if let (Some(at), Some(status)) = (at, st) {
-            updates.push(Update {
-                at,
-                status,
-                message: u.message.trim().to_owned(),
-            });
-        }
-    }
-    updates.sort_by_key(|u| std::cmp::Reverse(u.at));
+    let first_update = match kind {
+        Kind::Incident => discovered_at,
+        Kind::Maintenance => None,
+    };
+    let updates = read_updates(&fm.updates, &allowed_pairs, first_update, &mut errors);
 
     let line_of = |v: &Option<Spanned<String>>, errors: &FileErrors<'_>| {
         v.as_ref().map_or(split.first_line, |s| errors.line_of(s))
     };
     match kind {
         Kind::Incident => {
-            if fm.severity.is_none() {
+            if fm.severity.is_none() && absent("severity") {
                 errors.push(
                     split.first_line,
                     "severity",
@@ -401,7 +392,7 @@ pub fn parse(path: &Path, text: &str, known: &[&str]) -> Result<Incident, Vec<In
                     "add `severity: minor`, `major` or `critical`".to_owned(),
                 );
             }
-            if fm.status.is_none() {
+            if fm.status.is_none() && absent("status") {
                 errors.push(
                     split.first_line,
                     "status",
@@ -409,7 +400,7 @@ pub fn parse(path: &Path, text: &str, known: &[&str]) -> Result<Incident, Vec<In
                     "add `status: investigating` (or identified, monitoring, resolved)".to_owned(),
                 );
             }
-            if fm.discovered_at.is_none() {
+            if fm.discovered_at.is_none() && absent("discovered_at") {
                 errors.push(
                     split.first_line,
                     "discovered_at",
@@ -451,7 +442,10 @@ pub fn parse(path: &Path, text: &str, known: &[&str]) -> Result<Incident, Vec<In
             }
         }
         Kind::Maintenance => {
-            if fm.starts_at.is_none() || fm.ends_at.is_none() {
+            if (fm.starts_at.is_none() || fm.ends_at.is_none())
+                && absent("starts_at")
+                && absent("ends_at")
+            {
                 errors.push(
                     split.first_line,
                     "starts_at",
@@ -473,6 +467,8 @@ pub fn parse(path: &Path, text: &str, known: &[&str]) -> Result<Incident, Vec<In
         }
     }
     if !errors.list.is_empty() {
+        // In file order, whichever check found them.
+        errors.list.sort_by_key(|e| e.line);
         return Err(errors.list);
     }
     Ok(Incident {
@@ -494,6 +490,57 @@ pub fn parse(path: &Path, text: &str, known: &[&str]) -> Result<Incident, Vec<In
         updates,
         body: split.body.trim().to_owned(),
     })
+}
+
+/// How far ahead of this machine's clock an update may be dated: an author's clock a little
+/// fast is no error, an update from tomorrow is.
+const CLOCK_SKEW: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
+
+/// The timeline, newest first. An update must lie between `not_before` (an incident's
+/// `discovered_at`: nothing can be said about it earlier) and now: a future one would show
+/// readers news that has not happened, and a typo in the year is the usual cause.
+fn read_updates(
+    raw: &[RawUpdate],
+    allowed: &[(&str, Status)],
+    not_before: Option<DateTime<Utc>>,
+    errors: &mut FileErrors<'_>,
+) -> Vec<Update> {
+    let now = Utc::now();
+    let mut updates = Vec::new();
+    for u in raw {
+        let at = errors.time("updates", &Some(u.at.clone()));
+        let status = errors.choice("updates", &u.status, allowed);
+        let line = errors.line_of(&u.at);
+        if let (Some(at), Some(first)) = (at, not_before)
+            && at < first
+        {
+            errors.push(
+                line,
+                "updates",
+                format!("an update at {} is before `discovered_at` ({})", u.at.value.trim(), first.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
+                "an update cannot come before the incident was discovered; check the date and the time zone (UTC), or move `discovered_at` earlier".to_owned(),
+            );
+        }
+        if let Some(at) = at
+            && at > now + CLOCK_SKEW
+        {
+            errors.push(
+                line,
+                "updates",
+                format!("an update at {} is in the future", u.at.value.trim()),
+                "date each update when it was posted (RFC 3339, UTC); check the year and the time zone".to_owned(),
+            );
+        }
+        if let (Some(at), Some(status)) = (at, status) {
+            updates.push(Update {
+                at,
+                status,
+                message: u.message.trim().to_owned(),
+            });
+        }
+    }
+    updates.sort_by_key(|u| std::cmp::Reverse(u.at));
+    updates
 }
 
 /// The longest slug: transliteration can make a name several times longer (`東` is `Dong`),
@@ -567,32 +614,6 @@ fn disambiguate(incidents: &mut [Incident], errors: &mut Vec<IncidentError>) {
             }
         }
     }
-}
-
-/// A YAML error's message, the field it names, and a fix.
-fn describe_yaml_error(e: &serde_saphyr::Error) -> (String, String, Option<String>) {
-    let text = e.to_string();
-    // The rendered error may carry a location suffix or snippet; the first line is the message.
-    let first = text.lines().next().unwrap_or_default().to_owned();
-    let first = first
-        .split(" at line ")
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_owned();
-    if let Some(rest) = first.split("unknown field `").nth(1) {
-        let field = rest.split('`').next().unwrap_or_default().to_owned();
-        let help = match closest(&field, FIELDS) {
-            Some(near) => format!("did you mean `{near}`?"),
-            None => format!("known fields: {}", FIELDS.join(", ")),
-        };
-        return (format!("unknown field `{field}`"), field, Some(help));
-    }
-    (
-        first,
-        String::new(),
-        Some("check the YAML between the `---` lines".to_owned()),
-    )
 }
 
 /// Every `*.md` file in `dir` (sorted), parsed; errors of all files together. A file whose real

@@ -38,6 +38,17 @@ pub(crate) fn validate_ages(
     Ok(())
 }
 
+/// What `check` can judge of a `source` without connecting: its scheme (anything else would
+/// only fail at run time, as an outage).
+pub(crate) fn validate_source(source: &Secret) -> Result<(), String> {
+    const SCHEMES: [&str; 4] = ["redis://", "rediss://", "postgres://", "postgresql://"];
+    if SCHEMES.iter().any(|s| source.expose().starts_with(s)) {
+        Ok(())
+    } else {
+        Err("`source` must be a redis:// or postgres:// URL\n= help: write source = \"redis://cache.internal:6379/0\" or \"postgres://user@db/app\"".to_owned())
+    }
+}
+
 /// Where heartbeats are read from.
 pub(crate) enum Source {
     Redis(redis::aio::MultiplexedConnection),

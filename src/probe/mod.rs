@@ -238,8 +238,11 @@ impl ProbeSpec {
     pub fn validate(&self) -> Result<(), String> {
         match self {
             Self::Storage(c) => c.validate(),
-            Self::Heartbeat(c) => heartbeat::validate_ages(c.max_age, c.down_after),
-            Self::Workers(c) => heartbeat::validate_ages(c.max_age, c.down_after),
+            Self::Heartbeat(c) => heartbeat::validate_source(&c.source)
+                .and_then(|()| heartbeat::validate_ages(c.max_age, c.down_after)),
+            Self::Workers(c) => heartbeat::validate_source(&c.source)
+                .and_then(|()| heartbeat::validate_ages(c.max_age, c.down_after)),
+            Self::Websocket(c) => c.validate(),
             Self::Http(c) => c.validate(),
             Self::Dns(c) => c.validate(),
             Self::Mysql(c) => c.validate(),

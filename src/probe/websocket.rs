@@ -28,6 +28,20 @@ pub struct WebsocketConfig {
 const CLOSE_GRACE: Duration = Duration::from_millis(500);
 
 impl WebsocketConfig {
+    /// What `check` can judge without connecting: the scheme and the URL's form.
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        let url = self.url.expose();
+        if !(url.starts_with("ws://") || url.starts_with("wss://")) {
+            return Err(
+                "`url` must start with ws:// or wss://\n= help: write url = \"wss://example.com/socket\""
+                    .to_owned(),
+            );
+        }
+        reqwest::Url::parse(url)
+            .map(|_| ())
+            .map_err(|e| format!("`url` is not a valid URL: {e}"))
+    }
+
     async fn run(&self, started: Instant, deadline: Duration) -> Outcome {
         let connector = match tls_config() {
             Ok(c) => tokio_tungstenite::Connector::Rustls(c),

@@ -364,7 +364,7 @@ impl Renderer {
         );
 
         add("status.json".to_owned(), json::status_json(snapshot)?);
-        for (path, bytes) in statuspage::files(snapshot) {
+        for (path, bytes) in statuspage::files(snapshot)? {
             add(path, bytes);
         }
         for (path, bytes) in json::shields(snapshot, |key| self.label(key))? {
