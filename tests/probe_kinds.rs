@@ -530,10 +530,10 @@ async fn mqtt_server_that_never_answers_times_out() {
 
 #[test]
 fn mqtt_config_errors_name_the_line_and_the_fix() {
-    let tls = config_error("kind = \"mqtt\"\nurl = \"mqtts://h:8883\"\ntopic = \"t\"");
+    let scheme = config_error("kind = \"mqtt\"\nurl = \"ws://h:8883\"\ntopic = \"t\"");
     assert!(
-        tls.starts_with("test.toml:5:7: `url` must start with `mqtt://`"),
-        "{tls}"
+        scheme.starts_with("test.toml:5:7: `url` must start with `mqtt://` or `mqtts://`"),
+        "{scheme}"
     );
     let wildcard = config_error("kind = \"mqtt\"\nurl = \"mqtt://h\"\ntopic = \"a/#\"");
     assert!(

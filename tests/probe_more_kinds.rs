@@ -239,3 +239,141 @@ fn icmp_config_errors_name_the_line_and_the_fix() {
     let missing = config_error("kind = \"icmp\"\ncount = 2");
     assert!(missing.contains("missing field `host`"), "{missing}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// MQTT over TLS (a Mosquitto started by the test with a TLS listener and an rcgen certificate)
+// ---------------------------------------------------------------------------------------------
+
+/// A Mosquitto with only a TLS listener on a free port, its certificate for `localhost` signed
+/// by a test CA (PEM in `ca_file`); stopped when dropped.
+struct TlsMosquitto {
+    child: std::process::Child,
+    port: u16,
+    ca_file: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl TlsMosquitto {
+    fn start() -> Self {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+        let dir = tempfile::tempdir().unwrap();
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.distinguished_name
+            .push(DnType::CommonName, "upstate mqtts test CA");
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca_key = KeyPair::generate().unwrap();
+        let ca_cert = ca.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::new(ca, ca_key);
+        let key = KeyPair::generate().unwrap();
+        let leaf = CertificateParams::new(vec!["localhost".to_owned()])
+            .unwrap()
+            .signed_by(&key, &issuer)
+            .unwrap();
+        let path = |name: &str| dir.path().join(name);
+        std::fs::write(path("ca.pem"), ca_cert.pem()).unwrap();
+        std::fs::write(path("cert.pem"), leaf.pem()).unwrap();
+        std::fs::write(path("key.pem"), key.serialize_pem()).unwrap();
+        let port = closed_port();
+        std::fs::write(
+            path("mosquitto.conf"),
+            format!(
+                "listener {port} 127.0.0.1\nallow_anonymous true\ncertfile {}\nkeyfile {}\npersistence false\n",
+                path("cert.pem").display(),
+                path("key.pem").display()
+            ),
+        )
+        .unwrap();
+        let child = std::process::Command::new("mosquitto")
+            .arg("-c")
+            .arg(path("mosquitto.conf"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("mosquitto is not installed: apt-get install mosquitto");
+        let server = Self {
+            child,
+            port,
+            ca_file: path("ca.pem"),
+            _dir: dir,
+        };
+        // A readiness bound on a loaded machine, not a timing.
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return server;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("mosquitto did not listen on {port}");
+    }
+
+    fn keys(&self, extra: &str) -> String {
+        format!(
+            "kind = \"mqtt\"\nurl = \"mqtts://localhost:{}\"\ntopic = \"upstate/probe/{}\"\n{extra}",
+            self.port,
+            std::process::id()
+        )
+    }
+}
+
+impl Drop for TlsMosquitto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn mqtts_round_trip_over_verified_tls_is_up() {
+    let broker = TlsMosquitto::start();
+    let ca = format!("ca_file = \"{}\"", broker.ca_file.display());
+    let o = probe(&broker.keys(&ca)).await;
+    assert_eq!(o.health, Health::Up, "{o:?}");
+    assert!(
+        o.detail
+            .starts_with("Publish/subscribe round trip over TLS in "),
+        "{}",
+        o.detail
+    );
+    assert!(o.latency_ms.is_some());
+    // The latency limit is judged on the round trip.
+    let o = probe(&broker.keys(&format!("{ca}\ndown_below = 1000000"))).await;
+    assert_eq!(o.health, Health::Down, "{o:?}");
+    assert!(o.detail.contains("latency (ms)"), "{}", o.detail);
+}
+
+#[tokio::test]
+async fn mqtts_untrusted_certificate_is_down_not_downgraded() {
+    let broker = TlsMosquitto::start();
+    let o = probe(&broker.keys("")).await;
+    assert_eq!(o.health, Health::Down, "{o:?}");
+    assert!(
+        o.detail.starts_with("TLS handshake failed: ") && o.detail.contains("UnknownIssuer"),
+        "{}",
+        o.detail
+    );
+}
+
+#[tokio::test]
+async fn mqtts_closed_port_is_down_without_the_password_and_a_silent_one_times_out() {
+    // SAFETY: a variable no other test reads.
+    unsafe { std::env::set_var("UPSTATE_TEST_MQTTS_PW", "mqtts-Secr3t-pw-41c9") };
+    let port = closed_port();
+    let o = probe(&format!(
+        "kind = \"mqtt\"\nurl = \"mqtts://app:${{UPSTATE_TEST_MQTTS_PW}}@127.0.0.1:{port}\"\ntopic = \"t\""
+    ))
+    .await;
+    assert_eq!(o.health, Health::Down);
+    assert!(o.detail.starts_with("Cannot connect: "), "{}", o.detail);
+    assert!(!o.detail.contains("mqtts-Secr3t-pw-41c9"), "{}", o.detail);
+    let addr = silent_server();
+    assert_times_out(&format!(
+        "kind = \"mqtt\"\nurl = \"mqtts://{addr}\"\ntopic = \"t\""
+    ))
+    .await;
+}
+
+#[test]
+fn mqtts_config_errors_name_the_line_and_the_fix() {
+    let plain_ca = config_error("kind = \"mqtt\"\nurl = \"mqtt://h\"\ntopic = \"t\"\nca_file = \"ca.pem\"");
+    assert!(plain_ca.contains("`ca_file` is only used with TLS"), "{plain_ca}");
+}

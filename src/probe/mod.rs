@@ -16,6 +16,7 @@ pub mod heartbeat;
 pub mod http;
 pub mod icmp;
 pub mod mqtt;
+pub mod mqtts;
 pub mod mysql;
 pub mod nats;
 pub mod postgres;
