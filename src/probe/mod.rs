@@ -26,6 +26,7 @@ pub mod redis;
 pub mod runner;
 pub mod smtp;
 pub mod ssh;
+pub mod ssh_hostkey;
 pub mod storage;
 pub mod tcp;
 pub mod thresholds;
@@ -262,6 +263,7 @@ impl ProbeSpec {
             Self::Redis(c) => c.validate(),
             Self::Grpc(c) => c.validate(),
             Self::Icmp(c) => c.validate(),
+            Self::Ssh(c) => c.validate(),
             _ => Ok(()),
         }
     }
