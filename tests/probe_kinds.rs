@@ -876,11 +876,16 @@ fn probes_example_config_passes_check_and_names_every_new_kind() {
         "ssh",
         "smtp",
         "prometheus",
+        "grpc",
+        "icmp",
     ] {
         assert!(
             text.contains(&format!("kind = \"{kind}\"")),
             "{kind} is missing from the example"
         );
+    }
+    for key in ["url = \"mqtts://", "fingerprint = \"SHA256:"] {
+        assert!(text.contains(key), "{key} is missing from the example");
     }
 }
 
@@ -918,11 +923,12 @@ fn files_under(dir: &std::path::Path) -> Vec<(std::path::PathBuf, String)> {
 #[tokio::test]
 async fn a_run_keeps_broker_and_database_secrets_out_of_every_output_and_records_the_value() {
     let queue = TestQueue::with_messages(2).await;
-    let (mysql_pw, amqp_pw, nats_pw, mqtt_pw) = (
+    let (mysql_pw, amqp_pw, nats_pw, mqtt_pw, mqtts_pw) = (
         "run-Mysql-pw-3a7c",
         "run-Amqp-pw-9b1d",
         "run-Nats-pw-c2e8",
         "run-Mqtt-pw-5f60",
+        "run-Mqtts-pw-77a2",
     );
     let closed = closed_port();
     let site = common::TestSite::new(&format!(
@@ -959,6 +965,12 @@ label = "MQTT"
 kind = "mqtt"
 url = "mqtt://app:${{T_MQTT_PW}}@127.0.0.1:{closed}"
 topic = "t"
+[[component]]
+id = "mqtts-closed"
+label = "MQTT TLS"
+kind = "mqtt"
+url = "mqtts://app:${{T_MQTTS_PW}}@127.0.0.1:{closed}"
+topic = "t"
 "#,
         queue = queue.name
     ));
@@ -970,6 +982,7 @@ topic = "t"
         .env("T_AMQP_PW", amqp_pw)
         .env("T_NATS_PW", nats_pw)
         .env("T_MQTT_PW", mqtt_pw)
+        .env("T_MQTTS_PW", mqtts_pw)
         .output()
         .unwrap();
     let printed = common::text(&output);
@@ -978,7 +991,7 @@ topic = "t"
         files.iter().any(|(p, _)| p.ends_with("status.json")),
         "the run published nothing: {printed}"
     );
-    for secret in [mysql_pw, amqp_pw, nats_pw, mqtt_pw] {
+    for secret in [mysql_pw, amqp_pw, nats_pw, mqtt_pw, mqtts_pw] {
         assert!(!printed.contains(secret), "{secret} printed:\n{printed}");
         for (path, text) in &files {
             assert!(!text.contains(secret), "{secret} in {}", path.display());

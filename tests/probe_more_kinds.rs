@@ -73,7 +73,11 @@ async fn grpc_serving_is_up_with_connect_time_apart() {
     let (addr, reporter) = grpc_server(Duration::ZERO).await;
     let o = probe(&format!("kind = \"grpc\"\naddress = \"{addr}\"")).await;
     assert_eq!(o.health, Health::Up, "{o:?}");
-    assert!(o.detail.starts_with("The server is SERVING ("), "{}", o.detail);
+    assert!(
+        o.detail.starts_with("The server is SERVING ("),
+        "{}",
+        o.detail
+    );
     assert!(o.detail.contains(", connect "), "{}", o.detail);
     assert!(o.latency_ms.is_some());
 
@@ -86,7 +90,8 @@ async fn grpc_serving_is_up_with_connect_time_apart() {
     .await;
     assert_eq!(o.health, Health::Up, "{o:?}");
     assert!(
-        o.detail.starts_with("Service \"upstate.Jobs\" is SERVING ("),
+        o.detail
+            .starts_with("Service \"upstate.Jobs\" is SERVING ("),
         "{}",
         o.detail
     );
@@ -147,10 +152,7 @@ async fn grpc_slow_answer_is_over_the_latency_threshold() {
 #[tokio::test]
 async fn grpc_closed_port_is_down_and_a_silent_one_times_out() {
     let port = closed_port();
-    let o = probe(&format!(
-        "kind = \"grpc\"\naddress = \"127.0.0.1:{port}\""
-    ))
-    .await;
+    let o = probe(&format!("kind = \"grpc\"\naddress = \"127.0.0.1:{port}\"")).await;
     assert_eq!(o.health, Health::Down);
     assert!(o.detail.starts_with("Cannot connect: "), "{}", o.detail);
     assert!(o.detail.contains("refused"), "{}", o.detail);
@@ -173,7 +175,9 @@ async fn grpc_tls_to_a_plaintext_server_is_down_not_downgraded() {
 fn grpc_config_errors_name_the_line_and_the_fix() {
     let scheme = config_error("kind = \"grpc\"\naddress = \"http://h:50051\"");
     assert!(
-        scheme.starts_with("test.toml:5:11: `address` `http://h:50051` must be host:port without a scheme"),
+        scheme.starts_with(
+            "test.toml:5:11: `address` `http://h:50051` must be host:port without a scheme"
+        ),
         "{scheme}"
     );
     let port = config_error("kind = \"grpc\"\naddress = \"h\"");
@@ -197,7 +201,8 @@ async fn icmp_loopback_answers_every_echo_with_no_loss() {
     assert_eq!(o.value, Some(0.0), "loss % is the value");
     assert!(o.latency_ms.is_some());
     assert!(
-        o.detail.starts_with("3 of 3 echoes answered, 0 % loss, mean round trip "),
+        o.detail
+            .starts_with("3 of 3 echoes answered, 0 % loss, mean round trip "),
         "{}",
         o.detail
     );
@@ -374,6 +379,167 @@ async fn mqtts_closed_port_is_down_without_the_password_and_a_silent_one_times_o
 
 #[test]
 fn mqtts_config_errors_name_the_line_and_the_fix() {
-    let plain_ca = config_error("kind = \"mqtt\"\nurl = \"mqtt://h\"\ntopic = \"t\"\nca_file = \"ca.pem\"");
-    assert!(plain_ca.contains("`ca_file` is only used with TLS"), "{plain_ca}");
+    let plain_ca =
+        config_error("kind = \"mqtt\"\nurl = \"mqtt://h\"\ntopic = \"t\"\nca_file = \"ca.pem\"");
+    assert!(
+        plain_ca.contains("`ca_file` is only used with TLS"),
+        "{plain_ca}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// SSH host key (Debian's OpenSSH sshd, started by the test on a free port with its own keys)
+// ---------------------------------------------------------------------------------------------
+
+/// An OpenSSH sshd on a free port with an ed25519, an ECDSA and an RSA host key of its own (in
+/// a temp dir); stopped when dropped. `fingerprints` are what `ssh-keygen -lf` prints for them.
+struct TestSshd {
+    child: std::process::Child,
+    port: u16,
+    fingerprints: Vec<(String, String)>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestSshd {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = String::new();
+        let mut fingerprints = Vec::new();
+        for kind in ["ed25519", "ecdsa", "rsa"] {
+            let key = dir.path().join(kind);
+            let made = std::process::Command::new("ssh-keygen")
+                .args(["-q", "-t", kind, "-N", "", "-f"])
+                .arg(&key)
+                .status()
+                .expect("ssh-keygen is not installed: apt-get install openssh-client");
+            assert!(made.success());
+            let listed = std::process::Command::new("ssh-keygen")
+                .arg("-lf")
+                .arg(key.with_extension("pub"))
+                .output()
+                .unwrap();
+            // "256 SHA256:… comment (ED25519)"
+            let line = String::from_utf8(listed.stdout).unwrap();
+            let fingerprint = line.split_whitespace().nth(1).unwrap().to_owned();
+            assert!(fingerprint.starts_with("SHA256:"), "{line}");
+            fingerprints.push((kind.to_owned(), fingerprint));
+            config.push_str(&format!("HostKey {}\n", key.display()));
+        }
+        let port = closed_port();
+        config.push_str(&format!(
+            "Port {port}\nListenAddress 127.0.0.1\nPidFile none\nUsePAM no\n"
+        ));
+        std::fs::write(dir.path().join("sshd_config"), config).unwrap();
+        // sshd started as root insists on its privilege-separation directory (systemd's
+        // RuntimeDirectory makes it on a real host; scripts/services.sh makes it in CI).
+        if !std::path::Path::new("/run/sshd").is_dir() {
+            let _ = std::fs::create_dir_all("/run/sshd");
+        }
+        let child = std::process::Command::new("/usr/sbin/sshd")
+            .args(["-D", "-e", "-f"])
+            .arg(dir.path().join("sshd_config"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("sshd is not installed: apt-get install openssh-server");
+        let server = Self {
+            child,
+            port,
+            fingerprints,
+            _dir: dir,
+        };
+        // A readiness bound on a loaded machine, not a timing.
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return server;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("sshd did not listen on {port}");
+    }
+
+    fn keys(&self, fingerprint: &str) -> String {
+        format!(
+            "kind = \"ssh\"\naddress = \"127.0.0.1:{}\"\nfingerprint = \"{fingerprint}\"",
+            self.port
+        )
+    }
+}
+
+impl Drop for TestSshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn ssh_each_host_key_fingerprint_matches_a_real_sshd() {
+    let sshd = TestSshd::start();
+    for (kind, fingerprint) in &sshd.fingerprints {
+        let o = probe(&sshd.keys(fingerprint)).await;
+        assert_eq!(o.health, Health::Up, "{kind}: {o:?}");
+        assert!(o.detail.starts_with("SSH-2.0-OpenSSH_"), "{}", o.detail);
+        assert!(
+            o.detail.ends_with(&format!("{fingerprint} matches")),
+            "{kind}: {}",
+            o.detail
+        );
+    }
+}
+
+#[tokio::test]
+async fn ssh_changed_host_key_is_down_and_names_every_key_seen() {
+    let sshd = TestSshd::start();
+    // Another host's key: what a rebuilt server or an impostor would present.
+    let other = TestSshd::start();
+    let wanted = &other.fingerprints[0].1.clone();
+    drop(other);
+    let o = probe(&sshd.keys(wanted)).await;
+    assert_eq!(o.health, Health::Down, "{o:?}");
+    assert!(
+        o.detail.starts_with(&format!(
+            "Host key mismatch: expected {wanted}, the server holds "
+        )),
+        "{}",
+        o.detail
+    );
+    for (_, fingerprint) in &sshd.fingerprints {
+        assert!(o.detail.contains(fingerprint.as_str()), "{}", o.detail);
+    }
+}
+
+#[tokio::test]
+async fn ssh_fingerprint_closed_port_is_down_and_a_silent_one_times_out() {
+    let fingerprint = "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s";
+    let port = closed_port();
+    let o = probe(&format!(
+        "kind = \"ssh\"\naddress = \"127.0.0.1:{port}\"\nfingerprint = \"{fingerprint}\""
+    ))
+    .await;
+    assert_eq!(o.health, Health::Down);
+    assert!(o.detail.starts_with("Cannot connect: "), "{}", o.detail);
+    let addr = silent_server();
+    assert_times_out(&format!(
+        "kind = \"ssh\"\naddress = \"{addr}\"\nfingerprint = \"{fingerprint}\""
+    ))
+    .await;
+}
+
+#[test]
+fn ssh_fingerprint_config_errors_name_the_line_and_the_fix() {
+    let md5 = config_error(
+        "kind = \"ssh\"\naddress = \"h:22\"\nfingerprint = \"MD5:16:27:ac:a5:76:28:2d:36:63:1b:56:4d:eb:df:a6:48\"",
+    );
+    assert!(
+        md5.starts_with("test.toml:6:15: `fingerprint` `MD5:16:27")
+            && md5.contains("is not a SHA256 host key fingerprint")
+            && md5.contains("ssh-keygen -lf"),
+        "{md5}"
+    );
+    let short = config_error("kind = \"ssh\"\naddress = \"h:22\"\nfingerprint = \"SHA256:abc\"");
+    assert!(
+        short.contains("is not a SHA256 host key fingerprint"),
+        "{short}"
+    );
 }

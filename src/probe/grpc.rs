@@ -122,10 +122,10 @@ fn judge(status: i32, what: &str, ms: u64, connect_ms: u64) -> Outcome {
         Ok(ServingStatus::NotServing) => {
             Outcome::down(format!("{what} is NOT_SERVING.")).with_latency(ms)
         }
-        Ok(ServingStatus::ServiceUnknown) => {
-            Outcome::down(format!("{what} is unknown to the server (SERVICE_UNKNOWN)."))
-                .with_latency(ms)
-        }
+        Ok(ServingStatus::ServiceUnknown) => Outcome::down(format!(
+            "{what} is unknown to the server (SERVICE_UNKNOWN)."
+        ))
+        .with_latency(ms),
         Ok(ServingStatus::Unknown) | Err(_) => Outcome::down(format!(
             "{what} reports status {status} (UNKNOWN): the server does not know its health."
         ))
@@ -141,9 +141,9 @@ fn refused(status: &tonic::Status, what: &str) -> Outcome {
         tonic::Code::NotFound => Outcome::down(format!(
             "{what} is unknown to the server's health service (NOT_FOUND)."
         )),
-        tonic::Code::Unimplemented => Outcome::down(
-            "The server does not implement grpc.health.v1.Health (UNIMPLEMENTED).",
-        ),
+        tonic::Code::Unimplemented => {
+            Outcome::down("The server does not implement grpc.health.v1.Health (UNIMPLEMENTED).")
+        }
         code => Outcome::down(format!(
             "Health check failed: {code:?}{}{message}.",
             if message.is_empty() { "" } else { ": " }

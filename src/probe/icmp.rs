@@ -61,7 +61,11 @@ impl IcmpConfig {
             Ok(a) => a,
             Err(e) => return Outcome::down(e),
         };
-        let kind = if address.is_ipv4() { ICMP::V4 } else { ICMP::V6 };
+        let kind = if address.is_ipv4() {
+            ICMP::V4
+        } else {
+            ICMP::V6
+        };
         let client = match Client::new(&Config::builder().kind(kind).build()) {
             Ok(c) => c,
             Err(e) => return Outcome::down(socket_error(&e)),
@@ -123,8 +127,10 @@ fn judge(host: &str, sent: u16, round_trips: &[Duration]) -> Outcome {
     let lost = sent.saturating_sub(received);
     let loss = f64::from(lost) * 100.0 / f64::from(sent.max(1));
     if received == 0 {
-        return Outcome::down(format!("No echo reply from {host} ({sent} of {sent} lost)."))
-            .with_value(loss);
+        return Outcome::down(format!(
+            "No echo reply from {host} ({sent} of {sent} lost)."
+        ))
+        .with_value(loss);
     }
     let total: Duration = round_trips.iter().sum();
     let mean = total / u32::from(received);
@@ -155,12 +161,25 @@ mod tests {
     fn loss_is_the_value_and_all_lost_is_down() {
         let ms = Duration::from_millis;
         let all = judge("h", 4, &[ms(1), ms(3), ms(2), ms(2)]);
-        assert_eq!((all.health, all.value, all.latency_ms), (super::super::Health::Up, Some(0.0), Some(2)));
+        assert_eq!(
+            (all.health, all.value, all.latency_ms),
+            (super::super::Health::Up, Some(0.0), Some(2))
+        );
         let half = judge("h", 4, &[ms(1), ms(3)]);
-        assert_eq!((half.health, half.value), (super::super::Health::Up, Some(50.0)));
-        assert!(half.detail.starts_with("2 of 4 echoes answered, 50 % loss"), "{}", half.detail);
+        assert_eq!(
+            (half.health, half.value),
+            (super::super::Health::Up, Some(50.0))
+        );
+        assert!(
+            half.detail.starts_with("2 of 4 echoes answered, 50 % loss"),
+            "{}",
+            half.detail
+        );
         let none = judge("h", 3, &[]);
-        assert_eq!((none.health, none.value), (super::super::Health::Down, Some(100.0)));
+        assert_eq!(
+            (none.health, none.value),
+            (super::super::Health::Down, Some(100.0))
+        );
         assert_eq!(none.detail, "No echo reply from h (3 of 3 lost).");
     }
 

@@ -44,7 +44,11 @@ fn target(url: &str) -> Result<Target, String> {
     let tls = match parsed.scheme() {
         "mqtt" => false,
         "mqtts" => true,
-        _ => return Err(format!("`url` must start with `mqtt://` or `mqtts://`{help}")),
+        _ => {
+            return Err(format!(
+                "`url` must start with `mqtt://` or `mqtts://`{help}"
+            ));
+        }
     };
     let host = parsed
         .host_str()

@@ -148,7 +148,10 @@ async fn connect<S: AsyncRead + AsyncWrite + Unpin>(
     wire.send(Packet::Connect(packet)).await?;
     match wire.next().await? {
         Packet::ConnAck(ack) if ack.code == ConnectReturnCode::Success => Ok(()),
-        Packet::ConnAck(ack) => Err(format!("The broker refused the connection: {:?}.", ack.code)),
+        Packet::ConnAck(ack) => Err(format!(
+            "The broker refused the connection: {:?}.",
+            ack.code
+        )),
         other => Err(format!(
             "The broker answered CONNECT with {}, not CONNACK.",
             name(&other)

@@ -80,7 +80,10 @@ impl SshConfig {
         match self.find_key(&mut reader, &banner, wanted).await {
             Ok(key) => Outcome::up(
                 Some(ms),
-                format!("{shown} in {ms} ms; host key {} {wanted} matches", key.key_type),
+                format!(
+                    "{shown} in {ms} ms; host key {} {wanted} matches",
+                    key.key_type
+                ),
             ),
             Err(e) => Outcome::down(e).with_latency(ms),
         }

@@ -35,7 +35,8 @@ pub(crate) static HOST_KEY_ALGORITHMS: [&str; 6] = [
 const KEX: &str = "curve25519-sha256,curve25519-sha256@libssh.org";
 /// Offered only so the server's negotiation succeeds; nothing is ever encrypted.
 const CIPHERS: &str = "chacha20-poly1305@openssh.com,aes128-ctr,aes256-ctr,aes128-gcm@openssh.com,aes256-gcm@openssh.com";
-const MACS: &str = "hmac-sha2-256-etm@openssh.com,hmac-sha2-256,hmac-sha2-512-etm@openssh.com,hmac-sha2-512";
+const MACS: &str =
+    "hmac-sha2-256-etm@openssh.com,hmac-sha2-256,hmac-sha2-512-etm@openssh.com,hmac-sha2-512";
 
 const MSG_DISCONNECT: u8 = 1;
 const MSG_KEXINIT: u8 = 20;
@@ -91,7 +92,7 @@ where
     let (k_s, q_s, sig) = (reader.string()?, reader.string()?, reader.string()?);
     let shared = agreement::agree_ephemeral(
         ephemeral,
-        &agreement::UnparsedPublicKey::new(&X25519, q_s),
+        agreement::UnparsedPublicKey::new(&X25519, q_s),
         "The server's key-exchange key is invalid.".to_owned(),
         |k| Ok(k.to_vec()),
     )?;
@@ -158,7 +159,11 @@ fn verify(k_s: &[u8], sig: &[u8], hash: &[u8]) -> Result<String, String> {
     let mut blob = Reader::new(sig);
     let sig_type = String::from_utf8_lossy(blob.string()?).into_owned();
     let sig_bytes = blob.string()?;
-    let bad = || format!("The server's {key_type} signature over the key exchange does not verify: it does not hold that key's private half.");
+    let bad = || {
+        format!(
+            "The server's {key_type} signature over the key exchange does not verify: it does not hold that key's private half."
+        )
+    };
     let ok = match (key_type.as_str(), sig_type.as_str()) {
         ("ssh-ed25519", "ssh-ed25519") => {
             let public = key.string()?;
@@ -189,15 +194,16 @@ fn verify(k_s: &[u8], sig: &[u8], hash: &[u8]) -> Result<String, String> {
                 other => return Err(format!("Unsupported host key type {other}.")),
             };
             let mut inner = Reader::new(sig_bytes);
-            let fixed = [inner.string()?, inner.string()?]
-                .iter()
-                .try_fold(Vec::new(), |mut out, part| {
+            let fixed = [inner.string()?, inner.string()?].iter().try_fold(
+                Vec::new(),
+                |mut out, part| {
                     let part = strip_zeros(part);
                     let pad = width.checked_sub(part.len()).ok_or_else(bad)?;
                     out.resize(out.len() + pad, 0);
                     out.extend_from_slice(part);
                     Ok::<_, String>(out)
-                })?;
+                },
+            )?;
             UnparsedPublicKey::new(algorithm, point)
                 .verify(hash, &fixed)
                 .is_ok()
@@ -272,7 +278,8 @@ async fn write_packet<S: AsyncWrite + Unpin>(stream: &mut S, payload: &[u8]) -> 
     if padding < 4 {
         padding += 8;
     }
-    let length = u32::try_from(1 + payload.len() + padding).map_err(|_| "The packet is too large.".to_owned())?;
+    let length = u32::try_from(1 + payload.len() + padding)
+        .map_err(|_| "The packet is too large.".to_owned())?;
     let mut packet = Vec::with_capacity(unpadded + padding);
     packet.extend_from_slice(&length.to_be_bytes());
     #[allow(clippy::cast_possible_truncation)] // padding is 4..=11
@@ -292,7 +299,9 @@ async fn write_packet<S: AsyncWrite + Unpin>(stream: &mut S, payload: &[u8]) -> 
 }
 
 async fn read_packet<S: AsyncRead + Unpin>(stream: &mut S) -> Result<Vec<u8>, String> {
-    let dropped = |e: std::io::Error| format!("The server dropped the connection during the key exchange: {e}.");
+    let dropped = |e: std::io::Error| {
+        format!("The server dropped the connection during the key exchange: {e}.")
+    };
     let mut len = [0u8; 4];
     stream.read_exact(&mut len).await.map_err(dropped)?;
     let len = usize::try_from(u32::from_be_bytes(len)).unwrap_or(usize::MAX);
@@ -347,6 +356,39 @@ mod tests {
         assert_eq!(mpint(&[0x80]), vec![0, 0, 0, 2, 0x00, 0x80]);
         assert_eq!(mpint(&[0x00, 0x12, 0x34]), vec![0, 0, 0, 2, 0x12, 0x34]);
         assert_eq!(mpint(&[0, 0]), vec![0, 0, 0, 0]);
+    }
+
+    /// A server that presents the right host key but cannot sign with it (a man in the middle
+    /// replaying the public key) fails; the real holder passes.
+    #[test]
+    fn a_host_key_without_its_signature_does_not_verify() {
+        use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair as _};
+        let Ok(pkcs8) = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()) else {
+            panic!("no key")
+        };
+        let Ok(pair) = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()) else {
+            panic!("no key")
+        };
+        let mut k_s = ssh_string(b"ssh-ed25519");
+        k_s.extend(ssh_string(pair.public_key().as_ref()));
+        let sig_over = |hash: &[u8]| {
+            let mut blob = ssh_string(b"ssh-ed25519");
+            blob.extend(ssh_string(pair.sign(hash).as_ref()));
+            blob
+        };
+        let hash = Sha256::digest(b"this exchange");
+        assert_eq!(
+            verify(&k_s, &sig_over(&hash), &hash),
+            Ok("ssh-ed25519".to_owned())
+        );
+        let replayed = sig_over(&Sha256::digest(b"another exchange"));
+        let refused = verify(&k_s, &replayed, &hash);
+        assert!(
+            refused
+                .as_ref()
+                .is_err_and(|e| e.contains("does not hold that key's private half")),
+            "{refused:?}"
+        );
     }
 
     #[test]
