@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use common::kinds::{assert_times_out, config_error, probe};
 use common::{closed_port, silent_server};
-use upstate::probe::{Health, Outcome};
+use upstate::probe::Health;
 
 #[allow(dead_code)] // used by the broker tests below
 /// A name no other test (or other suite on the same server) uses.
