@@ -1002,6 +1002,30 @@ topic = "t"
         p.starts_with(site.path().join(".upstate")) && text.contains("\"value\":2.0")
     });
     assert!(recorded, "no observation with value 2 in history");
+    // The day's rollup keeps it too (raw observations age out), and the component page charts it.
+    let rolled_up = files.iter().any(|(p, text)| {
+        p.starts_with(site.path().join(".upstate"))
+            && text.contains("\"value\":{\"count\":1,\"sum\":2.0,\"min\":2.0,\"max\":2.0}")
+    });
+    assert!(rolled_up, "no daily value rollup in history");
+    let page = files
+        .iter()
+        .find(|(p, _)| p.ends_with("components/jobs.html"))
+        .map(|(_, text)| text)
+        .expect("no component page for jobs");
+    assert!(
+        page.contains("Measured value (daily lowest, mean, highest): queue depth")
+            && page.contains("Daily queue depth, lowest, mean and highest, last ")
+            && page.contains("; highest 2</title>"),
+        "no value chart on the component page"
+    );
+    // A kind whose value is its latency gets no second chart.
+    let mysql_page = files
+        .iter()
+        .find(|(p, _)| p.ends_with("components/mysql-bad-login.html"))
+        .map(|(_, text)| text)
+        .expect("no component page for mysql");
+    assert!(!mysql_page.contains("Measured value ("));
     queue.delete().await;
 }
 

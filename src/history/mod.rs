@@ -583,6 +583,9 @@ impl History {
                 if let Some(ms) = raw.observation.outcome.latency_ms {
                     entry.latency.add(ms as f64);
                 }
+                if let Some(value) = raw.observation.outcome.value {
+                    entry.value.add(value);
+                }
             }
             if superseded {
                 // Both runs failed: the streak counts this one too. Otherwise the later run's
