@@ -4,6 +4,7 @@
 
 pub mod history_fixtures;
 pub mod kinds;
+pub mod receiver;
 pub mod services;
 
 use std::io::{Read, Write};
