@@ -12,7 +12,7 @@ use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use serde::Deserialize;
 
 use super::{BoxFuture, Outcome, Probe, elapsed_ms};
-use crate::config::Secret;
+use crate::secret::Secret;
 
 /// `[[component]] kind = "mqtt"`.
 #[derive(Debug, Clone, Deserialize)]
@@ -75,7 +75,7 @@ impl MqttConfig {
     /// The URL's scheme and host, and a topic one can publish to.
     pub fn validate(&self) -> Result<(), String> {
         if !self.url.expose().is_empty() {
-            let target = target(self.url.expose()).map_err(|e| crate::config::secret::scrub(&e))?;
+            let target = target(self.url.expose()).map_err(|e| crate::secret::scrub(&e))?;
             if self.ca_file.is_some() && !target.tls {
                 return Err(
                     "`ca_file` is only used with TLS\n= help: write url = \"mqtts://host:8883\", or remove ca_file"
@@ -102,7 +102,7 @@ pub(crate) fn unique_token() -> String {
 }
 
 pub(crate) fn mqtt_error(e: &dyn std::fmt::Display) -> String {
-    crate::config::secret::scrub(e.to_string().trim_end_matches('.'))
+    crate::secret::scrub(e.to_string().trim_end_matches('.'))
 }
 
 impl Probe for MqttConfig {
@@ -110,7 +110,7 @@ impl Probe for MqttConfig {
         Box::pin(async move {
             let target = match target(self.url.expose()) {
                 Ok(t) => t,
-                Err(e) => return Outcome::down(crate::config::secret::scrub(&e)),
+                Err(e) => return Outcome::down(crate::secret::scrub(&e)),
             };
             if target.tls {
                 return super::mqtts::check(target, &self.topic, self.ca_file.as_deref()).await;

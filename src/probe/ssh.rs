@@ -16,7 +16,7 @@ use tokio::net::TcpStream;
 
 use super::ssh_hostkey::{self, CLIENT_ID, HOST_KEY_ALGORITHMS, HostKey};
 use super::{BoxFuture, Outcome, Probe, elapsed_ms};
-use crate::config::EnvString;
+use crate::secret::EnvString;
 
 /// `[[component]] kind = "ssh"`.
 #[derive(Debug, Clone, Deserialize)]
