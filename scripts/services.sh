@@ -58,6 +58,13 @@ echo "services: MariaDB, RabbitMQ, Mosquitto and NATS are up"
 command -v prometheus >/dev/null || apt_install prometheus
 command -v prometheus >/dev/null || { echo "services: prometheus is missing (apt-get install prometheus)"; exit 1; }
 
+# sshd: tests/probe_more_kinds.rs starts its own OpenSSH sshd on a free port (its host keys in a
+# temp dir) to check host-key fingerprints. Started as root it needs its privilege-separation
+# directory, which systemd's RuntimeDirectory makes on a real host.
+[ -x /usr/sbin/sshd ] || apt_install openssh-server
+[ -x /usr/sbin/sshd ] || { echo "services: sshd is missing (apt-get install openssh-server)"; exit 1; }
+if [ "$(id -u)" = 0 ]; then mkdir -p /run/sshd && chmod 755 /run/sshd; fi
+
 # moto_server (PyPI `moto[server]`): the S3 API server tests/s3.rs starts on a free port.
 if command -v moto_server >/dev/null; then
   echo "services: moto_server is installed ($(command -v moto_server))"

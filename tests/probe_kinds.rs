@@ -8,33 +8,9 @@ mod common;
 
 use std::time::Duration;
 
+use common::kinds::{assert_times_out, config_error, probe};
 use common::{closed_port, silent_server};
-use upstate::config::Config;
-use upstate::probe::{Health, Outcome, runner::check_once};
-
-/// Parses a one-component config and runs its probe once under its deadline, like a run does.
-async fn probe(kind_keys: &str) -> Outcome {
-    let text = format!("[[component]]\nid = \"c\"\nlabel = \"C\"\n{kind_keys}\n");
-    let config =
-        Config::parse(&text, std::path::Path::new("test.toml")).unwrap_or_else(|e| panic!("{e}"));
-    let component = &config.components[0];
-    // A hang guard only (generous); the deadline itself is enforced by check_once.
-    tokio::time::timeout(
-        component.timeout.std() * 4 + Duration::from_secs(5),
-        check_once(component),
-    )
-    .await
-    .expect("the runner must enforce the deadline")
-}
-
-/// The config error text for a one-component config that must not parse.
-fn config_error(kind_keys: &str) -> String {
-    let text = format!("[[component]]\nid = \"c\"\nlabel = \"C\"\n{kind_keys}\n");
-    match Config::parse(&text, std::path::Path::new("test.toml")) {
-        Ok(_) => panic!("accepted: {kind_keys}"),
-        Err(e) => e.to_string(),
-    }
-}
+use upstate::probe::Health;
 
 #[allow(dead_code)] // used by the broker tests below
 /// A name no other test (or other suite on the same server) uses.
@@ -48,19 +24,6 @@ fn unique(prefix: &str) -> String {
             .as_nanos(),
     );
     format!("{prefix}_{}_{:x}", std::process::id(), h.finish())
-}
-
-/// A socket that accepts and never answers must cost the deadline and say "Timed out".
-async fn assert_times_out(kind_keys: &str) {
-    let started = std::time::Instant::now();
-    let o = probe(&format!("{kind_keys}\ntimeout = \"400ms\"")).await;
-    assert_eq!(
-        (o.health, o.detail.as_str()),
-        (Health::Down, "Timed out after 400ms."),
-        "{kind_keys}"
-    );
-    // Not a timing assertion: only that the guard in `probe` was not what ended it.
-    assert!(started.elapsed() < Duration::from_secs(5));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -567,10 +530,10 @@ async fn mqtt_server_that_never_answers_times_out() {
 
 #[test]
 fn mqtt_config_errors_name_the_line_and_the_fix() {
-    let tls = config_error("kind = \"mqtt\"\nurl = \"mqtts://h:8883\"\ntopic = \"t\"");
+    let scheme = config_error("kind = \"mqtt\"\nurl = \"ws://h:8883\"\ntopic = \"t\"");
     assert!(
-        tls.starts_with("test.toml:5:7: `url` must start with `mqtt://`"),
-        "{tls}"
+        scheme.starts_with("test.toml:5:7: `url` must start with `mqtt://` or `mqtts://`"),
+        "{scheme}"
     );
     let wildcard = config_error("kind = \"mqtt\"\nurl = \"mqtt://h\"\ntopic = \"a/#\"");
     assert!(
@@ -913,11 +876,16 @@ fn probes_example_config_passes_check_and_names_every_new_kind() {
         "ssh",
         "smtp",
         "prometheus",
+        "grpc",
+        "icmp",
     ] {
         assert!(
             text.contains(&format!("kind = \"{kind}\"")),
             "{kind} is missing from the example"
         );
+    }
+    for key in ["url = \"mqtts://", "fingerprint = \"SHA256:"] {
+        assert!(text.contains(key), "{key} is missing from the example");
     }
 }
 
@@ -955,11 +923,12 @@ fn files_under(dir: &std::path::Path) -> Vec<(std::path::PathBuf, String)> {
 #[tokio::test]
 async fn a_run_keeps_broker_and_database_secrets_out_of_every_output_and_records_the_value() {
     let queue = TestQueue::with_messages(2).await;
-    let (mysql_pw, amqp_pw, nats_pw, mqtt_pw) = (
+    let (mysql_pw, amqp_pw, nats_pw, mqtt_pw, mqtts_pw) = (
         "run-Mysql-pw-3a7c",
         "run-Amqp-pw-9b1d",
         "run-Nats-pw-c2e8",
         "run-Mqtt-pw-5f60",
+        "run-Mqtts-pw-77a2",
     );
     let closed = closed_port();
     let site = common::TestSite::new(&format!(
@@ -996,6 +965,12 @@ label = "MQTT"
 kind = "mqtt"
 url = "mqtt://app:${{T_MQTT_PW}}@127.0.0.1:{closed}"
 topic = "t"
+[[component]]
+id = "mqtts-closed"
+label = "MQTT TLS"
+kind = "mqtt"
+url = "mqtts://app:${{T_MQTTS_PW}}@127.0.0.1:{closed}"
+topic = "t"
 "#,
         queue = queue.name
     ));
@@ -1007,6 +982,7 @@ topic = "t"
         .env("T_AMQP_PW", amqp_pw)
         .env("T_NATS_PW", nats_pw)
         .env("T_MQTT_PW", mqtt_pw)
+        .env("T_MQTTS_PW", mqtts_pw)
         .output()
         .unwrap();
     let printed = common::text(&output);
@@ -1015,7 +991,7 @@ topic = "t"
         files.iter().any(|(p, _)| p.ends_with("status.json")),
         "the run published nothing: {printed}"
     );
-    for secret in [mysql_pw, amqp_pw, nats_pw, mqtt_pw] {
+    for secret in [mysql_pw, amqp_pw, nats_pw, mqtt_pw, mqtts_pw] {
         assert!(!printed.contains(secret), "{secret} printed:\n{printed}");
         for (path, text) in &files {
             assert!(!text.contains(secret), "{secret} in {}", path.display());
@@ -1026,6 +1002,30 @@ topic = "t"
         p.starts_with(site.path().join(".upstate")) && text.contains("\"value\":2.0")
     });
     assert!(recorded, "no observation with value 2 in history");
+    // The day's rollup keeps it too (raw observations age out), and the component page charts it.
+    let rolled_up = files.iter().any(|(p, text)| {
+        p.starts_with(site.path().join(".upstate"))
+            && text.contains("\"value\":{\"count\":1,\"sum\":2.0,\"min\":2.0,\"max\":2.0}")
+    });
+    assert!(rolled_up, "no daily value rollup in history");
+    let page = files
+        .iter()
+        .find(|(p, _)| p.ends_with("components/jobs.html"))
+        .map(|(_, text)| text)
+        .expect("no component page for jobs");
+    assert!(
+        page.contains("Measured value (daily lowest, mean, highest): queue depth")
+            && page.contains("Daily queue depth, lowest, mean and highest, last ")
+            && page.contains("; highest 2</title>"),
+        "no value chart on the component page"
+    );
+    // A kind whose value is its latency gets no second chart.
+    let mysql_page = files
+        .iter()
+        .find(|(p, _)| p.ends_with("components/mysql-bad-login.html"))
+        .map(|(_, text)| text)
+        .expect("no component page for mysql");
+    assert!(!mysql_page.contains("Measured value ("));
     queue.delete().await;
 }
 

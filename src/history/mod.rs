@@ -644,6 +644,7 @@ impl History {
                     measured,
                     raw.observation.outcome.health == Health::Down,
                     raw.observation.outcome.latency_ms,
+                    raw.observation.outcome.value,
                 );
             }
             if superseded {

@@ -73,6 +73,7 @@ impl History {
                         measured,
                         raw.observation.outcome.health == Health::Down,
                         raw.observation.outcome.latency_ms,
+                        raw.observation.outcome.value,
                     );
                 }
                 last.insert(id.clone(), (run.at, measured));

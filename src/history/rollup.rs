@@ -116,6 +116,52 @@ pub struct DayRollup {
     /// used as they are.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub segments: Vec<Segment>,
+    /// The kind's main measured value (queue depth, lag, loss %), when it reports one: what
+    /// the component page charts. Absent in day files written before it existed.
+    #[serde(default, skip_serializing_if = "ValueStats::is_empty")]
+    pub value: ValueStats,
+}
+
+/// A day's measured values: count, sum, lowest and highest. Mergeable, and exact for any sign
+/// (the latency sketch holds positive numbers only, and a PromQL value may be negative).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct ValueStats {
+    #[serde(default)]
+    pub count: u64,
+    #[serde(default)]
+    pub sum: f64,
+    #[serde(default)]
+    pub min: f64,
+    #[serde(default)]
+    pub max: f64,
+}
+
+impl ValueStats {
+    /// No value recorded.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Records one measured value; non-finite ones are not numbers to chart and are skipped.
+    pub fn add(&mut self, value: f64) {
+        if !value.is_finite() {
+            return;
+        }
+        if self.count == 0 {
+            (self.min, self.max) = (value, value);
+        } else {
+            self.min = self.min.min(value);
+            self.max = self.max.max(value);
+        }
+        self.count += 1;
+        self.sum += value;
+    }
+
+    /// The mean, or `None` when nothing was recorded.
+    pub fn mean(&self) -> Option<f64> {
+        #[allow(clippy::cast_precision_loss)] // check counts stay far below 2^52
+        (self.count > 0).then(|| self.sum / self.count as f64)
+    }
 }
 
 impl DayRollup {
@@ -126,8 +172,17 @@ impl DayRollup {
     }
 
     /// Counts one check that measured `state`.
-    pub fn add_check(&mut self, state: ComponentState, failed: bool, latency_ms: Option<u64>) {
+    pub fn add_check(
+        &mut self,
+        state: ComponentState,
+        failed: bool,
+        latency_ms: Option<u64>,
+        value: Option<f64>,
+    ) {
         self.checks += 1;
+        if let Some(value) = value {
+            self.value.add(value);
+        }
         self.worst_seen = Some(self.worst_seen.map_or(state, |w| w.worst(state)));
         if failed {
             self.failures += 1;

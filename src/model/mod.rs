@@ -118,6 +118,15 @@ pub struct Percentiles {
     pub samples: u64,
 }
 
+/// One day of a component's measured value.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ValueDay {
+    pub min: f64,
+    pub mean: f64,
+    pub max: f64,
+    pub samples: u64,
+}
+
 /// One component as every output sees it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ComponentView {
@@ -141,6 +150,12 @@ pub struct ComponentView {
     pub latency_30d: Percentiles,
     /// Checks in the last 30 days, failed ones included (only successful checks have a latency).
     pub checks_30d: u64,
+    /// What the kind's main value is ("queue depth", "loss %") when it is not the latency:
+    /// the title of the value chart. `None` for latency-only kinds.
+    pub measure: Option<String>,
+    /// Daily (date, lowest, mean, highest) of that value, oldest first; `None` = no value that
+    /// day (never observed is a gap, not a zero).
+    pub daily_value: Vec<(String, Option<ValueDay>)>,
     /// Slugs of incidents and maintenance that touch it, newest first.
     pub incidents: Vec<String>,
 }
@@ -323,6 +338,7 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
         };
         let mut bars = Vec::with_capacity(BAR_DAYS as usize);
         let mut daily_latency = Vec::with_capacity(BAR_DAYS as usize);
+        let mut daily_value = Vec::with_capacity(BAR_DAYS as usize);
         let mut sketch_30 = Sketch::default();
         let mut checks_30d = 0;
         let mut maintenance_s = 0.0;
@@ -360,6 +376,15 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
                 state,
                 uptime,
             });
+            let value = rollup.as_ref().and_then(|r| {
+                r.value.mean().map(|mean| ValueDay {
+                    min: r.value.min,
+                    mean,
+                    max: r.value.max,
+                    samples: r.value.count,
+                })
+            });
+            daily_value.push((date.clone(), value));
             daily_latency.push((date, p));
         }
         let (day, day_measured, day_coverage) = timeline_figure(24);
@@ -412,6 +437,12 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
             daily_latency,
             latency_30d: percentiles(&sketch_30),
             checks_30d,
+            measure: c
+                .probe
+                .measure()
+                .filter(|m| !m.starts_with("latency"))
+                .map(str::to_owned),
+            daily_value,
             incidents: touching,
         });
     }

@@ -11,9 +11,12 @@
 pub mod amqp;
 pub mod counters;
 pub mod dns;
+pub mod grpc;
 pub mod heartbeat;
 pub mod http;
+pub mod icmp;
 pub mod mqtt;
+pub mod mqtts;
 pub mod mysql;
 pub mod nats;
 pub mod postgres;
@@ -23,6 +26,7 @@ pub mod redis;
 pub mod runner;
 pub mod smtp;
 pub mod ssh;
+pub mod ssh_hostkey;
 pub mod storage;
 pub mod tcp;
 pub mod thresholds;
@@ -180,11 +184,13 @@ pub enum ProbeSpec {
     Smtp(smtp::SmtpConfig),
     Ssh(ssh::SshConfig),
     Prometheus(prometheus::PrometheusConfig),
+    Grpc(grpc::GrpcConfig),
+    Icmp(icmp::IcmpConfig),
 }
 
 impl ProbeSpec {
     /// Every `kind = "..."` the config accepts.
-    pub const KINDS: [&'static str; 19] = [
+    pub const KINDS: [&'static str; 21] = [
         "http",
         "tcp",
         "dns",
@@ -204,6 +210,8 @@ impl ProbeSpec {
         "smtp",
         "ssh",
         "prometheus",
+        "grpc",
+        "icmp",
     ];
 
     /// Reads a kind's keys from a masked config document (see `crate::document`).
@@ -228,6 +236,8 @@ impl ProbeSpec {
             "nats" => Self::Nats(parse_kind(masked)?),
             "amqp" => Self::Amqp(parse_kind(masked)?),
             "push" => Self::Push(parse_kind(masked)?),
+            "grpc" => Self::Grpc(parse_kind(masked)?),
+            "icmp" => Self::Icmp(parse_kind(masked)?),
             // `KINDS` is checked before this is called; an unknown kind is still an error here,
             // never some other kind's probe.
             other => return Err(KindError::unknown_kind(other)),
@@ -254,6 +264,9 @@ impl ProbeSpec {
             Self::Tcp(c) => c.validate(),
             Self::Postgres(c) => c.validate(),
             Self::Redis(c) => c.validate(),
+            Self::Grpc(c) => c.validate(),
+            Self::Icmp(c) => c.validate(),
+            Self::Ssh(c) => c.validate(),
             _ => Ok(()),
         }
     }
@@ -280,6 +293,8 @@ impl ProbeSpec {
             Self::Mqtt(_) => "mqtt",
             Self::Nats(_) => "nats",
             Self::Amqp(_) => "amqp",
+            Self::Grpc(_) => "grpc",
+            Self::Icmp(_) => "icmp",
         }
     }
 
@@ -305,6 +320,8 @@ impl ProbeSpec {
             Self::Mqtt(c) => c,
             Self::Nats(c) => c,
             Self::Amqp(c) => c,
+            Self::Grpc(c) => c,
+            Self::Icmp(c) => c,
         }
     }
 
@@ -318,6 +335,7 @@ impl ProbeSpec {
             Self::Amqp(_) => Some("queue depth"),
             Self::Nats(c) if c.consumer.is_some() => Some("pending messages"),
             Self::Prometheus(_) => Some("query value"),
+            Self::Icmp(_) => Some("loss %"),
             _ => Some("latency (ms)"),
         }
     }

@@ -2,10 +2,10 @@
 //! message to it and wait for that message to come back — a round trip through the broker's
 //! routing, not only its socket. Connection set-up (CONNACK) is timed apart.
 //!
-//! Plain TCP only (`mqtt://`): rumqttc's TLS needs its own rustls set-up (native roots, PEM
-//! parsing) that this probe does not carry yet; `mqtts://` is refused by `check`, not silently
-//! downgraded.
+//! `mqtts://` (MQTT over TLS, port 8883) runs the same exchange in [`super::mqtts`]: rumqttc's
+//! own TLS pulls an old `rustls-webpki` built on `ring`, which this build keeps out.
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
@@ -18,29 +18,38 @@ use crate::secret::Secret;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MqttConfig {
-    /// `mqtt://[user:password@]host:1883`. Never printed.
+    /// `mqtt://[user:password@]host:1883`, or `mqtts://…:8883` for MQTT over TLS. Never
+    /// printed.
     pub url: Secret,
     /// A topic the probe may publish to (no `+` or `#` wildcards); subscribers to it see the
     /// probe's messages, so give it its own, e.g. `upstate/probe`.
     pub topic: String,
+    /// With `mqtts://`: a PEM file of extra trusted CA certificates (private PKI).
+    pub ca_file: Option<PathBuf>,
 }
 
 /// Where and as whom to connect, read from the URL.
-struct Target {
-    host: String,
-    port: u16,
-    credentials: Option<(String, String)>,
+pub(crate) struct Target {
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) credentials: Option<(String, String)>,
+    /// `mqtts://`: TLS first, then MQTT.
+    pub(crate) tls: bool,
 }
 
 fn target(url: &str) -> Result<Target, String> {
-    let help = "\n= help: write url = \"mqtt://host:1883\" (user:password@ before the host if the broker wants them)";
+    let help = "\n= help: write url = \"mqtt://host:1883\" or \"mqtts://host:8883\" (user:password@ before the host if the broker wants them)";
     let parsed =
         reqwest::Url::parse(url).map_err(|e| format!("`url` is not a valid URL: {e}{help}"))?;
-    if parsed.scheme() != "mqtt" {
-        return Err(format!(
-            "`url` must start with `mqtt://` (TLS, `mqtts://`, is not supported yet){help}"
-        ));
-    }
+    let tls = match parsed.scheme() {
+        "mqtt" => false,
+        "mqtts" => true,
+        _ => {
+            return Err(format!(
+                "`url` must start with `mqtt://` or `mqtts://`{help}"
+            ));
+        }
+    };
     let host = parsed
         .host_str()
         .filter(|h| !h.is_empty())
@@ -56,8 +65,9 @@ fn target(url: &str) -> Result<Target, String> {
     });
     Ok(Target {
         host,
-        port: parsed.port().unwrap_or(1883),
+        port: parsed.port().unwrap_or(if tls { 8883 } else { 1883 }),
         credentials,
+        tls,
     })
 }
 
@@ -65,7 +75,13 @@ impl MqttConfig {
     /// The URL's scheme and host, and a topic one can publish to.
     pub fn validate(&self) -> Result<(), String> {
         if !self.url.expose().is_empty() {
-            target(self.url.expose()).map_err(|e| crate::secret::scrub(&e))?;
+            let target = target(self.url.expose()).map_err(|e| crate::secret::scrub(&e))?;
+            if self.ca_file.is_some() && !target.tls {
+                return Err(
+                    "`ca_file` is only used with TLS\n= help: write url = \"mqtts://host:8883\", or remove ca_file"
+                        .to_owned(),
+                );
+            }
         }
         if self.topic.is_empty() || self.topic.contains(['+', '#']) {
             return Err(
@@ -78,14 +94,14 @@ impl MqttConfig {
 }
 
 /// A client id and payload no other client uses.
-fn unique_token() -> String {
+pub(crate) fn unique_token() -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
     format!("upstate-{}-{nanos:x}", std::process::id())
 }
 
-fn mqtt_error(e: &dyn std::fmt::Display) -> String {
+pub(crate) fn mqtt_error(e: &dyn std::fmt::Display) -> String {
     crate::secret::scrub(e.to_string().trim_end_matches('.'))
 }
 
@@ -96,6 +112,9 @@ impl Probe for MqttConfig {
                 Ok(t) => t,
                 Err(e) => return Outcome::down(crate::secret::scrub(&e)),
             };
+            if target.tls {
+                return super::mqtts::check(target, &self.topic, self.ca_file.as_deref()).await;
+            }
             let token = unique_token();
             let mut options = MqttOptions::new(token.clone(), target.host, target.port);
             options.set_clean_session(true);

@@ -67,8 +67,11 @@ impl Probe for NatsConfig {
         Box::pin(async move {
             let start = Instant::now();
             // The runner enforces the deadline from outside; the client's own connect timeout
-            // (5 s by default) must not outlast it.
-            let options = async_nats::ConnectOptions::new().connection_timeout(deadline);
+            // (5 s by default) must not cut a longer deadline short, nor race the runner's at
+            // the same instant (under load it sometimes won: "Cannot connect: timed out"
+            // instead of "Timed out after …"), so it ends a little after the deadline.
+            let options = async_nats::ConnectOptions::new()
+                .connection_timeout(deadline + Duration::from_millis(500));
             let client = match options.connect(self.url.expose()).await {
                 Ok(c) => c,
                 Err(e) => return Outcome::down(format!("Cannot connect: {}.", nats_error(&e))),

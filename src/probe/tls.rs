@@ -229,13 +229,13 @@ pub(crate) fn host_of(address: &str) -> &str {
 
 /// The one crypto provider this crate builds with; explicit, so that another crate in the tree
 /// enabling a second provider can never make rustls guess.
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+pub(crate) fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     static PROVIDER: OnceLock<Arc<rustls::crypto::CryptoProvider>> = OnceLock::new();
     Arc::clone(PROVIDER.get_or_init(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider())))
 }
 
 /// The public web's roots, built once.
-fn webpki_roots() -> Arc<RootCertStore> {
+pub(crate) fn webpki_roots() -> Arc<RootCertStore> {
     static ROOTS: OnceLock<Arc<RootCertStore>> = OnceLock::new();
     Arc::clone(ROOTS.get_or_init(|| {
         Arc::new(RootCertStore {
@@ -246,7 +246,7 @@ fn webpki_roots() -> Arc<RootCertStore> {
 
 /// The public roots plus the CA certificates in `path`. Read on every check, so a rotated private
 /// CA is picked up without a restart.
-fn with_ca_file(path: &Path) -> Result<Arc<RootCertStore>, String> {
+pub(crate) fn with_ca_file(path: &Path) -> Result<Arc<RootCertStore>, String> {
     let pem =
         std::fs::read(path).map_err(|e| format!("Cannot read ca_file {}: {e}.", path.display()))?;
     let mut roots = RootCertStore::clone(&webpki_roots());

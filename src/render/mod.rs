@@ -9,6 +9,7 @@ mod feeds;
 mod filters;
 mod json;
 mod statuspage;
+mod value_chart;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -276,11 +277,15 @@ impl Renderer {
                 .filter_map(|slug| by_slug.get(slug.as_str()).copied())
                 .collect();
             let chart = filters::latency_chart(&c.daily_latency);
+            let value_chart = c
+                .measure
+                .as_deref()
+                .and_then(|m| value_chart::value_chart(&c.daily_value, m));
             add(
                 format!("components/{}.html", c.id),
                 self.page(
                     "component.html",
-                    &serde_json::json!({"component": c, "incidents": touching, "chart": chart}),
+                    &serde_json::json!({"component": c, "incidents": touching, "chart": chart, "value_chart": value_chart}),
                     "../",
                 )?,
             );

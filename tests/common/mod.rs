@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod history_fixtures;
+pub mod kinds;
 pub mod receiver;
 pub mod services;
 
