@@ -281,7 +281,7 @@ pub fn latency_chart(days: &[(String, Percentiles)]) -> String {
     let x = |i: usize| pad + (i as f64) * (w - 2.0 * pad) / (n - 1.0);
     let y = |v: f64| h - pad - v / max * (h - 2.0 * pad);
     let mut svg = format!(
-        "<figure class=\"lc\"><svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-labelledby=\"lc-t\" class=\"chart\"><title id=\"lc-t\">Daily latency, p50, p95 and p99, last {} days; highest {max:.0} ms</title><line x1=\"0\" y1=\"{b}\" x2=\"{w}\" y2=\"{b}\" class=\"axis\"/><line x1=\"0\" y1=\"{pad}\" x2=\"{w}\" y2=\"{pad}\" class=\"axis\"/>",
+        "<figure class=\"lc\"><svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" preserveAspectRatio=\"none\" role=\"img\" aria-labelledby=\"lc-t\" class=\"chart\"><title id=\"lc-t\">Daily latency, p50, p95 and p99, last {} days; highest {max:.0} ms</title><line x1=\"0\" y1=\"{b}\" x2=\"{w}\" y2=\"{b}\" class=\"axis\"/><line x1=\"0\" y1=\"{pad}\" x2=\"{w}\" y2=\"{pad}\" class=\"axis\"/>",
         days.len(),
         b = h - pad,
     );
@@ -301,8 +301,9 @@ pub fn latency_chart(days: &[(String, Percentiles)]) -> String {
             let joined_before = i > 0 && value(i - 1).is_some();
             let joined_after = value(i + 1).is_some();
             if !joined_before && !joined_after {
+                // A zero-length line with round caps: a round dot at any aspect ratio.
                 dots.push_str(&format!(
-                    "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" class=\"{name}\"/>",
+                    "<path d=\"M{:.1},{:.1}h0\" class=\"{name} dot\" vector-effect=\"non-scaling-stroke\"/>",
                     x(i),
                     y(v)
                 ));
@@ -362,15 +363,15 @@ mod tests {
         let mut days: Vec<_> = (0..89).map(|_| day(None)).collect();
         days.push(day(Some(40.0)));
         let chart = latency_chart(&days);
-        assert_eq!(chart.matches("<circle").count(), 3, "{chart}");
-        assert!(!chart.contains("<path"), "{chart}");
+        assert_eq!(chart.matches("<path").count(), 3, "{chart}");
+        assert_eq!(chart.matches("h0\" class=").count(), 3, "{chart}");
         assert!(chart.contains("<figcaption><span class=\"k p50\">p50</span>"));
         assert!(chart.contains("0–120 ms"), "{chart}");
         // Two neighbouring days make a line, not dots.
         days[88] = day(Some(20.0));
         let chart = latency_chart(&days);
         assert_eq!(chart.matches("<path").count(), 3, "{chart}");
-        assert!(!chart.contains("<circle"));
+        assert!(!chart.contains("h0\""), "{chart}");
         assert_eq!(latency_chart(&[day(None)]), "");
     }
 
