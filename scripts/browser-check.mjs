@@ -102,6 +102,13 @@ try {
   const rowClass = await page.getAttribute(row, "class");
   if (rowClass !== "m") fail(`row class not updated: ${rowClass}`);
   if (!(await page.getAttribute("#banner", "class")).includes(" m")) fail("banner class not updated");
+  // Its group (if it has one) rolls up and opens, as the server renders it.
+  const group = await page.evaluate((sel) => {
+    const g = document.querySelector(sel).closest("details");
+    return g && { open: g.open, st: g.querySelector("summary .st").textContent, count: g.querySelector("summary .mut").textContent };
+  }, row);
+  if (group && (!group.open || group.st !== words.major_outage || !group.count.includes(`1 ${words.count_down}`))) fail(`group summary not updated: ${JSON.stringify(group)}`);
+  else if (group) console.log(`    poller: group "${group.st}", "${group.count}", open`);
   const count = await page.textContent("#banner-count");
   if (count !== `1 ${words.of} ${status.components.length} ${words.components_word} ${words.count_down}`) fail(`banner count not updated: ${count}`);
   else console.log(`    poller: row "${label}" / "${det}", banner count "${count}"`);

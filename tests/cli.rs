@@ -172,7 +172,11 @@ url = "redis://127.0.0.1:{closed}"
     }
     let html = site.read_public("index.html");
     assert!(html.contains("HTTP 500"));
-    assert!(html.contains("Timed out after 500ms."));
+    // The front page words failures short; the component page keeps the probe's own text.
+    assert!(html.contains("<small class=\"det\">Timed out.</small>"), "{html}");
+    assert!(html.contains("<small class=\"det\">Connection refused.</small>"), "{html}");
+    assert!(!html.contains("os error"), "{html}");
+    assert!(site.read_public("components/hang.html").contains("Timed out after 500ms."));
     // Failures first within the group.
     let first_tile = html.find("data-component=").unwrap();
     assert!(

@@ -56,6 +56,8 @@ pub struct SiteView {
     /// Some `[[notify]]` target pages for some component: only then may the page say that
     /// on-call is paged from these checks.
     pub on_call: bool,
+    /// `[site] logo`: a path inside the published site, shown beside the title.
+    pub logo: Option<String>,
 }
 
 /// One day's bar in a 90-day strip.
@@ -470,6 +472,7 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
                 .components
                 .iter()
                 .any(|c| config.is_paged(&c.id) == Some(true)),
+            logo: config.site.logo.clone(),
         },
         generated_at: now,
         // Counted from the newest observation, not from the build: a page rebuilt from old

@@ -114,12 +114,18 @@ pub fn past(snapshot: &Snapshot) -> Vec<&IncidentView> {
     snapshot.incidents.iter().filter(|i| !i.active).collect()
 }
 
-/// Objective rows that state a real target ("< 200 ms"), not a placeholder ("—").
+/// Objective rows that say something: a real target ("< 200 ms"), or, where paging is
+/// configured, the rule that pages for the component. A row of "—" and the probe's own failure
+/// condition is filler (the "How we run" table of 200 such rows).
 pub fn objectives_with_targets(snapshot: &Snapshot) -> Vec<&Objective> {
     snapshot
         .objectives
         .iter()
-        .filter(|o| o.target != "—" && !o.target.is_empty())
+        .filter(|o| {
+            let target = o.target != "—" && !o.target.is_empty();
+            let paged = snapshot.site.on_call && !o.page_when.starts_with("Not paged");
+            target || paged
+        })
         .collect()
 }
 

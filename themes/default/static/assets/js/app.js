@@ -82,6 +82,7 @@
       var chk = row.querySelector(".chk");
       if (chk) { chk.textContent = when(c.last_checked_at); chk.setAttribute("datetime", c.last_checked_at || ""); localTitles(row); }
     });
+    groups(comps);
     body.setAttribute("data-updated", data.generated_at || "");
     checkStale();
   }
@@ -93,23 +94,53 @@
     return c.condition || c.state;
   }
 
-  // "3 of 200 components down, 1 degraded", as the page words it (templates/index.html).
-  function countLine(comps) {
+  // What needs attention, worst first, zeros left out: [[3, "down"], [1, "degraded"]].
+  function attention(comps) {
     var n = { down: 0, degraded: 0, maintenance: 0, no_data: 0 };
     comps.forEach(function (c) {
       var k = { major_outage: "down", down: "down", degraded_performance: "degraded", partial_outage: "degraded",
         degraded: "degraded", under_maintenance: "maintenance", no_data: "no_data" }[condition(c)];
       if (k) n[k]++;
     });
+    return ["down", "degraded", "maintenance", "no_data"].filter(function (k) { return n[k]; })
+      .map(function (k) { return [n[k], strings["count_" + k] || k]; });
+  }
+  function noun(total) { return total === 1 ? strings.component_one : strings.components_word; }
+
+  // "3 of 200 components down, 1 degraded", as the page words it (templates/index.html).
+  function countLine(comps) {
     var total = comps.length;
-    var noun = total === 1 ? strings.component_one : strings.components_word;
-    var parts = [];
-    ["down", "degraded", "maintenance", "no_data"].forEach(function (k) {
-      if (!n[k]) return;
-      var word = strings["count_" + k] || k;
-      parts.push(parts.length ? n[k] + " " + word : n[k] + " " + strings.of + " " + total + " " + noun + " " + word);
+    var parts = attention(comps).map(function (p, i) {
+      return i ? p[0] + " " + p[1] : p[0] + " " + strings.of + " " + total + " " + noun(total) + " " + p[1];
     });
-    return parts.length ? parts.join(", ") : strings.count_all + " " + total + " " + noun + " " + strings.count_operational;
+    return parts.length ? parts.join(", ") : strings.count_all + " " + total + " " + noun(total) + " " + strings.count_operational;
+  }
+
+  // Each group's summary rolls up as the server's (state::roll_up_shown): the worst observed
+  // state; "no data" only when nothing is worse than operational and something is unobserved.
+  var RANK = ["operational", "under_maintenance", "degraded_performance", "partial_outage", "major_outage"];
+  function groups(comps) {
+    var byId = {};
+    comps.forEach(function (c) { byId[c.component] = condition(c); });
+    document.querySelectorAll("details.grp").forEach(function (g) {
+      var worst = 0, unknown = false, seen = [];
+      g.querySelectorAll("[data-component]").forEach(function (row) {
+        var st = byId[row.getAttribute("data-component")];
+        if (!st) return;
+        seen.push({ component: row.getAttribute("data-component"), condition: st, state: st });
+        if (st === "no_data") unknown = true; else worst = Math.max(worst, RANK.indexOf(st));
+      });
+      if (!seen.length) return;
+      var state = worst === 0 && unknown ? "no_data" : RANK[worst];
+      var summary = g.querySelector("summary");
+      setState(summary, state);
+      var st = summary.querySelector(".st");
+      if (st) st.textContent = strings[state] || state;
+      var count = summary.querySelector(".mut");
+      // "2 components, 1 down": the group's total, then what needs attention.
+      if (count) count.textContent = [seen.length + " " + noun(seen.length)].concat(attention(seen).map(function (p) { return p[0] + " " + p[1]; })).join(", ");
+      if (state !== "operational") g.open = true;
+    });
   }
 
   // The same short wording as the server's (render::filters::short_detail).
