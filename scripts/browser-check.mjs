@@ -60,13 +60,14 @@ try {
   const snapshot = () => page.evaluate(() => ({
     rows: [...document.querySelectorAll("[data-component]")].map((r) => r.className + "|" + r.querySelector(".st").textContent + "|" + (r.querySelector(".det") || {}).textContent),
     banner: document.getElementById("banner").className + "|" + document.getElementById("banner-text").textContent + "|" + document.getElementById("banner-count").textContent,
+    groups: [...document.querySelectorAll("details.grp")].map((g) => g.open + "|" + g.querySelector("summary").className + "|" + g.querySelector("summary").textContent).join("\n"),
   }));
   const built = await snapshot();
   await page.evaluate(() => window.__upstatePollNow());
   await page.waitForFunction((t) => document.body.getAttribute("data-updated") === t, status.generated_at, { timeout: 5000 }).catch(() => fail("the poller did not apply the unchanged status.json"));
   const polled = await snapshot();
   const relabelled = built.rows.filter((r, i) => r !== polled.rows[i]);
-  if (relabelled.length || built.banner !== polled.banner) fail(`an unchanged poll relabelled: ${relabelled.slice(0, 3).join(", ")} ${built.banner} -> ${polled.banner}`);
+  if (relabelled.length || built.banner !== polled.banner || built.groups !== polled.groups) fail(`an unchanged poll relabelled: ${relabelled.slice(0, 3).join(", ")} ${built.banner} -> ${polled.banner} ${built.groups} -> ${polled.groups}`);
   else console.log(`    poller: an unchanged poll keeps all ${built.rows.length} rows and the banner ("${built.banner.split("|")[2]}")`);
   // The poller must show what status.json says. First everything operational: the banner
   // and its count say so. Then one component down: its row, the banner and the count follow.

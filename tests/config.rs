@@ -141,7 +141,12 @@ fn errors(text: &str) -> Vec<String> {
 /// r19: the header logo is a file of the site, never another host's URL or a path out of it.
 #[test]
 fn a_logo_is_a_path_inside_the_site() {
-    for bad in ["https://cdn.example.com/logo.svg", "../secret.svg", "/etc/logo.svg", "a//b.svg"] {
+    for bad in [
+        "https://cdn.example.com/logo.svg",
+        "../secret.svg",
+        "/etc/logo.svg",
+        "a//b.svg",
+    ] {
         let text = format!("[site]\ntitle = \"x\"\nlogo = \"{bad}\"\n");
         assert_eq!(
             errors(&text),

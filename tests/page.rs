@@ -62,11 +62,25 @@ fn r19_front_page_counts_groups_and_says_only_what_is_configured() {
     // One element per component row, its 90 days drawn as one gradient, not 90 elements.
     let row = &html[html.find("data-component=\"db\"").unwrap()..];
     let row = &row[..row.find("</li>").unwrap()];
-    assert!(row.contains("--b:linear-gradient(90deg,var(--n) 0 "), "{row}");
-    assert!(row.contains("--x:linear-gradient"), "a down day carries its notch: {row}");
+    assert!(
+        row.contains("--b:linear-gradient(90deg,var(--n) 0 "),
+        "{row}"
+    );
+    assert!(
+        row.contains("--x:linear-gradient"),
+        "a down day carries its notch: {row}"
+    );
     // Nothing configured, nothing claimed: no live-traffic boxes, no on-call, no filler table.
-    for absent in ["Live traffic", "on-call", "How we run the service", "unavailable"] {
-        assert!(!html.contains(absent), "{absent} on a site without it: {html}");
+    for absent in [
+        "Live traffic",
+        "on-call",
+        "How we run the service",
+        "unavailable",
+    ] {
+        assert!(
+            !html.contains(absent),
+            "{absent} on a site without it: {html}"
+        );
     }
     // The poller reads the same words: status.json carries the page's state key.
     let status = site.status_json();
@@ -93,10 +107,17 @@ fn r19_header_navigation_logo_and_on_call_only_when_configured() {
     )
     .unwrap();
     std::fs::create_dir_all(site.path().join("static")).unwrap();
-    std::fs::write(site.path().join("static/logo.svg"), "<svg xmlns=\"http://www.w3.org/2000/svg\"/>").unwrap();
+    std::fs::write(
+        site.path().join("static/logo.svg"),
+        "<svg xmlns=\"http://www.w3.org/2000/svg\"/>",
+    )
+    .unwrap();
     run(&site);
     let html = site.read_public("index.html");
-    assert!(html.contains("<a href=\"about.html\">About us</a>"), "{html}");
+    assert!(
+        html.contains("<a href=\"about.html\">About us</a>"),
+        "{html}"
+    );
     assert!(html.contains("<img src=\"logo.svg\" alt=\"\""), "{html}");
     assert!(site.public("logo.svg").exists());
     // Paging is configured: now the page may say so, and the table shows who is paged when.

@@ -308,7 +308,10 @@ pub fn files(snapshot: &Snapshot) -> Vec<(String, Vec<u8>)> {
         home: "",
     };
     let mut out = vec![
-        ("feed.rss".to_owned(), rss(snapshot, &site("feed.rss"), &all)),
+        (
+            "feed.rss".to_owned(),
+            rss(snapshot, &site("feed.rss"), &all),
+        ),
         (
             "feed.atom".to_owned(),
             atom(snapshot, &site("feed.atom"), &all),
@@ -324,7 +327,10 @@ pub fn files(snapshot: &Snapshot) -> Vec<(String, Vec<u8>)> {
             self_path,
             home: &home,
         };
-        let (atom_path, rss_path) = (format!("feeds/{}.atom", c.id), format!("feeds/{}.rss", c.id));
+        let (atom_path, rss_path) = (
+            format!("feeds/{}.atom", c.id),
+            format!("feeds/{}.rss", c.id),
+        );
         let atom_bytes = atom(snapshot, &feed(&atom_path), &list);
         let rss_bytes = rss(snapshot, &feed(&rss_path), &list);
         out.push((atom_path, atom_bytes));

@@ -387,7 +387,10 @@ mod tests {
              --x:linear-gradient(90deg,#0000 75%,var(--bg) 0 100%,#0000 0)"
         );
         let steady = vec![Some("operational".to_owned()); 90];
-        assert_eq!(bar_style(&steady), "--b:linear-gradient(90deg,var(--o) 0 100%)");
+        assert_eq!(
+            bar_style(&steady),
+            "--b:linear-gradient(90deg,var(--o) 0 100%)"
+        );
     }
 
     #[test]
@@ -411,6 +414,9 @@ mod tests {
         assert_eq!(short_detail("Broken pipe (os error 32)."), "Broken pipe.");
         let long = "word ".repeat(40);
         let short = short_detail(&long);
-        assert!(short.ends_with('…') && short.chars().count() <= 80, "{short}");
+        assert!(
+            short.ends_with('…') && short.chars().count() <= 80,
+            "{short}"
+        );
     }
 }

@@ -156,10 +156,7 @@ pub fn page_title<'t>(text: &'t str, stem: &str) -> (String, &'t str) {
         }
         Err(_) => (None, text),
     };
-    (
-        title.unwrap_or_else(|| stem.replace(['-', '_'], " ")),
-        body,
-    )
+    (title.unwrap_or_else(|| stem.replace(['-', '_'], " ")), body)
 }
 
 /// The content pages of `dir` (`content/*.md`), by name, for the header: the same files and
