@@ -638,6 +638,22 @@ fn objectives_publish_actuals_only_once_covered() {
             .contains("collecting history: 1 of 1 days"),
         "the page says why there is no actual"
     );
+    // The Statuspage-style API carries the same objectives (additive): in the summary and alone.
+    let api = |file: &str| -> serde_json::Value {
+        serde_json::from_str(&site.read_public(&format!("api/v2/{file}"))).unwrap()
+    };
+    for doc in [api("summary.json"), api("objectives.json")] {
+        let o = &doc["objectives"][0];
+        assert_eq!(
+            (&o["name"], &o["window"]),
+            (
+                &status["objectives"][0]["name"],
+                &status["objectives"][0]["window"]
+            )
+        );
+        assert!(o["actual"].is_null() && o["budget_left"].is_null(), "{o}");
+        assert_eq!(o["coverage"], status["objectives"][0]["coverage"], "{o}");
+    }
 
     // The same history (and one more run) with no minimum: actual, budget and latency published.
     std::fs::write(site.config(), config("0%")).unwrap();
@@ -648,6 +664,10 @@ fn objectives_publish_actuals_only_once_covered() {
     assert_eq!(o["budget_left"], 1.0, "{o}");
     assert_eq!(o["met"], true, "{o}");
     assert!(o["latency"]["actual_ms"].as_f64().is_some(), "{o}");
+    let api: serde_json::Value =
+        serde_json::from_str(&site.read_public("api/v2/objectives.json")).unwrap();
+    assert_eq!(api["objectives"][0]["actual"], 1.0, "{api}");
+    assert_eq!(api["objectives"][0]["budget_left"], 1.0, "{api}");
 }
 
 #[test]

@@ -6,140 +6,12 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::{Arc, Mutex};
+use std::net::{SocketAddr, TcpListener};
 use std::thread;
 
+use common::receiver::Receiver;
 use common::{TestSite, text};
 use serde_json::Value;
-
-/// One request as the receiver saw it.
-#[derive(Debug, Clone)]
-struct Request {
-    method: String,
-    /// Path and query, as sent.
-    target: String,
-    /// Lower-case names.
-    headers: BTreeMap<String, String>,
-    body: String,
-}
-
-impl Request {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
-    }
-    fn header(&self, name: &str) -> &str {
-        self.headers.get(name).map_or("", String::as_str)
-    }
-}
-
-#[derive(Default)]
-struct ReceiverState {
-    /// Answers for the next requests (status line, body), then 200 `default_body`.
-    answers: Vec<(&'static str, String)>,
-    default_body: String,
-    seen: Vec<Request>,
-}
-
-/// An HTTP/1.1 receiver on 127.0.0.1:0 that records every request and answers from a queue.
-#[derive(Clone)]
-struct Receiver {
-    addr: SocketAddr,
-    state: Arc<Mutex<ReceiverState>>,
-}
-
-impl Receiver {
-    fn start(default_body: &str) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let state = Arc::new(Mutex::new(ReceiverState {
-            default_body: default_body.to_owned(),
-            ..ReceiverState::default()
-        }));
-        let shared = Arc::clone(&state);
-        thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let shared = Arc::clone(&shared);
-                thread::spawn(move || serve(stream, &shared));
-            }
-        });
-        Self { addr, state }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    fn seen(&self) -> Vec<Request> {
-        self.state.lock().unwrap().seen.clone()
-    }
-
-    fn answer(&self, status: &'static str, body: &str) {
-        self.state
-            .lock()
-            .unwrap()
-            .answers
-            .push((status, body.to_owned()));
-    }
-}
-
-fn serve(mut stream: TcpStream, state: &Mutex<ReceiverState>) {
-    let mut data = Vec::new();
-    let mut buf = [0u8; 8192];
-    let end = loop {
-        let n = stream.read(&mut buf).unwrap_or(0);
-        if n == 0 {
-            return;
-        }
-        data.extend_from_slice(&buf[..n]);
-        if let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") {
-            break end;
-        }
-    };
-    let head = String::from_utf8_lossy(&data[..end]).to_string();
-    let mut lines = head.lines();
-    let mut first = lines.next().unwrap_or_default().split_whitespace();
-    let method = first.next().unwrap_or_default().to_owned();
-    let target = first.next().unwrap_or_default().to_owned();
-    let headers: BTreeMap<String, String> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    let len: usize = headers
-        .get("content-length")
-        .map_or(0, |v| v.parse().unwrap());
-    while data.len() < end + 4 + len {
-        let n = stream.read(&mut buf).unwrap_or(0);
-        if n == 0 {
-            break;
-        }
-        data.extend_from_slice(&buf[..n]);
-    }
-    let body = String::from_utf8_lossy(&data[end + 4..]).to_string();
-    let (status, answer) = {
-        let mut s = state.lock().unwrap();
-        s.seen.push(Request {
-            method,
-            target,
-            headers,
-            body,
-        });
-        if s.answers.is_empty() {
-            ("200 OK", s.default_body.clone())
-        } else {
-            s.answers.remove(0)
-        }
-    };
-    let _ = stream.write_all(
-        format!(
-            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
-            answer.len()
-        )
-        .as_bytes(),
-    );
-}
 
 /// A site with one HTTP component `web` (labelled with markup that must arrive as text) and
 /// the given `[[notify]]` sections.
@@ -556,6 +428,65 @@ fn maintenance_suppresses_pages_and_page_after_holds_them_back() {
     assert_eq!(seen[0].json()["event_action"], "trigger");
 }
 
+/// An incident with `suppress_pages: true` holds back new pages for its components while it is
+/// open (on-call already works on it), but lets an open page resolve; once it is resolved a
+/// component still down pages at once.
+#[test]
+fn an_incident_can_suppress_re_paging_while_it_is_open() {
+    let http = common::http_server();
+    let pd = Receiver::start(r#"{"status":"success"}"#);
+    let site = http_site(
+        http,
+        "fail",
+        &format!(
+            "[[notify]]\nkind = \"pagerduty\"\nrouting_key = \"pd-key-suppress-0001\"\nurl = \"{}\"\n",
+            pd.url("/v2/enqueue")
+        ),
+    );
+    let since = (chrono::Utc::now() - chrono::Duration::minutes(5)).to_rfc3339();
+    let incident = |status: &str, suppress: bool| {
+        let resolved = if status == "resolved" {
+            format!("resolved_at: {}\n", chrono::Utc::now().to_rfc3339())
+        } else {
+            String::new()
+        };
+        site.incident(
+            "2026-01-03-edge.md",
+            &format!(
+                "---\ntitle: Edge errors\nseverity: major\nstatus: {status}\ncomponents: [web]\ndiscovered_at: {since}\n{resolved}suppress_pages: {suppress}\n---\n"
+            ),
+        );
+    };
+    incident("identified", true);
+    run(&site);
+    run(&site);
+    assert!(pd.seen().is_empty(), "suppressed: {:#?}", pd.seen());
+    // Without the key the same open incident pages as usual (checked, then put back).
+    incident("identified", false);
+    run(&site);
+    assert_eq!(pd.seen().len(), 1, "{:#?}", pd.seen());
+    let key = pd.seen()[0].json()["dedup_key"].clone();
+    // Suppressing again: the open page still resolves when the edge recovers...
+    incident("identified", true);
+    set(&site, "/fail\"", "/ok\"");
+    run(&site);
+    let seen = pd.seen();
+    assert_eq!(seen.len(), 2, "{seen:#?}");
+    assert_eq!(seen[1].json()["event_action"], "resolve");
+    assert_eq!(seen[1].json()["dedup_key"], key);
+    // ...and the flap that follows pages no one while the incident is open.
+    set(&site, "/ok\"", "/fail\"");
+    run(&site);
+    assert_eq!(pd.seen().len(), 2, "{:#?}", pd.seen());
+    // Resolved: the edge is still down, so on-call is paged now, with a new key.
+    incident("resolved", true);
+    run(&site);
+    let seen = pd.seen();
+    assert_eq!(seen.len(), 3, "{seen:#?}");
+    assert_eq!(seen[2].json()["event_action"], "trigger");
+    assert_ne!(seen[2].json()["dedup_key"], key);
+}
+
 #[test]
 fn naming_a_target_routes_only_those_components_pages_to_it() {
     let http = common::http_server();
@@ -769,6 +700,7 @@ fn the_notify_example_is_a_valid_config() {
 /// client, recording every command with whether TLS was up when it came.
 mod smtp {
     use super::*;
+    use std::sync::{Arc, Mutex};
     use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt};
 
     /// A self-signed certificate for 127.0.0.1: (cert and key, PEM of the cert).

@@ -851,6 +851,14 @@ impl Config {
                     closest(id, ids.iter().copied()).map(|near| format!("did you mean `{near}`?")),
                 );
             }
+            let names: Vec<&str> = self
+                .notify
+                .iter()
+                .filter_map(|n| n.name.as_deref())
+                .collect();
+            for (message, help) in o.burn_problems(&names, self.has_default_pager()) {
+                errors.push(offset, None, message, Some(help));
+            }
         }
     }
 

@@ -5,6 +5,7 @@
 
 use serde::Deserialize;
 
+use super::objective::BurnSeverity;
 use super::{Config, Duration};
 
 /// When a component pages its targets.
@@ -39,8 +40,63 @@ pub enum Route {
 }
 
 impl Config {
+    /// Whether some component's `page` or some objective's `page`/`ticket` names `name`.
+    fn is_named(&self, name: &str) -> bool {
+        self.components
+            .iter()
+            .any(|c| c.page.targets.iter().any(|t| t == name))
+            || self
+                .objectives
+                .iter()
+                .any(|o| o.page.iter().chain(&o.ticket).any(|t| t == name))
+    }
+
+    /// Whether `self.notify[index]` takes the pages no one routes: a paging kind that no
+    /// component or objective names.
+    fn is_default_pager(&self, index: usize) -> bool {
+        self.notify.get(index).is_some_and(|t| {
+            t.target.notifier().pages() && t.name.as_deref().is_none_or(|n| !self.is_named(n))
+        })
+    }
+
+    /// Whether any target takes the pages no one routes (see [`Config::burn_route`]).
+    pub fn has_default_pager(&self) -> bool {
+        (0..self.notify.len()).any(|i| self.is_default_pager(i))
+    }
+
+    /// The burn alerts `self.notify[index]` gets, as (objective index, rule index): an
+    /// objective's `ticket` targets get its ticket rules when it names some, its `page` targets
+    /// get the others (all of them without `ticket`), and an objective naming no target sends
+    /// them to every paging kind that nothing names.
+    pub fn burn_route(&self, index: usize) -> Vec<(usize, usize)> {
+        let Some(target) = self.notify.get(index) else {
+            return Vec::new();
+        };
+        let default = self.is_default_pager(index);
+        let mut out = Vec::new();
+        for (o_index, o) in self.objectives.iter().enumerate() {
+            for (r_index, rule) in o.burn_alerts.0.iter().enumerate() {
+                let named = if rule.severity == BurnSeverity::Ticket && !o.ticket.is_empty() {
+                    &o.ticket
+                } else {
+                    &o.page
+                };
+                let routed = if named.is_empty() {
+                    default
+                } else {
+                    target.name.as_ref().is_some_and(|n| named.contains(n))
+                };
+                if routed {
+                    out.push((o_index, r_index));
+                }
+            }
+        }
+        out
+    }
+
     /// The route of `self.notify[index]`:
     /// - named in some component's `page`: pages for exactly those components, any kind;
+    /// - else named only by objectives: no component pages (burn alerts only, any kind);
     /// - else a paging kind (PagerDuty, Opsgenie, Alertmanager): pages for every component;
     /// - else (chat): every event.
     pub fn notify_route(&self, index: usize) -> Route {
@@ -58,6 +114,8 @@ impl Config {
         };
         if !naming.is_empty() {
             Route::Pages(naming)
+        } else if target.name.as_deref().is_some_and(|n| self.is_named(n)) {
+            Route::Pages(Vec::new())
         } else if target.target.notifier().pages() {
             Route::Pages(self.components.iter().map(|c| c.id.clone()).collect())
         } else {

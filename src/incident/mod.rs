@@ -123,6 +123,9 @@ pub struct Incident {
     pub ends_at: Option<DateTime<Utc>>,
     /// Title, body and update messages never leave the repository.
     pub private: bool,
+    /// While open, its components trigger no new page (on-call already works on it); a page
+    /// already open still resolves when the component recovers. Additive to the contract.
+    pub suppress_pages: bool,
     /// Newest first.
     pub updates: Vec<Update>,
     /// The postmortem, Markdown, untrusted.
@@ -160,10 +163,12 @@ struct FrontMatter {
     #[serde(default)]
     private: bool,
     #[serde(default)]
+    suppress_pages: bool,
+    #[serde(default)]
     updates: Vec<RawUpdate>,
 }
 
-const FIELDS: [&str; 13] = [
+const FIELDS: [&str; 14] = [
     "title",
     "kind",
     "severity",
@@ -176,6 +181,7 @@ const FIELDS: [&str; 13] = [
     "starts_at",
     "ends_at",
     "private",
+    "suppress_pages",
     "updates",
 ];
 
@@ -483,6 +489,7 @@ pub fn parse(path: &Path, text: &str, known: &[&str]) -> Result<Incident, Vec<In
         starts_at,
         ends_at,
         private: fm.private,
+        suppress_pages: fm.suppress_pages,
         updates,
         body: split.body.trim().to_owned(),
     })

@@ -18,7 +18,7 @@ use crate::incident::{Incident, Kind, Status, lifecycle, markdown};
 use crate::state::{ComponentState, PublicState, roll_up_shown};
 
 pub use objectives::Objective;
-pub use slo::{LatencyObjective, ServiceObjective};
+pub use slo::{BurnRate, LatencyObjective, ServiceObjective};
 
 /// A component's current status, from this run's probes or from history.
 #[derive(Debug, Clone, PartialEq)]
@@ -200,6 +200,10 @@ pub struct IncidentView {
     /// Minutes from start to end (or to now while open).
     pub duration_minutes: Option<i64>,
     pub updates: Vec<UpdateView>,
+    /// `suppress_pages: true`: while open, its components trigger no new page. Never
+    /// serialised: it is about on-call, not readers.
+    #[serde(skip)]
+    pub suppress_pages: bool,
     /// Sanitised postmortem HTML; empty for private incidents.
     pub body_html: String,
 }
@@ -648,6 +652,7 @@ fn incident_view(
         started_at: started,
         updated_at: i.updated_at(),
         duration_minutes,
+        suppress_pages: i.suppress_pages,
         updates: i
             .updates
             .iter()

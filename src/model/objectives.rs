@@ -1,9 +1,11 @@
 //! The "How we run the service" table, generated from the config so it can never drift from the
-//! thresholds the probes really use.
+//! thresholds the probes really use, nor from what really pages (components' `page*` rules,
+//! objectives' burn-rate alerts).
 
 use serde::Serialize;
 
-use crate::config::{Component, Config, PageWhen};
+use crate::config::objective::BurnSeverity;
+use crate::config::{Component, Config, ObjectiveConfig, PageWhen};
 use crate::probe::ProbeSpec;
 
 /// One row of the objectives table.
@@ -17,7 +19,7 @@ pub struct Objective {
     pub page_when: String,
 }
 
-/// Rows in page order.
+/// Rows in page order: each component, then each objective with burn-rate alerts.
 pub fn from_config(config: &Config) -> Vec<Objective> {
     config
         .components
@@ -27,14 +29,52 @@ pub fn from_config(config: &Config) -> Vec<Objective> {
             o.page_when = paging_rule(config, c, &o.page_when);
             o
         })
+        .chain(config.objectives.iter().filter_map(burn_row))
         .collect()
+}
+
+/// An objective's row: its promise, and the burn rates that page (or file a ticket), as
+/// [`crate::notify`] sends them. None without burn alerts: the objective pages no one.
+fn burn_row(o: &ObjectiveConfig) -> Option<Objective> {
+    if o.burn_alerts.0.is_empty() {
+        return None;
+    }
+    let rules = |severity| {
+        o.burn_alerts
+            .0
+            .iter()
+            .filter(|r| r.severity == severity)
+            .map(|r| format!("{} of the budget in {} (and {})", r.budget, r.long, r.short))
+            .collect::<Vec<_>>()
+            .join(", or ")
+    };
+    let mut page_when = match rules(BurnSeverity::Page) {
+        pages if pages.is_empty() => String::new(),
+        pages => format!("Error budget burns {pages}"),
+    };
+    let tickets = rules(BurnSeverity::Ticket);
+    if !tickets.is_empty() {
+        if !page_when.is_empty() {
+            page_when.push_str("; ");
+        }
+        page_when.push_str(&format!("a ticket when it burns {tickets}"));
+    }
+    Some(Objective {
+        component: format!("objective-{}", crate::text::slugify(&o.name)),
+        label: o.name.clone(),
+        target: format!("> {} over {}", o.target, o.window),
+        page_when,
+    })
 }
 
 /// "Page on-call when", from the component's own paging rule (`page_when`, `page_after`) and
 /// the routing, the same ones `notify` pages by. `down` is the probe's condition for down.
+/// Without any paging target the page says so rather than promise a page no one sends.
 fn paging_rule(config: &Config, c: &Component, down: &str) -> String {
-    if config.is_paged(&c.id) == Some(false) {
-        return "Not paged: shown on this page only".to_owned();
+    match config.is_paged(&c.id) {
+        Some(false) => return "Not paged: shown on this page only".to_owned(),
+        None => return format!("Not paged: shown on this page only (down when: {down})"),
+        Some(true) => {}
     }
     let mut rule = match c.page.when {
         PageWhen::Down => down.to_owned(),
@@ -150,6 +190,33 @@ mod tests {
             Config::parse(text, std::path::Path::new("t.toml")).unwrap_or_else(|e| panic!("{e}"));
         let rows = from_config(&config);
         assert_eq!(rows[0].target, "queue depth: degraded > 1000, down > 10000");
-        assert_eq!(rows[0].page_when, "Probe fails, or queue depth > 10000");
+        assert_eq!(
+            rows[0].page_when,
+            "Not paged: shown on this page only (down when: Probe fails, or queue depth > 10000)"
+        );
+    }
+
+    #[test]
+    fn objectives_with_burn_alerts_get_a_row_saying_what_pages() {
+        let text = "[[component]]\nid = \"api\"\nlabel = \"API\"\nkind = \"tcp\"\naddress = \"h:1\"\n\n\
+            [[objective]]\nname = \"Availability\"\ncomponents = [\"api\"]\ntarget = \"99.9%\"\nburn_alerts = true\n\n\
+            [[objective]]\nname = \"Quiet\"\ncomponents = [\"api\"]\ntarget = \"99%\"\n\n\
+            [[notify]]\nkind = \"pagerduty\"\nrouting_key = \"k\"\n";
+        let config =
+            Config::parse(text, std::path::Path::new("t.toml")).unwrap_or_else(|e| panic!("{e}"));
+        let rows = from_config(&config);
+        assert_eq!(
+            rows.len(),
+            2,
+            "the objective without burn alerts pages no one: no row"
+        );
+        assert_eq!(rows[0].page_when, "Probe fails");
+        assert_eq!(rows[1].label, "Availability");
+        assert_eq!(rows[1].target, "> 99.9% over 30d");
+        assert_eq!(
+            rows[1].page_when,
+            "Error budget burns 2% of the budget in 1h (and 5m), or 5% of the budget in 6h (and 30m); \
+             a ticket when it burns 10% of the budget in 3d (and 6h)"
+        );
     }
 }

@@ -6,13 +6,19 @@
 //! included, over the time the window has run) reaches `min_coverage` — seed 002: "we publish
 //! actuals only after we have the operational history to back them up". Until then readers see
 //! "collecting history: 12 of 30 days", with the real coverage.
+//!
+//! Burn rates ([`BurnRate`]) are measured on the exact state timeline history keeps for the last
+//! 7 days, over the same pooled, maintenance-free observed time as the actual. They are not held
+//! back by coverage: an alert needs only its own windows observed (a window with no observed
+//! time has no rate and never fires).
 
 use chrono::{DateTime, NaiveDate, Timelike as _, Utc};
 use serde::Serialize;
 
 use crate::config::ObjectiveConfig;
+use crate::config::objective::{BurnRule, BurnSeverity};
 use crate::history::History;
-use crate::history::rollup::StateSeconds;
+use crate::history::rollup::{Segment, StateSeconds, timeline_seconds};
 use crate::history::sketch::Sketch;
 
 /// One objective as every output sees it.
@@ -38,6 +44,27 @@ pub struct ServiceObjective {
     /// Whether the promise holds (availability and, when set, latency); `None` until covered.
     pub met: Option<bool>,
     pub latency: Option<LatencyObjective>,
+    /// Each `burn_alerts` rule measured now.
+    pub burn: Vec<BurnRate>,
+}
+
+/// One burn-rate alert rule with the rates measured over its two windows. A rate is the share
+/// of observed time in a major outage divided by the share the target allows: 1 spends the
+/// budget exactly over the objective's window.
+#[derive(Debug, Clone, Serialize)]
+pub struct BurnRate {
+    /// `1h/5m`.
+    pub rule: String,
+    pub severity: BurnSeverity,
+    /// The share of the window's budget the rule is about (0.02).
+    pub budget: f64,
+    /// The rate both windows must reach (14.4).
+    pub threshold: f64,
+    /// `None` when the window holds no observed time.
+    pub long_rate: Option<f64>,
+    pub short_rate: Option<f64>,
+    /// Both windows at or over the threshold.
+    pub firing: bool,
 }
 
 /// The latency half of an objective.
@@ -67,8 +94,53 @@ pub fn compute(
 ) -> Vec<ServiceObjective> {
     objectives
         .iter()
-        .map(|o| one(o, pool(o, history, now.date_naive()), now))
+        .map(|o| {
+            let timelines: Vec<Vec<Segment>> = o
+                .components
+                .iter()
+                .map(|id| history.memory(id).timeline)
+                .collect();
+            let mut objective = one(o, pool(o, history, now.date_naive()), now);
+            objective.burn = o
+                .burn_alerts
+                .0
+                .iter()
+                .map(|rule| burn_rate(o, rule, &timelines, now))
+                .collect();
+            objective
+        })
         .collect()
+}
+
+/// Measures one rule over the pooled timelines of the objective's components at `now`.
+fn burn_rate(
+    o: &ObjectiveConfig,
+    rule: &BurnRule,
+    timelines: &[Vec<Segment>],
+    now: DateTime<Utc>,
+) -> BurnRate {
+    let allowed = 1.0 - o.target.fraction();
+    let rate = |window: crate::config::Duration| {
+        let mut seconds = StateSeconds::default();
+        for timeline in timelines {
+            seconds.merge(&timeline_seconds(timeline, now - window.chrono(), now));
+        }
+        let observed = seconds.observed();
+        (observed > 0.0 && allowed > 0.0).then(|| seconds.major_outage / observed / allowed)
+    };
+    let threshold = rule.threshold(o.window);
+    let (long_rate, short_rate) = (rate(rule.long), rate(rule.short));
+    // A hair under the threshold still counts: 2 % of 30 days in exactly 1 h must fire.
+    let over = |r: Option<f64>| r.is_some_and(|r| r >= threshold * (1.0 - 1e-9));
+    BurnRate {
+        rule: rule.label(),
+        severity: rule.severity,
+        budget: rule.budget.fraction(),
+        threshold,
+        long_rate,
+        short_rate,
+        firing: over(long_rate) && over(short_rate),
+    }
 }
 
 fn pool(o: &ObjectiveConfig, history: &mut History, today: NaiveDate) -> Pooled {
@@ -132,6 +204,7 @@ fn one(o: &ObjectiveConfig, pooled: Pooled, now: DateTime<Utc>) -> ServiceObject
         budget_left,
         met,
         latency,
+        burn: Vec::new(),
     }
 }
 
@@ -149,8 +222,70 @@ mod tests {
             window: Duration::from_secs(2 * 86_400),
             latency: Some(LatencyTarget::parse("p95 < 200ms").unwrap()),
             min_coverage: Percent::from_percent(min_coverage * 100.0),
+            burn_alerts: crate::config::objective::BurnAlerts(BurnRule::workbook()),
+            page: Vec::new(),
+            ticket: Vec::new(),
             line: 1,
         }
+    }
+
+    /// A timeline: up until `down_from` minutes before `now`, then down until `down_to`
+    /// minutes before it, then up again.
+    fn timeline(now: DateTime<Utc>, down_from: i64, down_to: i64) -> Vec<Segment> {
+        use crate::history::rollup::extend_timeline;
+        use crate::state::ComponentState::{MajorOutage, Operational};
+        let m = chrono::Duration::minutes;
+        let mut t = Vec::new();
+        extend_timeline(
+            &mut t,
+            now - m(4 * 24 * 60),
+            now - m(down_from),
+            Operational,
+        );
+        extend_timeline(&mut t, now - m(down_from), now - m(down_to), MajorOutage);
+        extend_timeline(&mut t, now - m(down_to), now, Operational);
+        t
+    }
+
+    #[test]
+    fn burn_rates_fire_only_while_both_windows_burn() {
+        // 30-day objective at 99.9 %: the budget is 0.1 % of observed time.
+        let mut o = objective(0.9);
+        o.target = Percent::from_percent(99.9);
+        o.window = Duration::from_secs(30 * 86_400);
+        let now = at("2026-12-02T12:00:00Z");
+        let fast = &BurnRule::workbook()[0];
+        // Down for the last 90 minutes: both the hour and the 5 minutes are all outage.
+        let r = burn_rate(&o, fast, &[timeline(now, 90, 0)], now);
+        assert!((r.threshold - 14.4).abs() < 1e-9);
+        assert!((r.long_rate.unwrap() - 1000.0).abs() < 1e-6, "{r:?}");
+        assert!(r.firing);
+        // Recovered 10 minutes ago: the hour still burns, the short window does not: stops.
+        let r = burn_rate(&o, fast, &[timeline(now, 90, 10)], now);
+        assert!(
+            r.long_rate.unwrap() > 14.4 && r.short_rate == Some(0.0),
+            "{r:?}"
+        );
+        assert!(!r.firing);
+        // Three minutes of outage in the last hour: the 5 minutes burn, the hour barely does
+        // (3/60 of time = 50x the 0.1 % rate) — fires; 30 s of outage (8.3x) does not.
+        let r = burn_rate(&o, fast, &[timeline(now, 3, 0)], now);
+        assert!(r.firing, "{r:?}");
+        let brief = {
+            let mut t = timeline(now, 1, 0);
+            // Keep 30 s of outage at the end: trim the outage to the last half minute.
+            t[1].from = now - chrono::Duration::seconds(30);
+            t[0].to = t[1].from;
+            t
+        };
+        let r = burn_rate(&o, fast, &[brief], now);
+        assert!(!r.firing && r.short_rate.unwrap() > 14.4, "{r:?}");
+        // Pooled: one of two components down halves the rate but still burns.
+        let r = burn_rate(&o, fast, &[timeline(now, 90, 0), timeline(now, 0, 0)], now);
+        assert!((r.long_rate.unwrap() - 500.0).abs() < 1e-6, "{r:?}");
+        // No observed time in the windows: no rate, no alert.
+        let r = burn_rate(&o, fast, &[Vec::new()], now);
+        assert_eq!((r.long_rate, r.firing), (None, false));
     }
 
     fn pooled(operational: f64, outage: f64, days: u32) -> Pooled {

@@ -4,7 +4,8 @@
 //!
 //! Alertmanager forgets a firing alert it stops hearing about (its `resolve_timeout`), so an open
 //! page is sent again every run with `endsAt` a few run intervals ahead, as Prometheus does; the
-//! resolve sends the same labels with `endsAt` now.
+//! resolve sends the same labels with `endsAt` now. An objective's burn-rate alert is named
+//! `UpstateErrorBudgetBurn`, its `component` label the alert's id.
 
 use serde::Deserialize;
 use serde_json::json;
@@ -55,9 +56,14 @@ impl Notifier for AlertmanagerConfig {
                     PageAction::Trigger => page.valid_until,
                     PageAction::Resolve => page.at,
                 };
+                let alertname = if page.burn.is_some() {
+                    "UpstateErrorBudgetBurn"
+                } else {
+                    "UpstateComponentUnhealthy"
+                };
                 json!({
                     "labels": {
-                        "alertname": "UpstateComponentUnhealthy",
+                        "alertname": alertname,
                         "component": page.component,
                         "severity": page.severity(),
                         "source": "upstate",

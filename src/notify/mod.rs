@@ -19,12 +19,18 @@
 //!
 //! Maintenance windows suppress pages for the components they cover: no trigger while covered
 //! (the `page_after` clock starts again when the window ends), and an alert already open stays
-//! open until the component recovers outside the window.
+//! open until the component recovers outside the window. An open incident with
+//! `suppress_pages: true` holds back new triggers for its components too (on-call already
+//! works on it), but its clocks keep running and a recovery still resolves.
+//!
+//! Objectives' burn-rate alerts ([`burn`]) are pages too, routed by [`Config::burn_route`],
+//! remembered apart from component pages, and paired trigger/resolve the same way.
 //!
 //! One file per kind, each behind [`Notifier`]; adding a kind is a file, one arm in
 //! [`TargetSpec`], an example in `examples/notify.example.toml`, and a test against a receiver.
 
 mod alertmanager;
+mod burn;
 mod discord;
 mod email;
 pub mod heartbeat;
@@ -123,6 +129,10 @@ pub struct Page {
     pub url: String,
     /// Sent by `upstate notify test`, not by a real outage.
     pub test: bool,
+    /// Set on an objective's burn-rate alert: then `component` is the alert's id
+    /// (`objective:<name>:<rule>`) and `label` the objective's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub burn: Option<burn::BurnFacts>,
 }
 
 /// Whether a page opens or closes.
@@ -150,6 +160,18 @@ impl Page {
     /// One line: "`[TEST] `API is major outage: HTTP 503" / "API recovered: operational".
     pub fn summary(&self) -> String {
         let prefix = if self.test { "[TEST] " } else { "" };
+        if let Some(burn) = &self.burn {
+            return match self.action {
+                PageAction::Trigger => format!(
+                    "{prefix}{} is burning its error budget: {}",
+                    self.label, self.detail
+                ),
+                PageAction::Resolve => format!(
+                    "{prefix}{}: error budget burn {} stopped",
+                    self.label, burn.rule
+                ),
+            };
+        }
         let state = self.state.as_str().replace('_', " ");
         match self.action {
             PageAction::Trigger if self.detail.is_empty() => {
@@ -232,6 +254,13 @@ impl Event {
             }
             Event::Page(page) => {
                 let prefix = if page.test { "[TEST] " } else { "" };
+                if let Some(burn) = &page.burn {
+                    let what = match page.action {
+                        PageAction::Trigger => "error budget burn",
+                        PageAction::Resolve => "burn stopped",
+                    };
+                    return format!("{prefix}{}: {what} ({})", page.label, burn.rule);
+                }
                 match page.action {
                     PageAction::Trigger => format!(
                         "{prefix}{}: {}",
@@ -481,6 +510,9 @@ pub struct NotifyMemory {
     /// Per target: the components with an open page (trigger acknowledged, resolve not yet).
     #[serde(default)]
     pub paged: BTreeMap<String, BTreeMap<String, OpenPage>>,
+    /// Per target: the objectives' burn alerts open there, by alert id.
+    #[serde(default)]
+    pub burning: BTreeMap<String, BTreeMap<String, OpenPage>>,
 }
 
 /// A page a target acknowledged and that has not been resolved yet.
@@ -527,6 +559,11 @@ struct ComponentNow {
 /// incident timeline entry. Which of them each target still needs is decided in [`deliver`].
 pub struct Plan {
     components: Vec<ComponentNow>,
+    /// Components an open incident with `suppress_pages: true` covers: no new trigger.
+    suppressed: BTreeSet<String>,
+    /// The objectives with their burn rates, in config order.
+    objectives: Vec<crate::model::ServiceObjective>,
+    base_url: String,
     /// Each incident event with the ids the same entry had under the incident's other ids
     /// ([`crate::model::IncidentView::aliases`]): any of them acknowledged means sent.
     incidents: Vec<(Event, Vec<String>)>,
@@ -626,8 +663,17 @@ pub fn plan(
             incidents.push((event, aliases));
         }
     }
+    let suppressed = snapshot
+        .all_incidents
+        .iter()
+        .filter(|i| i.active && i.suppress_pages)
+        .flat_map(|i| i.components.iter().cloned())
+        .collect();
     Plan {
         components,
+        suppressed,
+        objectives: snapshot.service_objectives.clone(),
+        base_url: snapshot.site.base_url.clone(),
         incidents,
         now: snapshot.generated_at,
     }
@@ -673,10 +719,12 @@ fn pages_due(
                 valid_until,
                 url: now.url.clone(),
                 test: false,
+                burn: None,
             })
         };
         let held = condition_since(rule, memory);
         let maintenance = now.state == ComponentState::UnderMaintenance;
+        let suppressed = plan.suppressed.contains(&now.id);
         match (open.get(&now.id), held) {
             (Some(p), _) if maintenance => {
                 if renews {
@@ -688,7 +736,7 @@ fn pages_due(
                     ));
                 }
             }
-            (None, _) if maintenance => {}
+            (None, _) if maintenance || suppressed => {}
             (None, Some(since)) if plan.now - since >= to_chrono(rule.page.after) => {
                 let dedup_key = format!("upstate-{}-{}", now.id, since.timestamp_millis());
                 events.push(page(PageAction::Trigger, dedup_key, since, now.probed));
@@ -728,6 +776,7 @@ fn pages_due(
                 valid_until,
                 url: String::new(),
                 test: false,
+                burn: None,
             }));
         }
     }
@@ -760,13 +809,13 @@ pub async fn deliver(
     let mut jobs = Vec::new();
     for (index, target) in config.notify.iter().enumerate() {
         let key = target_key(target);
-        let events = match config.notify_route(index) {
-            Route::Pages(components) => {
-                let renews = target.target.notifier().renews_open_pages();
-                pages_due(config, &components, plan, memory, &key, renews)
-            }
+        let renews = target.target.notifier().renews_open_pages();
+        let mut events = match config.notify_route(index) {
+            Route::Pages(components) => pages_due(config, &components, plan, memory, &key, renews),
             Route::Everything => chat_events(plan, memory, &key),
         };
+        let burns = config.burn_route(index);
+        events.extend(burn::pages_due(config, &burns, plan, memory, &key, renews));
         for event in events {
             let client = client.clone();
             let key = key.clone();
@@ -794,7 +843,11 @@ pub async fn deliver(
                         memory.sent.entry(key).or_default().insert(event.id());
                     }
                     Event::Page(page) => {
-                        let open = memory.paged.entry(key).or_default();
+                        let open = if page.burn.is_some() {
+                            memory.burning.entry(key).or_default()
+                        } else {
+                            memory.paged.entry(key).or_default()
+                        };
                         match page.action {
                             PageAction::Trigger => {
                                 open.insert(
@@ -1028,6 +1081,7 @@ pub fn test_events(config: &Config, target: &NotifyConfig) -> Vec<Event> {
                 valid_until: now + chrono::Duration::minutes(5),
                 url: url.clone(),
                 test: true,
+                burn: None,
             })
         };
         vec![page(PageAction::Trigger), page(PageAction::Resolve)]

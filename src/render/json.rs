@@ -22,8 +22,9 @@ struct StatusJson<'a> {
     objectives: Vec<ObjectiveJson<'a>>,
 }
 
+/// One `[[objective]]` as `status.json` and the Statuspage-style API publish it.
 #[derive(Serialize)]
-struct ObjectiveJson<'a> {
+pub(crate) struct ObjectiveJson<'a> {
     name: &'a str,
     components: &'a [String],
     target: f64,
@@ -136,28 +137,33 @@ pub fn status_json(snapshot: &Snapshot) -> Result<Vec<u8>, RenderError> {
             .collect(),
         generated_at: iso(snapshot.generated_at),
         stale_after: iso(snapshot.stale_after),
-        objectives: snapshot
-            .service_objectives
-            .iter()
-            .map(|o| ObjectiveJson {
-                name: &o.name,
-                components: &o.components,
-                target: o.target,
-                window: format!("{}d", o.window_days),
-                actual: o.actual,
-                coverage: o.coverage,
-                min_coverage: o.min_coverage,
-                days_observed: o.days_observed,
-                budget_left: o.budget_left,
-                met: o.met,
-                latency: o.latency.as_ref(),
-            })
-            .collect(),
+        objectives: objectives(snapshot),
     };
     serde_json::to_vec_pretty(&doc).map_err(|e| RenderError::Serialize {
         file: "status.json".to_owned(),
         reason: e.to_string(),
     })
+}
+
+/// The objectives, `actual` null until the window is covered (one shape for every output).
+pub(crate) fn objectives(snapshot: &Snapshot) -> Vec<ObjectiveJson<'_>> {
+    snapshot
+        .service_objectives
+        .iter()
+        .map(|o| ObjectiveJson {
+            name: &o.name,
+            components: &o.components,
+            target: o.target,
+            window: format!("{}d", o.window_days),
+            actual: o.actual,
+            coverage: o.coverage,
+            min_coverage: o.min_coverage,
+            days_observed: o.days_observed,
+            budget_left: o.budget_left,
+            met: o.met,
+            latency: o.latency.as_ref(),
+        })
+        .collect()
 }
 
 /// shields.io endpoint JSON: `api/badges/<id>.json` (state) and `api/badges/<id>/uptime-*.json`.

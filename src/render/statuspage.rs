@@ -8,6 +8,10 @@
 //! (tags gone, entities decoded, so a client that shows text shows the words), and any `<`
 //! that would open a tag is replaced ([`crate::text::plain_text`]), so a client that inserts
 //! it as HTML gets no element either.
+//!
+//! Additive to Statuspage (which publishes no objectives): `summary.json` carries an
+//! `objectives` array and `api/v2/objectives.json` lists them alone, in the shape `status.json`
+//! uses (`actual`, `budget_left` and `met` null until the window's coverage is reached).
 
 use serde_json::{Value, json};
 
@@ -160,6 +164,7 @@ pub fn files(snapshot: &Snapshot) -> Vec<(String, Vec<u8>)> {
         .collect();
     let all_maint: Vec<Value> = maint.iter().map(|m| incident(m, snapshot, &page)).collect();
     let summary_maint: Vec<Value> = upcoming.iter().chain(&active).cloned().collect();
+    let objectives = json!(super::json::objectives(snapshot));
     // Plain text everywhere: clients put `name` and `body` into pages (see `text::plain_text`).
     let doc = |mut v: Value| {
         crate::text::plain_json(&mut v);
@@ -169,8 +174,12 @@ pub fn files(snapshot: &Snapshot) -> Vec<(String, Vec<u8>)> {
         (
             "api/v2/summary.json".to_owned(),
             doc(
-                json!({"page": page_obj, "components": comps, "incidents": unresolved, "scheduled_maintenances": summary_maint, "status": status}),
+                json!({"page": page_obj, "components": comps, "incidents": unresolved, "scheduled_maintenances": summary_maint, "status": status, "objectives": objectives}),
             ),
+        ),
+        (
+            "api/v2/objectives.json".to_owned(),
+            doc(json!({"page": page_obj, "objectives": objectives})),
         ),
         (
             "api/v2/status.json".to_owned(),

@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod history_fixtures;
+pub mod receiver;
 pub mod services;
 
 use std::io::{Read, Write};
