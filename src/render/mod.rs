@@ -355,7 +355,8 @@ impl Renderer {
             "objectives.html".to_owned(),
             self.page(
                 "objectives.html",
-                &serde_json::json!({"objectives": front::objectives_with_targets(snapshot)}),
+                // The full reference, every row (the front page shows only rows that say something).
+                &serde_json::json!({"objectives": snapshot.objectives}),
                 "",
             )?,
         );
