@@ -13,7 +13,8 @@ import sys
 
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src")
 lib = open(os.path.join(root, "lib.rs")).read()
-modules = re.findall(r"^pub mod (\w+);", lib, re.M)
+# Private modules (`mod document;`) are stages' helpers too: list them as well.
+modules = re.findall(r"^(?:pub(?:\([\w:]+\))? )?mod (\w+);", lib, re.M)
 
 
 def module_of(path):

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::config::secret::{Secret, redact_url, scrub};
+use crate::secret::{Secret, redact_url, scrub};
 
 /// Longest one git command may take. A stalled network (or an SSH prompt nobody answers) must not
 /// hold a cron run forever; five minutes is far above what pushing a status site takes.

@@ -79,11 +79,9 @@ impl InputError {
         let full = self.to_string();
         let prefix = format!("{}: ", self.path().display());
         let mut text = full.strip_prefix(&prefix).unwrap_or(&full).to_owned();
-        let mut source = std::error::Error::source(self);
-        while let Some(cause) = source {
+        for cause in crate::text::causes(self) {
             text.push_str(": ");
             text.push_str(&cause.to_string());
-            source = cause.source();
         }
         text
     }

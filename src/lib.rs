@@ -5,6 +5,8 @@
 //! it, and [`publish`] the folder. Each stage is one module; see `DESIGN.md` for the map.
 
 pub mod config;
+mod document;
+pub mod duration;
 pub mod git;
 pub mod history;
 pub mod import;
@@ -17,5 +19,8 @@ pub mod probe;
 pub mod publish;
 pub mod region;
 pub mod render;
+pub mod s3;
+pub mod secret;
+pub mod site;
 pub mod state;
 pub mod text;

@@ -1,4 +1,5 @@
 //! The stages wired together: what `upstate run`, `build` and `probe` do, minus the CLI.
+//! [`run`] is the whole of `upstate run`; the command only parses, calls it and prints.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -10,14 +11,16 @@ use crate::history::git::GitStore;
 use crate::history::s3::S3Store;
 use crate::history::{History, HistoryError, LocalStore, RawObservation, Retention, Store};
 use crate::incident::{Incident, IncidentError};
+use crate::inputs::InputError;
 use crate::model::{self, Counters, CurrentStatus, Snapshot};
 use crate::probe::{self, Observation, RunOptions};
+use crate::publish::{PublishReport, Target};
 use crate::render::{self, OutputFile, RenderError, Renderer};
-use crate::state::{self, Memory};
+use crate::state::{self, ComponentState, Memory, PublicState};
 
-/// The incidents folder of a site.
+/// The incidents folder of a site (see [`Config::incidents_dir`]).
 pub fn incidents_dir(config: &Config) -> PathBuf {
-    config.base_dir().join("incidents")
+    config.incidents_dir()
 }
 
 /// Parses every incident file, with every error.
@@ -272,4 +275,315 @@ pub fn write(config: &Config, files: &[OutputFile]) -> Result<PathBuf, RenderErr
     })?;
     render::write_site(files, &dir)?;
     Ok(dir)
+}
+
+/// Something `upstate run` wants the operator to see, in the order it happened. The pipeline
+/// does not print; the command decides how (lines on stderr).
+#[derive(Debug)]
+pub enum Notice<'a> {
+    /// An incident file that was left out of this run.
+    Incident(&'a IncidentError),
+    /// An input file or folder that was left out of this run.
+    Input(&'a InputError),
+    /// Something failed; the run goes on where it can.
+    Error(String),
+    /// Something did not work that does not fail the run (a notification, say).
+    Warning(String),
+}
+
+/// Why a run ended without a published page; the reason was reported as a [`Notice`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunFailure {
+    /// The publish target or the history store is set up wrong: nothing was touched.
+    Invalid,
+    /// History could not be opened or saved, or the site was not published.
+    Fatal,
+}
+
+/// Components by the state the page shows, in `status.json`'s words (incidents applied, a
+/// component never observed counted as "no data"): the summary and the page cannot disagree.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ShownCounts {
+    pub operational: usize,
+    pub degraded: usize,
+    pub down: usize,
+    pub no_data: usize,
+}
+
+impl ShownCounts {
+    /// Counts the shown states (`None` = no data).
+    pub fn of(shown: &[Option<ComponentState>]) -> Self {
+        let mut counts = Self::default();
+        for state in shown {
+            match state.map(|_| state::words(*state).public) {
+                Some(PublicState::Operational) => counts.operational += 1,
+                Some(PublicState::Degraded) => counts.degraded += 1,
+                Some(PublicState::Down) => counts.down += 1,
+                None => counts.no_data += 1,
+            }
+        }
+        counts
+    }
+
+    /// Every component counted.
+    pub fn total(&self) -> usize {
+        self.operational + self.degraded + self.down + self.no_data
+    }
+}
+
+/// What a run that published came to.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    /// The publish target's name (a folder, `s3://…`, a git remote without credentials).
+    pub target: String,
+    /// Files in the built site.
+    pub files: usize,
+    /// What the publish wrote and removed.
+    pub publish: PublishReport,
+    /// The components as the page shows them.
+    pub counts: ShownCounts,
+    /// What did not stop the publish but needs someone's attention.
+    pub attention: Vec<String>,
+}
+
+/// `upstate run`: probe (or, with `merge`, read the regions' observations) → record history →
+/// build → publish, with notifications sent while the publish runs.
+///
+/// Owns the ordering and the history lock: history is opened (waiting for an overlapping run)
+/// before anything is observed, and finished (saved, pushed for a shared store, unlocked) after
+/// the publish, whatever the publish came to, so a run's observations are never lost.
+pub async fn run(
+    config: &Config,
+    merge: bool,
+    notice: &mut (dyn FnMut(Notice<'_>) + Send),
+) -> Result<RunReport, RunFailure> {
+    let mut attention = Vec::new();
+    let (incidents, errors) = load_incidents(config);
+    for e in &errors {
+        notice(Notice::Incident(e));
+    }
+    if !errors.is_empty() {
+        attention.push(format!(
+            "{} incident file error(s); those files were left out",
+            errors.len()
+        ));
+    }
+    for e in &input_problems(config) {
+        notice(Notice::Input(e));
+        attention.push(e.to_string());
+    }
+    let (target, mut history) = open(config, notice).await?;
+    let observed = observe(config, &history, merge, &mut attention, notice).await;
+    let now = Utc::now();
+    // Components this run did not observe (a merge with silent regions) keep what history last
+    // saw, with its time, so the page shows them stale rather than guessed.
+    let previous = current_from_history(config, &history);
+    let mut decided = decide(config, &observed.observations, &history, &incidents);
+    for (id, status) in previous {
+        decided.current.entry(id).or_insert(status);
+    }
+    history.set_counters(observed.counters.clone());
+    if let Err(e) = history.record(now, &decided.raw, &decided.rules) {
+        notice(Notice::Error(format!("recording history failed: {e}")));
+        attention.push("history was not recorded".to_owned());
+    }
+    for p in history.problems() {
+        notice(Notice::Error(p.to_string()));
+        attention.push(p.to_string());
+    }
+    let site = Site {
+        incidents: &incidents,
+        now,
+        nothing_fresh: observed.nothing_fresh,
+    };
+    let published = publish_site(
+        config,
+        &mut history,
+        decided.current,
+        &site,
+        target.as_ref(),
+        notice,
+    )
+    .await;
+    finish(config, history, &observed, &incidents, now, notice)?;
+    let (files, publish, shown) = published.ok_or(RunFailure::Fatal)?;
+    Ok(RunReport {
+        target: target.name(),
+        files,
+        publish,
+        counts: ShownCounts::of(&shown),
+        attention,
+    })
+}
+
+/// The publish target and the history store, opened: waits for an overlapping run to finish
+/// rather than interleaving with it. A shared store (git) is fetched here: one that cannot be
+/// read stops the run before anything is published.
+async fn open(
+    config: &Config,
+    notice: &mut (dyn FnMut(Notice<'_>) + Send),
+) -> Result<(Box<dyn Target>, History), RunFailure> {
+    let target = crate::publish::target(config).map_err(|e| {
+        notice(Notice::Error(e.to_string()));
+        RunFailure::Invalid
+    })?;
+    let store = store(config).map_err(|e| {
+        notice(Notice::Error(e.to_string()));
+        RunFailure::Invalid
+    })?;
+    let retention = retention(config);
+    match tokio::task::spawn_blocking(move || History::open(store, retention)).await {
+        Ok(Ok(history)) => Ok((target, history)),
+        Ok(Err(e)) => {
+            notice(Notice::Error(e.to_string()));
+            Err(RunFailure::Fatal)
+        }
+        Err(e) => {
+            notice(Notice::Error(format!("opening history crashed: {e}")));
+            Err(RunFailure::Fatal)
+        }
+    }
+}
+
+/// This run's observations and counters.
+struct Observed {
+    observations: Vec<Observation>,
+    counters: Counters,
+    /// A merge found no region's observations at all.
+    nothing_fresh: bool,
+}
+
+/// Probes every component, or with `merge` reads what the regions observed; the live-traffic
+/// counters are queried either way.
+async fn observe(
+    config: &Config,
+    history: &History,
+    merge: bool,
+    attention: &mut Vec<String>,
+    notice: &mut (dyn FnMut(Notice<'_>) + Send),
+) -> Observed {
+    if !merge {
+        let (observations, counters) = tokio::join!(probe_all(config), counters(config));
+        return Observed {
+            observations,
+            counters,
+            nothing_fresh: false,
+        };
+    }
+    let merged = merged_observations(config, history);
+    for p in &merged.problems {
+        notice(Notice::Error(p.to_string()));
+        attention.push(p.to_string());
+    }
+    for region in &merged.silent {
+        notice(Notice::Error(format!(
+            "silent region: {region}; its components keep their last seen state."
+        )));
+        attention.push(format!("silent region: {region}"));
+    }
+    Observed {
+        nothing_fresh: merged.observations.is_empty(),
+        observations: merged.observations,
+        counters: counters(config).await,
+    }
+}
+
+/// What the site is built from besides history and the current states.
+struct Site<'a> {
+    incidents: &'a [Incident],
+    now: DateTime<Utc>,
+    nothing_fresh: bool,
+}
+
+/// Renders and writes the site, then publishes it while notifications go out: neither waits for
+/// the other, and a receiver that hangs or fails never fails the run. Returns the number of
+/// files, what the publish did and each component's shown state (`None` = no data); `None`
+/// when the site was not published (the reason was reported).
+async fn publish_site(
+    config: &Config,
+    history: &mut History,
+    current: BTreeMap<String, CurrentStatus>,
+    site: &Site<'_>,
+    target: &dyn Target,
+    notice: &mut (dyn FnMut(Notice<'_>) + Send),
+) -> Option<(usize, PublishReport, Vec<Option<ComponentState>>)> {
+    // Pages follow what the probes saw, not a declared incident's impact.
+    let probed: BTreeMap<String, ComponentState> = current
+        .iter()
+        .map(|(id, status)| (id.clone(), status.state))
+        .collect();
+    // This run's counters, set on the history before it recorded.
+    let counters = history.counters();
+    let built = render(
+        config,
+        history,
+        current,
+        site.incidents,
+        counters,
+        site.now,
+        site.nothing_fresh,
+    );
+    let (snapshot, files) = match built {
+        Ok(built) => built,
+        Err(e) => {
+            notice(Notice::Error(format!("rendering failed: {e}")));
+            return None;
+        }
+    };
+    let dir = match write(config, &files) {
+        Ok(dir) => dir,
+        Err(e) => {
+            notice(Notice::Error(format!("writing the site failed: {e}")));
+            return None;
+        }
+    };
+    let mut notify_memory = history.notify_memory();
+    let plan = crate::notify::plan(&snapshot, &probed, &mut notify_memory);
+    let (published, (_, problems)) = tokio::join!(
+        target.publish(&dir),
+        crate::notify::deliver(config, &plan, &mut notify_memory)
+    );
+    for p in &problems {
+        notice(Notice::Warning(p.to_string()));
+    }
+    if let Err(e) = history.save_notify_memory(notify_memory) {
+        notice(Notice::Warning(format!(
+            "could not record sent notifications: {e}"
+        )));
+    }
+    let shown = snapshot.components.iter().map(|c| c.state).collect();
+    match published {
+        Ok(report) => Some((files.len(), report, shown)),
+        Err(e) => {
+            notice(Notice::Error(e.to_string()));
+            None
+        }
+    }
+}
+
+/// Keeps this run's observations whatever the publish came to: a shared store (git) is pushed
+/// now. If another run pushed first, the same observations are decided and recorded again on
+/// top of its history (the page already published stays as rendered). Releases the lock.
+fn finish(
+    config: &Config,
+    mut history: History,
+    observed: &Observed,
+    incidents: &[Incident],
+    now: DateTime<Utc>,
+    notice: &mut (dyn FnMut(Notice<'_>) + Send),
+) -> Result<(), RunFailure> {
+    let notify_memory = history.notify_memory();
+    let finished = tokio::task::block_in_place(|| {
+        history.finish(|fresh| {
+            let decided = decide(config, &observed.observations, fresh, incidents);
+            fresh.set_counters(observed.counters.clone());
+            fresh.record(now, &decided.raw, &decided.rules)?;
+            fresh.save_notify_memory(notify_memory.clone())
+        })
+    });
+    drop(history);
+    finished.map_err(|e| {
+        notice(Notice::Error(format!("saving history failed: {e}")));
+        RunFailure::Fatal
+    })
 }

@@ -15,6 +15,9 @@
 //! | URLs (iCal `URL:`, feeds, links) | [`uri`] | nothing outside RFC 3986's characters |
 //! | HTTP header values | [`header_value`] | visible ASCII only, never CR/LF |
 //! | file names, URL paths, ids | [`slugify`] | `[a-z0-9-]` only |
+//!
+//! Also [`iso`], the one text form of a time, and [`causes`], an error's causes, for the
+//! messages that print them.
 
 /// A slug of `text` from the alphabet `[a-z0-9-]`: transliterated to ASCII first (`Zürich` is
 /// `zurich`, not `z-rich`), every other run of characters one `-`, none at either end. May be
@@ -298,6 +301,20 @@ pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
     )
 }
 
+/// `2026-11-02T14:05:00Z`: RFC 3339 in UTC with whole seconds, the one form every output and
+/// every written file uses for a time.
+pub fn iso(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// An error's causes, outermost first, without the error itself: the one walk of a source
+/// chain every message that prints causes uses (`Error::sources` is not stable yet).
+pub fn causes<'a>(
+    e: &'a dyn std::error::Error,
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(e.source(), |cause| cause.source())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -379,5 +396,38 @@ mod tests {
             "incident:a%0D%0AX: y%25%C3%BC"
         );
         assert_eq!(xml_escape("a\u{1}<&>\"'\n"), "a&lt;&amp;&gt;&quot;&apos;\n");
+    }
+
+    /// An error with an optional cause, to build chains of any depth.
+    #[derive(Debug)]
+    struct Layer(&'static str, Option<Box<Layer>>);
+
+    impl std::fmt::Display for Layer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Layer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|l| l as _)
+        }
+    }
+
+    #[test]
+    fn causes_are_every_source_outermost_first_without_the_error() {
+        let root = Layer("root", None);
+        let chain = Layer("top", Some(Box::new(Layer("middle", Some(Box::new(root))))));
+        let names: Vec<String> = causes(&chain).map(|c| c.to_string()).collect();
+        assert_eq!(names, ["middle", "root"]);
+        assert_eq!(causes(&Layer("alone", None)).count(), 0);
+    }
+
+    #[test]
+    fn iso_is_utc_with_whole_seconds_and_a_z() {
+        let t = chrono::DateTime::parse_from_rfc3339("2026-11-02T15:05:09.987+01:00")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        assert_eq!(iso(t), "2026-11-02T14:05:09Z");
     }
 }

@@ -1,8 +1,12 @@
 //! `upstate build`: render the site from history and incidents, without probing.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
+use upstate::config::Config;
 use upstate::history::History;
+use upstate::incident::Incident;
+use upstate::model::CurrentStatus;
 use upstate::pipeline;
 
 use super::{Exit, load_config, print_incident_error, print_input_error};
@@ -38,27 +42,14 @@ pub fn run_with(path: &Path, merge: bool) -> Exit {
         return Exit::Fatal;
     }
     let mut history = History::open_read_only(store, pipeline::retention(&config));
-    let mut silent = false;
-    let mut nothing_fresh = false;
-    let current = if merge {
-        let merged = pipeline::merged_observations(&config, &history);
-        for p in &merged.problems {
-            eprintln!("warning: {p}");
-        }
-        for region in &merged.silent {
-            eprintln!(
-                "warning: silent region: {region}; its components keep their last seen state."
-            );
-        }
-        silent = !merged.silent.is_empty();
-        nothing_fresh = merged.observations.is_empty();
-        // What no region saw freshly keeps what history last saw (or has no data).
-        let mut current = pipeline::current_from_history(&config, &history);
-        current
-            .extend(pipeline::decide(&config, &merged.observations, &history, &incidents).current);
-        current
+    let (current, silent, nothing_fresh) = if merge {
+        merged_current(&config, &history, &incidents)
     } else {
-        pipeline::current_from_history(&config, &history)
+        (
+            pipeline::current_from_history(&config, &history),
+            false,
+            false,
+        )
     };
     let counters = history.counters();
     let now = chrono::Utc::now();
@@ -95,4 +86,28 @@ pub fn run_with(path: &Path, merge: bool) -> Exit {
             Exit::Fatal
         }
     }
+}
+
+/// The components' current status from the regions' latest reports (a problem or a silent
+/// region is a warning); what no region saw freshly keeps what history last saw (or has no
+/// data). Also whether a region was silent and whether nothing was fresh at all.
+fn merged_current(
+    config: &Config,
+    history: &History,
+    incidents: &[Incident],
+) -> (BTreeMap<String, CurrentStatus>, bool, bool) {
+    let merged = pipeline::merged_observations(config, history);
+    for p in &merged.problems {
+        eprintln!("warning: {p}");
+    }
+    for region in &merged.silent {
+        eprintln!("warning: silent region: {region}; its components keep their last seen state.");
+    }
+    let mut current = pipeline::current_from_history(config, history);
+    current.extend(pipeline::decide(config, &merged.observations, history, incidents).current);
+    (
+        current,
+        !merged.silent.is_empty(),
+        merged.observations.is_empty(),
+    )
 }

@@ -125,18 +125,7 @@ pub fn run(path: &Path, strict: bool, format: CheckFormat) -> Exit {
                 print_config_error(e, &text);
             }
             for u in &unset {
-                let f = Finding::from_unset(u, strict);
-                let word = if strict { "error" } else { "note" };
-                eprintln!(
-                    "{}:{}:{}: {word}: {}",
-                    f.file.display(),
-                    f.line,
-                    f.column,
-                    f.message
-                );
-                if let Some(help) = &f.help {
-                    eprintln!("  help: {help}");
-                }
+                print_unset(&Finding::from_unset(u, strict), strict);
             }
             for e in &incident_errors {
                 print_incident_error(e);
@@ -185,6 +174,21 @@ pub fn run(path: &Path, strict: bool, format: CheckFormat) -> Exit {
         Exit::Success
     } else {
         Exit::Invalid
+    }
+}
+
+/// An unset variable: a note, or with `--strict` an error.
+fn print_unset(f: &Finding, strict: bool) {
+    let word = if strict { "error" } else { "note" };
+    eprintln!(
+        "{}:{}:{}: {word}: {}",
+        f.file.display(),
+        f.line,
+        f.column,
+        f.message
+    );
+    if let Some(help) = &f.help {
+        eprintln!("  help: {help}");
     }
 }
 

@@ -135,11 +135,9 @@ pub async fn send_heartbeat(config: &Config) {
 /// An error and its causes on one line: `outer: cause: root cause`.
 pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
+    for cause in upstate::text::causes(e) {
         text.push_str(": ");
         text.push_str(&cause.to_string());
-        source = cause.source();
     }
     upstate::config::secret::scrub(&text)
 }

@@ -16,13 +16,11 @@
 //! url = "https://api.example.com/health"
 //! ```
 
-mod document;
-pub mod duration;
+pub mod notify;
 pub mod objective;
 pub mod paging;
 pub mod percent;
 pub mod places;
-pub mod secret;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -31,6 +29,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+// The leaf modules these once were, re-exported so `config::secret::…` paths keep working.
+pub use crate::{duration, secret};
+
+pub use crate::probe::counters::SnapshotConfig;
+pub use crate::s3::S3Config;
 pub use document::closest;
 pub use duration::Duration;
 pub use objective::ObjectiveConfig;
@@ -38,9 +41,8 @@ pub use paging::{PageRule, PageWhen, Route};
 pub use percent::Percent;
 pub use secret::{EnvString, Secret};
 
+use crate::document::{self, Positioned, Section};
 use crate::probe::ProbeSpec;
-pub(crate) use document::Masked;
-use document::{Positioned, Section};
 
 /// The whole configuration, validated.
 #[derive(Debug, Clone)]
@@ -203,48 +205,15 @@ impl Default for PublishConfig {
     }
 }
 
-/// `[s3]`: settings for any `s3://` store or target.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct S3Config {
-    /// Any S3-compatible endpoint; omit for AWS.
-    pub endpoint: Option<EnvString>,
-    #[serde(default = "default_region")]
-    pub region: EnvString,
-    pub access_key_id: Option<Secret>,
-    pub secret_access_key: Option<Secret>,
-}
-
-fn default_region() -> EnvString {
-    EnvString::from("us-east-1")
-}
-
-/// `[snapshot]`: the live-traffic counters, each one read-only SQL query returning one integer.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SnapshotConfig {
-    pub dsn: Secret,
-    #[serde(default = "default_snapshot_timeout")]
-    pub timeout: Duration,
-    pub online_now: Option<String>,
-    pub active_devices_last_24h: Option<String>,
-    pub messages_last_24h: Option<String>,
-    pub calls_last_24h: Option<String>,
-}
-
-const fn default_snapshot_timeout() -> Duration {
-    Duration::from_secs(2)
-}
-
-/// `[[notify]]`: where state changes and pages are sent. The kind's own keys live in its file
-/// under `src/notify/` (see [`crate::notify::TargetSpec`]).
+/// `[[notify]]`: where state changes and pages are sent. The kind's own keys are its type in
+/// `config::notify` (see [`notify::TargetSpec`]); its sending lives under `src/notify/`.
 #[derive(Debug, Clone)]
 pub struct NotifyConfig {
     /// What components' `page = [...]` and `upstate notify test NAME` call it.
     pub name: Option<String>,
     /// Each attempt's deadline.
     pub timeout: Duration,
-    pub target: crate::notify::TargetSpec,
+    pub target: notify::TargetSpec,
     /// Line of the `[[notify]]` header, for later errors.
     pub line: usize,
 }
@@ -324,6 +293,21 @@ pub struct Component {
     pub page: PageRule,
     /// Line of the `[[component]]` header, for later errors.
     pub line: usize,
+}
+
+impl crate::probe::Target for Component {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn spec(&self) -> &ProbeSpec {
+        &self.probe
+    }
+    fn timeout(&self) -> Duration {
+        self.timeout
+    }
+    fn thresholds(&self) -> &crate::probe::Thresholds {
+        &self.thresholds
+    }
 }
 
 /// A config error pinned to a place in a file.
@@ -614,7 +598,40 @@ impl Config {
         Ok((config, errors.list))
     }
 
+    /// Checks what serde cannot, section by section, and completes what other sections lend.
+    /// Every problem is pushed to `errors`; the config is only usable when there are none.
     fn validate(&mut self, errors: &mut Errors<'_>, sections: &[Section]) {
+        self.check_site(errors, sections);
+        self.check_locations(errors, sections);
+        if self.run.concurrency == 0 {
+            let run = sections
+                .iter()
+                .find(|s| s.name == "run")
+                .map_or(0, |s| s.header);
+            errors.push(
+                run,
+                None,
+                "`concurrency` must be at least 1".to_owned(),
+                None,
+            );
+        }
+        self.lend_settings(errors);
+        // Where the build writes, judged on the paths as written (again on the real paths
+        // before anything is written: publish::guard).
+        for problem in places::problems(self, places::lexical) {
+            let offset = sections
+                .iter()
+                .find(|s| s.name == "publish")
+                .map_or(0, |s| key_offset(errors.text, s, problem.key));
+            errors.push(offset, None, problem.message, Some(problem.help));
+        }
+        self.validate_paging(errors);
+        self.validate_objectives(errors);
+        self.complete_components(errors);
+    }
+
+    /// `[site]`: an absolute base URL and an IANA time zone.
+    fn check_site(&self, errors: &mut Errors<'_>, sections: &[Section]) {
         let header_of = |name: &str| {
             sections
                 .iter()
@@ -654,6 +671,12 @@ impl Config {
                 }),
             );
         }
+        self.check_logo(errors, sections);
+    }
+
+    /// `[site] logo` is a path inside the published site: never a URL (no request to another
+    /// host) and never a way out of the folder.
+    fn check_logo(&self, errors: &mut Errors<'_>, sections: &[Section]) {
         if let Some(logo) = &self.site.logo {
             let bad = logo.is_empty()
                 || logo.contains(':')
@@ -662,7 +685,12 @@ impl Config {
                 || logo.split('/').any(|part| part == ".." || part.is_empty());
             if bad {
                 let offset = key_value_offset(errors.text, sections, "site", "logo")
-                    .unwrap_or_else(|| header_of("site"));
+                    .unwrap_or_else(|| {
+                        sections
+                            .iter()
+                            .find(|s| s.name == "site")
+                            .map_or(0, |s| s.header)
+                    });
                 errors.push(
                     offset,
                     None,
@@ -674,6 +702,10 @@ impl Config {
                 );
             }
         }
+    }
+
+    /// `[history] store` and `[publish] target` name a place upstate can use.
+    fn check_locations(&self, errors: &mut Errors<'_>, sections: &[Section]) {
         for (section, key, value) in [
             ("history", "store", self.history.store.as_str()),
             ("publish", "target", self.publish.target.expose()),
@@ -691,37 +723,21 @@ impl Config {
                 );
             }
         }
-        if self.run.concurrency == 0 {
-            errors.push(
-                header_of("run"),
-                None,
-                "`concurrency` must be at least 1".to_owned(),
-                None,
-            );
-        }
-        // Kinds that borrow settings from elsewhere in the file get them now, so a probe never
-        // needs the whole config: the push outbox runs on `[snapshot] dsn` unless it has its own,
-        // a storage bucket uses `[s3]`.
+    }
+
+    /// Kinds that borrow settings from elsewhere in the file get them now, so a probe never
+    /// needs the whole config: the push outbox runs on `[snapshot] dsn` unless it has its own,
+    /// a storage bucket uses `[s3]` (its location is parsed here, its client made when probed).
+    fn lend_settings(&mut self, errors: &mut Errors<'_>) {
         let snapshot_dsn = self.snapshot.as_ref().map(|s| s.dsn.clone());
-        let mut clients = Vec::new();
-        for (i, c) in self.components.iter().enumerate() {
-            if let ProbeSpec::Storage(s) = &c.probe
+        let s3 = self.s3.clone();
+        for c in &mut self.components {
+            let line = c.line;
+            if let ProbeSpec::Storage(s) = &mut c.probe
                 && let Some(bucket) = &s.bucket
             {
-                let made = crate::history::s3::S3Location::parse(bucket).and_then(|loc| {
-                    crate::history::s3::client(self, &loc.bucket).map(|client| (loc, client))
-                });
-                clients.push((i, made));
-            }
-        }
-        for (i, made) in clients {
-            let Some(c) = self.components.get_mut(i) else {
-                continue;
-            };
-            let line = c.line;
-            if let ProbeSpec::Storage(s) = &mut c.probe {
-                match made {
-                    Ok((loc, client)) => s.s3 = Some((loc, client)),
+                match crate::s3::S3Location::parse(bucket) {
+                    Ok(loc) => s.s3 = Some((loc, s3.clone())),
                     Err(e) => {
                         let offset = line_offset(errors.text, line);
                         errors.push(
@@ -753,17 +769,10 @@ impl Config {
                 }
             }
         }
-        // Where the build writes, judged on the paths as written (again on the real paths
-        // before anything is written: publish::guard).
-        for problem in places::problems(self, places::lexical) {
-            let offset = sections
-                .iter()
-                .find(|s| s.name == "publish")
-                .map_or(0, |s| key_offset(errors.text, s, problem.key));
-            errors.push(offset, None, problem.message, Some(problem.help));
-        }
-        self.validate_paging(errors);
-        self.validate_objectives(errors);
+    }
+
+    /// Gives components without a `timeout` the `[run]` one, and refuses an id used twice.
+    fn complete_components(&mut self, errors: &mut Errors<'_>) {
         let mut seen = BTreeMap::new();
         for c in &mut self.components {
             if c.timeout == Duration::default() {
@@ -868,6 +877,11 @@ impl Config {
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    }
+
+    /// The site's incidents folder (`incidents/` beside the config file).
+    pub fn incidents_dir(&self) -> PathBuf {
+        self.base_dir().join("incidents")
     }
 
     /// `path` resolved against the config file's folder.
@@ -1046,14 +1060,12 @@ fn split_section(
     })
 }
 
+/// Reads one `[[component]]`: the common keys, then the kind's own (each struct denies unknown
+/// keys), then what serde cannot check; `None` after reporting what is wrong.
 fn parse_component(text: &str, section: &Section, errors: &mut Errors<'_>) -> Option<Component> {
-    let SplitSection {
-        masked,
-        keys,
-        common,
-        specific,
-    } = split_section(text, section, errors, &COMMON_KEYS)?;
-    let common: CommonKeys = match document::Masked::new(text, &section.body, &common).parse() {
+    let split = split_section(text, section, errors, &COMMON_KEYS)?;
+    let common: CommonKeys = match document::Masked::new(text, &section.body, &split.common).parse()
+    {
         Ok(c) => c,
         Err(e) => {
             errors.push_positioned(section, e, &[]);
@@ -1061,112 +1073,18 @@ fn parse_component(text: &str, section: &Section, errors: &mut Errors<'_>) -> Op
         }
     };
     let (line, _) = errors.lines.line_col(section.header);
-    let id_ok = !common.id.is_empty()
-        && common
-            .id
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
-    if !id_ok {
-        let offset = keys
-            .keys()
-            .find(|k| k.get_ref() == "id")
-            .map_or(section.header, |k| k.span().start + masked.offset);
-        errors.push(
-            offset,
-            None,
-            format!("component id `{}` must match [a-z0-9_-]+", common.id),
-            Some(
-                "ids appear in URLs and file names: use lowercase letters, digits, `-` and `_`"
-                    .to_owned(),
-            ),
-        );
-    }
-    let kind_offset = keys
-        .iter()
-        .find(|(k, _)| k.get_ref() == "kind")
-        .map_or(section.header, |(_, v)| v.span().start + masked.offset);
-    if !ProbeSpec::KINDS.contains(&common.kind.as_str()) {
-        let help = match closest(&common.kind, ProbeSpec::KINDS) {
-            Some(near) => format!(
-                "did you mean `{near}`? known kinds: {}",
-                ProbeSpec::KINDS.join(", ")
-            ),
-            None => format!("known kinds: {}", ProbeSpec::KINDS.join(", ")),
-        };
-        errors.push(
-            kind_offset,
-            None,
-            format!("unknown component kind `{}`", common.kind),
-            Some(help),
-        );
-        return None;
-    }
-    let probe = match ProbeSpec::parse(
-        &common.kind,
-        &document::Masked::new(text, &section.body, &specific),
-    ) {
-        Ok(p) => p,
-        Err(e) => {
-            let e: Positioned = e.into();
-            // Only an unknown key of the component itself (its span is one of the keys), not
-            // one inside a nested table, whose "expected" list is that table's.
-            let at_top_level =
-                |at: usize| keys.keys().any(|k| k.span().start + masked.offset == at);
-            match (document::unknown_field(&e.message), &e.span) {
-                (Some((_, expected)), Some(span)) if at_top_level(span.start) => {
-                    report_unknown_keys(&keys, &masked, &expected, section, errors);
-                }
-                _ => errors.push_positioned(section, e, &COMMON_KEYS),
-            }
-            return None;
-        }
-    };
-    if let Err(message) = probe.validate() {
-        // Messages name their key first (`address` ...): point at that key's value.
-        let offset = message
-            .strip_prefix('`')
-            .and_then(|m| m.split('`').next())
-            .and_then(|key| keys.iter().find(|(k, _)| k.get_ref() == key))
-            .map_or(kind_offset, |(_, v)| v.span().start + masked.offset);
-        errors.push(offset, None, message, None);
-        return None;
-    }
+    check_component_id(&common.id, &split, section, errors);
+    let probe = parse_probe(text, &common.kind, &split, section, errors)?;
     if common.fail_after == Some(0) {
-        let offset = keys
-            .iter()
-            .find(|(k, _)| k.get_ref() == "fail_after")
-            .map_or(section.header, |(_, v)| v.span().start + masked.offset);
         errors.push(
-            offset,
+            split.value_offset("fail_after").unwrap_or(section.header),
             None,
             "`fail_after` must be at least 1".to_owned(),
             Some("fail_after = 1 shows the component down on its first failed check; 2 waits for a second one in a row".to_owned()),
         );
         return None;
     }
-    let thresholds = crate::probe::Thresholds {
-        degraded_above: common.degraded_above,
-        down_above: common.down_above,
-        degraded_below: common.degraded_below,
-        down_below: common.down_below,
-    };
-    let threshold_offset = keys
-        .keys()
-        .find(|k| crate::probe::thresholds::KEYS.contains(&k.get_ref().as_str()))
-        .map_or(section.header, |k| k.span().start + masked.offset);
-    if let Err(message) = thresholds.validate() {
-        errors.push(threshold_offset, None, message, None);
-        return None;
-    }
-    if !thresholds.is_empty() && probe.measure().is_none() {
-        errors.push(
-            threshold_offset,
-            None,
-            format!("kind `{}` measures no number to hold a threshold against", common.kind),
-            Some("remove the `_above`/`_below` keys, or use `latency_target` / the kind's own limits".to_owned()),
-        );
-        return None;
-    }
+    let thresholds = parse_thresholds(&common, &probe, &split, section, errors)?;
     Some(Component {
         id: common.id,
         label: common.label.0,
@@ -1186,9 +1104,140 @@ fn parse_component(text: &str, section: &Section, errors: &mut Errors<'_>) -> Op
     })
 }
 
+impl SplitSection {
+    /// Where `key`'s value starts in the file, if the section has the key.
+    fn value_offset(&self, key: &str) -> Option<usize> {
+        self.keys
+            .iter()
+            .find(|(k, _)| k.get_ref() == key)
+            .map(|(_, v)| v.span().start + self.masked.offset)
+    }
+}
+
+/// Ids appear in URLs and file names: `[a-z0-9_-]+` only.
+fn check_component_id(id: &str, split: &SplitSection, section: &Section, errors: &mut Errors<'_>) {
+    let ok = !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if !ok {
+        let offset = split
+            .keys
+            .keys()
+            .find(|k| k.get_ref() == "id")
+            .map_or(section.header, |k| k.span().start + split.masked.offset);
+        errors.push(
+            offset,
+            None,
+            format!("component id `{id}` must match [a-z0-9_-]+"),
+            Some(
+                "ids appear in URLs and file names: use lowercase letters, digits, `-` and `_`"
+                    .to_owned(),
+            ),
+        );
+    }
+}
+
+/// A known kind, its own keys parsed by its struct, and what its `validate` checks.
+fn parse_probe(
+    text: &str,
+    kind: &str,
+    split: &SplitSection,
+    section: &Section,
+    errors: &mut Errors<'_>,
+) -> Option<ProbeSpec> {
+    let SplitSection {
+        masked,
+        keys,
+        specific,
+        ..
+    } = split;
+    let kind_offset = split.value_offset("kind").unwrap_or(section.header);
+    if !ProbeSpec::KINDS.contains(&kind) {
+        let help = match closest(kind, ProbeSpec::KINDS) {
+            Some(near) => format!(
+                "did you mean `{near}`? known kinds: {}",
+                ProbeSpec::KINDS.join(", ")
+            ),
+            None => format!("known kinds: {}", ProbeSpec::KINDS.join(", ")),
+        };
+        errors.push(
+            kind_offset,
+            None,
+            format!("unknown component kind `{kind}`"),
+            Some(help),
+        );
+        return None;
+    }
+    let probe = match ProbeSpec::parse(kind, &document::Masked::new(text, &section.body, specific))
+    {
+        Ok(p) => p,
+        Err(e) => {
+            let e: Positioned = e.into();
+            // Only an unknown key of the component itself (its span is one of the keys), not
+            // one inside a nested table, whose "expected" list is that table's.
+            let at_top_level =
+                |at: usize| keys.keys().any(|k| k.span().start + masked.offset == at);
+            match (document::unknown_field(&e.message), &e.span) {
+                (Some((_, expected)), Some(span)) if at_top_level(span.start) => {
+                    report_unknown_keys(keys, masked, &expected, section, errors);
+                }
+                _ => errors.push_positioned(section, e, &COMMON_KEYS),
+            }
+            return None;
+        }
+    };
+    if let Err(message) = probe.validate() {
+        // Messages name their key first (`address` ...): point at that key's value.
+        let offset = message
+            .strip_prefix('`')
+            .and_then(|m| m.split('`').next())
+            .and_then(|key| split.value_offset(key))
+            .unwrap_or(kind_offset);
+        errors.push(offset, None, message, None);
+        return None;
+    }
+    Some(probe)
+}
+
+/// The `_above` / `_below` keys: consistent, and only on a kind that measures a number.
+fn parse_thresholds(
+    common: &CommonKeys,
+    probe: &ProbeSpec,
+    split: &SplitSection,
+    section: &Section,
+    errors: &mut Errors<'_>,
+) -> Option<crate::probe::Thresholds> {
+    let thresholds = crate::probe::Thresholds {
+        degraded_above: common.degraded_above,
+        down_above: common.down_above,
+        degraded_below: common.degraded_below,
+        down_below: common.down_below,
+    };
+    let threshold_offset = split
+        .keys
+        .keys()
+        .find(|k| crate::probe::thresholds::KEYS.contains(&k.get_ref().as_str()))
+        .map_or(section.header, |k| k.span().start + split.masked.offset);
+    if let Err(message) = thresholds.validate() {
+        errors.push(threshold_offset, None, message, None);
+        return None;
+    }
+    if !thresholds.is_empty() && probe.measure().is_none() {
+        errors.push(
+            threshold_offset,
+            None,
+            format!("kind `{}` measures no number to hold a threshold against", common.kind),
+            Some("remove the `_above`/`_below` keys, or use `latency_target` / the kind's own limits".to_owned()),
+        );
+        return None;
+    }
+    Some(thresholds)
+}
+
 /// Reads one `[[notify]]`: the common keys, then the kind's own (each struct denies unknown keys).
 fn parse_notify(text: &str, section: &Section, errors: &mut Errors<'_>) -> Option<NotifyConfig> {
-    use crate::notify::TargetSpec;
+    use notify::TargetSpec;
     let SplitSection {
         masked,
         keys,
@@ -1312,30 +1361,5 @@ fn report_unknown_keys(
             ),
             Some(format!("known keys here: {}", known.join(", "))),
         );
-    }
-}
-
-/// Parses a kind's own keys; called by [`ProbeSpec::parse`] for each kind's config struct.
-pub(crate) fn parse_kind<T: serde::de::DeserializeOwned>(masked: &Masked) -> Result<T, KindError> {
-    masked.parse().map_err(KindError)
-}
-
-/// A kind's config could not be read; carries the position for the caller.
-#[derive(Debug)]
-pub struct KindError(Positioned);
-
-impl KindError {
-    /// A kind [`ProbeSpec::KINDS`] does not list.
-    pub(crate) fn unknown_kind(kind: &str) -> Self {
-        Self(Positioned {
-            span: None,
-            message: format!("unknown component kind `{kind}`"),
-        })
-    }
-}
-
-impl From<KindError> for Positioned {
-    fn from(e: KindError) -> Self {
-        e.0
     }
 }

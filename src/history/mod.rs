@@ -15,6 +15,7 @@
 
 pub mod git;
 pub mod local;
+pub mod memory;
 pub mod rollup;
 pub mod s3;
 pub mod sketch;
@@ -147,10 +148,10 @@ struct MemoryFile {
     components: BTreeMap<String, ComponentMemory>,
     /// The live-traffic counters of the last run, so `build` can show them without querying.
     #[serde(default)]
-    counters: crate::model::Counters,
+    counters: memory::StoredCounters,
     /// What notifications have announced, so no change is announced twice.
     #[serde(default)]
-    notify: crate::notify::NotifyMemory,
+    notify: memory::NotifyMemory,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -220,7 +221,7 @@ impl SiteKeyFile {
     fn new(key: &[u8]) -> Self {
         Self {
             version: FORMAT_VERSION,
-            private_id_key: key.iter().map(|b| format!("{b:02x}")).collect(),
+            private_id_key: hex::encode(key),
         }
     }
 }
@@ -265,8 +266,8 @@ impl History {
             memory: MemoryFile {
                 version: FORMAT_VERSION,
                 components: BTreeMap::new(),
-                counters: crate::model::Counters::default(),
-                notify: crate::notify::NotifyMemory::default(),
+                counters: memory::StoredCounters::default(),
+                notify: memory::NotifyMemory::default(),
             },
             memory_broken: false,
             days: BTreeMap::new(),
@@ -285,8 +286,8 @@ impl History {
         self.memory = MemoryFile {
             version: FORMAT_VERSION,
             components: BTreeMap::new(),
-            counters: crate::model::Counters::default(),
-            notify: crate::notify::NotifyMemory::default(),
+            counters: memory::StoredCounters::default(),
+            notify: memory::NotifyMemory::default(),
         };
         self.memory_broken = false;
         self.days.clear();
@@ -410,13 +411,13 @@ impl History {
     }
 
     /// The counters the last run saw.
-    pub fn counters(&self) -> crate::model::Counters {
-        self.memory.counters.clone()
+    pub fn counters(&self) -> crate::probe::counters::Counters {
+        self.memory.counters.clone().into()
     }
 
     /// Remembers this run's counters (written with the next [`History::record`]).
-    pub fn set_counters(&mut self, counters: crate::model::Counters) {
-        self.memory.counters = counters;
+    pub fn set_counters(&mut self, counters: crate::probe::counters::Counters) {
+        self.memory.counters = counters.into();
     }
 
     /// The key of private incidents' public ids (`model` publishes a private incident as
@@ -437,7 +438,8 @@ impl History {
         if self.site_key.is_none() {
             let loaded = match self.read_json::<SiteKeyFile>(SITE_KEY) {
                 Ok(None) => Ok(None),
-                Ok(Some(file)) => decode_hex(&file.private_id_key)
+                Ok(Some(file)) => hex::decode(file.private_id_key.trim())
+                    .ok()
                     .filter(|k| k.len() >= 16)
                     .map(Some)
                     .ok_or_else(|| HistoryError::Unreadable {
@@ -492,16 +494,13 @@ impl History {
     }
 
     /// What notifications have announced so far.
-    pub fn notify_memory(&self) -> crate::notify::NotifyMemory {
+    pub fn notify_memory(&self) -> memory::NotifyMemory {
         self.memory.notify.clone()
     }
 
     /// Records what notifications announced and writes the memory file (unless it was
     /// unreadable: it is never overwritten then).
-    pub fn save_notify_memory(
-        &mut self,
-        memory: crate::notify::NotifyMemory,
-    ) -> Result<(), HistoryError> {
+    pub fn save_notify_memory(&mut self, memory: memory::NotifyMemory) -> Result<(), HistoryError> {
         self.memory.notify = memory;
         if self.memory_broken {
             return Ok(());
@@ -781,17 +780,6 @@ fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, String> {
 
 fn day_key(day: NaiveDate) -> String {
     format!("daily/{}.json", day.format("%Y-%m-%d"))
-}
-
-fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    let text = text.trim();
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 /// `value` as JSON for `key`. A failure is an error, never a stand-in: writing `{}` over

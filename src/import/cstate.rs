@@ -142,6 +142,7 @@ fn names(fm: &Map<String, Value>, key: &str) -> Vec<String> {
     }
 }
 
+/// Converts one cState issue file into a draft incident (or a warning saying why not).
 fn issue(
     source: &str,
     text: &str,
@@ -149,32 +150,8 @@ fn issue(
     systems: Option<&[System]>,
     out: &mut Conversion,
 ) {
-    let text = text.replace("\r\n", "\n");
-    let split = match front_matter::split(&text) {
-        Ok(s) => s,
-        Err(e) => {
-            out.warn(
-                source,
-                format!("{e} (only YAML front matter between `---` lines is read); skipped"),
-            );
-            return;
-        }
-    };
-    let fm: Map<String, Value> = match serde_saphyr::from_str::<Value>(split.front) {
-        Ok(Value::Object(m)) => m,
-        Ok(_) => {
-            out.warn(source, "the front matter is not a list of fields; skipped");
-            return;
-        }
-        Err(e) => {
-            let message = e.to_string();
-            let first = message.lines().next().unwrap_or_default();
-            out.warn(
-                source,
-                format!("the front matter is not valid YAML ({first}); skipped"),
-            );
-            return;
-        }
+    let Some((fm, body)) = read_front_matter(source, text, out) else {
+        return;
     };
     if flag(&fm, "draft") {
         out.warn(source, "`draft: true`: cState never published it; skipped");
@@ -196,7 +173,97 @@ fn issue(
         return;
     };
     let informational = flag(&fm, "informational");
-    let severity = match string(&fm, "severity").map(|s| s.to_lowercase()).as_deref() {
+    let severity = severity_of(&fm, informational, source, out);
+    let hint = |name: &str| system_hint(name, systems);
+    let ids = components.resolve_all(&names(&fm, "affected"), source, "system", hint, out);
+
+    let mut doc = Doc::new(Kind::Incident, &title);
+    doc.comments.push(format!("Imported from cState: {source}"));
+    doc.severity = Some(severity.map_or(Severity::Minor, |(s, _)| s));
+    doc.components = ids;
+    doc.discovered_at = Some(date);
+
+    let body = Body::read(&body, source, out);
+    doc.updates = body.updates.clone();
+    let mut notes = Vec::new();
+    if informational {
+        doc.comments.push(
+            "cState informational post: resolved when posted, no impact on any component."
+                .to_owned(),
+        );
+        doc.status = Some(Status::Resolved);
+        doc.resolved_at = Some(date);
+    } else {
+        doc.impact = Some(severity.map_or(impact_of(Severity::Minor), |(_, i)| i));
+        if flag(&fm, "resolved") {
+            let resolved_at = resolved_at(&fm, date, source, out, &mut notes);
+            mark_resolved(&mut doc, &body, resolved_at);
+        } else {
+            doc.status = Some(
+                doc.updates
+                    .iter()
+                    .rev()
+                    .map(|u| u.1)
+                    .find(|s| *s != Status::Resolved)
+                    .unwrap_or(Status::Investigating),
+            );
+        }
+        doc.contained_at = contained_at(&doc, date);
+    }
+    doc.body = notes
+        .into_iter()
+        .chain((!body.text.is_empty()).then_some(body.text.as_str()))
+        .collect::<Vec<_>>()
+        .join("\n\n");
+    if let Some(draft) = doc.draft(source) {
+        out.drafts.push(draft);
+    }
+}
+
+/// The YAML front matter as fields, and the body after it; `None` after a warning.
+fn read_front_matter(
+    source: &str,
+    text: &str,
+    out: &mut Conversion,
+) -> Option<(Map<String, Value>, String)> {
+    let text = text.replace("\r\n", "\n");
+    let split = match front_matter::split(&text) {
+        Ok(s) => s,
+        Err(e) => {
+            out.warn(
+                source,
+                format!("{e} (only YAML front matter between `---` lines is read); skipped"),
+            );
+            return None;
+        }
+    };
+    match serde_saphyr::from_str::<Value>(split.front) {
+        Ok(Value::Object(m)) => Some((m, split.body.to_owned())),
+        Ok(_) => {
+            out.warn(source, "the front matter is not a list of fields; skipped");
+            None
+        }
+        Err(e) => {
+            let message = e.to_string();
+            let first = message.lines().next().unwrap_or_default();
+            out.warn(
+                source,
+                format!("the front matter is not valid YAML ({first}); skipped"),
+            );
+            None
+        }
+    }
+}
+
+/// cState's `severity` as ours and the impact it implies; `None` (imported as minor) when
+/// missing or unknown, with a warning unless the post is informational.
+fn severity_of(
+    fm: &Map<String, Value>,
+    informational: bool,
+    source: &str,
+    out: &mut Conversion,
+) -> Option<(Severity, ComponentState)> {
+    match string(fm, "severity").map(|s| s.to_lowercase()).as_deref() {
         Some("down") => Some((Severity::Critical, ComponentState::MajorOutage)),
         Some("disrupted") => Some((Severity::Major, ComponentState::PartialOutage)),
         Some("notice") => Some((Severity::Minor, ComponentState::DegradedPerformance)),
@@ -212,100 +279,73 @@ fn issue(
             out.warn(source, "no `severity`; imported as minor");
             None
         }
-    };
-    let hint = |name: &str| system_hint(name, systems);
-    let ids = components.resolve_all(&names(&fm, "affected"), source, "system", hint, out);
+    }
+}
 
-    let mut doc = Doc::new(Kind::Incident, &title);
-    doc.comments.push(format!("Imported from cState: {source}"));
-    doc.severity = Some(severity.map_or(Severity::Minor, |(s, _)| s));
-    doc.components = ids;
-    doc.discovered_at = Some(date);
-
-    let body = Body::read(split.body, source, out);
-    doc.updates = body.updates.clone();
-    let mut notes = Vec::new();
-    if informational {
-        doc.comments.push(
-            "cState informational post: resolved when posted, no impact on any component."
-                .to_owned(),
-        );
-        doc.status = Some(Status::Resolved);
-        doc.resolved_at = Some(date);
-    } else {
-        doc.impact = Some(severity.map_or(impact_of(Severity::Minor), |(_, i)| i));
-        if flag(&fm, "resolved") {
-            doc.status = Some(Status::Resolved);
-            let when = string(&fm, "resolvedWhen");
-            let parsed = when.as_deref().and_then(parse_time);
-            let resolved_at = match (when, parsed) {
-                (_, Some(t)) if t >= date => t,
-                (_, Some(t)) => {
-                    out.warn(
-                        source,
-                        format!(
-                            "`resolvedWhen` ({}) is before `date` ({}); resolved_at set to `date`",
-                            super::iso(t),
-                            super::iso(date)
-                        ),
-                    );
-                    notes.push("*The original post's resolution time was earlier than its start; the start time is shown instead.*");
-                    date
-                }
-                (Some(raw), None) => {
-                    out.warn(
-                        source,
-                        format!("`resolvedWhen: {raw}` is not a date and time; resolved_at set to `date`"),
-                    );
-                    notes.push("*The original post did not record when this was resolved; the time it was posted is shown instead.*");
-                    date
-                }
-                (None, None) => {
-                    notes.push("*The original post did not record when this was resolved; the time it was posted is shown instead.*");
-                    date
-                }
-            };
-            doc.resolved_at = Some(resolved_at);
-            if !doc.updates.iter().any(|u| u.1 == Status::Resolved) {
-                // The newest entry, at or after the resolution and with a label that named no
-                // status (`*Update* - … fixed`), is the resolution; otherwise say it resolved.
-                let last = doc.updates.len().checked_sub(1);
-                match last.and_then(|i| doc.updates.get_mut(i).zip(body.explicit.get(i))) {
-                    Some((u, false)) if u.0 >= resolved_at => u.1 = Status::Resolved,
-                    _ => doc
-                        .updates
-                        .push((resolved_at, Status::Resolved, "Resolved.".to_owned())),
-                }
-            }
-        } else {
-            doc.status = Some(
-                doc.updates
-                    .iter()
-                    .rev()
-                    .map(|u| u.1)
-                    .find(|s| *s != Status::Resolved)
-                    .unwrap_or(Status::Investigating),
+/// When a resolved post was resolved: `resolvedWhen`, or the post's `date` (with a note saying
+/// so) when that is missing, unreadable or earlier than the start.
+fn resolved_at(
+    fm: &Map<String, Value>,
+    date: DateTime<Utc>,
+    source: &str,
+    out: &mut Conversion,
+    notes: &mut Vec<&'static str>,
+) -> DateTime<Utc> {
+    let when = string(fm, "resolvedWhen");
+    let parsed = when.as_deref().and_then(parse_time);
+    match (when, parsed) {
+        (_, Some(t)) if t >= date => t,
+        (_, Some(t)) => {
+            out.warn(
+                source,
+                format!(
+                    "`resolvedWhen` ({}) is before `date` ({}); resolved_at set to `date`",
+                    super::iso(t),
+                    super::iso(date)
+                ),
             );
+            notes.push("*The original post's resolution time was earlier than its start; the start time is shown instead.*");
+            date
         }
-        // Contained when the fix was in place: the first `Monitoring` entry inside the incident.
-        doc.contained_at = doc
-            .updates
-            .iter()
-            .filter(|u| u.1 == Status::Monitoring && u.0 >= date)
-            .map(|u| u.0)
-            .filter(|t| doc.resolved_at.is_none_or(|r| *t <= r))
-            .min();
-    }
-    let mut text = notes.join("\n\n");
-    if !body.text.is_empty() {
-        if !text.is_empty() {
-            text.push_str("\n\n");
+        (Some(raw), None) => {
+            out.warn(
+                source,
+                format!("`resolvedWhen: {raw}` is not a date and time; resolved_at set to `date`"),
+            );
+            notes.push("*The original post did not record when this was resolved; the time it was posted is shown instead.*");
+            date
         }
-        text.push_str(&body.text);
+        (None, None) => {
+            notes.push("*The original post did not record when this was resolved; the time it was posted is shown instead.*");
+            date
+        }
     }
-    doc.body = text;
-    if let Some(draft) = doc.draft(source) {
-        out.drafts.push(draft);
+}
+
+/// Contained when the fix was in place: the first `Monitoring` entry inside the incident.
+fn contained_at(doc: &Doc, date: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    doc.updates
+        .iter()
+        .filter(|u| u.1 == Status::Monitoring && u.0 >= date)
+        .map(|u| u.0)
+        .filter(|t| doc.resolved_at.is_none_or(|r| *t <= r))
+        .min()
+}
+
+/// Resolved at `resolved_at`, with a timeline that says so.
+fn mark_resolved(doc: &mut Doc, body: &Body, resolved_at: DateTime<Utc>) {
+    doc.status = Some(Status::Resolved);
+    doc.resolved_at = Some(resolved_at);
+    if !doc.updates.iter().any(|u| u.1 == Status::Resolved) {
+        // The newest entry, at or after the resolution and with a label that named no
+        // status (`*Update* - … fixed`), is the resolution; otherwise say it resolved.
+        let last = doc.updates.len().checked_sub(1);
+        match last.and_then(|i| doc.updates.get_mut(i).zip(body.explicit.get(i))) {
+            Some((u, false)) if u.0 >= resolved_at => u.1 = Status::Resolved,
+            _ => doc
+                .updates
+                .push((resolved_at, Status::Resolved, "Resolved.".to_owned())),
+        }
     }
 }
 

@@ -21,7 +21,7 @@ use std::fmt;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
 use crate::config::Config;
 use crate::incident::{self, Kind, Severity, Status};
@@ -111,22 +111,14 @@ pub enum ImportError {
 /// Imports a cState site (`DIR/content/issues/*.md`) into the config's `incidents/` folder.
 pub fn cstate(dir: &Path, config: &Config) -> Result<Report, ImportError> {
     let conversion = cstate::convert(dir, &ComponentMap::from_config(config))?;
-    write(
-        conversion,
-        &crate::pipeline::incidents_dir(config),
-        &config.component_ids(),
-    )
+    write(conversion, &config.incidents_dir(), &config.component_ids())
 }
 
 /// Imports a Statuspage API document (`incidents.json`, `scheduled-maintenances.json`,
 /// `summary.json` or a bare array) into the config's `incidents/` folder.
 pub fn statuspage(file: &Path, config: &Config) -> Result<Report, ImportError> {
     let conversion = statuspage::convert(file, &ComponentMap::from_config(config))?;
-    write(
-        conversion,
-        &crate::pipeline::incidents_dir(config),
-        &config.component_ids(),
-    )
+    write(conversion, &config.incidents_dir(), &config.component_ids())
 }
 
 /// Writes each draft under `dir` as `YYYY-MM-DD-<slug>.md`, never over an existing file, each
@@ -341,10 +333,8 @@ pub fn yaml_string(text: &str) -> String {
     out
 }
 
-/// RFC 3339 in UTC, whole seconds: the form the contract uses.
-pub fn iso(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
+// RFC 3339 in UTC, whole seconds: the form the contract uses (one definition, in text).
+pub use crate::text::iso;
 
 /// The times peers write: RFC 3339 with any offset, or a date and time with no zone (read as
 /// UTC, as cState recommends), with `T` or a space, with or without seconds and fractions, or a

@@ -218,6 +218,7 @@ fn component_ids(
     map.resolve_all(&names, source, "component", |_| String::new(), out)
 }
 
+/// Converts one Statuspage incident into a draft (or a warning saying why not).
 fn incident(
     entry: &Entry,
     id: Option<&str>,
@@ -235,7 +236,50 @@ fn incident(
         out.warn(source, "no `created_at` or `started_at`; skipped");
         return;
     };
-    let status = match entry.status.as_deref() {
+    let status = incident_status(entry, source, out);
+    let severity = severity_of(entry, source, out);
+    let mut doc = Doc::new(Kind::Incident, name);
+    doc.comments.push(provenance(source, id, entry));
+    doc.severity = Some(severity);
+    doc.status = Some(status);
+    doc.discovered_at = Some(discovered);
+    doc.components = component_ids(entry, source, map, out);
+
+    let Updates {
+        timeline,
+        worst,
+        postmortem,
+    } = read_updates(entry, source, out);
+    doc.updates = in_order(timeline, Status::Investigating);
+    doc.impact = Some(worst.unwrap_or_else(|| impact_of(severity)));
+
+    let mut notes: Vec<String> = Vec::new();
+    if status == Status::Resolved {
+        doc.resolved_at = Some(resolved_at(
+            entry, &doc, discovered, source, out, &mut notes,
+        ));
+    }
+    let first_monitoring = doc
+        .updates
+        .iter()
+        .filter(|u| u.1 == Status::Monitoring)
+        .map(|u| u.0)
+        .min();
+    doc.contained_at = time(&entry.monitoring_at, "monitoring_at", source, out)
+        .or(first_monitoring)
+        .filter(|t| *t >= discovered && doc.resolved_at.is_none_or(|r| *t <= r));
+    if !postmortem.is_empty() {
+        notes.push(format!("## Postmortem\n\n{}", postmortem.join("\n\n")));
+    }
+    doc.body = notes.join("\n\n");
+    if let Some(draft) = doc.draft(source) {
+        out.drafts.push(draft);
+    }
+}
+
+/// Statuspage's incident status as ours; a status it does not have is guessed (with a warning).
+fn incident_status(entry: &Entry, source: &str, out: &mut Conversion) -> Status {
+    match entry.status.as_deref() {
         Some("investigating") => Status::Investigating,
         Some("identified") => Status::Identified,
         Some("monitoring") => Status::Monitoring,
@@ -256,8 +300,12 @@ fn incident(
             );
             guess
         }
-    };
-    let severity = match entry.impact.as_deref() {
+    }
+}
+
+/// Statuspage's `impact` as a severity; anything else is minor (with a warning).
+fn severity_of(entry: &Entry, source: &str, out: &mut Conversion) -> Severity {
+    match entry.impact.as_deref() {
         Some("none" | "minor") => Severity::Minor,
         Some("major") => Severity::Major,
         Some("critical") => Severity::Critical,
@@ -271,14 +319,19 @@ fn incident(
             );
             Severity::Minor
         }
-    };
-    let mut doc = Doc::new(Kind::Incident, name);
-    doc.comments.push(provenance(source, id, entry));
-    doc.severity = Some(severity);
-    doc.status = Some(status);
-    doc.discovered_at = Some(discovered);
-    doc.components = component_ids(entry, source, map, out);
+    }
+}
 
+/// What an incident's updates say: the timeline, the worst component state they set, and the
+/// postmortem texts (the entry's own first).
+struct Updates {
+    timeline: Vec<(DateTime<Utc>, Option<Status>, String)>,
+    worst: Option<ComponentState>,
+    postmortem: Vec<String>,
+}
+
+/// Reads every update of `entry`; one without a time is left out (with a warning).
+fn read_updates(entry: &Entry, source: &str, out: &mut Conversion) -> Updates {
     let mut postmortem: Vec<String> = entry
         .postmortem_body
         .iter()
@@ -321,55 +374,49 @@ fn incident(
         };
         timeline.push((at, status, body));
     }
-    doc.updates = in_order(timeline, Status::Investigating);
-    doc.impact = Some(worst.unwrap_or_else(|| impact_of(severity)));
-
-    let mut notes: Vec<String> = Vec::new();
-    if status == Status::Resolved {
-        let from_updates = doc
-            .updates
-            .iter()
-            .filter(|u| u.1 == Status::Resolved)
-            .map(|u| u.0)
-            .max();
-        let resolved = time(&entry.resolved_at, "resolved_at", source, out)
-            .or(from_updates)
-            .or_else(|| time(&entry.updated_at, "updated_at", source, out));
-        let resolved = match resolved {
-            Some(t) if t >= discovered => t,
-            Some(t) => {
-                out.warn(
-                    source,
-                    format!(
-                        "resolved at {} before it began ({}); resolved_at set to the start",
-                        iso(t),
-                        iso(discovered)
-                    ),
-                );
-                discovered
-            }
-            None => {
-                notes.push("*The original page did not record when this was resolved; the time it began is shown instead.*".to_owned());
-                discovered
-            }
-        };
-        doc.resolved_at = Some(resolved);
+    Updates {
+        timeline,
+        worst,
+        postmortem,
     }
-    let first_monitoring = doc
+}
+
+/// When a resolved incident was resolved: `resolved_at`, else its last resolving update, else
+/// `updated_at`; never before it began, and the start (with a note) when nothing says.
+fn resolved_at(
+    entry: &Entry,
+    doc: &Doc,
+    discovered: DateTime<Utc>,
+    source: &str,
+    out: &mut Conversion,
+    notes: &mut Vec<String>,
+) -> DateTime<Utc> {
+    let from_updates = doc
         .updates
         .iter()
-        .filter(|u| u.1 == Status::Monitoring)
+        .filter(|u| u.1 == Status::Resolved)
         .map(|u| u.0)
-        .min();
-    doc.contained_at = time(&entry.monitoring_at, "monitoring_at", source, out)
-        .or(first_monitoring)
-        .filter(|t| *t >= discovered && doc.resolved_at.is_none_or(|r| *t <= r));
-    if !postmortem.is_empty() {
-        notes.push(format!("## Postmortem\n\n{}", postmortem.join("\n\n")));
-    }
-    doc.body = notes.join("\n\n");
-    if let Some(draft) = doc.draft(source) {
-        out.drafts.push(draft);
+        .max();
+    let resolved = time(&entry.resolved_at, "resolved_at", source, out)
+        .or(from_updates)
+        .or_else(|| time(&entry.updated_at, "updated_at", source, out));
+    match resolved {
+        Some(t) if t >= discovered => t,
+        Some(t) => {
+            out.warn(
+                source,
+                format!(
+                    "resolved at {} before it began ({}); resolved_at set to the start",
+                    iso(t),
+                    iso(discovered)
+                ),
+            );
+            discovered
+        }
+        None => {
+            notes.push("*The original page did not record when this was resolved; the time it began is shown instead.*".to_owned());
+            discovered
+        }
     }
 }
 

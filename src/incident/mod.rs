@@ -532,7 +532,7 @@ impl Incident {
 pub fn stem_suffix(stem: &str) -> String {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(stem.as_bytes());
-    digest.iter().take(3).map(|b| format!("{b:02x}")).collect()
+    hex::encode(&digest[..3])
 }
 
 /// Two files whose names make the same slug would publish at the same address, and one would

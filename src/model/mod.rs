@@ -29,14 +29,8 @@ pub struct CurrentStatus {
     pub last_checked_at: Option<DateTime<Utc>>,
 }
 
-/// The live-traffic counters; `None` = the query failed or is not configured (never made up).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
-pub struct Counters {
-    pub online_now: Option<i64>,
-    pub active_devices_last_24h: Option<i64>,
-    pub messages_last_24h: Option<i64>,
-    pub calls_last_24h: Option<i64>,
-}
+// Measured by the probe stage; re-exported because every output shows them.
+pub use crate::probe::counters::Counters;
 
 /// The site's own facts, for templates.
 #[derive(Debug, Clone, Serialize)]
@@ -552,7 +546,7 @@ fn private_id(key: &[u8], stem: &str) -> String {
     };
     mac.update(stem.as_bytes());
     let digest = mac.finalize().into_bytes();
-    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let hex = hex::encode(&digest[..8]);
     format!("private-{hex}")
 }
 

@@ -7,20 +7,11 @@
 //! resolve sends the same labels with `endsAt` now. An objective's burn-rate alert is named
 //! `UpstateErrorBudgetBurn`, its `component` label the alert's id.
 
-use serde::Deserialize;
 use serde_json::json;
 
 use super::{Delivery, Event, HttpRequest, Notifier, PageAction, SendError};
-use crate::config::Secret;
+use crate::config::notify::AlertmanagerConfig;
 use crate::config::secret::redact_url;
-
-/// `[[notify]] kind = "alertmanager"`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AlertmanagerConfig {
-    /// Alertmanager's base URL (`http://alertmanager:9093`); `/api/v2/alerts` is appended.
-    pub url: Secret,
-}
 
 impl AlertmanagerConfig {
     fn base(&self) -> &str {

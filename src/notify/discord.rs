@@ -2,26 +2,17 @@
 //! an `embeds` entry). Text is Markdown-escaped and `allowed_mentions` is empty, so an
 //! `@everyone` or a link in a probe's error shows as text and pings no one.
 
-use serde::Deserialize;
 use serde_json::json;
 
 use super::markup::markdown_escape;
 use super::{Delivery, Event, HttpRequest, Notifier, SendError};
-use crate::config::Secret;
+use crate::config::notify::DiscordConfig;
 use crate::config::secret::redact_url;
 
 /// Embed colours: red for bad news, green for good news, grey for a test.
 const RED: u32 = 0xD9_3025;
 const GREEN: u32 = 0x2E_B67D;
 const GREY: u32 = 0x8A_8A8A;
-
-/// `[[notify]] kind = "discord"`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DiscordConfig {
-    /// The channel webhook URL (a secret: its path is the credential).
-    pub url: Secret,
-}
 
 impl Notifier for DiscordConfig {
     fn kind(&self) -> &'static str {

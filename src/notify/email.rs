@@ -2,144 +2,15 @@
 //! with STARTTLS (required, never optional: credentials are not sent in the clear) and
 //! `smtps://` speaks TLS from the first byte. Built on `lettre` with rustls (aws-lc-rs).
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use lettre::message::Mailbox;
-use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use serde::Deserialize;
 
 use super::{Answer, Delivery, Event, Notifier, SendError, short};
+use crate::config::notify::EmailConfig;
 use crate::config::secret::scrub;
-use crate::config::{EnvString, Secret};
-
-/// `[[notify]] kind = "email"`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EmailConfig {
-    /// The relay: `smtp://user:password@host:587` (STARTTLS) or `smtps://…:465` (TLS).
-    pub smtp: Secret,
-    /// The sender, `Status <status@example.com>`.
-    pub from: EnvString,
-    /// One address or a list.
-    pub to: Recipients,
-    /// PEM file of the CA that signed the relay's certificate, for a private relay (relative to
-    /// the config file); the public web's roots are trusted too.
-    pub ca_file: Option<PathBuf>,
-    /// The CA certificates read from `ca_file` when the config was validated.
-    #[serde(skip)]
-    ca_pem: Option<Vec<u8>>,
-}
-
-/// `to = "a@example.com"` or `to = ["a@example.com", "b@example.com"]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-pub enum Recipients {
-    One(EnvString),
-    Many(Vec<EnvString>),
-}
-
-impl Recipients {
-    fn list(&self) -> Vec<&str> {
-        match self {
-            Recipients::One(one) => vec![one.as_str()],
-            Recipients::Many(many) => many.iter().map(EnvString::as_str).collect(),
-        }
-    }
-}
-
-/// The relay's address and login, read from `smtp`.
-struct Relay {
-    implicit_tls: bool,
-    host: String,
-    port: u16,
-    credentials: Option<Credentials>,
-    /// The decoded password, to register for scrubbing.
-    password: Option<String>,
-}
-
-impl EmailConfig {
-    /// Parses the relay URL and the addresses, and reads `ca_file`.
-    pub fn validate(&mut self, base_dir: &Path) -> Result<(), (&'static str, String)> {
-        let relay = self.relay().map_err(|e| ("smtp", e))?;
-        if let Some(password) = relay.password {
-            // Registered for scrubbing as the relay sees it, decoded (`%40` -> `@`).
-            Secret::new(password);
-        }
-        let help_from = "\n= help: write from = \"Status <status@example.com>\"";
-        let help_to = "\n= help: write to = [\"oncall@example.com\"]";
-        self.from
-            .parse::<Mailbox>()
-            .map_err(|e| ("from", format!("`from` is not an address ({e}){help_from}")))?;
-        if self.to.list().is_empty() {
-            return Err(("to", format!("`to` lists no address{help_to}")));
-        }
-        for to in self.to.list() {
-            to.parse::<Mailbox>().map_err(|e| {
-                (
-                    "to",
-                    format!("`to` address `{to}` is not an address ({e}){help_to}"),
-                )
-            })?;
-        }
-        if let Some(file) = &self.ca_file {
-            let path = if file.is_absolute() {
-                file.clone()
-            } else {
-                base_dir.join(file)
-            };
-            let shown = path.display().to_string();
-            let pem = std::fs::read(&path)
-                .map_err(|e| ("ca_file", format!("cannot read `ca_file` {shown}: {e}")))?;
-            Certificate::from_pem(&pem).map_err(|_| {
-                (
-                    "ca_file",
-                    format!("`ca_file` {shown} holds no PEM certificate"),
-                )
-            })?;
-            self.ca_pem = Some(pem);
-        }
-        Ok(())
-    }
-
-    fn relay(&self) -> Result<Relay, String> {
-        let help = "\n= help: write smtp = \"smtp://user:${SMTP_PASSWORD}@mail.example.com:587\" (STARTTLS) or smtps://…:465";
-        let url = reqwest::Url::parse(self.smtp.expose())
-            .map_err(|_| format!("`smtp` is not a URL{help}"))?;
-        let implicit_tls = match url.scheme() {
-            "smtp" => false,
-            "smtps" => true,
-            other => {
-                return Err(format!(
-                    "`smtp` must start with smtp:// or smtps://, not {other}://{help}"
-                ));
-            }
-        };
-        let host = url
-            .host_str()
-            .filter(|h| !h.is_empty())
-            .ok_or_else(|| format!("`smtp` names no host{help}"))?
-            .trim_matches(['[', ']'])
-            .to_owned();
-        let port = url.port().unwrap_or(if implicit_tls { 465 } else { 587 });
-        let password = url.password().map(crate::text::percent_decode);
-        let credentials = (!url.username().is_empty()).then(|| {
-            Credentials::new(
-                crate::text::percent_decode(url.username()),
-                password.clone().unwrap_or_default(),
-            )
-        });
-        Ok(Relay {
-            implicit_tls,
-            host,
-            port,
-            credentials,
-            password,
-        })
-    }
-}
 
 /// A mail ready to send.
 #[derive(Debug, Clone)]

@@ -26,8 +26,10 @@
 //! Objectives' burn-rate alerts ([`burn`]) are pages too, routed by [`Config::burn_route`],
 //! remembered apart from component pages, and paired trigger/resolve the same way.
 //!
-//! One file per kind, each behind [`Notifier`]; adding a kind is a file, one arm in
-//! [`TargetSpec`], an example in `examples/notify.example.toml`, and a test against a receiver.
+//! One file per kind, each behind [`Notifier`]. The kinds' settings are config's types
+//! (`config::notify`, so reading the file never depends on this stage); adding a kind is its
+//! settings and one arm in [`TargetSpec`] there, a file here implementing [`Notifier`], an
+//! example in `examples/notify.example.toml`, and a test against a receiver.
 
 mod alertmanager;
 mod burn;
@@ -47,25 +49,22 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::Digest;
 
-use crate::config::{
-    Component, Config, KindError, Masked, NotifyConfig, PageWhen, Route, parse_kind,
-};
+use crate::config::{Component, Config, NotifyConfig, PageWhen, Route};
 use crate::model::Snapshot;
 use crate::state::ComponentState;
 
-pub use alertmanager::AlertmanagerConfig;
-pub use discord::DiscordConfig;
-pub use email::EmailConfig;
-pub use ntfy::NtfyConfig;
-pub use opsgenie::OpsgenieConfig;
-pub use pagerduty::PagerDutyConfig;
-pub use slack::SlackConfig;
-pub use teams::TeamsConfig;
-pub use telegram::TelegramConfig;
-pub use webhook::WebhookConfig;
+// Defined by history, which owns the format of the file they are kept in.
+pub use crate::history::memory::{NotifyMemory, OpenPage};
+
+// The targets' settings are config's types (reading the file never depends on this stage);
+// each kind's file here implements [`Notifier`] for its type.
+pub use crate::config::notify::{
+    AlertmanagerConfig, DiscordConfig, EmailConfig, NtfyConfig, OpsgenieConfig, PagerDutyConfig,
+    SlackConfig, TargetSpec, TeamsConfig, TelegramConfig, WebhookConfig,
+};
 
 /// Something worth telling people about.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -384,78 +383,7 @@ pub trait Notifier {
     fn delivery(&self, event: &Event) -> Result<Delivery, SendError>;
 }
 
-/// One `[[notify]]` target's own settings, by kind.
-#[derive(Debug, Clone)]
-pub enum TargetSpec {
-    Webhook(WebhookConfig),
-    Slack(SlackConfig),
-    Discord(DiscordConfig),
-    Teams(TeamsConfig),
-    Telegram(TelegramConfig),
-    Ntfy(NtfyConfig),
-    Email(EmailConfig),
-    PagerDuty(PagerDutyConfig),
-    Opsgenie(OpsgenieConfig),
-    Alertmanager(AlertmanagerConfig),
-}
-
 impl TargetSpec {
-    /// Every kind `[[notify]]` accepts.
-    pub const KINDS: [&'static str; 10] = [
-        "webhook",
-        "slack",
-        "discord",
-        "teams",
-        "telegram",
-        "ntfy",
-        "email",
-        "pagerduty",
-        "opsgenie",
-        "alertmanager",
-    ];
-
-    /// Reads a kind's keys from a masked config document (see `config::document`).
-    pub(crate) fn parse(kind: &str, masked: &Masked) -> Result<Self, KindError> {
-        Ok(match kind {
-            "slack" => Self::Slack(parse_kind(masked)?),
-            "discord" => Self::Discord(parse_kind(masked)?),
-            "teams" => Self::Teams(parse_kind(masked)?),
-            "telegram" => Self::Telegram(parse_kind(masked)?),
-            "ntfy" => Self::Ntfy(parse_kind(masked)?),
-            "email" => Self::Email(parse_kind(masked)?),
-            "pagerduty" => Self::PagerDuty(parse_kind(masked)?),
-            "opsgenie" => Self::Opsgenie(parse_kind(masked)?),
-            "alertmanager" => Self::Alertmanager(parse_kind(masked)?),
-            _ => Self::Webhook(parse_kind(masked)?),
-        })
-    }
-
-    /// Checks what serde cannot (a template that compiles, addresses that parse), and loads
-    /// what the kind needs from disk. An error names the key at fault and says how to fix it.
-    pub fn validate(&mut self, base_dir: &std::path::Path) -> Result<(), (&'static str, String)> {
-        let url = match self {
-            Self::Webhook(n) => Some(&n.url),
-            Self::Slack(n) => Some(&n.url),
-            Self::Discord(n) => Some(&n.url),
-            Self::Teams(n) => Some(&n.url),
-            Self::Ntfy(n) => Some(&n.url),
-            Self::Alertmanager(n) => Some(&n.url),
-            Self::Telegram(n) => n.url.as_ref(),
-            Self::PagerDuty(n) => n.url.as_ref(),
-            Self::Opsgenie(n) => n.url.as_ref(),
-            Self::Email(_) => None,
-        };
-        if let Some(url) = url {
-            check_url(url.expose())?;
-        }
-        match self {
-            Self::Webhook(w) => w.validate(),
-            Self::Email(e) => e.validate(base_dir),
-            Self::Telegram(t) => t.validate(),
-            _ => Ok(()),
-        }
-    }
-
     /// The kind's notifier.
     pub fn notifier(&self) -> &dyn Notifier {
         match self {
@@ -477,58 +405,6 @@ fn incident_event_id(incident: &str, status: &str, at: DateTime<Utc>) -> String 
     format!("incident:{incident}:{status}:{}", at.timestamp())
 }
 
-/// A target URL must be absolute http(s); the message never repeats it (it may hold a token).
-fn check_url(url: &str) -> Result<(), (&'static str, String)> {
-    match reqwest::Url::parse(url) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => Ok(()),
-        _ => Err((
-            "url",
-            "`url` must be an absolute http:// or https:// URL\n= help: write url = \"https://…\", or \"${NAME}\" to read it from the environment".to_owned(),
-        )),
-    }
-}
-
-/// What notifications remember between runs (kept in the history store).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct NotifyMemory {
-    /// Each component's state and since when it has been in it.
-    #[serde(default)]
-    pub current: BTreeMap<String, (ComponentState, DateTime<Utc>)>,
-    /// Per target: the state each component was last announced in. A target without an entry
-    /// has not been set up yet: its first run records the baseline and sends nothing.
-    #[serde(default)]
-    pub announced: BTreeMap<String, BTreeMap<String, ComponentState>>,
-    /// Per target: incident event ids it acknowledged (or that predate it).
-    #[serde(default)]
-    pub sent: BTreeMap<String, BTreeSet<String>>,
-    /// Per component: since when it has been down (major outage), outside maintenance.
-    #[serde(default)]
-    pub down_since: BTreeMap<String, DateTime<Utc>>,
-    /// Per component: since when it has been degraded or worse, outside maintenance.
-    #[serde(default)]
-    pub degraded_since: BTreeMap<String, DateTime<Utc>>,
-    /// Per target: the components with an open page (trigger acknowledged, resolve not yet).
-    #[serde(default)]
-    pub paged: BTreeMap<String, BTreeMap<String, OpenPage>>,
-    /// Per target: the objectives' burn alerts open there, by alert id.
-    #[serde(default)]
-    pub burning: BTreeMap<String, BTreeMap<String, OpenPage>>,
-}
-
-/// A page a target acknowledged and that has not been resolved yet.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OpenPage {
-    pub dedup_key: String,
-    pub since: DateTime<Utc>,
-    /// The state it opened with (its severity).
-    #[serde(default = "major_outage")]
-    pub opened: ComponentState,
-}
-
-fn major_outage() -> ComponentState {
-    ComponentState::MajorOutage
-}
-
 /// A target's key in [`NotifyMemory`]: a hash of what identifies it (never the URL or key
 /// itself: they are secrets). Webhook and Slack targets keep the hash of their URL alone, so
 /// history written before other kinds existed still matches.
@@ -539,7 +415,7 @@ pub fn target_key(config: &NotifyConfig) -> String {
         _ => format!("{}\n{}", notifier.kind(), notifier.identity()),
     };
     let digest = sha2::Sha256::digest(identity.as_bytes());
-    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    hex::encode(&digest[..8])
 }
 
 /// One component as this run sees it.
@@ -634,7 +510,7 @@ pub fn plan(
                 (
                     u.at,
                     u.status.as_str().to_owned(),
-                    crate::render::text_of(&u.message_html),
+                    crate::text::html_to_text(&u.message_html),
                 )
             })
             .collect();

@@ -2,23 +2,10 @@
 //! `Title`, `Priority`, `Tags` and `Click` headers (non-ASCII header text RFC 2047-encoded, which
 //! ntfy decodes). A protected topic takes an access `token` (`Authorization: Bearer`).
 
-use serde::Deserialize;
-
 use super::markup::header_value;
 use super::{Delivery, Event, HttpRequest, Notifier, SendError};
-use crate::config::Secret;
+use crate::config::notify::NtfyConfig;
 use crate::config::secret::redact_url;
-
-/// `[[notify]] kind = "ntfy"`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NtfyConfig {
-    /// The topic URL (`https://ntfy.sh/<topic>`). A secret: on a public server the topic name
-    /// is the only thing keeping others from reading or posting.
-    pub url: Secret,
-    /// An access token for a protected topic.
-    pub token: Option<Secret>,
-}
 
 impl Notifier for NtfyConfig {
     fn kind(&self) -> &'static str {

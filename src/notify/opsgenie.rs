@@ -3,11 +3,11 @@
 //! (`POST /v2/alerts/{alias}/close?identifierType=alias`). Authenticated with
 //! `Authorization: GenieKey <api_key>` (an API integration's key).
 
-use serde::Deserialize;
 use serde_json::json;
 
 use super::{Delivery, Event, HttpRequest, Notifier, PageAction, SendError};
 use crate::config::Secret;
+use crate::config::notify::OpsgenieConfig;
 use crate::config::secret::redact_url;
 
 /// The US endpoint; EU accounts set `url = "https://api.eu.opsgenie.com"`.
@@ -15,16 +15,6 @@ const API_URL: &str = "https://api.opsgenie.com";
 
 /// Opsgenie's limit on `message`.
 const MESSAGE_LIMIT: usize = 130;
-
-/// `[[notify]] kind = "opsgenie"`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OpsgenieConfig {
-    /// An API integration's key.
-    pub api_key: Secret,
-    /// The API's base URL; default `https://api.opsgenie.com`.
-    pub url: Option<Secret>,
-}
 
 impl OpsgenieConfig {
     fn base(&self) -> &str {

@@ -5,11 +5,11 @@
 //! `error`, degraded `warning`). A chat-style event (not a page) is sent as an `info` trigger
 //! keyed by its id, which PagerDuty deduplicates.
 
-use serde::Deserialize;
 use serde_json::json;
 
 use super::{Delivery, Event, HttpRequest, Notifier, PageAction, SendError};
 use crate::config::Secret;
+use crate::config::notify::PagerDutyConfig;
 use crate::config::secret::redact_url;
 
 /// The public endpoint; `url` overrides it (an EU proxy, a test receiver).
@@ -17,16 +17,6 @@ const ENQUEUE_URL: &str = "https://events.pagerduty.com/v2/enqueue";
 
 /// PagerDuty's limit on `payload.summary`.
 const SUMMARY_LIMIT: usize = 1024;
-
-/// `[[notify]] kind = "pagerduty"`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PagerDutyConfig {
-    /// The Events API v2 integration key of the service to page.
-    pub routing_key: Secret,
-    /// The enqueue endpoint; default `https://events.pagerduty.com/v2/enqueue`.
-    pub url: Option<Secret>,
-}
 
 impl PagerDutyConfig {
     fn endpoint(&self) -> &str {

@@ -1,21 +1,9 @@
 //! `kind = "slack"`: Slack's incoming-webhook format (`{"text": ...}`), which Mattermost,
 //! Rocket.Chat and Discord's `/slack` endpoints also accept.
 
-use serde::Deserialize;
-
 use super::{Delivery, Event, HttpRequest, Notifier, SendError};
-use crate::config::Secret;
+use crate::config::notify::SlackConfig;
 use crate::config::secret::redact_url;
-
-/// `[[notify]] kind = "slack"`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SlackConfig {
-    /// The incoming-webhook URL (a secret: the path is the credential).
-    pub url: Secret,
-    /// Kept for configs written before it was webhook-only: signs the body as webhooks do.
-    pub secret: Option<Secret>,
-}
 
 /// `{"text": "<summary> <link>"}`: the summary with Slack's three characters escaped (so
 /// `<!channel>` in a title is text), the link a valid URI with nothing that ends it early.

@@ -3,21 +3,12 @@
 //! `contentType` `application/vnd.microsoft.card.adaptive`. Text blocks are Markdown, so every
 //! text is escaped.
 
-use serde::Deserialize;
 use serde_json::json;
 
 use super::markup::markdown_escape;
 use super::{Delivery, Event, HttpRequest, Notifier, SendError};
-use crate::config::Secret;
+use crate::config::notify::TeamsConfig;
 use crate::config::secret::redact_url;
-
-/// `[[notify]] kind = "teams"`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TeamsConfig {
-    /// The workflow's HTTP POST URL (a secret: its query carries the signature).
-    pub url: Secret,
-}
 
 impl Notifier for TeamsConfig {
     fn kind(&self) -> &'static str {

@@ -2,47 +2,18 @@
 //! `chat_id` and `text` in `parse_mode` HTML, every text HTML-escaped. The token is part of the
 //! URL, so the URL is never shown: only `api.telegram.org/bot***`.
 
-use serde::Deserialize;
 use serde_json::json;
 
 use super::{Delivery, Event, HttpRequest, Notifier, SendError};
+use crate::config::Secret;
+use crate::config::notify::TelegramConfig;
 use crate::config::secret::redact_url;
-use crate::config::{EnvString, Secret};
 use crate::text::html_escape as telegram_html;
 
 /// The public Bot API.
 const API_URL: &str = "https://api.telegram.org";
 
-/// `[[notify]] kind = "telegram"`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TelegramConfig {
-    /// The bot's token from @BotFather (`123456:ABC...`).
-    pub bot_token: Secret,
-    /// The chat, group or channel: a numeric id or `@channelname`.
-    pub chat_id: EnvString,
-    /// The Bot API's base URL; default `https://api.telegram.org` (a local Bot API server).
-    pub url: Option<Secret>,
-}
-
 impl TelegramConfig {
-    pub fn validate(&self) -> Result<(), (&'static str, String)> {
-        let token = self.bot_token.expose();
-        if token.is_empty() || token.contains(['/', '?', '#', ' ']) {
-            return Err((
-                "bot_token",
-                "`bot_token` is not a bot token\n= help: paste the token @BotFather gave, e.g. bot_token = \"${TELEGRAM_BOT_TOKEN}\"".to_owned(),
-            ));
-        }
-        if self.chat_id.is_empty() {
-            return Err((
-                "chat_id",
-                "`chat_id` is empty\n= help: a numeric chat id, or @channelname".to_owned(),
-            ));
-        }
-        Ok(())
-    }
-
     fn base(&self) -> &str {
         self.url
             .as_ref()

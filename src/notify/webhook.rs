@@ -3,69 +3,25 @@
 //! (`X-Upstate-Signature: sha256=<hex>` over the exact body bytes, GitHub's convention).
 
 use hmac::{Hmac, Mac};
-use serde::Deserialize;
 use sha2::Sha256;
 
 use super::{Delivery, Event, HttpRequest, Notifier, SendError};
-use crate::config::Secret;
+use crate::config::notify::WebhookConfig;
 use crate::config::secret::redact_url;
 
-/// `[[notify]] kind = "webhook"`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WebhookConfig {
-    /// Where to POST. A secret: such URLs often carry a token.
-    pub url: Secret,
-    /// Signs each body (HMAC-SHA256) so the receiver can tell it came from us.
-    pub secret: Option<Secret>,
-    /// A Tera template for the body, rendered with `event` (the JSON event: `type`, `id`,
-    /// `summary`, `title`, `url` and the event's own fields). Filter `json` encodes a value as
-    /// a JSON string: `{"text": {{ event.summary | json }}}`.
-    pub template: Option<String>,
-    /// The body's media type; `application/json` unless set.
-    #[serde(default = "default_content_type")]
-    pub content_type: String,
-}
-
-fn default_content_type() -> String {
-    "application/json".to_owned()
-}
-
 impl WebhookConfig {
-    /// A template that does not compile is a config error, not a failed notification at 3 a.m.
-    pub fn validate(&self) -> Result<(), (&'static str, String)> {
-        match &self.template {
-            Some(template) => tera_with(template).map(|_| ()).map_err(|e| {
-                ("template", format!("`template` does not compile: {e}\n= help: see https://keats.github.io/tera/ for the syntax"))
-            }),
-            None => Ok(()),
-        }
-    }
-
     fn body(&self, event: &Event) -> Result<Vec<u8>, SendError> {
         let Some(template) = &self.template else {
             return Ok(default_body(event));
         };
-        let tera = tera_with(template).map_err(|e| SendError::Build(e.to_string()))?;
+        let tera = crate::config::notify::webhook_tera(template)
+            .map_err(|e| SendError::Build(e.to_string()))?;
         let mut context = tera::Context::new();
         context.insert("event", &event_value(event));
         tera.render("body", &context)
             .map(String::into_bytes)
             .map_err(|e| SendError::Build(format!("`template` failed: {e}")))
     }
-}
-
-fn tera_with(template: &str) -> Result<tera::Tera, tera::Error> {
-    let mut tera = tera::Tera::new();
-    tera.register_filter(
-        "json",
-        |v: tera::Value, _: tera::Kwargs, _: &tera::State| {
-            serde_json::to_string(&v).unwrap_or_else(|_| "null".to_owned())
-        },
-    );
-    tera.autoescape_on(Vec::<&str>::new());
-    tera.add_raw_template("body", template)?;
-    Ok(tera)
 }
 
 /// The event as JSON plus `id`, `summary`, `title` and `url`.
@@ -127,7 +83,7 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
     };
     mac.update(body);
     let bytes = mac.finalize().into_bytes();
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = hex::encode(bytes);
     format!("sha256={hex}")
 }
 

@@ -13,7 +13,7 @@ use lapin::types::FieldTable;
 use serde::Deserialize;
 
 use super::{BoxFuture, Outcome, Probe, elapsed_ms};
-use crate::config::Secret;
+use crate::secret::Secret;
 
 /// `[[component]] kind = "amqp"`.
 #[derive(Debug, Clone, Deserialize)]
@@ -42,7 +42,7 @@ impl AmqpConfig {
         url.parse::<lapin::uri::AMQPUri>().map(|_| ()).map_err(|e| {
             format!(
                 "`url` is not a valid AMQP URL: {}\n= help: write url = \"amqp://user:password@host:5672/%2f\"",
-                crate::config::secret::scrub(&e)
+                crate::secret::scrub(&e)
             )
         })?;
         if self.queue.is_empty() {
@@ -54,7 +54,7 @@ impl AmqpConfig {
 
 /// The broker's or the socket's words, without the URL.
 fn amqp_error(e: &lapin::Error) -> String {
-    crate::config::secret::scrub(e.to_string().trim_end_matches('.'))
+    crate::secret::scrub(e.to_string().trim_end_matches('.'))
 }
 
 impl Probe for AmqpConfig {

@@ -4,8 +4,36 @@
 
 use std::time::Duration;
 
-use crate::config::SnapshotConfig;
-use crate::model::Counters;
+use serde::{Deserialize, Serialize};
+
+use crate::duration::Duration as ConfigDuration;
+use crate::secret::Secret;
+
+/// `[snapshot]`: the live-traffic counters, each one read-only SQL query returning one integer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotConfig {
+    pub dsn: Secret,
+    #[serde(default = "default_snapshot_timeout")]
+    pub timeout: ConfigDuration,
+    pub online_now: Option<String>,
+    pub active_devices_last_24h: Option<String>,
+    pub messages_last_24h: Option<String>,
+    pub calls_last_24h: Option<String>,
+}
+
+const fn default_snapshot_timeout() -> ConfigDuration {
+    ConfigDuration::from_secs(2)
+}
+
+/// The live-traffic counters; `None` = the query failed or is not configured (never made up).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Counters {
+    pub online_now: Option<i64>,
+    pub active_devices_last_24h: Option<i64>,
+    pub messages_last_24h: Option<i64>,
+    pub calls_last_24h: Option<i64>,
+}
 
 /// Runs every configured counter; never fails as a whole.
 pub async fn collect(config: &SnapshotConfig) -> Counters {

@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::{BoxFuture, Outcome, Probe};
-use crate::config::{Duration as ConfigDuration, Secret};
+use crate::duration::Duration as ConfigDuration;
+use crate::secret::Secret;
 
 /// `[[component]] kind = "heartbeat"`.
 #[derive(Debug, Clone, Deserialize)]

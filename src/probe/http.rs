@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 
 use super::{BoxFuture, Outcome, Probe, elapsed_ms, human};
-use crate::config::Secret;
+use crate::secret::Secret;
 
 /// `[[component]] kind = "http"`.
 #[derive(Debug, Clone, Deserialize)]
@@ -245,12 +245,10 @@ pub(crate) fn describe(e: &reqwest::Error, deadline: Duration) -> String {
     if e.is_timeout() {
         return format!("Timed out after {}.", human(deadline));
     }
-    let mut cause = String::new();
-    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
-    while let Some(s) = source {
-        cause = s.to_string();
-        source = s.source();
-    }
+    let cause = crate::text::causes(e)
+        .last()
+        .map(ToString::to_string)
+        .unwrap_or_default();
     let head = if e.is_connect() {
         "Connection failed"
     } else if e.is_body() || e.is_decode() {

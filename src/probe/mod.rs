@@ -38,9 +38,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{KindError, parse_kind};
+use crate::document::{KindError, parse_kind};
 
-pub use runner::{RunOptions, run_all};
+pub use runner::{RunOptions, Target, run_all};
 pub use thresholds::Thresholds;
 
 /// What a probe saw: healthy, degraded (answering, but not as it should) or down.
@@ -90,7 +90,7 @@ impl Outcome {
         Self {
             health,
             latency_ms,
-            detail: crate::config::secret::scrub(&detail.into()),
+            detail: crate::secret::scrub(&detail.into()),
             sample: None,
             value: None,
         }
@@ -206,8 +206,8 @@ impl ProbeSpec {
         "prometheus",
     ];
 
-    /// Reads a kind's keys from a masked config document (see `config::document`).
-    pub(crate) fn parse(kind: &str, masked: &crate::config::Masked) -> Result<Self, KindError> {
+    /// Reads a kind's keys from a masked config document (see `crate::document`).
+    pub(crate) fn parse(kind: &str, masked: &crate::document::Masked) -> Result<Self, KindError> {
         Ok(match kind {
             "http" => Self::Http(parse_kind(masked)?),
             "tcp" => Self::Tcp(parse_kind(masked)?),
@@ -327,6 +327,6 @@ pub(crate) fn elapsed_ms(start: std::time::Instant) -> u64 {
 
 /// "5s", "250ms": how a deadline is worded in details.
 pub(crate) fn human(d: Duration) -> String {
-    crate::config::Duration::from_millis(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    crate::duration::Duration::from_millis(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
         .to_string()
 }

@@ -12,7 +12,7 @@ use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use serde::Deserialize;
 
 use super::{BoxFuture, Outcome, Probe, elapsed_ms};
-use crate::config::Secret;
+use crate::secret::Secret;
 
 /// `[[component]] kind = "mqtt"`.
 #[derive(Debug, Clone, Deserialize)]
@@ -65,7 +65,7 @@ impl MqttConfig {
     /// The URL's scheme and host, and a topic one can publish to.
     pub fn validate(&self) -> Result<(), String> {
         if !self.url.expose().is_empty() {
-            target(self.url.expose()).map_err(|e| crate::config::secret::scrub(&e))?;
+            target(self.url.expose()).map_err(|e| crate::secret::scrub(&e))?;
         }
         if self.topic.is_empty() || self.topic.contains(['+', '#']) {
             return Err(
@@ -86,7 +86,7 @@ fn unique_token() -> String {
 }
 
 fn mqtt_error(e: &dyn std::fmt::Display) -> String {
-    crate::config::secret::scrub(e.to_string().trim_end_matches('.'))
+    crate::secret::scrub(e.to_string().trim_end_matches('.'))
 }
 
 impl Probe for MqttConfig {
@@ -94,7 +94,7 @@ impl Probe for MqttConfig {
         Box::pin(async move {
             let target = match target(self.url.expose()) {
                 Ok(t) => t,
-                Err(e) => return Outcome::down(crate::config::secret::scrub(&e)),
+                Err(e) => return Outcome::down(crate::secret::scrub(&e)),
             };
             let token = unique_token();
             let mut options = MqttOptions::new(token.clone(), target.host, target.port);

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 
 use super::{BoxFuture, Outcome, Probe, QueryValue, elapsed_ms, parse_number};
-use crate::config::Secret;
+use crate::secret::Secret;
 
 /// `[[component]] kind = "mysql"`.
 #[derive(Debug, Clone, Deserialize)]
@@ -47,7 +47,7 @@ impl MysqlConfig {
         mysql_async::Opts::from_url(dsn).map(|_| ()).map_err(|e| {
             format!(
                 "`dsn` is not a valid MySQL URL: {}\n= help: write dsn = \"mysql://user:password@host:3306/db\"",
-                crate::config::secret::scrub(&e.to_string())
+                crate::secret::scrub(&e.to_string())
             )
         })
     }
@@ -59,7 +59,7 @@ fn mysql_error(e: &mysql_async::Error) -> String {
         mysql_async::Error::Server(server) => server.message.clone(),
         other => other.to_string(),
     };
-    crate::config::secret::scrub(&text)
+    crate::secret::scrub(&text)
 }
 
 /// The first cell as text: the text protocol sends every value as its printed form.
@@ -84,7 +84,7 @@ impl Probe for MysqlConfig {
                 Err(e) => {
                     return Outcome::down(format!(
                         "Invalid DSN: {}.",
-                        crate::config::secret::scrub(&e.to_string())
+                        crate::secret::scrub(&e.to_string())
                     ));
                 }
             };

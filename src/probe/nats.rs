@@ -12,7 +12,7 @@ use futures_util::StreamExt as _;
 use serde::Deserialize;
 
 use super::{BoxFuture, Outcome, Probe, elapsed_ms};
-use crate::config::Secret;
+use crate::secret::Secret;
 
 /// `[[component]] kind = "nats"`.
 #[derive(Debug, Clone, Deserialize)]
@@ -51,7 +51,7 @@ impl NatsConfig {
 
 /// The client's words, without the URL or its credentials.
 fn nats_error(e: &dyn std::fmt::Display) -> String {
-    crate::config::secret::scrub(e.to_string().trim_end_matches('.'))
+    crate::secret::scrub(e.to_string().trim_end_matches('.'))
 }
 
 /// A subject no other probe or client uses.

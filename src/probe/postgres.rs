@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 
 use super::{BoxFuture, Outcome, Probe, QueryValue, elapsed_ms, parse_number};
-use crate::config::Secret;
+use crate::secret::Secret;
 
 /// `[[component]] kind = "postgres"`.
 #[derive(Debug, Clone, Deserialize)]
@@ -93,7 +93,7 @@ where
 {
     tokio::spawn(async move {
         if let Err(e) = connection.await {
-            tracing::debug!(error = %crate::config::secret::scrub(&e.to_string()), "PostgreSQL connection ended.");
+            tracing::debug!(error = %crate::secret::scrub(&e.to_string()), "PostgreSQL connection ended.");
         }
     });
 }
@@ -129,13 +129,11 @@ pub(crate) fn pg_error(e: &tokio_postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => db.message().to_owned(),
         None => {
-            let mut text = e.to_string();
-            let mut source = std::error::Error::source(e);
-            while let Some(s) = source {
-                text = s.to_string();
-                source = s.source();
-            }
-            crate::config::secret::scrub(&text)
+            // The root cause says what happened; the top level only "error connecting".
+            let text = crate::text::causes(e)
+                .last()
+                .map_or_else(|| e.to_string(), ToString::to_string);
+            crate::secret::scrub(&text)
         }
     }
 }

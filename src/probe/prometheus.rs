@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 
 use super::{BoxFuture, Outcome, Probe, elapsed_ms};
-use crate::config::Secret;
+use crate::secret::Secret;
 
 /// `[[component]] kind = "prometheus"`.
 #[derive(Debug, Clone, Deserialize)]

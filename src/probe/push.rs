@@ -13,7 +13,8 @@ use rustls::pki_types::pem::PemObject;
 use serde::Deserialize;
 
 use super::{BoxFuture, Health, Outcome, Probe};
-use crate::config::{Duration as ConfigDuration, EnvString, Secret};
+use crate::duration::Duration as ConfigDuration;
+use crate::secret::{EnvString, Secret};
 
 /// `[[component]] kind = "push"`.
 #[derive(Debug, Clone, Deserialize)]

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 
 use super::{BoxFuture, Outcome, Probe, elapsed_ms};
-use crate::config::{Duration as ConfigDuration, Secret};
+use crate::duration::Duration as ConfigDuration;
+use crate::secret::Secret;
 
 /// `[[component]] kind = "redis"`.
 #[derive(Debug, Clone, Deserialize)]
@@ -52,7 +53,7 @@ pub(crate) async fn connect(url: &Secret) -> Result<redis::aio::MultiplexedConne
 }
 
 pub(crate) fn redis_error(e: &redis::RedisError) -> String {
-    crate::config::secret::scrub(&e.to_string())
+    crate::secret::scrub(&e.to_string())
 }
 
 impl Probe for RedisConfig {

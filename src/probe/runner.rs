@@ -11,8 +11,22 @@ use chrono::Utc;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::{Health, Observation, Outcome, human};
-use crate::config::Component;
+use super::{Health, Observation, Outcome, ProbeSpec, Thresholds, human};
+use crate::duration::Duration;
+
+/// What the runner needs of a component. `config::Component` implements it; the runner takes
+/// this instead of the config type so that the probe stage does not depend on the config that
+/// is built from its kinds (the module graph stays one-way).
+pub trait Target: Clone + Send + Sync + 'static {
+    /// The component's id, for observations and logs.
+    fn id(&self) -> &str;
+    /// What to probe.
+    fn spec(&self) -> &ProbeSpec;
+    /// The deadline of one check.
+    fn timeout(&self) -> Duration;
+    /// Turns a measured figure into degraded or down.
+    fn thresholds(&self) -> &Thresholds;
+}
 
 /// How the runner behaves.
 #[derive(Debug, Clone, Copy)]
@@ -25,7 +39,7 @@ pub struct RunOptions {
 }
 
 /// Probes `components` and returns one observation each, in the order given.
-pub async fn run_all(components: &[Component], options: RunOptions) -> Vec<Observation> {
+pub async fn run_all<T: Target>(components: &[T], options: RunOptions) -> Vec<Observation> {
     let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let total = components.len();
@@ -57,7 +71,7 @@ pub async fn run_all(components: &[Component], options: RunOptions) -> Vec<Obser
             (
                 index,
                 Observation {
-                    component: component.id.clone(),
+                    component: component.id().to_owned(),
                     at: Utc::now(),
                     outcome,
                 },
@@ -84,7 +98,7 @@ pub async fn run_all(components: &[Component], options: RunOptions) -> Vec<Obser
         .zip(components)
         .map(|(o, c)| {
             o.unwrap_or_else(|| Observation {
-                component: c.id.clone(),
+                component: c.id().to_owned(),
                 at: Utc::now(),
                 outcome: Outcome::down("The probe crashed; see the run's log."),
             })
@@ -92,7 +106,7 @@ pub async fn run_all(components: &[Component], options: RunOptions) -> Vec<Obser
         .collect()
 }
 
-async fn check_with_retries(component: &Component, retries: u32) -> Outcome {
+async fn check_with_retries<T: Target>(component: &T, retries: u32) -> Outcome {
     let mut attempt = 0;
     loop {
         let outcome = check_once(component).await;
@@ -100,21 +114,21 @@ async fn check_with_retries(component: &Component, retries: u32) -> Outcome {
             return outcome;
         }
         attempt += 1;
-        tracing::debug!(component = %component.id, attempt, "Retrying a failed probe.");
+        tracing::debug!(component = %component.id(), attempt, "Retrying a failed probe.");
     }
 }
 
 /// One check under the component's deadline.
-pub async fn check_once(component: &Component) -> Outcome {
-    let deadline = component.timeout.std();
-    let probe = component.probe.probe();
+pub async fn check_once<T: Target>(component: &T) -> Outcome {
+    let deadline = component.timeout().std();
+    let probe = component.spec().probe();
     match tokio::time::timeout(deadline, probe.check(deadline)).await {
-        Ok(outcome) => match component.probe.measure() {
-            Some(what) => component.thresholds.apply(outcome, what),
+        Ok(outcome) => match component.spec().measure() {
+            Some(what) => component.thresholds().apply(outcome, what),
             None => outcome,
         },
         Err(_) => {
-            tracing::warn!(component = %component.id, "Probe timed out.");
+            tracing::warn!(component = %component.id(), "Probe timed out.");
             Outcome::down(format!("Timed out after {}.", human(deadline)))
         }
     }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 
 use super::{BoxFuture, Health, Outcome, Probe, elapsed_ms};
-use crate::config::EnvString;
+use crate::secret::EnvString;
 
 /// `[[component]] kind = "smtp"`.
 #[derive(Debug, Clone, Deserialize)]

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, BufReader};
 
 use super::{BoxFuture, Outcome, Probe, elapsed_ms};
-use crate::config::EnvString;
+use crate::secret::EnvString;
 
 /// `[[component]] kind = "ssh"`.
 #[derive(Debug, Clone, Deserialize)]

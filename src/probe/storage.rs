@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use crate::config::EnvString;
+use crate::s3::{S3Config, S3Location};
+use crate::secret::EnvString;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
@@ -17,9 +18,11 @@ pub struct StorageConfig {
     pub path: Option<EnvString>,
     /// `s3://bucket/prefix`: put + get + delete of a small object, with `[s3]` settings.
     pub bucket: Option<String>,
-    /// The bucket's client, made from `[s3]` when the config is validated.
+    /// The parsed `bucket` and a copy of `[s3]`, set when the config is validated. The client
+    /// is made when the probe runs: validating a config has no side effects (making a client
+    /// reads the `AWS_*` environment and registers its secrets).
     #[serde(skip)]
-    pub s3: Option<(crate::history::s3::S3Location, object_store::aws::AmazonS3)>,
+    pub s3: Option<(S3Location, Option<S3Config>)>,
 }
 
 impl StorageConfig {
@@ -57,10 +60,7 @@ fn nonce() -> String {
 }
 
 /// Puts a uniquely named small object, reads it back and deletes it.
-async fn check_bucket(
-    location: &crate::history::s3::S3Location,
-    client: &object_store::aws::AmazonS3,
-) -> Outcome {
+async fn check_bucket(location: &S3Location, client: &object_store::aws::AmazonS3) -> Outcome {
     use object_store::{ObjectStoreExt, PutPayload};
     let nonce = nonce();
     let path = location.path(&format!(".upstate-probe-{nonce}"));
@@ -87,7 +87,7 @@ async fn check_bucket(
         }
         Err(e) => Outcome::down(format!(
             "Bucket check failed: {}.",
-            crate::history::s3::error_text(&e)
+            crate::s3::error_text(&e)
         )),
     }
 }
@@ -116,7 +116,12 @@ impl Probe for StorageConfig {
         Box::pin(async move {
             match (&self.path, &self.s3) {
                 (Some(path), _) => Self::check_volume(PathBuf::from(path.as_str())).await,
-                (None, Some((location, client))) => check_bucket(location, client).await,
+                (None, Some((location, settings))) => {
+                    match crate::s3::client(settings.as_ref(), &location.bucket) {
+                        Ok(client) => check_bucket(location, &client).await,
+                        Err(e) => Outcome::down(format!("Bucket check failed: {e}.")),
+                    }
+                }
                 (None, None) => Outcome::down("No storage target configured."),
             }
         })

@@ -19,7 +19,7 @@ use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureSc
 use serde::Deserialize;
 
 use super::{BoxFuture, Outcome, Probe, elapsed_ms, human};
-use crate::config::EnvString;
+use crate::secret::EnvString;
 
 /// `[[component]] kind = "tls"`.
 #[derive(Debug, Clone, Deserialize)]

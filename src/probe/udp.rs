@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 
 use super::{BoxFuture, Outcome, Probe, elapsed_ms};
-use crate::config::EnvString;
+use crate::secret::EnvString;
 
 /// `[[component]] kind = "udp"`.
 #[derive(Debug, Clone, Deserialize)]

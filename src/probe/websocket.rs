@@ -12,8 +12,8 @@ use serde::Deserialize;
 use tokio_tungstenite::tungstenite::{self, Bytes, Message};
 
 use super::{BoxFuture, Outcome, Probe, elapsed_ms, human};
-use crate::config::Secret;
-use crate::config::secret::scrub;
+use crate::secret::Secret;
+use crate::secret::scrub;
 
 /// `[[component]] kind = "websocket"`.
 #[derive(Debug, Clone, Deserialize)]

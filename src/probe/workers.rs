@@ -8,7 +8,8 @@ use serde::Deserialize;
 
 use super::heartbeat::{Source, age_words, judge_age, parse_timestamp};
 use super::{BoxFuture, Health, Outcome, Probe};
-use crate::config::{Duration as ConfigDuration, Secret};
+use crate::duration::Duration as ConfigDuration;
+use crate::secret::Secret;
 
 /// `[[component]] kind = "workers"`.
 #[derive(Debug, Clone, Deserialize)]

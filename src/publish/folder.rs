@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::{PublishError, PublishReport, Target};
-use crate::probe::BoxFuture;
+use futures_util::future::BoxFuture;
+
+pub use crate::site::files_list;
 
 /// A local folder target.
 #[derive(Debug, Clone)]
@@ -87,23 +89,6 @@ impl Target for FolderTarget {
                 })?
         })
     }
-}
-
-/// The relative `/` paths of every file under `dir`, without reading them. Links are listed
-/// as files, never followed: a link (or a loop) in the output folder is not upstate's, and
-/// removing a stale one must remove the link, not walk into what it points at.
-pub fn files_list(dir: &Path) -> std::io::Result<Vec<String>> {
-    let mut out = Vec::new();
-    for entry in walkdir::WalkDir::new(dir).follow_links(false) {
-        let entry = entry?;
-        if entry.file_type().is_dir() {
-            continue;
-        }
-        if let Ok(rel) = entry.path().strip_prefix(dir) {
-            out.push(rel.to_string_lossy().replace('\\', "/"));
-        }
-    }
-    Ok(out)
 }
 
 /// Every file under `dir`, by relative `/` path, with its bytes; the build folder's marker

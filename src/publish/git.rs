@@ -33,7 +33,7 @@ use std::time::Duration;
 
 use super::{PublishError, PublishReport, Target};
 use crate::git::{COMMITTER_EMAIL, GitError, Pushed, Remote, Workspace};
-use crate::probe::BoxFuture;
+use futures_util::future::BoxFuture;
 
 /// Branch used when the target names none: what GitHub Pages' classic setup serves.
 pub const DEFAULT_BRANCH: &str = "gh-pages";

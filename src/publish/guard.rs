@@ -13,8 +13,7 @@ use std::path::{Path, PathBuf};
 use crate::config::Config;
 use crate::config::places::{self, PlaceProblem};
 
-/// The file that marks a folder as written by upstate.
-pub const MARKER: &str = ".upstate-build";
+pub use crate::site::MARKER;
 
 const MARKER_TEXT: &str = "This folder is written by upstate (https://github.com/upstate-status/upstate).\n\
 Every build replaces what is in it: keep nothing else here.\n";

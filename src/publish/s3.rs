@@ -26,8 +26,8 @@ use sha2::{Digest, Sha256};
 use super::{PublishError, PublishReport, Target, cache_policy};
 use crate::config::Config;
 use crate::config::secret::redact_url;
-use crate::history::s3::{S3Location, client, error_text};
-use crate::probe::BoxFuture;
+use crate::s3::{S3Location, client, error_text};
+use futures_util::future::BoxFuture;
 
 /// The manifest's name in the target prefix.
 pub const MANIFEST: &str = ".upstate-manifest.json";
@@ -61,9 +61,11 @@ impl S3Target {
             target: redact_url(raw),
             reason,
         })?;
-        let client = client(config, &location.bucket).map_err(|reason| PublishError::Failed {
-            target: location.url(),
-            reason,
+        let client = client(config.s3.as_ref(), &location.bucket).map_err(|reason| {
+            PublishError::Failed {
+                target: location.url(),
+                reason,
+            }
         })?;
         Ok(Self {
             location,

@@ -233,10 +233,8 @@ fn parse(v: &Value) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// `2026-11-02T14:05:00Z`: second precision, UTC, as `status.json` and `<time>` want it.
-pub fn iso(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
+// `2026-11-02T14:05:00Z`, as `status.json` and `<time>` want it (one definition, in text).
+pub use crate::text::iso;
 
 /// `99.95%`; never rounds a non-perfect figure up to 100%.
 pub fn pct(x: f64) -> String {

@@ -385,7 +385,7 @@ impl Renderer {
         );
         add(
             "_headers".to_owned(),
-            crate::publish::headers_file().into_bytes(),
+            crate::site::headers_file().into_bytes(),
         );
         Ok(out)
     }
@@ -467,12 +467,6 @@ impl Renderer {
     }
 }
 
-/// The raw text of sanitised HTML (notification messages): see [`crate::text::html_to_text`];
-/// encode it for where it goes.
-pub fn text_of(html: &str) -> String {
-    crate::text::html_to_text(html)
-}
-
 /// Brings the build folder `dir` to exactly `files`: only files whose bytes changed are
 /// written (each to a temporary file renamed into place, so a new inode: a published hard link
 /// to the old one is never modified), and files the site no longer has are removed.
@@ -511,8 +505,8 @@ pub fn write_site(files: &[OutputFile], dir: &Path) -> Result<(), RenderError> {
         std::io::Write::write_all(&mut tmp, &f.bytes).map_err(|e| io(&path, e))?;
         tmp.persist(&path).map_err(|e| io(&path, e.error))?;
     }
-    let existing = crate::publish::folder::files_list(dir).map_err(|e| io(dir, e))?;
-    let marker = crate::publish::guard::MARKER;
+    let existing = crate::site::files_list(dir).map_err(|e| io(dir, e))?;
+    let marker = crate::site::MARKER;
     for stale in existing
         .iter()
         .filter(|p| !wanted.contains(p.as_str()) && p.as_str() != marker)

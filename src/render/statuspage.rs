@@ -23,7 +23,7 @@ use crate::state::{ComponentState, words};
 fn page_id(snapshot: &Snapshot) -> String {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(snapshot.site.base_url.as_bytes());
-    digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
+    hex::encode(&digest[..6])
 }
 
 /// Statuspage names UTC `Etc/UTC`; any other IANA zone as it is.

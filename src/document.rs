@@ -191,6 +191,31 @@ fn levenshtein(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
+/// Parses a kind's own keys; called by `probe::ProbeSpec::parse` for each kind's config struct.
+pub(crate) fn parse_kind<T: serde::de::DeserializeOwned>(masked: &Masked) -> Result<T, KindError> {
+    masked.parse().map_err(KindError)
+}
+
+/// A kind's config could not be read; carries the position for the caller.
+#[derive(Debug)]
+pub struct KindError(Positioned);
+
+impl KindError {
+    /// A kind `probe::ProbeSpec::KINDS` does not list.
+    pub(crate) fn unknown_kind(kind: &str) -> Self {
+        Self(Positioned {
+            span: None,
+            message: format!("unknown component kind `{kind}`"),
+        })
+    }
+}
+
+impl From<KindError> for Positioned {
+    fn from(e: KindError) -> Self {
+        e.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

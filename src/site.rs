@@ -1,0 +1,112 @@
+//! The output folder's shape, shared by `render` (which writes it) and `publish` (which ships
+//! it): the files in a folder, the marker of a folder upstate built, and the cache policy that
+//! S3 uploads use per object and the `_headers` file states for Netlify- and Cloudflare-Pages-
+//! style hosts. A leaf module, so render never depends on publish.
+
+use std::path::Path;
+
+/// The file that marks a folder as written by upstate.
+pub const MARKER: &str = ".upstate-build";
+
+/// The relative `/` paths of every file under `dir`, without reading them. Links are listed
+/// as files, never followed: a link (or a loop) in the output folder is not upstate's, and
+/// removing a stale one must remove the link, not walk into what it points at.
+pub fn files_list(dir: &Path) -> std::io::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for entry in walkdir::WalkDir::new(dir).follow_links(false) {
+        let entry = entry?;
+        if entry.file_type().is_dir() {
+            continue;
+        }
+        if let Ok(rel) = entry.path().strip_prefix(dir) {
+            out.push(rel.to_string_lossy().replace('\\', "/"));
+        }
+    }
+    Ok(out)
+}
+
+/// `(content type, cache-control)` for a site path.
+pub fn cache_policy(path: &str) -> (&'static str, &'static str) {
+    let ext = path.rsplit('.').next().unwrap_or_default();
+    let content_type = match ext {
+        "html" => "text/html; charset=utf-8",
+        "json" => "application/json",
+        "css" => "text/css; charset=utf-8",
+        "js" => "text/javascript; charset=utf-8",
+        "svg" => "image/svg+xml",
+        "rss" => "application/rss+xml; charset=utf-8",
+        "atom" => "application/atom+xml; charset=utf-8",
+        "ics" => "text/calendar; charset=utf-8",
+        "xml" => "application/xml; charset=utf-8",
+        "txt" => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    };
+    let cache = if path == "status.json" || path.starts_with("api/") {
+        "no-store"
+    } else if path.starts_with("assets/") && is_fingerprinted(path) {
+        "public, max-age=31536000, immutable"
+    } else if ext == "html" {
+        "public, max-age=30, must-revalidate"
+    } else {
+        "public, max-age=300"
+    };
+    (content_type, cache)
+}
+
+/// `name.0123456789ab.ext`: a content hash in the name, so the file can be cached forever.
+fn is_fingerprinted(path: &str) -> bool {
+    let parts: Vec<&str> = path
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .split('.')
+        .collect();
+    parts.len() >= 3
+        && parts
+            .get(parts.len() - 2)
+            .is_some_and(|h| h.len() >= 8 && h.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// The `_headers` file (Netlify / Cloudflare Pages syntax) from [`cache_policy`].
+pub fn headers_file() -> String {
+    let rules = [
+        ("/status.json", "status.json"),
+        ("/api/*", "api/x.json"),
+        ("/*.html", "index.html"),
+        ("/", "index.html"),
+        ("/assets/js/*", "assets/js/app.js"),
+    ];
+    let mut out = String::new();
+    for (pattern, sample) in rules {
+        let (_, cache) = cache_policy(sample);
+        out.push_str(&format!(
+            "{pattern}\n  Cache-Control: {cache}\n  X-Content-Type-Options: nosniff\n"
+        ));
+        if sample.ends_with(".json") {
+            out.push_str("  Access-Control-Allow-Origin: *\n");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_json_is_never_cached_and_fingerprinted_assets_are() {
+        assert_eq!(
+            cache_policy("status.json"),
+            ("application/json", "no-store")
+        );
+        assert_eq!(
+            cache_policy("assets/app.0123abcd.css").1,
+            "public, max-age=31536000, immutable"
+        );
+        assert_eq!(
+            cache_policy("index.html").1,
+            "public, max-age=30, must-revalidate"
+        );
+        assert!(headers_file().contains("/status.json\n  Cache-Control: no-store"));
+    }
+}
