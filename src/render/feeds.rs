@@ -213,6 +213,20 @@ fn ical_time(t: DateTime<Utc>) -> String {
     t.format("%Y%m%dT%H%M%SZ").to_string()
 }
 
+/// A calendar needs at least one component (RFC 5545 §3.6): with no maintenance, a UTC
+/// VTIMEZONE, as other publishers' empty calendars carry.
+const EMPTY_CALENDAR_COMPONENT: [&str; 9] = [
+    "BEGIN:VTIMEZONE",
+    "TZID:UTC",
+    "BEGIN:STANDARD",
+    "DTSTART:19700101T000000",
+    "TZOFFSETFROM:+0000",
+    "TZOFFSETTO:+0000",
+    "TZNAME:UTC",
+    "END:STANDARD",
+    "END:VTIMEZONE",
+];
+
 fn ics(snapshot: &Snapshot) -> Vec<u8> {
     let host = snapshot
         .site
@@ -277,22 +291,10 @@ fn ics(snapshot: &Snapshot) -> Vec<u8> {
         out.push_str(&fold("END:VEVENT"));
         events += 1;
     }
-    // A calendar needs at least one component (RFC 5545 §3.6): with no maintenance, a UTC
-    // VTIMEZONE, as other publishers' empty calendars carry.
     if events == 0 {
-        for line in [
-            "BEGIN:VTIMEZONE",
-            "TZID:UTC",
-            "BEGIN:STANDARD",
-            "DTSTART:19700101T000000",
-            "TZOFFSETFROM:+0000",
-            "TZOFFSETTO:+0000",
-            "TZNAME:UTC",
-            "END:STANDARD",
-            "END:VTIMEZONE",
-        ] {
-            out.push_str(&fold(line));
-        }
+        EMPTY_CALENDAR_COMPONENT
+            .iter()
+            .for_each(|line| out.push_str(&fold(line)));
     }
     out.push_str(&fold("END:VCALENDAR"));
     out.into_bytes()
