@@ -1,6 +1,7 @@
 // Headless Chromium (Debian's, never a downloaded one) over the built site served on loopback:
 // axe-core finds no accessibility violations on the front, component and incident pages; the
-// reference poller (assets/js/app.js) updates the banner and a tile when status.json changes;
+// reference poller (assets/js/app.js) keeps the page's words on an unchanged poll and updates the
+// banner, its counts and a row when status.json changes;
 // a screenshot of the front page is saved. Usage: node browser-check.mjs SITE_DIR SCREENSHOT.png
 import http from "node:http";
 import fs from "node:fs";
@@ -54,22 +55,64 @@ try {
   console.log(`    screenshot: ${shot}`);
   const before = await page.textContent("#banner-text");
   const words = JSON.parse(await page.textContent("#ups-strings"));
-  // The poller must show what status.json says: flip every component and the banner.
-  const flipped = structuredClone(status);
-  const target = flipped.overall_state === "operational" ? "down" : "operational";
-  flipped.overall_state = target;
-  flipped.components[0].state = target;
-  flipped.components[0].detail = "Changed by the browser test.";
-  flipped.generated_at = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+  // A poll of the status.json the page was built from changes no word: the rows keep the
+  // labels the HTML has ("Major outage", not the contract's "Down"), the banner its counts.
+  const snapshot = () => page.evaluate(() => ({
+    rows: [...document.querySelectorAll("[data-component]")].map((r) => r.className + "|" + r.querySelector(".st").textContent + "|" + (r.querySelector(".det") || {}).textContent),
+    banner: document.getElementById("banner").className + "|" + document.getElementById("banner-text").textContent + "|" + document.getElementById("banner-count").textContent,
+    groups: [...document.querySelectorAll("details.grp")].map((g) => g.open + "|" + g.querySelector("summary").className + "|" + g.querySelector("summary").textContent).join("\n"),
+  }));
+  const built = await snapshot();
+  await page.evaluate(() => window.__upstatePollNow());
+  await page.waitForFunction((t) => document.body.getAttribute("data-updated") === t, status.generated_at, { timeout: 5000 }).catch(() => fail("the poller did not apply the unchanged status.json"));
+  const polled = await snapshot();
+  const relabelled = built.rows.filter((r, i) => r !== polled.rows[i]);
+  if (relabelled.length || built.banner !== polled.banner || built.groups !== polled.groups) fail(`an unchanged poll relabelled: ${relabelled.slice(0, 3).join(", ")} ${built.banner} -> ${polled.banner} ${built.groups} -> ${polled.groups}`);
+  else console.log(`    poller: an unchanged poll keeps all ${built.rows.length} rows and the banner ("${built.banner.split("|")[2]}")`);
+  // The poller must show what status.json says. First everything operational: the banner
+  // and its count say so. Then one component down: its row, the banner and the count follow.
+  const stamp = () => new Date().toISOString().replace(/\.\d+Z$/, "Z");
+  const allUp = structuredClone(status);
+  allUp.overall_state = "operational";
+  allUp.components.forEach((c) => { c.state = "operational"; c.condition = "operational"; c.observed = true; c.detail = "OK."; });
+  allUp.generated_at = stamp();
+  override = allUp;
+  await page.evaluate(() => window.__upstatePollNow());
+  await page.waitForFunction((want) => document.getElementById("banner-text").textContent === want, words.banner_operational, { timeout: 5000 })
+    .then(() => console.log(`    poller: banner "${before}" -> "${words.banner_operational}"`))
+    .catch(() => fail("the poller did not update the banner"));
+  const allCount = `${words.count_all} ${status.components.length} ${words.components_word} ${words.count_operational}`;
+  if ((await page.textContent("#banner-count")) !== allCount) fail(`banner count: ${await page.textContent("#banner-count")}`);
+  if (await page.$("[data-component] .det")) fail("an operational row still shows a failure detail");
+  const flipped = structuredClone(allUp);
+  const up = flipped.components[0];
+  flipped.overall_state = "down";
+  up.state = "down";
+  up.condition = "major_outage";
+  up.detail = "Cannot connect: Connection refused (os error 111).";
+  flipped.generated_at = stamp();
   override = flipped;
   await page.evaluate(() => window.__upstatePollNow());
-  await page.waitForFunction((want) => document.getElementById("banner-text").textContent === want, words["banner_" + target], { timeout: 5000 })
-    .then(() => console.log(`    poller: banner "${before}" -> "${words["banner_" + target]}"`))
-    .catch(() => fail("the poller did not update the banner"));
-  const tile = await page.textContent(`[data-component="${flipped.components[0].component}"] .det`);
-  if (tile !== "Changed by the browser test.") fail(`the poller did not update the tile: ${tile}`);
-  const bannerClass = await page.getAttribute("#banner", "class");
-  if (!bannerClass.includes(target === "down" ? " m" : " o")) fail(`banner class not updated: ${bannerClass}`);
+  await page.waitForFunction((want) => document.getElementById("banner-text").textContent === want, words.banner_down, { timeout: 5000 })
+    .catch(() => fail("the poller did not turn the banner down"));
+  const row = `[data-component="${up.component}"]`;
+  const det = await page.textContent(`${row} .det`).catch(() => null);
+  if (det !== "Connection refused.") fail(`the poller did not show the short detail on the row: ${det}`);
+  const label = await page.textContent(`${row} .st`);
+  if (label !== words.major_outage) fail(`the row reads "${label}", not the page's word "${words.major_outage}"`);
+  const rowClass = await page.getAttribute(row, "class");
+  if (rowClass !== "m") fail(`row class not updated: ${rowClass}`);
+  if (!(await page.getAttribute("#banner", "class")).includes(" m")) fail("banner class not updated");
+  // Its group (if it has one) rolls up and opens, as the server renders it.
+  const group = await page.evaluate((sel) => {
+    const g = document.querySelector(sel).closest("details");
+    return g && { open: g.open, st: g.querySelector("summary .st").textContent, count: g.querySelector("summary .mut").textContent };
+  }, row);
+  if (group && (!group.open || group.st !== words.major_outage || !group.count.includes(`1 ${words.count_down}`))) fail(`group summary not updated: ${JSON.stringify(group)}`);
+  else if (group) console.log(`    poller: group "${group.st}", "${group.count}", open`);
+  const count = await page.textContent("#banner-count");
+  if (count !== `1 ${words.of} ${status.components.length} ${words.components_word} ${words.count_down}`) fail(`banner count not updated: ${count}`);
+  else console.log(`    poller: row "${label}" / "${det}", banner count "${count}"`);
 
   // A page whose schedule stopped says so: stale_after in the past shows the note and greys the
   // states; a fresh status.json (stale_after ahead) takes it away again.

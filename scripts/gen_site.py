@@ -3,7 +3,12 @@ postmortems and timelines, written both as an Upstate site and (with --cstate DI
 content, so both generators build the same text.
 
 usage: gen_site.py OUT_DIR --incidents N --components S [--target HOST:PORT] [--timeout 2s]
-                   [--cstate CSTATE_SITE_DIR]
+                   [--cstate CSTATE_SITE_DIR] [--down-every K] [--history-days D]
+
+--down-every K points every K-th component at a closed port (127.0.0.1:9), the rest at --target,
+so a run sees a realistic few down. --history-days D writes D days of synthetic daily rollups
+(seeded, mostly operational, some degraded or down hours) into .upstate/history/, so a build
+shows full 90-day bars and latency charts, as a site that has run for months.
 """
 import argparse
 import datetime as dt
@@ -19,6 +24,8 @@ p.add_argument("--kind", default="tcp", choices=["tcp", "http"])
 p.add_argument("--timeout", default="2s")
 p.add_argument("--concurrency", type=int, default=64)
 p.add_argument("--cstate")
+p.add_argument("--down-every", type=int, default=0)
+p.add_argument("--history-days", type=int, default=0)
 a = p.parse_args()
 rng = random.Random(42)
 os.makedirs(os.path.join(a.out, "incidents"), exist_ok=True)
@@ -29,10 +36,13 @@ with open(os.path.join(a.out, "upstate.toml"), "w") as f:
     f.write(f'[run]\nconcurrency = {a.concurrency}\ntimeout = "{a.timeout}"\n\n')
     for n, cid in enumerate(ids):
         f.write(f'[[component]]\nid = "{cid}"\nlabel = "Service {n}"\ngroup = "Group {n % 10}"\n')
+        target = a.target
+        if a.down_every and n % a.down_every == a.down_every - 1:
+            target = "127.0.0.1:9"
         if a.kind == "http":
-            f.write(f'kind = "http"\nurl = "http://{a.target}/ok"\n\n')
+            f.write(f'kind = "http"\nurl = "http://{target}/ok"\n\n')
         else:
-            f.write(f'kind = "tcp"\naddress = "{a.target}"\n\n')
+            f.write(f'kind = "tcp"\naddress = "{target}"\n\n')
 
 words = ("database connection pool cache replica queue worker deploy region latency timeout "
          "certificate dns upstream retry backlog shard index disk memory network").split()
@@ -66,3 +76,48 @@ for i in range(a.incidents):
         with open(os.path.join(a.cstate, "content", "issues", slug + ".md"), "w") as f:
             f.write(f"---\ntitle: \"{title}\"\ndate: {t0:%Y-%m-%d %H:%M:%S}\nresolved: true\n"
                     f"resolvedWhen: {t1:%Y-%m-%d %H:%M:%S}\nseverity: {cseverity}\naffected:{affected}\nsection: issue\n---\n\n{body}")
+
+
+def write_history(out, days):
+    """Daily rollups in the history store's format (src/history/rollup.rs, sketch.rs)."""
+    import json
+    import math
+    hist = os.path.join(out, ".upstate", "history")
+    os.makedirs(os.path.join(hist, "daily"), exist_ok=True)
+    with open(os.path.join(hist, "FORMAT"), "w") as f:
+        f.write('{"format":"upstate-history","version":1}')
+    gamma = (1 + 0.01) / (1 - 0.01)
+    today = dt.datetime.now(dt.timezone.utc).date()
+    hrng = random.Random(7)
+    base_ms = {cid: hrng.uniform(8, 120) for cid in ids}
+    for back in range(days, 0, -1):
+        day = today - dt.timedelta(days=back)
+        comps = {}
+        for cid in ids:
+            seconds = {"operational": 86400.0}
+            worst = "operational"
+            roll = hrng.random()
+            bad = None
+            if roll < 0.015:
+                bad = "major_outage"
+            elif roll < 0.04:
+                bad = "degraded_performance"
+            elif roll < 0.05:
+                bad = "partial_outage"
+            if bad:
+                lost = hrng.uniform(600, 4 * 3600)
+                seconds = {"operational": 86400.0 - lost, bad: lost}
+                worst = bad
+            checks = 288
+            ms = base_ms[cid] * hrng.uniform(0.8, 1.3)
+            centre = math.ceil(math.log(ms) / math.log(gamma))
+            counts = [hrng.randrange(5, 40) for _ in range(60)]
+            comps[cid] = {"seconds": seconds, "checks": checks,
+                          "failures": 0 if worst == "operational" else hrng.randrange(1, 20),
+                          "latency": {"o": centre - 20, "c": counts}, "worst_seen": worst}
+        with open(os.path.join(hist, "daily", f"{day:%Y-%m-%d}.json"), "w") as f:
+            json.dump({"version": 1, "components": comps}, f)
+
+
+if a.history_days:
+    write_history(a.out, a.history_days)

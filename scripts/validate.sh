@@ -19,7 +19,8 @@ bash scripts/demo.sh >/dev/null || { echo "demo.sh exited $?; continuing with wh
 [ -f "$site/index.html" ] && ok "demo published" || { bad "demo published nothing"; exit 1; }
 
 step "node tools (npm ci)"
-[ -d node_modules/html-validate ] || npm ci --no-fund --no-audit --loglevel=error
+[ -d node_modules/html-validate ] && [ -d node_modules/lighthouse ] && [ -d node_modules/vnu-jar ] \
+  || npm ci --no-fund --no-audit --loglevel=error
 if npx --no-install html-validate "$site/**/*.html"; then ok "html-validate: every page"; else bad "html-validate"; fi
 
 step "python tools (venv in target/)"
@@ -46,6 +47,36 @@ if [ ! -x /usr/bin/chromium ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
 if node scripts/browser-check.mjs "$site" "$root/target/screenshot.png"; then ok "axe-core, poller, screenshot"; else bad "browser check"; fi
+
+step "Nu HTML checker (vnu-jar): every page of the demo"
+vnu() { java -jar "$root/node_modules/vnu-jar/build/dist/vnu.jar" --errors-only --skip-non-html "$@"; }
+if vnu "$site"; then ok "vnu: 0 errors on every demo page"; else bad "vnu: demo pages"; fi
+
+step "generated 20- and 500-component sites: vnu, Lighthouse (mobile, desktop), bytes, DOM"
+bin="${UPSTATE_BIN:-$root/target/debug/upstate}"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+python3 -m http.server "$port" --bind 127.0.0.1 --directory "$root/scripts/demo-www" >/dev/null 2>&1 &
+target_pid=$!
+trap 'kill $target_pid 2>/dev/null || true' EXIT
+for n in 20 500; do
+  gen="$root/target/validate-sites/c$n"
+  rm -rf "$gen"
+  # Every 37th component probes a closed port (down); 90 days of synthetic history.
+  python3 "$root/scripts/gen_site.py" "$gen" --incidents 40 --components "$n" --down-every 37 \
+    --history-days 90 --target "127.0.0.1:$port" >/dev/null
+  (cd "$gen" && "$bin" run -c upstate.toml >/dev/null 2>&1) || true
+  [ -f "$gen/public/index.html" ] || { bad "$n-component site built nothing"; continue; }
+  if [ "$n" = 20 ]; then
+    if vnu "$gen/public"; then ok "vnu: 0 errors on every page of the 20-component site"; else bad "vnu: 20-component site"; fi
+    budget_kb=14
+  else
+    if vnu "$gen/public/index.html"; then ok "vnu: 0 errors on the 500-component front page"; else bad "vnu: 500-component front page"; fi
+    budget_kb=40
+  fi
+  if CHROME_PATH=/usr/bin/chromium node "$root/scripts/lighthouse.mjs" "$gen/public" "$budget_kb" 2500 "$n components"; then
+    ok "Lighthouse $n components: 100/100/100, performance >= 95, <= $budget_kb KB, DOM <= 2500"
+  else bad "Lighthouse $n components"; fi
+done
 
 echo "validate: $passed passed, $failed failed"
 [ "$failed" = 0 ]

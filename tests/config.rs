@@ -138,6 +138,27 @@ fn errors(text: &str) -> Vec<String> {
     }
 }
 
+/// r19: the header logo is a file of the site, never another host's URL or a path out of it.
+#[test]
+fn a_logo_is_a_path_inside_the_site() {
+    for bad in [
+        "https://cdn.example.com/logo.svg",
+        "../secret.svg",
+        "/etc/logo.svg",
+        "a//b.svg",
+    ] {
+        let text = format!("[site]\ntitle = \"x\"\nlogo = \"{bad}\"\n");
+        assert_eq!(
+            errors(&text),
+            [format!(
+                "3:8: `logo` `{bad}` is not a path inside the site | put the image in static/ and write e.g. logo = \"logo.svg\" (no URL: the page makes no request to another host)"
+            )],
+            "{bad}"
+        );
+    }
+    assert!(errors("[site]\nlogo = \"img/logo.svg\"\n").is_empty());
+}
+
 #[test]
 fn table_of_mistakes() {
     let cases: [(&str, &str); 10] = [

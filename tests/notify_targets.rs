@@ -932,6 +932,10 @@ fn how_we_run_the_service_is_generated_from_the_paging_rules() {
         page.contains("<td>Docs</td><td>—</td><td>Not paged: shown on this page only</td>"),
         "{page}"
     );
+    // The front page leaves that row out: "—" and "Not paged" says nothing there (r19).
+    let index = site.read_public("index.html");
+    assert!(index.contains("<td>API</td>"), "{index}");
+    assert!(!index.contains("<td>Docs</td>"), "{index}");
     // Name no target: the PagerDuty target pages every component, each by its own rule.
     set(&site, "page = [\"pd\"]\n", "");
     run(&site);

@@ -175,11 +175,11 @@ fn merge_without_any_report_is_no_data_and_stale() {
         "{index}"
     );
     assert_eq!(
-        index.matches("<span class=\"stt\">No data</span>").count(),
+        index.matches("<span class=\"st\">No data</span>").count(),
         6,
         "{index}"
     );
-    assert!(!index.contains("<span class=\"stt\">Degraded"), "{index}");
+    assert!(!index.contains("<span class=\"st\">Degraded"), "{index}");
 }
 
 #[test]

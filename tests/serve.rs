@@ -154,7 +154,7 @@ fn serves_on_loopback_with_content_types_and_decoded_paths() {
     assert_eq!(index.status, 200, "{}", index.head);
     assert_eq!(index.header("content-type"), Some("text/html"));
     assert!(
-        index.text().contains("Not observed yet."),
+        index.text().contains("<span class=\"st\">No data</span>"),
         "built from (empty) history without probing"
     );
     assert_eq!(index.header("cache-control"), Some("no-store"));

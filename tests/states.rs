@@ -91,12 +91,15 @@ fn one_failing_component_reads_the_same_in_every_output() {
     // The page: the state's label.
     let index = site.read_public("index.html");
     assert!(
-        index.contains("<span class=\"stt\">Major outage</span>"),
+        index.contains("<span class=\"st\">Major outage</span>"),
         "{index}"
     );
     assert!(index.contains("Some systems are down"), "{index}");
     let page = site.read_public("components/api.html");
-    assert!(page.contains("Major outage: HTTP 500"), "{page}");
+    assert!(
+        page.contains("<b class=\"sy m\">Major outage</b><span>HTTP 500"),
+        "{page}"
+    );
 
     // The Statuspage API: the state's name.
     let summary = json(&site, "api/v2/summary.json");
@@ -167,10 +170,11 @@ fn probe_applies_fail_after_and_says_how_many_failures_are_needed() {
     );
 }
 
-/// The 24-hour figure of the front page's first tile, e.g. `50.00%` or `no data`.
-fn day_figure(index: &str) -> String {
-    let at = index.find("24 h <b>").expect("an uptime line") + "24 h <b>".len();
-    index[at..].split("</b>").next().unwrap().to_owned()
+/// The 24-hour figure of a component page's uptime table, e.g. `50.00%` or `no data`.
+fn day_figure(page: &str) -> String {
+    let cell = "<td><span class=\"nw\">";
+    let at = page.find(cell).expect("an uptime table") + cell.len();
+    page[at..].split("</span>").next().unwrap().to_owned()
 }
 
 #[test]
@@ -187,10 +191,10 @@ fn a_failing_component_never_reads_100_percent() {
     assert_eq!(site.cmd(&["run"]).status.code(), Some(0));
     let index = site.read_public("index.html");
     assert!(
-        index.contains("<span class=\"stt\">Major outage</span>"),
+        index.contains("<span class=\"st\">Major outage</span>"),
         "{index}"
     );
-    let figure = day_figure(&index);
+    let figure = day_figure(&site.read_public("components/api.html"));
     let value: f64 = figure
         .trim_end_matches('%')
         .parse()
@@ -213,14 +217,20 @@ fn figures_carry_their_coverage_and_say_no_data_below_the_minimum() {
         assert_eq!(site.cmd(&["run"]).status.code(), Some(0));
     }
     let index = site.read_public("index.html");
-    // Seconds of a 90-day window: no figure, and the coverage beside it.
-    assert_eq!(day_figure(&index), "no data");
+    // Seconds of every window: the front page's row says "no data" once, and no figure.
     assert!(
-        index.contains("90 d <b>no data</b> <small class=\"cov\">(0% observed)</small>"),
+        index.contains("<a href=\"components/api.html\">API</a>no data<span"),
         "{index}"
     );
     assert!(!index.contains("0.00%"), "{index}");
     let page = site.read_public("components/api.html");
+    // The component page: no figure, and the coverage beside it.
+    assert_eq!(day_figure(&page), "no data");
+    assert!(
+        page.contains("no data</span> <small class=\"cov\">(0% observed)</small></td></tr>"),
+        "{page}"
+    );
+    assert!(!page.contains("0.00%"), "{page}");
     assert!(page.contains("(6 checks, 0 with a latency)"), "{page}");
     assert!(
         page.contains("reads “no data” until at least 50%."),
@@ -254,7 +264,7 @@ fn times_read_in_the_site_zone_and_machines_keep_utc() {
         "[site]\ntimezone = \"Europe/Berlin\"\n\n[[component]]\nid = \"api\"\nlabel = \"API\"\nkind = \"http\"\nurl = \"http://{http}/ok\"\n"
     ));
     assert_eq!(site.cmd(&["run"]).status.code(), Some(0));
-    let index = site.read_public("index.html");
+    let index = site.read_public("components/api.html");
     let at = index.find("<time class=\"chk\" datetime=\"").unwrap() + 28;
     let (utc, rest) = index[at..].split_once("\">").unwrap();
     let shown = rest.split("</time>").next().unwrap();

@@ -91,6 +91,10 @@ pub struct SiteConfig {
     /// below it the page says "no data" (a 90-day figure from 8 minutes misleads). Every
     /// figure shown carries its coverage either way.
     pub uptime_min_coverage: Percent,
+    /// An image shown beside the title in the header, as a path inside the published site
+    /// (put the file in `static/`: `logo = "logo.svg"` for `static/logo.svg`). A path, never a
+    /// URL: the page makes no request to another host.
+    pub logo: Option<String>,
 }
 
 impl SiteConfig {
@@ -112,6 +116,7 @@ impl Default for SiteConfig {
             poll_interval: Duration::from_secs(30),
             incident_window: Duration::from_secs(90 * 86_400),
             uptime_min_coverage: Percent::from_percent(50.0),
+            logo: None,
         }
     }
 }
@@ -692,6 +697,37 @@ impl Config {
                     None => "write an IANA zone name, e.g. \"Europe/Berlin\", \"America/New_York\" or \"UTC\"".to_owned(),
                 }),
             );
+        }
+        self.check_logo(errors, sections);
+    }
+
+    /// `[site] logo` is a path inside the published site: never a URL (no request to another
+    /// host) and never a way out of the folder.
+    fn check_logo(&self, errors: &mut Errors<'_>, sections: &[Section]) {
+        if let Some(logo) = &self.site.logo {
+            let bad = logo.is_empty()
+                || logo.contains(':')
+                || logo.starts_with('/')
+                || logo.contains('\\')
+                || logo.split('/').any(|part| part == ".." || part.is_empty());
+            if bad {
+                let offset = key_value_offset(errors.text, sections, "site", "logo")
+                    .unwrap_or_else(|| {
+                        sections
+                            .iter()
+                            .find(|s| s.name == "site")
+                            .map_or(0, |s| s.header)
+                    });
+                errors.push(
+                    offset,
+                    None,
+                    format!("`logo` `{logo}` is not a path inside the site"),
+                    Some(
+                        "put the image in static/ and write e.g. logo = \"logo.svg\" (no URL: the page makes no request to another host)"
+                            .to_owned(),
+                    ),
+                );
+            }
         }
     }
 

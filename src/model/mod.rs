@@ -47,6 +47,13 @@ pub struct SiteView {
     pub uptime_min_coverage: f64,
     /// The IANA zone times are shown in (`[site] timezone`); data stays UTC.
     pub timezone: String,
+    /// `[snapshot]` is configured: the page has live-traffic counters to show.
+    pub live_traffic: bool,
+    /// Some `[[notify]]` target pages for some component: only then may the page say that
+    /// on-call is paged from these checks.
+    pub on_call: bool,
+    /// `[site] logo`: a path inside the published site, shown beside the title.
+    pub logo: Option<String>,
 }
 
 /// One day's bar in a 90-day strip.
@@ -510,6 +517,12 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
             incident_window_days: config.site.incident_window.chrono().num_days(),
             uptime_min_coverage: config.site.uptime_min_coverage.fraction(),
             timezone: config.site.time_zone().name().to_owned(),
+            live_traffic: config.snapshot.is_some(),
+            on_call: config
+                .components
+                .iter()
+                .any(|c| config.is_paged(&c.id) == Some(true)),
+            logo: config.site.logo.clone(),
         },
         generated_at: now,
         // Counted from the newest observation, not from the build: a page rebuilt from old

@@ -108,15 +108,24 @@ fn incident_link(base: &str, i: &IncidentView) -> String {
     text::uri(&format!("{base}/incidents/{}.html", i.slug))
 }
 
-fn rss(snapshot: &Snapshot, title: &str, self_path: &str, list: &[&IncidentView]) -> Vec<u8> {
+/// The feed's own page: the site root, or a component's page for its feed.
+struct Feed<'a> {
+    title: &'a str,
+    self_path: &'a str,
+    home: &'a str,
+}
+
+fn rss(snapshot: &Snapshot, feed: &Feed<'_>, list: &[&IncidentView]) -> Vec<u8> {
+    let (title, self_path) = (feed.title, feed.self_path);
     let base = &snapshot.site.base_url;
+    let home = text::uri(&format!("{base}/{}", feed.home));
     let mut x = String::from(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<rss version=\"2.0\" xmlns:atom=\"http://www.w3.org/2005/Atom\"><channel>",
     );
     x.push_str(&format!(
-        "<title>{}</title><link>{}/</link><description>{}</description><atom:link href=\"{}/{}\" rel=\"self\" type=\"application/rss+xml\"/><lastBuildDate>{}</lastBuildDate>",
+        "<title>{}</title><link>{}</link><description>{}</description><atom:link href=\"{}/{}\" rel=\"self\" type=\"application/rss+xml\"/><lastBuildDate>{}</lastBuildDate>",
         rss_title(title),
-        esc(&text::uri(base)),
+        esc(&home),
         // RSS descriptions are HTML: the site title as HTML text.
         esc(&text::html_escape(&format!(
             "Incidents and maintenance for {}",
@@ -140,8 +149,10 @@ fn rss(snapshot: &Snapshot, title: &str, self_path: &str, list: &[&IncidentView]
     x.into_bytes()
 }
 
-fn atom(snapshot: &Snapshot, title: &str, self_path: &str, list: &[&IncidentView]) -> Vec<u8> {
+fn atom(snapshot: &Snapshot, feed: &Feed<'_>, list: &[&IncidentView]) -> Vec<u8> {
+    let (title, self_path) = (feed.title, feed.self_path);
     let base = &snapshot.site.base_url;
+    let home = text::uri(&format!("{base}/{}", feed.home));
     let updated = list
         .iter()
         .filter_map(|i| i.updated_at)
@@ -151,11 +162,11 @@ fn atom(snapshot: &Snapshot, title: &str, self_path: &str, list: &[&IncidentView
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">",
     );
     x.push_str(&format!(
-        "<title type=\"html\">{}</title><id>{}/{}</id><link href=\"{}/\"/><link rel=\"self\" href=\"{}/{}\"/><updated>{}</updated><author><name>{}</name></author>",
+        "<title type=\"html\">{}</title><id>{}/{}</id><link href=\"{}\"/><link rel=\"self\" href=\"{}/{}\"/><updated>{}</updated><author><name>{}</name></author>",
         atom_html_text(title),
         esc(&text::uri(base)),
         esc(self_path),
-        esc(&text::uri(base)),
+        esc(&home),
         esc(&text::uri(base)),
         esc(self_path),
         iso(updated),
@@ -202,6 +213,20 @@ fn ical_time(t: DateTime<Utc>) -> String {
     t.format("%Y%m%dT%H%M%SZ").to_string()
 }
 
+/// A calendar needs at least one component (RFC 5545 §3.6): with no maintenance, a UTC
+/// VTIMEZONE, as other publishers' empty calendars carry.
+const EMPTY_CALENDAR_COMPONENT: [&str; 9] = [
+    "BEGIN:VTIMEZONE",
+    "TZID:UTC",
+    "BEGIN:STANDARD",
+    "DTSTART:19700101T000000",
+    "TZOFFSETFROM:+0000",
+    "TZOFFSETTO:+0000",
+    "TZNAME:UTC",
+    "END:STANDARD",
+    "END:VTIMEZONE",
+];
+
 fn ics(snapshot: &Snapshot) -> Vec<u8> {
     let host = snapshot
         .site
@@ -226,6 +251,7 @@ fn ics(snapshot: &Snapshot) -> Vec<u8> {
         "X-WR-CALNAME:{}",
         ical_text(&format!("{} maintenance", snapshot.site.title))
     )));
+    let mut events = 0;
     for m in &snapshot.maintenance {
         let (Some(start), Some(end)) = (m.starts_at, m.ends_at) else {
             continue;
@@ -236,10 +262,10 @@ fn ics(snapshot: &Snapshot) -> Vec<u8> {
             "UID:{}",
             ical_text(&format!("{}@{host}", m.slug))
         )));
-        // DTSTAMP from the notice itself, not "now", so an unchanged notice yields unchanged bytes.
+        // DTSTAMP is when this calendar was made (RFC 5545 §3.8.7.2 with METHOD): the build.
         out.push_str(&fold(&format!(
             "DTSTAMP:{}",
-            ical_time(m.updated_at.unwrap_or(start))
+            ical_time(snapshot.generated_at)
         )));
         out.push_str(&fold(&format!("DTSTART:{}", ical_time(start))));
         out.push_str(&fold(&format!("DTEND:{}", ical_time(end))));
@@ -263,6 +289,12 @@ fn ics(snapshot: &Snapshot) -> Vec<u8> {
             }
         }
         out.push_str(&fold("END:VEVENT"));
+        events += 1;
+    }
+    if events == 0 {
+        EMPTY_CALENDAR_COMPONENT
+            .iter()
+            .for_each(|line| out.push_str(&fold(line)));
     }
     out.push_str(&fold("END:VCALENDAR"));
     out.into_bytes()
@@ -272,28 +304,39 @@ fn ics(snapshot: &Snapshot) -> Vec<u8> {
 pub fn files(snapshot: &Snapshot) -> Vec<(String, Vec<u8>)> {
     let all = entries(snapshot, None);
     let title = format!("{} status", snapshot.site.title);
+    let site = |self_path| Feed {
+        title: &title,
+        self_path,
+        home: "",
+    };
     let mut out = vec![
         (
             "feed.rss".to_owned(),
-            rss(snapshot, &title, "feed.rss", &all),
+            rss(snapshot, &site("feed.rss"), &all),
         ),
         (
             "feed.atom".to_owned(),
-            atom(snapshot, &title, "feed.atom", &all),
+            atom(snapshot, &site("feed.atom"), &all),
         ),
         ("maintenance.ics".to_owned(), ics(snapshot)),
     ];
     for c in &snapshot.components {
         let list = entries(snapshot, Some(&c.id));
         let title = format!("{}: {}", snapshot.site.title, c.label);
-        out.push((
+        let home = format!("components/{}.html", c.id);
+        let feed = |self_path| Feed {
+            title: &title,
+            self_path,
+            home: &home,
+        };
+        let (atom_path, rss_path) = (
             format!("feeds/{}.atom", c.id),
-            atom(snapshot, &title, &format!("feeds/{}.atom", c.id), &list),
-        ));
-        out.push((
             format!("feeds/{}.rss", c.id),
-            rss(snapshot, &title, &format!("feeds/{}.rss", c.id), &list),
-        ));
+        );
+        let atom_bytes = atom(snapshot, &feed(&atom_path), &list);
+        let rss_bytes = rss(snapshot, &feed(&rss_path), &list);
+        out.push((atom_path, atom_bytes));
+        out.push((rss_path, rss_bytes));
     }
     out
 }

@@ -52,6 +52,10 @@ struct ComponentJson<'a> {
     /// then `degraded` (the contract has no "unknown"; see README "States") and its `detail`
     /// says "No data"; pollers that know this key show "no data" instead.
     observed: bool,
+    /// Additive: the state as the page words it (`major_outage`, `partial_outage`,
+    /// `under_maintenance`, `no_data`, …), which the three-value `state` cannot say; the
+    /// reference poller labels a component with it, so a poll never relabels what the HTML shows.
+    condition: &'static str,
 }
 
 #[derive(Serialize)]
@@ -99,6 +103,7 @@ pub fn status_json(snapshot: &Snapshot) -> Result<Vec<u8>, RenderError> {
                 latency_ms: c.latency_ms,
                 last_checked_at: c.last_checked_at.map(iso),
                 observed: c.state.is_some(),
+                condition: words(c.state).key,
             })
             .collect(),
         snapshot: &snapshot.counters,

@@ -7,6 +7,7 @@
 
 mod feeds;
 mod filters;
+mod front;
 mod json;
 mod statuspage;
 mod value_chart;
@@ -129,6 +130,9 @@ impl Renderer {
                 name: override_dir.display().to_string(),
                 reason: format!("{e:#}"),
             })?;
+        // The header links the content pages (content/*.md) on every page.
+        tera.global_context()
+            .insert("nav", &front::nav_pages(&site_dir.join("content")));
         Ok(Self { tera, strings })
     }
 
@@ -193,26 +197,7 @@ impl Renderer {
                 .map_or_else(|| id.to_owned(), |c| c.label.clone())
         };
 
-        #[derive(Serialize)]
-        struct Group<'a> {
-            name: &'a Option<String>,
-            #[serde(serialize_with = "crate::state::serialize_shown")]
-            state: Option<crate::state::ComponentState>,
-            components: Vec<&'a ComponentView>,
-        }
-        let groups: Vec<Group<'_>> = snapshot
-            .groups
-            .iter()
-            .map(|g| Group {
-                name: &g.name,
-                state: g.state,
-                components: g
-                    .components
-                    .iter()
-                    .filter_map(|id| by_id.get(id.as_str()).copied())
-                    .collect(),
-            })
-            .collect();
+        let groups = front::groups(snapshot, &by_id);
         let open_maintenance: Vec<&IncidentView> = snapshot
             .maintenance
             .iter()
@@ -237,6 +222,15 @@ impl Renderer {
             "banner_down",
             "banner_no_data",
             "no_data",
+            "of",
+            "components_word",
+            "component_one",
+            "count_down",
+            "count_degraded",
+            "count_maintenance",
+            "count_no_data",
+            "count_all",
+            "count_operational",
         ];
         let poller_strings: BTreeMap<&str, &toml::Value> = poller_keys
             .iter()
@@ -252,12 +246,14 @@ impl Renderer {
                 "index.html",
                 &serde_json::json!({
                     "groups": groups,
-                    "incidents": snapshot.incidents,
+                    "counts": front::Counts::of(&snapshot.components),
+                    "ongoing": front::ongoing(snapshot),
+                    "incidents": front::past(snapshot),
                     "maintenance": snapshot.maintenance,
                     "open_maintenance": open_maintenance,
                     "strings_json": strings_json,
                     "counters": snapshot.counters,
-                    "objectives": snapshot.objectives,
+                    "objectives": front::objectives_with_targets(snapshot),
                     "service_objectives": snapshot.service_objectives,
                 }),
                 "",
@@ -281,11 +277,12 @@ impl Renderer {
                 .measure
                 .as_deref()
                 .and_then(|m| value_chart::value_chart(&c.daily_value, m));
+            let day_incidents = front::day_incidents(&c.bars, &touching, snapshot.generated_at);
             add(
                 format!("components/{}.html", c.id),
                 self.page(
                     "component.html",
-                    &serde_json::json!({"component": c, "incidents": touching, "chart": chart, "value_chart": value_chart}),
+                    &serde_json::json!({"component": c, "incidents": touching, "chart": chart, "value_chart": value_chart, "day_incidents": day_incidents}),
                     "../",
                 )?,
             );
@@ -363,6 +360,7 @@ impl Renderer {
             "objectives.html".to_owned(),
             self.page(
                 "objectives.html",
+                // The full reference, every row (the front page shows only rows that say something).
                 &serde_json::json!({"objectives": snapshot.objectives}),
                 "",
             )?,
@@ -430,27 +428,11 @@ impl Renderer {
                     });
                 }
             };
-            let stem = path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let slug = crate::text::slugify(&stem);
-            if slug.is_empty() || slug == "index" {
+            let Some((slug, stem)) = front::page_slug(&path) else {
                 continue;
-            }
-            let (title, body) = match crate::incident::front_matter::split(&text) {
-                Ok(split) => {
-                    let title = split
-                        .front
-                        .lines()
-                        .find_map(|l| l.strip_prefix("title:"))
-                        .map(|t| t.trim().trim_matches('"').to_owned());
-                    (title, split.body)
-                }
-                Err(_) => (None, text.as_str()),
             };
+            let (title, body) = front::page_title(&text, &stem);
             let html = crate::incident::markdown::to_safe_html(body);
-            let title = title.unwrap_or_else(|| stem.replace(['-', '_'], " "));
             out.push(OutputFile {
                 path: format!("{slug}.html"),
                 bytes: self.page(

@@ -1,0 +1,184 @@
+//! The page readers see (issue 19): only what is true for this site, counts in the banner,
+//! groups that open on trouble, short public error text, and the feeds and calendar that go
+//! with it. Real runs of the binary against local servers; the HTML is read as published.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{TestSite, http_server, text};
+
+/// A closed local port: connecting is refused at once.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+fn site(extra: &str) -> TestSite {
+    let http = http_server();
+    let closed = closed_port();
+    TestSite::new(&format!(
+        "[site]\ntitle = \"Acme\"\nbase_url = \"https://status.acme.test\"\n{extra}\n\
+         [[component]]\nid = \"web\"\nlabel = \"Web\"\ngroup = \"Front\"\nkind = \"http\"\nurl = \"http://{http}/ok\"\n\n\
+         [[component]]\nid = \"db\"\nlabel = \"Database\"\ngroup = \"Back\"\nkind = \"tcp\"\naddress = \"127.0.0.1:{closed}\"\n\n\
+         [[component]]\nid = \"cache\"\nlabel = \"Cache\"\ngroup = \"Back\"\nkind = \"http\"\nurl = \"http://{http}/ok\"\n"
+    ))
+}
+
+fn run(site: &TestSite) {
+    let out = site.cmd(&["run"]);
+    assert!(out.status.code().is_some(), "{}", text(&out));
+    assert!(site.public("index.html").exists(), "{}", text(&out));
+}
+
+/// A group's `<details>` opening tag, found by its name.
+fn group_tag<'a>(html: &'a str, name: &str) -> &'a str {
+    let at = html
+        .find(&format!("<span>{name}</span>"))
+        .unwrap_or_else(|| panic!("group {name} missing: {html}"));
+    let open = html[..at].rfind("<details").unwrap();
+    &html[open..at]
+}
+
+#[test]
+fn r19_front_page_counts_groups_and_says_only_what_is_configured() {
+    let site = site("");
+    run(&site);
+    let html = site.read_public("index.html");
+    // A solid banner with the counts; the down component's group opens, the healthy one not.
+    assert!(
+        html.contains("<span id=\"banner-count\">1 of 3 components down</span>"),
+        "{html}"
+    );
+    assert!(group_tag(&html, "Back").contains(" open"), "{html}");
+    assert!(!group_tag(&html, "Front").contains(" open"), "{html}");
+    assert!(html.contains("2 components, 1 down</span>"), "{html}");
+    // The public page words the failure short; the component page keeps the probe's text.
+    assert!(
+        html.contains("<small class=\"det\">Connection refused.</small>"),
+        "{html}"
+    );
+    assert!(!html.contains("os error"), "{html}");
+    assert!(site.read_public("components/db.html").contains("os error"));
+    // One element per component row, its 90 days drawn as one gradient, not 90 elements.
+    let row = &html[html.find("data-component=\"db\"").unwrap()..];
+    let row = &row[..row.find("</li>").unwrap()];
+    assert!(
+        row.contains("--b:linear-gradient(90deg,var(--n) 0 "),
+        "{row}"
+    );
+    assert!(
+        row.contains("--x:linear-gradient"),
+        "a down day carries its notch: {row}"
+    );
+    // Nothing configured, nothing claimed: no live-traffic boxes, no on-call, no filler table.
+    for absent in [
+        "Live traffic",
+        "on-call",
+        "How we run the service",
+        "unavailable",
+    ] {
+        assert!(
+            !html.contains(absent),
+            "{absent} on a site without it: {html}"
+        );
+    }
+    // The poller reads the same words: status.json carries the page's state key.
+    let status = site.status_json();
+    let db = status["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["component"] == "db")
+        .unwrap();
+    assert_eq!(db["state"], "down");
+    assert_eq!(db["condition"], "major_outage");
+}
+
+#[test]
+fn r19_header_navigation_logo_and_on_call_only_when_configured() {
+    let site = site(&format!(
+        "logo = \"logo.svg\"\n\n[[notify]]\nname = \"pd\"\nkind = \"pagerduty\"\nrouting_key = \"k-page-0000000001\"\nurl = \"http://127.0.0.1:{}/\"\n",
+        closed_port()
+    ));
+    std::fs::create_dir_all(site.path().join("content")).unwrap();
+    std::fs::write(
+        site.path().join("content/about.md"),
+        "---\ntitle: About us\n---\nHello.\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(site.path().join("static")).unwrap();
+    std::fs::write(
+        site.path().join("static/logo.svg"),
+        "<svg xmlns=\"http://www.w3.org/2000/svg\"/>",
+    )
+    .unwrap();
+    run(&site);
+    let html = site.read_public("index.html");
+    assert!(
+        html.contains("<a href=\"about.html\">About us</a>"),
+        "{html}"
+    );
+    assert!(html.contains("<img src=\"logo.svg\" alt=\"\""), "{html}");
+    assert!(site.public("logo.svg").exists());
+    // Paging is configured: now the page may say so, and the table shows who is paged when.
+    assert!(html.contains("on-call team is paged"), "{html}");
+    assert!(html.contains("Page on-call when"), "{html}");
+    let component = site.read_public("components/web.html");
+    assert!(component.contains("<a href=\"../about.html\">About us</a>"));
+}
+
+#[test]
+fn r19_calendar_feeds_and_postmortem_headings() {
+    let site = site("");
+    site.incident(
+        "2026-11-02-db.md",
+        "---\ntitle: Database down\nseverity: major\nstatus: resolved\ncomponents: [db]\nimpact: major_outage\n\
+         discovered_at: 2026-11-02T14:05:00Z\nresolved_at: 2026-11-02T15:00:00Z\n---\n\n\
+         ## What happened\nThe disk filled.\n\n## Root cause\n\n## What we changed\n",
+    );
+    run(&site);
+    // No maintenance: still a valid calendar, with a component (RFC 5545 §3.6).
+    let ics = site.read_public("maintenance.ics");
+    assert!(ics.contains("BEGIN:VTIMEZONE\r\nTZID:UTC\r\n"), "{ics}");
+    assert!(!ics.contains("BEGIN:VEVENT"), "{ics}");
+    // A component's feed links to the component's page, not the site root.
+    let atom = site.read_public("feeds/db.atom");
+    assert!(
+        atom.contains("<link href=\"https://status.acme.test/components/db.html\"/>"),
+        "{atom}"
+    );
+    let rss = site.read_public("feeds/db.rss");
+    assert!(
+        rss.contains("<link>https://status.acme.test/components/db.html</link>"),
+        "{rss}"
+    );
+    // Postmortem headings nest under the page's h3; unfilled template headings are left out.
+    let page = site.read_public("incidents/2026-11-02-db.html");
+    assert!(page.contains("<h4>What happened</h4>"), "{page}");
+    for empty in ["Root cause", "What we changed"] {
+        assert!(!page.contains(empty), "{empty} published empty: {page}");
+    }
+}
+
+#[test]
+fn r19_maintenance_calendar_is_stamped_with_the_build_time() {
+    let site = site("");
+    site.incident(
+        "2099-01-01-upgrade.md",
+        "---\ntitle: Upgrade\nkind: maintenance\nstatus: scheduled\ncomponents: [db]\n\
+         starts_at: 2099-01-01T02:00:00Z\nends_at: 2099-01-01T03:00:00Z\n---\n\nNew disks.\n",
+    );
+    run(&site);
+    let ics = site.read_public("maintenance.ics");
+    let generated = site.status_json()["generated_at"]
+        .as_str()
+        .unwrap()
+        .replace(['-', ':'], "");
+    assert!(ics.contains(&format!("DTSTAMP:{generated}\r\n")), "{ics}");
+    assert!(ics.contains("DTSTART:20990101T020000Z"), "{ics}");
+    assert!(!ics.contains("VTIMEZONE"), "{ics}");
+    // Scheduled maintenance sits right under the banner, in the "Ongoing" callout.
+    let html = site.read_public("index.html");
+    let callout = html.find("id=\"now-h\"").expect("ongoing callout");
+    assert!(html[callout..].find("Upgrade").unwrap() < html[callout..].find("comp-h").unwrap());
+}
