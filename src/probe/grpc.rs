@@ -16,7 +16,7 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
 use super::{BoxFuture, Outcome, Probe, elapsed_ms};
-use crate::config::EnvString;
+use crate::secret::EnvString;
 
 /// `[[component]] kind = "grpc"`.
 #[derive(Debug, Clone, Deserialize)]

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use surge_ping::{Client, Config, ICMP, PingIdentifier, PingSequence, SurgeError};
 
 use super::{BoxFuture, Outcome, Probe};
-use crate::config::EnvString;
+use crate::secret::EnvString;
 
 /// `[[component]] kind = "icmp"`.
 #[derive(Debug, Clone, Deserialize)]
