@@ -50,7 +50,7 @@ pub(crate) fn sections(text: &str) -> Vec<Section> {
     out
 }
 
-fn header_name(line: &str) -> Option<(String, bool)> {
+pub(crate) fn header_name(line: &str) -> Option<(String, bool)> {
     let line = line.trim();
     let line = line.split_once('#').map_or(line, |(l, _)| l).trim_end();
     let (inner, is_array) = if let Some(inner) = line.strip_prefix("[[") {
@@ -102,6 +102,35 @@ impl Masked {
             text,
             offset: window.start,
         }
+    }
+
+    /// The body of `section` with only `keep` left, read as a table of its own: a sub-table
+    /// header in it (`[component.headers]`) is made relative to the section (`[headers]`, the
+    /// `component.` blanked, which TOML reads as whitespace around the key), so positions stay
+    /// the file's and the sub-table is one more key of the section.
+    pub fn section(text: &str, section: &Section, keep: &[Range<usize>]) -> Self {
+        let mut masked = Self::new(text, &section.body, keep);
+        let prefix = format!("{}.", section.name);
+        let mut bytes = std::mem::take(&mut masked.text).into_bytes();
+        let mut start = 0;
+        for line in text
+            .get(section.body.clone())
+            .unwrap_or_default()
+            .split_inclusive('\n')
+        {
+            if header_name(line).is_some_and(|(name, _)| name.starts_with(&prefix))
+                && let Some(at) = line.find(&prefix)
+                // Only a header still kept: a masked one is blank already.
+                && bytes.get(start + at) == Some(&prefix.as_bytes()[0])
+            {
+                bytes[start + at..start + at + prefix.len()].fill(b' ');
+            }
+            start += line.len();
+        }
+        // Only ASCII bytes were replaced with ASCII, so this is the UTF-8 it was.
+        masked.text = String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        masked
     }
 
     /// Deserializes the window, turning a `toml` error into a message at a file offset.
@@ -230,6 +259,16 @@ mod tests {
             [("site", false), ("component", true), ("component", true)]
         );
         assert!(text[s[1].body.clone()].contains("A = \"b\""));
+    }
+
+    #[test]
+    fn sub_tables_read_as_keys_of_their_section() {
+        let text = "[[component]]\nid = \"a\"\n[component.headers]\nA = \"b\"\n";
+        let section = &sections(text)[0];
+        let masked = Masked::section(text, section, std::slice::from_ref(&section.body));
+        let value: toml::Table = masked.parse().unwrap();
+        assert_eq!(value["headers"]["A"].as_str(), Some("b"));
+        assert_eq!(masked.text.len(), section.body.len());
     }
 
     #[test]

@@ -217,6 +217,30 @@ async fn http_redirect_to_another_origin_carries_no_credentials_and_no_referer()
     );
 }
 
+/// Issue 16: `[component.headers]` and `[component.expect_json]` as TOML sub-tables (what a
+/// user writes for a long list) read the same as the inline tables; check once refused them.
+#[tokio::test]
+async fn http_headers_and_expect_json_as_sub_tables() {
+    let (origin, heads) = recording_server(|_| {
+        let body = r#"{"status":"ok"}"#;
+        format!(
+            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    });
+    let keys = |status: &str| {
+        format!(
+            "kind = \"http\"\nurl = \"http://{origin}/\"\n\n[component.headers]\nX-Api-Key = \"key-1\"\n\n[component.expect_json]\n\"/status\" = \"{status}\"\n"
+        )
+    };
+    let up = probe(&keys("ok")).await;
+    assert_eq!(up.health, Health::Up, "{up:?}");
+    let seen = heads.lock().unwrap().clone();
+    assert!(seen[0].contains("x-api-key: key-1"), "{seen:?}");
+    let down = probe(&keys("degraded")).await;
+    assert_eq!(down.health, Health::Down, "{down:?}");
+}
+
 #[tokio::test]
 async fn http_max_redirects_zero_judges_the_redirect_itself() {
     let (origin, _) = recording_server(|_| redirect_to("/elsewhere"));

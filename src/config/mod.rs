@@ -572,7 +572,7 @@ impl Config {
         };
         for section in &all {
             let masked =
-                document::Masked::new(text, &section.body, std::slice::from_ref(&section.body));
+                document::Masked::section(text, section, std::slice::from_ref(&section.body));
             macro_rules! table {
                 ($field:expr) => {
                     match masked.parse() {
@@ -1062,7 +1062,7 @@ fn split_section(
     errors: &mut Errors<'_>,
     common_keys: &[&str],
 ) -> Option<SplitSection> {
-    let masked = document::Masked::new(text, &section.body, std::slice::from_ref(&section.body));
+    let masked = document::Masked::section(text, section, std::slice::from_ref(&section.body));
     let keys: table::KeyMap = match masked.parse() {
         Ok(k) => k,
         Err(e) => {
@@ -1087,7 +1087,7 @@ fn read_table<T: serde::de::DeserializeOwned>(
     section: &Section,
     errors: &mut Errors<'_>,
 ) -> Option<T> {
-    let masked = document::Masked::new(text, &section.body, std::slice::from_ref(&section.body));
+    let masked = document::Masked::section(text, section, std::slice::from_ref(&section.body));
     let keys: table::KeyMap = match masked.parse() {
         Ok(k) => k,
         Err(e) => {

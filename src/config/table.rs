@@ -21,16 +21,40 @@ pub(super) type KeyMap = BTreeMap<toml::Spanned<String>, toml::Spanned<toml::Val
 /// Unknown keys reported one by one; past this many, one more error says how many were left.
 pub(super) const UNKNOWN_KEYS_LISTED: usize = 20;
 
-/// Each top-level key of `keys` and its bytes in the file, from the key to the end of its value.
+/// Each top-level key of `keys` and its bytes in the file, from the key to the end of its value;
+/// for a sub-table written as a header (`[component.headers]`), from the header to the next
+/// header, so masking keeps the header with its keys.
 pub(super) fn key_ranges(keys: &KeyMap, masked: &Masked) -> Vec<(String, Range<usize>)> {
+    let headers = header_lines(&masked.text);
     keys.iter()
         .map(|(k, v)| {
+            let key = k.span().start;
+            let range = match headers.iter().position(|h| h.contains(&key)) {
+                Some(i) => {
+                    let end = headers.get(i + 1).map_or(masked.text.len(), |h| h.start);
+                    headers[i].start..end
+                }
+                None => key..v.span().end,
+            };
             (
                 k.get_ref().clone(),
-                k.span().start + masked.offset..v.span().end + masked.offset,
+                range.start + masked.offset..range.end + masked.offset,
             )
         })
         .collect()
+}
+
+/// The byte ranges of the table header lines (`[x]`, `[[x]]`) of a window.
+fn header_lines(text: &str) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for line in text.split_inclusive('\n') {
+        if document::header_name(line).is_some() {
+            out.push(start..start + line.len());
+        }
+        start += line.len();
+    }
+    out
 }
 
 /// Parses the keys `keep` of `section` with `parse`, reporting every error (see the module
@@ -49,7 +73,7 @@ pub(super) fn read_all<T>(
     // Each pass leaves out at least one key, so this ends; the bound only guards the reasoning.
     for _ in 0..keep.len() + 2 {
         let ranges: Vec<Range<usize>> = keep.iter().map(|(_, r)| r.clone()).collect();
-        let e = match parse(&Masked::new(text, &section.body, &ranges)) {
+        let e = match parse(&Masked::section(text, section, &ranges)) {
             Ok(value) => return set_aside.is_empty().then_some(value),
             Err(e) => e,
         };
