@@ -53,7 +53,7 @@ use serde::Serialize;
 use sha2::Digest;
 
 use crate::config::{Component, Config, NotifyConfig, PageWhen, Route};
-use crate::model::Snapshot;
+use crate::model::{ComponentView, IncidentView, Snapshot};
 use crate::state::ComponentState;
 
 // Defined by history, which owns the format of the file they are kept in.
@@ -455,90 +455,17 @@ pub fn plan(
     probed: &BTreeMap<String, ComponentState>,
     memory: &mut NotifyMemory,
 ) -> Plan {
-    let mut components = Vec::new();
-    for c in &snapshot.components {
-        // Never observed: no state, so nothing to announce (and no "change" from nothing).
-        let Some(state) = c.state else {
-            continue;
-        };
-        let now = c.last_checked_at.unwrap_or(snapshot.generated_at);
-        let since = match memory.current.get(&c.id) {
-            Some((known, since)) if *known == state => *since,
-            _ => now,
-        };
-        memory.current.insert(c.id.clone(), (state, since));
-        // The paging clocks: while a maintenance window covers the component, neither runs.
-        let maintenance = state == ComponentState::UnderMaintenance;
-        let seen = probed.get(&c.id).copied().unwrap_or(state);
-        let down = !maintenance && seen == ComponentState::MajorOutage;
-        let degraded = !maintenance
-            && matches!(
-                seen,
-                ComponentState::DegradedPerformance
-                    | ComponentState::PartialOutage
-                    | ComponentState::MajorOutage
-            );
-        for (holds, clock) in [
-            (down, &mut memory.down_since),
-            (degraded, &mut memory.degraded_since),
-        ] {
-            if holds {
-                clock.entry(c.id.clone()).or_insert(now);
-            } else {
-                clock.remove(&c.id);
-            }
-        }
-        components.push(ComponentNow {
-            id: c.id.clone(),
-            label: c.label.clone(),
-            state,
-            probed: seen,
-            since,
-            detail: c.detail.clone(),
-            url: crate::text::uri(&format!(
-                "{}/components/{}.html",
-                snapshot.site.base_url, c.id
-            )),
-        });
-    }
-    let mut incidents = Vec::new();
-    for i in snapshot.all_incidents.iter().chain(&snapshot.maintenance) {
-        let mut entries: Vec<(DateTime<Utc>, String, String)> = i
-            .updates
-            .iter()
-            .map(|u| {
-                (
-                    u.at,
-                    u.status.as_str().to_owned(),
-                    crate::text::html_to_text(&u.message_html),
-                )
-            })
-            .collect();
-        if entries.is_empty()
-            && let Some(at) = i.started_at
-        {
-            entries.push((at, i.status.as_str().to_owned(), String::new()));
-        }
-        for (at, status, message) in entries {
-            let aliases: Vec<String> = i
-                .aliases
-                .iter()
-                .map(|other| incident_event_id(other, &status, at))
-                .collect();
-            let event = Event::IncidentUpdated {
-                incident: i.slug.clone(),
-                title: i.title.clone(),
-                status,
-                message: if i.private { String::new() } else { message },
-                at,
-                url: crate::text::uri(&format!(
-                    "{}/incidents/{}.html",
-                    snapshot.site.base_url, i.slug
-                )),
-            };
-            incidents.push((event, aliases));
-        }
-    }
+    let components = snapshot
+        .components
+        .iter()
+        .filter_map(|c| component_now(c, snapshot, probed, memory))
+        .collect();
+    let incidents = snapshot
+        .all_incidents
+        .iter()
+        .chain(&snapshot.maintenance)
+        .flat_map(|i| incident_events(i, &snapshot.site.base_url))
+        .collect();
     let suppressed = snapshot
         .all_incidents
         .iter()
@@ -553,6 +480,108 @@ pub fn plan(
         incidents,
         now: snapshot.generated_at,
     }
+}
+
+/// One component as this run sees it, its state and paging clocks advanced in `memory`;
+/// `None` if it was never observed (no state, so nothing to announce, and no "change" from
+/// nothing).
+fn component_now(
+    c: &ComponentView,
+    snapshot: &Snapshot,
+    probed: &BTreeMap<String, ComponentState>,
+    memory: &mut NotifyMemory,
+) -> Option<ComponentNow> {
+    let state = c.state?;
+    let now = c.last_checked_at.unwrap_or(snapshot.generated_at);
+    let since = match memory.current.get(&c.id) {
+        Some((known, since)) if *known == state => *since,
+        _ => now,
+    };
+    memory.current.insert(c.id.clone(), (state, since));
+    let seen = probed.get(&c.id).copied().unwrap_or(state);
+    advance_paging_clocks(memory, &c.id, state, seen, now);
+    Some(ComponentNow {
+        id: c.id.clone(),
+        label: c.label.clone(),
+        state,
+        probed: seen,
+        since,
+        detail: c.detail.clone(),
+        url: crate::text::uri(&format!(
+            "{}/components/{}.html",
+            snapshot.site.base_url, c.id
+        )),
+    })
+}
+
+/// Starts (at `now`) or stops a component's down and degraded clocks by the state its probe
+/// `seen`. While a maintenance window covers the component (its shown `state`), neither runs.
+fn advance_paging_clocks(
+    memory: &mut NotifyMemory,
+    id: &str,
+    state: ComponentState,
+    seen: ComponentState,
+    now: DateTime<Utc>,
+) {
+    let maintenance = state == ComponentState::UnderMaintenance;
+    let down = !maintenance && seen == ComponentState::MajorOutage;
+    let degraded = !maintenance
+        && matches!(
+            seen,
+            ComponentState::DegradedPerformance
+                | ComponentState::PartialOutage
+                | ComponentState::MajorOutage
+        );
+    for (holds, clock) in [
+        (down, &mut memory.down_since),
+        (degraded, &mut memory.degraded_since),
+    ] {
+        if holds {
+            clock.entry(id.to_owned()).or_insert(now);
+        } else {
+            clock.remove(id);
+        }
+    }
+}
+
+/// An event per timeline entry of an incident or maintenance window (one for its start if it
+/// has none), each with the ids the same entry has under the incident's aliases.
+fn incident_events(i: &IncidentView, base_url: &str) -> Vec<(Event, Vec<String>)> {
+    let mut entries: Vec<(DateTime<Utc>, String, String)> = i
+        .updates
+        .iter()
+        .map(|u| {
+            (
+                u.at,
+                u.status.as_str().to_owned(),
+                crate::text::html_to_text(&u.message_html),
+            )
+        })
+        .collect();
+    if entries.is_empty()
+        && let Some(at) = i.started_at
+    {
+        entries.push((at, i.status.as_str().to_owned(), String::new()));
+    }
+    entries
+        .into_iter()
+        .map(|(at, status, message)| {
+            let aliases: Vec<String> = i
+                .aliases
+                .iter()
+                .map(|other| incident_event_id(other, &status, at))
+                .collect();
+            let event = Event::IncidentUpdated {
+                incident: i.slug.clone(),
+                title: i.title.clone(),
+                status,
+                message: if i.private { String::new() } else { message },
+                at,
+                url: crate::text::uri(&format!("{}/incidents/{}.html", base_url, i.slug)),
+            };
+            (event, aliases)
+        })
+        .collect()
 }
 
 /// How long alerts stay valid at a receiver that expires them without news: three run intervals.
