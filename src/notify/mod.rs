@@ -600,7 +600,10 @@ fn pages_due(
     renews: bool,
 ) -> Vec<Event> {
     let open = memory.paged.get(key).cloned().unwrap_or_default();
-    let valid_until = plan.now + validity(config);
+    let times = PageTimes {
+        at: plan.now,
+        valid_until: plan.now + validity(config),
+    };
     let mut events = Vec::new();
     for now in &plan.components {
         let Some(rule) = components
@@ -610,82 +613,127 @@ fn pages_due(
         else {
             continue;
         };
-        let page = |action, dedup_key: String, since, opened| {
-            Event::Page(Page {
-                action,
-                dedup_key,
-                component: now.id.clone(),
-                label: now.label.clone(),
-                state: now.probed,
-                opened,
-                detail: now.detail.clone(),
-                since,
-                at: plan.now,
-                valid_until,
-                url: now.url.clone(),
-                test: false,
-                burn: None,
+        let case = PageCase {
+            now,
+            open: open.get(&now.id),
+            held: condition_since(rule, memory),
+            after: to_chrono(rule.page.after),
+            suppressed: plan.suppressed.contains(&now.id),
+        };
+        events.extend(case.due(renews, times));
+    }
+    // A page left open for a component that is gone or no longer routed here is closed.
+    for (id, p) in &open {
+        if !components.contains(id) || !plan.components.iter().any(|c| c.id == *id) {
+            events.push(unrouted_resolve(id, p, times));
+        }
+    }
+    events
+}
+
+/// When a run's page events were decided, and until when a receiver that expires alerts should
+/// keep them firing (see [`validity`]).
+#[derive(Clone, Copy)]
+struct PageTimes {
+    at: DateTime<Utc>,
+    valid_until: DateTime<Utc>,
+}
+
+/// What decides one component's page event on one paging route.
+struct PageCase<'a> {
+    now: &'a ComponentNow,
+    /// The page the target has open for it.
+    open: Option<&'a OpenPage>,
+    /// Since when its paging condition has held, if it holds.
+    held: Option<DateTime<Utc>>,
+    /// How long the condition must hold before it pages (`[component.page] after`).
+    after: chrono::Duration,
+    /// An open incident asked not to be paged for it.
+    suppressed: bool,
+}
+
+impl PageCase<'_> {
+    /// A trigger once the condition has held long enough (never in maintenance or when
+    /// suppressed), the open page again when the target `renews`, a resolve once it ends.
+    fn due(&self, renews: bool, times: PageTimes) -> Option<Event> {
+        let now = self.now;
+        let maintenance = now.state == ComponentState::UnderMaintenance;
+        let again = |p: &OpenPage| {
+            renews.then(|| {
+                now.page(
+                    times,
+                    PageAction::Trigger,
+                    p.dedup_key.clone(),
+                    p.since,
+                    p.opened,
+                )
             })
         };
-        let held = condition_since(rule, memory);
-        let maintenance = now.state == ComponentState::UnderMaintenance;
-        let suppressed = plan.suppressed.contains(&now.id);
-        match (open.get(&now.id), held) {
-            (Some(p), _) if maintenance => {
-                if renews {
-                    events.push(page(
-                        PageAction::Trigger,
-                        p.dedup_key.clone(),
-                        p.since,
-                        p.opened,
-                    ));
-                }
-            }
-            (None, _) if maintenance || suppressed => {}
-            (None, Some(since)) if plan.now - since >= to_chrono(rule.page.after) => {
+        match (self.open, self.held) {
+            (Some(p), _) if maintenance => again(p),
+            (None, _) if maintenance || self.suppressed => None,
+            (None, Some(since)) if times.at - since >= self.after => {
                 let dedup_key = format!("upstate-{}-{}", now.id, since.timestamp_millis());
-                events.push(page(PageAction::Trigger, dedup_key, since, now.probed));
+                Some(now.page(times, PageAction::Trigger, dedup_key, since, now.probed))
             }
-            (None, _) => {}
-            (Some(p), None) => events.push(page(
+            (None, _) => None,
+            (Some(p), None) => Some(now.page(
+                times,
                 PageAction::Resolve,
                 p.dedup_key.clone(),
                 p.since,
                 p.opened,
             )),
-            (Some(p), Some(_)) => {
-                if renews {
-                    events.push(page(
-                        PageAction::Trigger,
-                        p.dedup_key.clone(),
-                        p.since,
-                        p.opened,
-                    ));
-                }
-            }
+            (Some(p), Some(_)) => again(p),
         }
     }
-    // A page left open for a component that is gone or no longer routed here is closed.
-    for (id, p) in &open {
-        if !components.contains(id) || !plan.components.iter().any(|c| c.id == *id) {
-            events.push(Event::Page(Page {
-                action: PageAction::Resolve,
-                dedup_key: p.dedup_key.clone(),
-                component: id.clone(),
-                label: id.clone(),
-                state: ComponentState::Operational,
-                opened: p.opened,
-                detail: "no longer paged for".to_owned(),
-                since: p.since,
-                at: plan.now,
-                valid_until,
-                url: String::new(),
-                test: false,
-                burn: None,
-            }));
-        }
+}
+
+impl ComponentNow {
+    /// The component's page event.
+    fn page(
+        &self,
+        times: PageTimes,
+        action: PageAction,
+        dedup_key: String,
+        since: DateTime<Utc>,
+        opened: ComponentState,
+    ) -> Event {
+        Event::Page(Page {
+            action,
+            dedup_key,
+            component: self.id.clone(),
+            label: self.label.clone(),
+            state: self.probed,
+            opened,
+            detail: self.detail.clone(),
+            since,
+            at: times.at,
+            valid_until: times.valid_until,
+            url: self.url.clone(),
+            test: false,
+            burn: None,
+        })
     }
-    events
+}
+
+/// The resolve of a page `id` still open at the target for a component no longer routed to it.
+fn unrouted_resolve(id: &str, p: &OpenPage, times: PageTimes) -> Event {
+    Event::Page(Page {
+        action: PageAction::Resolve,
+        dedup_key: p.dedup_key.clone(),
+        component: id.to_owned(),
+        label: id.to_owned(),
+        state: ComponentState::Operational,
+        opened: p.opened,
+        detail: "no longer paged for".to_owned(),
+        since: p.since,
+        at: times.at,
+        valid_until: times.valid_until,
+        url: String::new(),
+        test: false,
+        burn: None,
+    })
 }
 
 fn to_chrono(d: crate::config::Duration) -> chrono::Duration {
