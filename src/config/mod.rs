@@ -1333,33 +1333,9 @@ fn parse_notify(text: &str, section: &Section, errors: &mut Errors<'_>) -> Optio
             .map_or(section.header, |(_, v)| v.span().start + masked.offset)
     };
     if let Some(name) = &common.name {
-        let ok = !name.is_empty()
-            && name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
-        if !ok {
-            errors.push(
-                offset_of("name"),
-                None,
-                format!("notify name `{name}` must match [a-z0-9_-]+"),
-                Some("write e.g. name = \"oncall-pd\"".to_owned()),
-            );
-        }
+        check_notify_name(name, offset_of("name"), errors);
     }
-    if !TargetSpec::KINDS.contains(&common.kind.as_str()) {
-        let help = match closest(&common.kind, TargetSpec::KINDS) {
-            Some(near) => format!(
-                "did you mean `{near}`? known kinds: {}",
-                TargetSpec::KINDS.join(", ")
-            ),
-            None => format!("known kinds: {}", TargetSpec::KINDS.join(", ")),
-        };
-        errors.push(
-            offset_of("kind"),
-            None,
-            format!("unknown notify kind `{}`", common.kind),
-            Some(help),
-        );
+    if !check_notify_kind(&common.kind, offset_of("kind"), errors) {
         return None;
     }
     let mut target = specific_errors(errors, &common.kind)?;
@@ -1379,4 +1355,44 @@ fn parse_notify(text: &str, section: &Section, errors: &mut Errors<'_>) -> Optio
         target,
         line,
     })
+}
+
+/// A `[[notify]] name` must be usable in components' `page` lists and in file names:
+/// `[a-z0-9_-]+`. Pushes an error at `offset` otherwise.
+fn check_notify_name(name: &str, offset: usize, errors: &mut Errors<'_>) {
+    let ok = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if !ok {
+        errors.push(
+            offset,
+            None,
+            format!("notify name `{name}` must match [a-z0-9_-]+"),
+            Some("write e.g. name = \"oncall-pd\"".to_owned()),
+        );
+    }
+}
+
+/// Whether `kind` is a known notifier kind; pushes an error at `offset`, with the nearest
+/// kind as help, if not.
+fn check_notify_kind(kind: &str, offset: usize, errors: &mut Errors<'_>) -> bool {
+    use notify::TargetSpec;
+    if TargetSpec::KINDS.contains(&kind) {
+        return true;
+    }
+    let help = match closest(kind, TargetSpec::KINDS) {
+        Some(near) => format!(
+            "did you mean `{near}`? known kinds: {}",
+            TargetSpec::KINDS.join(", ")
+        ),
+        None => format!("known kinds: {}", TargetSpec::KINDS.join(", ")),
+    };
+    errors.push(
+        offset,
+        None,
+        format!("unknown notify kind `{kind}`"),
+        Some(help),
+    );
+    false
 }
