@@ -133,8 +133,28 @@ pub fn merge(
     now: DateTime<Utc>,
     stale_after: chrono::Duration,
 ) -> Vec<Observation> {
-    // Per component: region => (time, outcome), the newest of that region's shards.
-    let mut seen: BTreeMap<&str, BTreeMap<&str, (DateTime<Utc>, &Outcome)>> = BTreeMap::new();
+    let mut seen = newest_by_region(reports);
+    config
+        .components
+        .iter()
+        .filter_map(|c| {
+            let regions = seen.remove(c.id.as_str()).unwrap_or_default();
+            let (at, outcome) = merged_outcome(&regions, now, stale_after)?;
+            Some(Observation {
+                component: c.id.clone(),
+                at,
+                outcome,
+            })
+        })
+        .collect()
+}
+
+/// One component's newest observation from each region: region => (time, outcome).
+type ByRegion<'a> = BTreeMap<&'a str, (DateTime<Utc>, &'a Outcome)>;
+
+/// Per component, each region's newest observation among that region's shards.
+fn newest_by_region(reports: &[RegionReport]) -> BTreeMap<&str, ByRegion<'_>> {
+    let mut seen: BTreeMap<&str, ByRegion<'_>> = BTreeMap::new();
     for r in reports {
         for o in &r.observations {
             let slot = seen
@@ -147,65 +167,65 @@ pub fn merge(
             }
         }
     }
+    seen
+}
+
+/// One component's outcome from its regions' reports, with the time of the newest fresh one:
+/// down when most fresh regions see it down, degraded when any fails, up otherwise; the
+/// latency is the fresh regions' median. `None` when no region reported within `stale_after`.
+fn merged_outcome(
+    regions: &ByRegion<'_>,
+    now: DateTime<Utc>,
+    stale_after: chrono::Duration,
+) -> Option<(DateTime<Utc>, Outcome)> {
     let minutes = |d: chrono::Duration| format!("{} min", d.num_minutes());
-    config
-        .components
+    let (fresh, stale): (Vec<_>, Vec<_>) = regions
         .iter()
-        .filter_map(|c| {
-            let regions = seen.remove(c.id.as_str()).unwrap_or_default();
-            let (fresh, stale): (Vec<_>, Vec<_>) = regions
-                .iter()
-                .partition(|(_, (at, _))| now - *at <= stale_after);
-            let stale_words: Vec<String> = stale
-                .iter()
-                .map(|(r, (at, _))| format!("{r}: stale, last report {} ago", minutes(now - *at)))
-                .collect();
-            if fresh.is_empty() {
-                // Silence is no data, never a state: the component keeps what history last saw
-                // (or "no data"), and the run names the silent regions.
-                return None;
-            }
-            let down = fresh
-                .iter()
-                .filter(|(_, (_, o))| o.health == Health::Down)
-                .count();
-            let degraded = fresh
-                .iter()
-                .filter(|(_, (_, o))| o.health == Health::Degraded)
-                .count();
-            let mut words: Vec<String> = fresh
-                .iter()
-                .map(|(r, (_, o))| format!("{r}: {}", o.detail))
-                .collect();
-            words.extend(stale_words);
-            let mut latencies: Vec<u64> = fresh
-                .iter()
-                .filter_map(|(_, (_, o))| o.latency_ms)
-                .collect();
-            latencies.sort_unstable();
-            let median = latencies.get(latencies.len() / 2).copied();
-            let n = fresh.len();
-            let newest = fresh.iter().map(|(_, (at, _))| *at).max().unwrap_or(now);
-            let summary = |what: &str, k: usize| {
-                format!(
-                    "{what} from {k} of {n} region{}. {}",
-                    if n == 1 { "" } else { "s" },
-                    words.join("; ")
-                )
-            };
-            let mut outcome = if down * 2 > n {
-                Outcome::down(summary("Down", down))
-            } else if down + degraded > 0 {
-                Outcome::degraded(summary("Failing", down + degraded))
-            } else {
-                Outcome::up(median, words.join("; "))
-            };
-            outcome.latency_ms = median;
-            Some(Observation {
-                component: c.id.clone(),
-                at: newest,
-                outcome,
-            })
-        })
-        .collect()
+        .partition(|(_, (at, _))| now - *at <= stale_after);
+    let stale_words: Vec<String> = stale
+        .iter()
+        .map(|(r, (at, _))| format!("{r}: stale, last report {} ago", minutes(now - *at)))
+        .collect();
+    if fresh.is_empty() {
+        // Silence is no data, never a state: the component keeps what history last saw
+        // (or "no data"), and the run names the silent regions.
+        return None;
+    }
+    let down = fresh
+        .iter()
+        .filter(|(_, (_, o))| o.health == Health::Down)
+        .count();
+    let degraded = fresh
+        .iter()
+        .filter(|(_, (_, o))| o.health == Health::Degraded)
+        .count();
+    let mut words: Vec<String> = fresh
+        .iter()
+        .map(|(r, (_, o))| format!("{r}: {}", o.detail))
+        .collect();
+    words.extend(stale_words);
+    let mut latencies: Vec<u64> = fresh
+        .iter()
+        .filter_map(|(_, (_, o))| o.latency_ms)
+        .collect();
+    latencies.sort_unstable();
+    let median = latencies.get(latencies.len() / 2).copied();
+    let n = fresh.len();
+    let newest = fresh.iter().map(|(_, (at, _))| *at).max().unwrap_or(now);
+    let summary = |what: &str, k: usize| {
+        format!(
+            "{what} from {k} of {n} region{}. {}",
+            if n == 1 { "" } else { "s" },
+            words.join("; ")
+        )
+    };
+    let mut outcome = if down * 2 > n {
+        Outcome::down(summary("Down", down))
+    } else if down + degraded > 0 {
+        Outcome::degraded(summary("Failing", down + degraded))
+    } else {
+        Outcome::up(median, words.join("; "))
+    };
+    outcome.latency_ms = median;
+    Some((newest, outcome))
 }

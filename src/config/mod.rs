@@ -541,23 +541,25 @@ impl Config {
             list: Vec::new(),
         };
         // Syntax and unknown top-level tables first: nothing else can be trusted without them.
-        if let Err(e) = toml::from_str::<TopLevel>(text) {
-            let offset = e.span().map_or(0, |s| s.start);
-            let mut help = None;
-            let mut message = e.message().to_owned();
-            if let Some((field, expected)) = document::unknown_field(e.message()) {
-                message = format!("unknown table `{field}`");
-                help = closest(&field, expected.iter().map(String::as_str))
-                    .map(|near| format!("did you mean `[{near}]`?"));
-            }
-            errors.push(offset, e.span(), message, help);
+        if !check_top_level(text, &mut errors) {
             return Err(ConfigErrors {
                 errors: errors.list,
             });
         }
-
         let all = document::sections(text);
-        let mut config = Config {
+        let mut config = Config::empty(path);
+        for section in &all {
+            config.read_section(text, section, &mut errors);
+        }
+        config.validate(&mut errors, &all);
+        // In file order, whichever pass found them: read top to bottom, fixed top to bottom.
+        errors.list.sort_by_key(|e| (e.line, e.column));
+        Ok((config, errors.list))
+    }
+
+    /// A config read from `path` with every section at its default and no list entries yet.
+    fn empty(path: &Path) -> Self {
+        Config {
             path: path.to_path_buf(),
             site: SiteConfig::default(),
             run: RunConfig::default(),
@@ -569,59 +571,57 @@ impl Config {
             notify: Vec::new(),
             objectives: Vec::new(),
             broken_component_ids: Vec::new(),
-        };
-        for section in &all {
-            let masked =
-                document::Masked::section(text, section, std::slice::from_ref(&section.body));
-            macro_rules! table {
-                ($field:expr) => {
-                    match masked.parse() {
-                        Ok(value) => $field = value,
-                        // Read again key by key, so one error hides no other.
-                        Err(_) => {
-                            if let Some(value) = read_table(text, section, &mut errors) {
-                                $field = value;
-                            }
+        }
+    }
+
+    /// Reads one `[table]` or `[[array]]` entry into its field, pushing its errors; a
+    /// component that cannot be read leaves its id in `broken_component_ids`.
+    fn read_section(&mut self, text: &str, section: &Section, errors: &mut Errors<'_>) {
+        let masked = document::Masked::section(text, section, std::slice::from_ref(&section.body));
+        macro_rules! table {
+            ($field:expr) => {
+                match masked.parse() {
+                    Ok(value) => $field = value,
+                    // Read again key by key, so one error hides no other.
+                    Err(_) => {
+                        if let Some(value) = read_table(text, section, errors) {
+                            $field = value;
                         }
                     }
-                };
-            }
-            match (section.name.as_str(), section.is_array) {
-                ("site", false) => table!(config.site),
-                ("run", false) => table!(config.run),
-                ("history", false) => table!(config.history),
-                ("publish", false) => table!(config.publish),
-                ("s3", false) => table!(config.s3),
-                ("snapshot", false) => table!(config.snapshot),
-                ("notify", true) => {
-                    if let Some(n) = parse_notify(text, section, &mut errors) {
-                        config.notify.push(n);
-                    }
                 }
-                ("objective", true) => {
-                    let mut one: Option<ObjectiveConfig> = None;
-                    table!(one);
-                    config.objectives.extend(one.map(|mut o| {
-                        o.line = errors.lines.line_col(section.header).0;
-                        o
-                    }));
-                }
-                ("component", true) => match parse_component(text, section, &mut errors) {
-                    Some(c) => config.components.push(c),
-                    None => config.broken_component_ids.extend(
-                        masked
-                            .parse::<table::KeyMap>()
-                            .ok()
-                            .and_then(|keys| string_key(&keys, "id").map(str::to_owned)),
-                    ),
-                },
-                _ => {} // nested sub-tables; TopLevel already refused unknown names
-            }
+            };
         }
-        config.validate(&mut errors, &all);
-        // In file order, whichever pass found them: read top to bottom, fixed top to bottom.
-        errors.list.sort_by_key(|e| (e.line, e.column));
-        Ok((config, errors.list))
+        match (section.name.as_str(), section.is_array) {
+            ("site", false) => table!(self.site),
+            ("run", false) => table!(self.run),
+            ("history", false) => table!(self.history),
+            ("publish", false) => table!(self.publish),
+            ("s3", false) => table!(self.s3),
+            ("snapshot", false) => table!(self.snapshot),
+            ("notify", true) => {
+                if let Some(n) = parse_notify(text, section, errors) {
+                    self.notify.push(n);
+                }
+            }
+            ("objective", true) => {
+                let mut one: Option<ObjectiveConfig> = None;
+                table!(one);
+                self.objectives.extend(one.map(|mut o| {
+                    o.line = errors.lines.line_col(section.header).0;
+                    o
+                }));
+            }
+            ("component", true) => match parse_component(text, section, errors) {
+                Some(c) => self.components.push(c),
+                None => self.broken_component_ids.extend(
+                    masked
+                        .parse::<table::KeyMap>()
+                        .ok()
+                        .and_then(|keys| string_key(&keys, "id").map(str::to_owned)),
+                ),
+            },
+            _ => {} // nested sub-tables; TopLevel already refused unknown names
+        }
     }
 
     /// Checks what serde cannot, section by section, and completes what other sections lend.
@@ -1081,6 +1081,24 @@ fn split_section(
     })
 }
 
+/// Whether `text` is TOML whose top-level tables are all known; if not, pushes the one error
+/// (with the nearest known table's name as help when one is unknown).
+fn check_top_level(text: &str, errors: &mut Errors<'_>) -> bool {
+    let Err(e) = toml::from_str::<TopLevel>(text) else {
+        return true;
+    };
+    let offset = e.span().map_or(0, |s| s.start);
+    let mut help = None;
+    let mut message = e.message().to_owned();
+    if let Some((field, expected)) = document::unknown_field(e.message()) {
+        message = format!("unknown table `{field}`");
+        help = closest(&field, expected.iter().map(String::as_str))
+            .map(|near| format!("did you mean `[{near}]`?"));
+    }
+    errors.push(offset, e.span(), message, help);
+    false
+}
+
 /// Reads a plain table (`[site]`, `[[objective]]`, ...) key by key, reporting every error.
 fn read_table<T: serde::de::DeserializeOwned>(
     text: &str,
@@ -1314,33 +1332,9 @@ fn parse_notify(text: &str, section: &Section, errors: &mut Errors<'_>) -> Optio
             .map_or(section.header, |(_, v)| v.span().start + masked.offset)
     };
     if let Some(name) = &common.name {
-        let ok = !name.is_empty()
-            && name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
-        if !ok {
-            errors.push(
-                offset_of("name"),
-                None,
-                format!("notify name `{name}` must match [a-z0-9_-]+"),
-                Some("write e.g. name = \"oncall-pd\"".to_owned()),
-            );
-        }
+        check_notify_name(name, offset_of("name"), errors);
     }
-    if !TargetSpec::KINDS.contains(&common.kind.as_str()) {
-        let help = match closest(&common.kind, TargetSpec::KINDS) {
-            Some(near) => format!(
-                "did you mean `{near}`? known kinds: {}",
-                TargetSpec::KINDS.join(", ")
-            ),
-            None => format!("known kinds: {}", TargetSpec::KINDS.join(", ")),
-        };
-        errors.push(
-            offset_of("kind"),
-            None,
-            format!("unknown notify kind `{}`", common.kind),
-            Some(help),
-        );
+    if !check_notify_kind(&common.kind, offset_of("kind"), errors) {
         return None;
     }
     let mut target = specific_errors(errors, &common.kind)?;
@@ -1360,4 +1354,44 @@ fn parse_notify(text: &str, section: &Section, errors: &mut Errors<'_>) -> Optio
         target,
         line,
     })
+}
+
+/// A `[[notify]] name` must be usable in components' `page` lists and in file names:
+/// `[a-z0-9_-]+`. Pushes an error at `offset` otherwise.
+fn check_notify_name(name: &str, offset: usize, errors: &mut Errors<'_>) {
+    let ok = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if !ok {
+        errors.push(
+            offset,
+            None,
+            format!("notify name `{name}` must match [a-z0-9_-]+"),
+            Some("write e.g. name = \"oncall-pd\"".to_owned()),
+        );
+    }
+}
+
+/// Whether `kind` is a known notifier kind; pushes an error at `offset`, with the nearest
+/// kind as help, if not.
+fn check_notify_kind(kind: &str, offset: usize, errors: &mut Errors<'_>) -> bool {
+    use notify::TargetSpec;
+    if TargetSpec::KINDS.contains(&kind) {
+        return true;
+    }
+    let help = match closest(kind, TargetSpec::KINDS) {
+        Some(near) => format!(
+            "did you mean `{near}`? known kinds: {}",
+            TargetSpec::KINDS.join(", ")
+        ),
+        None => format!("known kinds: {}", TargetSpec::KINDS.join(", ")),
+    };
+    errors.push(
+        offset,
+        None,
+        format!("unknown notify kind `{kind}`"),
+        Some(help),
+    );
+    false
 }

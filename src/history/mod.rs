@@ -222,6 +222,14 @@ pub struct History {
     _lock: Option<Box<dyn StoreLock>>,
 }
 
+/// The day files one [`History::record`] changes, written together at its end.
+#[derive(Default)]
+struct DayWrites {
+    touched: BTreeMap<NaiveDate, DayFile>,
+    /// Days whose file cannot be read: never overwritten (see [`History::day_for_write`]).
+    broken: Vec<NaiveDate>,
+}
+
 /// `site-key.json`: see [`History::private_id_key`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct SiteKeyFile {
@@ -597,81 +605,113 @@ impl History {
         observations: &[RawObservation],
         rules: &BTreeMap<String, Memory>,
     ) -> Result<(), HistoryError> {
-        let mut touched: BTreeMap<NaiveDate, DayFile> = BTreeMap::new();
-        let mut broken_days = Vec::new();
+        let mut days = DayWrites::default();
         for raw in observations {
-            let id = raw.observation.component.clone();
-            let measured = raw.measured();
-            let mut memory = self.memory(&id);
-            // A run that recorded later got to a shared store first (two racing runs, this one
-            // re-applied on top): its observation is counted and kept, but the memory keeps
-            // the later run's facts and its timeline is not rewound.
-            let superseded = memory.last_at.is_some_and(|last| last > at);
-            // Credit the time since the previous run: each observation stands for the time
-            // nearest to it, so the first half goes to the state seen then and the second half
-            // to the state seen now (a run that finds a component down already counts against
-            // its uptime). Neither side reaches further than max_gap / 2: a longer silence is
-            // "no data" in the middle, never assumed either way.
-            // The probe's own last state (memory written before incidents were kept out of
-            // history holds the shown one in `last_state`).
-            let last_state = memory.last_probed_state.or(memory.last_state);
-            if !superseded
-                && let (Some(last_at), Some(last_state)) = (memory.last_at, last_state)
-                && at > last_at
-            {
-                for (from, to, state) in rollup::credit_between(
-                    last_at,
-                    last_state,
-                    at,
-                    measured,
-                    self.retention.max_gap,
-                ) {
-                    rollup::extend_timeline(&mut memory.timeline, from, to, state);
-                    for (day, from, to) in rollup::split_at_midnights(from, to) {
-                        let Some(file) = self.day_for_write(day, &mut touched, &mut broken_days)
-                        else {
-                            continue;
-                        };
-                        file.entry(id.clone())
-                            .or_default()
-                            .add_time(from, to, state);
-                    }
-                }
-            }
-            let today = at.date_naive();
-            if let Some(file) = self.day_for_write(today, &mut touched, &mut broken_days) {
-                file.entry(id.clone()).or_default().add_check(
-                    measured,
-                    raw.observation.outcome.health == Health::Down,
-                    raw.observation.outcome.latency_ms,
-                    raw.observation.outcome.value,
-                );
-            }
-            if superseded {
-                // Both runs failed: the streak counts this one too. Otherwise the later run's
-                // verdict stands: it ended or started the streak after this observation.
-                if raw.observation.outcome.health == Health::Down
-                    && memory.rules.consecutive_failures > 0
-                    && let Some(advanced) = rules.get(&id)
-                {
-                    memory.rules.consecutive_failures = advanced.consecutive_failures;
-                    self.memory.components.insert(id, memory);
-                }
-                continue;
-            }
-            let horizon = at - self.retention.raw.max(chrono::Duration::days(7));
-            memory.timeline.retain(|s| s.to > horizon);
-            memory.rules = rules.get(&id).cloned().unwrap_or_default();
-            memory.last_at = Some(at);
-            memory.last_state = Some(measured);
-            memory.last_probed_state = Some(measured);
-            memory
-                .last_detail
-                .clone_from(&raw.observation.outcome.detail);
-            memory.last_latency_ms = raw.observation.outcome.latency_ms;
-            self.memory.components.insert(id, memory);
+            self.record_observation(at, raw, rules, &mut days);
         }
+        self.write_run(at, observations, days.touched)
+    }
 
+    /// Adds one observation to the day rollups about to be written and to its component's
+    /// memory.
+    fn record_observation(
+        &mut self,
+        at: DateTime<Utc>,
+        raw: &RawObservation,
+        rules: &BTreeMap<String, Memory>,
+        days: &mut DayWrites,
+    ) {
+        let id = raw.observation.component.clone();
+        let measured = raw.measured();
+        let mut memory = self.memory(&id);
+        // A run that recorded later got to a shared store first (two racing runs, this one
+        // re-applied on top): its observation is counted and kept, but the memory keeps
+        // the later run's facts and its timeline is not rewound.
+        let superseded = memory.last_at.is_some_and(|last| last > at);
+        if !superseded {
+            self.credit_since_last_run(&id, &mut memory, at, measured, days);
+        }
+        let today = at.date_naive();
+        if let Some(file) = self.day_for_write(today, &mut days.touched, &mut days.broken) {
+            file.entry(id.clone()).or_default().add_check(
+                measured,
+                raw.observation.outcome.health == Health::Down,
+                raw.observation.outcome.latency_ms,
+                raw.observation.outcome.value,
+            );
+        }
+        if superseded {
+            // Both runs failed: the streak counts this one too. Otherwise the later run's
+            // verdict stands: it ended or started the streak after this observation.
+            if raw.observation.outcome.health == Health::Down
+                && memory.rules.consecutive_failures > 0
+                && let Some(advanced) = rules.get(&id)
+            {
+                memory.rules.consecutive_failures = advanced.consecutive_failures;
+                self.memory.components.insert(id, memory);
+            }
+            return;
+        }
+        let horizon = at - self.retention.raw.max(chrono::Duration::days(7));
+        memory.timeline.retain(|s| s.to > horizon);
+        memory.rules = rules.get(&id).cloned().unwrap_or_default();
+        memory.last_at = Some(at);
+        memory.last_state = Some(measured);
+        memory.last_probed_state = Some(measured);
+        memory
+            .last_detail
+            .clone_from(&raw.observation.outcome.detail);
+        memory.last_latency_ms = raw.observation.outcome.latency_ms;
+        self.memory.components.insert(id, memory);
+    }
+
+    /// Credits the time since the previous run to the timeline and the day rollups.
+    ///
+    /// Each observation stands for the time nearest to it, so the first half goes to the state
+    /// seen then and the second half to the state seen now (a run that finds a component down
+    /// already counts against its uptime). Neither side reaches further than max_gap / 2: a
+    /// longer silence is "no data" in the middle, never assumed either way.
+    fn credit_since_last_run(
+        &mut self,
+        id: &str,
+        memory: &mut ComponentMemory,
+        at: DateTime<Utc>,
+        measured: ComponentState,
+        days: &mut DayWrites,
+    ) {
+        // The probe's own last state (memory written before incidents were kept out of
+        // history holds the shown one in `last_state`).
+        let last_state = memory.last_probed_state.or(memory.last_state);
+        let (Some(last_at), Some(last_state)) = (memory.last_at, last_state) else {
+            return;
+        };
+        if at <= last_at {
+            return;
+        }
+        for (from, to, state) in
+            rollup::credit_between(last_at, last_state, at, measured, self.retention.max_gap)
+        {
+            rollup::extend_timeline(&mut memory.timeline, from, to, state);
+            for (day, from, to) in rollup::split_at_midnights(from, to) {
+                let Some(file) = self.day_for_write(day, &mut days.touched, &mut days.broken)
+                else {
+                    continue;
+                };
+                file.entry(id.to_owned())
+                    .or_default()
+                    .add_time(from, to, state);
+            }
+        }
+    }
+
+    /// Writes one run: its raw observations first, then the day files it touched, then the
+    /// memory (unless unreadable) and the `FORMAT` marker; then prunes old raw runs.
+    fn write_run(
+        &mut self,
+        at: DateTime<Utc>,
+        observations: &[RawObservation],
+        touched: BTreeMap<NaiveDate, DayFile>,
+    ) -> Result<(), HistoryError> {
         // Raw first: if anything below fails, the observations themselves are already safe.
         let run = RawRun {
             version: FORMAT_VERSION,

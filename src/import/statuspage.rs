@@ -101,31 +101,7 @@ pub fn convert(file: &Path, components: &ComponentMap) -> Result<Conversion, Imp
         message,
     };
     let doc: Value = serde_json::from_str(&text).map_err(|e| format_error(e.to_string()))?;
-    let entries: Vec<Value> = match doc {
-        Value::Array(list) => list,
-        Value::Object(map) => {
-            let lists = ["incidents", "scheduled_maintenances"];
-            let singles = ["incident", "scheduled_maintenance"];
-            if !lists.iter().chain(&singles).any(|k| map.contains_key(*k)) {
-                return Err(format_error(
-                    "it has no `incidents` or `scheduled_maintenances` list (use incidents.json, scheduled-maintenances.json or summary.json)".to_owned(),
-                ));
-            }
-            let mut all = Vec::new();
-            for key in lists {
-                if let Some(Value::Array(list)) = map.get(key) {
-                    all.extend(list.iter().cloned());
-                }
-            }
-            for key in singles {
-                if let Some(v @ Value::Object(_)) = map.get(key) {
-                    all.push(v.clone());
-                }
-            }
-            all
-        }
-        _ => return Err(format_error("expected an object or an array".to_owned())),
-    };
+    let entries = entries_of(doc).map_err(format_error)?;
     let file_name = file.file_name().map_or_else(
         || file.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
@@ -154,19 +130,55 @@ pub fn convert(file: &Path, components: &ComponentMap) -> Result<Conversion, Imp
             (None, Some(id)) => format!("{file_name}: incident {id}"),
             (None, None) => format!("{file_name}: entry {}", n + 1),
         };
-        let is_maintenance = entry.scheduled_for.is_some()
-            || entry.impact.as_deref() == Some("maintenance")
-            || matches!(
-                entry.status.as_deref(),
-                Some("scheduled" | "in_progress" | "verifying" | "completed")
-            );
-        if is_maintenance {
+        if is_maintenance(&entry) {
             maintenance(&entry, id.as_deref(), &source, components, &mut out);
         } else {
             incident(&entry, id.as_deref(), &source, components, &mut out);
         }
     }
     Ok(out)
+}
+
+/// The incidents and maintenances of a document: an array of them, or an object with
+/// `incidents` and `scheduled_maintenances` lists (and/or one `incident` or
+/// `scheduled_maintenance`), in that order. `Err` says why the document is none of these.
+fn entries_of(doc: Value) -> Result<Vec<Value>, String> {
+    match doc {
+        Value::Array(list) => Ok(list),
+        Value::Object(map) => {
+            let lists = ["incidents", "scheduled_maintenances"];
+            let singles = ["incident", "scheduled_maintenance"];
+            if !lists.iter().chain(&singles).any(|k| map.contains_key(*k)) {
+                return Err(
+                    "it has no `incidents` or `scheduled_maintenances` list (use incidents.json, scheduled-maintenances.json or summary.json)".to_owned(),
+                );
+            }
+            let mut all = Vec::new();
+            for key in lists {
+                if let Some(Value::Array(list)) = map.get(key) {
+                    all.extend(list.iter().cloned());
+                }
+            }
+            for key in singles {
+                if let Some(v @ Value::Object(_)) = map.get(key) {
+                    all.push(v.clone());
+                }
+            }
+            Ok(all)
+        }
+        _ => Err("expected an object or an array".to_owned()),
+    }
+}
+
+/// A scheduled maintenance rather than an incident: it has a schedule, a maintenance impact
+/// or a maintenance-only status.
+fn is_maintenance(entry: &Entry) -> bool {
+    entry.scheduled_for.is_some()
+        || entry.impact.as_deref() == Some("maintenance")
+        || matches!(
+            entry.status.as_deref(),
+            Some("scheduled" | "in_progress" | "verifying" | "completed")
+        )
 }
 
 /// A time field: `None` when absent; a warning when present but unreadable.

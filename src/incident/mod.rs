@@ -288,68 +288,190 @@ pub fn parse(path: &Path, text: &str, known: &[&str]) -> Result<Incident, Vec<In
     let Some((fm, removed)) = front_matter::read(split.front, &mut errors) else {
         return Err(errors.list);
     };
-    // A field left out for an error of its own is not also "missing".
-    let absent = |field: &str| !removed.iter().any(|r| r == field);
+    let header = Header {
+        fm: &fm,
+        removed: &removed,
+        first_line: split.first_line,
+    };
     let slug = slug_of(path);
-    let kind = match &fm.kind {
-        Some(k) => errors
-            .choice(
-                "kind",
-                k,
+    let fields = header.fields(known, &mut errors);
+    match fields.kind {
+        Kind::Incident => header.check_incident(fields.status, &fields.times, &mut errors),
+        Kind::Maintenance => header.check_maintenance(&fields.times, &mut errors),
+    }
+    if !errors.list.is_empty() {
+        // In file order, whichever check found them.
+        errors.list.sort_by_key(|e| e.line);
+        return Err(errors.list);
+    }
+    let Fields {
+        kind,
+        title,
+        severity,
+        status,
+        impact,
+        components,
+        times,
+        updates,
+    } = fields;
+    Ok(Incident {
+        slug,
+        path: path.to_path_buf(),
+        kind,
+        title,
+        severity,
+        status,
+        components,
+        impact,
+        discovered_at: times.discovered_at,
+        contained_at: times.contained_at,
+        resolved_at: times.resolved_at,
+        starts_at: times.starts_at,
+        ends_at: times.ends_at,
+        private: fm.private,
+        suppress_pages: fm.suppress_pages,
+        updates,
+        body: split.body.trim().to_owned(),
+    })
+}
+
+/// A file's front matter as read, before its fields are checked.
+struct Header<'a> {
+    fm: &'a FrontMatter,
+    /// Fields [`front_matter::read`] left out for an error of their own.
+    removed: &'a [String],
+    /// The front matter's first line in the file: where a missing field is reported.
+    first_line: usize,
+}
+
+/// The fields of a file, parsed (`None` or empty where a value was missing or wrong).
+struct Fields {
+    kind: Kind,
+    title: String,
+    severity: Option<Severity>,
+    status: Option<Status>,
+    impact: Option<ComponentState>,
+    components: Vec<String>,
+    times: Times,
+    updates: Vec<Update>,
+}
+
+/// The time fields of a file, parsed.
+struct Times {
+    discovered_at: Option<DateTime<Utc>>,
+    contained_at: Option<DateTime<Utc>>,
+    resolved_at: Option<DateTime<Utc>>,
+    starts_at: Option<DateTime<Utc>>,
+    ends_at: Option<DateTime<Utc>>,
+}
+
+impl Header<'_> {
+    /// A field left out for an error of its own is not also "missing".
+    fn absent(&self, field: &str) -> bool {
+        !self.removed.iter().any(|r| r == field)
+    }
+
+    /// The line of a field's value, or the front matter's first line when it has none.
+    fn line_of(&self, v: &Option<Spanned<String>>, errors: &FileErrors<'_>) -> usize {
+        v.as_ref().map_or(self.first_line, |s| errors.line_of(s))
+    }
+
+    /// Parses each field on its own, in the order their errors have always been found.
+    fn fields(&self, known: &[&str], errors: &mut FileErrors<'_>) -> Fields {
+        let fm = self.fm;
+        let kind = match &fm.kind {
+            Some(k) => errors
+                .choice(
+                    "kind",
+                    k,
+                    &[
+                        ("incident", Kind::Incident),
+                        ("maintenance", Kind::Maintenance),
+                    ],
+                )
+                .unwrap_or_default(),
+            None => Kind::Incident,
+        };
+        let title = self.title(errors);
+        let severity = fm.severity.as_ref().and_then(|s| {
+            errors.choice(
+                "severity",
+                s,
                 &[
-                    ("incident", Kind::Incident),
-                    ("maintenance", Kind::Maintenance),
+                    ("minor", Severity::Minor),
+                    ("major", Severity::Major),
+                    ("critical", Severity::Critical),
                 ],
             )
-            .unwrap_or_default(),
-        None => Kind::Incident,
-    };
-    let title = match &fm.title {
-        Some(t) if !t.value.trim().is_empty() => t.value.trim().to_owned(),
-        _ if !absent("title") => String::new(),
-        _ => {
-            errors.push(
-                split.first_line,
-                "title",
-                "`title` is missing",
-                "add `title: What happened, in a few words`".to_owned(),
-            );
-            String::new()
+        });
+        let allowed: &[Status] = match kind {
+            Kind::Incident => &Status::INCIDENT,
+            Kind::Maintenance => &Status::MAINTENANCE,
+        };
+        let allowed_pairs: Vec<(&str, Status)> = allowed.iter().map(|s| (s.as_str(), *s)).collect();
+        let status = fm
+            .status
+            .as_ref()
+            .and_then(|s| errors.choice("status", s, &allowed_pairs));
+        let impact = fm.impact.as_ref().and_then(|s| {
+            errors.choice(
+                "impact",
+                s,
+                &[
+                    ("degraded_performance", ComponentState::DegradedPerformance),
+                    ("partial_outage", ComponentState::PartialOutage),
+                    ("major_outage", ComponentState::MajorOutage),
+                ],
+            )
+        });
+        let components = self.components(known, errors);
+        let times = Times {
+            discovered_at: errors.time("discovered_at", &fm.discovered_at),
+            contained_at: errors.time("contained_at", &fm.contained_at),
+            resolved_at: errors.time("resolved_at", &fm.resolved_at),
+            starts_at: errors.time("starts_at", &fm.starts_at),
+            ends_at: errors.time("ends_at", &fm.ends_at),
+        };
+        let first_update = match kind {
+            Kind::Incident => times.discovered_at,
+            Kind::Maintenance => None,
+        };
+        let updates = read_updates(&fm.updates, &allowed_pairs, first_update, errors);
+        Fields {
+            kind,
+            title,
+            severity,
+            status,
+            impact,
+            components,
+            times,
+            updates,
         }
-    };
-    let severity = fm.severity.as_ref().and_then(|s| {
-        errors.choice(
-            "severity",
-            s,
-            &[
-                ("minor", Severity::Minor),
-                ("major", Severity::Major),
-                ("critical", Severity::Critical),
-            ],
-        )
-    });
-    let allowed: &[Status] = match kind {
-        Kind::Incident => &Status::INCIDENT,
-        Kind::Maintenance => &Status::MAINTENANCE,
-    };
-    let allowed_pairs: Vec<(&str, Status)> = allowed.iter().map(|s| (s.as_str(), *s)).collect();
-    let status = fm
-        .status
-        .as_ref()
-        .and_then(|s| errors.choice("status", s, &allowed_pairs));
-    let impact = fm.impact.as_ref().and_then(|s| {
-        errors.choice(
-            "impact",
-            s,
-            &[
-                ("degraded_performance", ComponentState::DegradedPerformance),
-                ("partial_outage", ComponentState::PartialOutage),
-                ("major_outage", ComponentState::MajorOutage),
-            ],
-        )
-    });
-    let mut components = Vec::new();
-    if let Some(list) = &fm.components {
+    }
+
+    /// The trimmed title; empty, and reported when not left out for another error, if missing.
+    fn title(&self, errors: &mut FileErrors<'_>) -> String {
+        match &self.fm.title {
+            Some(t) if !t.value.trim().is_empty() => t.value.trim().to_owned(),
+            _ if !self.absent("title") => String::new(),
+            _ => {
+                errors.push(
+                    self.first_line,
+                    "title",
+                    "`title` is missing",
+                    "add `title: What happened, in a few words`".to_owned(),
+                );
+                String::new()
+            }
+        }
+    }
+
+    /// The listed components the config knows; each unknown one is reported.
+    fn components(&self, known: &[&str], errors: &mut FileErrors<'_>) -> Vec<String> {
+        let mut components = Vec::new();
+        let Some(list) = &self.fm.components else {
+            return components;
+        };
         for id in &list.value {
             if known.contains(&id.value.as_str()) {
                 components.push(id.value.clone());
@@ -367,129 +489,103 @@ pub fn parse(path: &Path, text: &str, known: &[&str]) -> Result<Incident, Vec<In
                 );
             }
         }
+        components
     }
-    let discovered_at = errors.time("discovered_at", &fm.discovered_at);
-    let contained_at = errors.time("contained_at", &fm.contained_at);
-    let resolved_at = errors.time("resolved_at", &fm.resolved_at);
-    let starts_at = errors.time("starts_at", &fm.starts_at);
-    let ends_at = errors.time("ends_at", &fm.ends_at);
-    let first_update = match kind {
-        Kind::Incident => discovered_at,
-        Kind::Maintenance => None,
-    };
-    let updates = read_updates(&fm.updates, &allowed_pairs, first_update, &mut errors);
 
-    let line_of = |v: &Option<Spanned<String>>, errors: &FileErrors<'_>| {
-        v.as_ref().map_or(split.first_line, |s| errors.line_of(s))
-    };
-    match kind {
-        Kind::Incident => {
-            if fm.severity.is_none() && absent("severity") {
-                errors.push(
-                    split.first_line,
-                    "severity",
-                    "`severity` is missing",
-                    "add `severity: minor`, `major` or `critical`".to_owned(),
-                );
-            }
-            if fm.status.is_none() && absent("status") {
-                errors.push(
-                    split.first_line,
-                    "status",
-                    "`status` is missing",
-                    "add `status: investigating` (or identified, monitoring, resolved)".to_owned(),
-                );
-            }
-            if fm.discovered_at.is_none() && absent("discovered_at") {
-                errors.push(
-                    split.first_line,
-                    "discovered_at",
-                    "`discovered_at` is missing",
-                    "add `discovered_at: 2026-11-02T14:05:00Z` (RFC 3339, UTC)".to_owned(),
-                );
-            }
-            if status == Some(Status::Resolved) && fm.resolved_at.is_none() {
-                let line = line_of(&fm.status, &errors);
-                errors.push(
-                    line,
-                    "resolved_at",
-                    "the incident is resolved but has no `resolved_at`",
-                    "add `resolved_at:` with the time it was resolved".to_owned(),
-                );
-            }
-            for (field, value, raw) in [
-                ("contained_at", contained_at, &fm.contained_at),
-                ("resolved_at", resolved_at, &fm.resolved_at),
-            ] {
-                if let (Some(v), Some(d)) = (value, discovered_at)
-                    && v < d
-                {
-                    let line = line_of(raw, &errors);
-                    errors.push(line, field, format!("`{field}` is before `discovered_at`"), "an incident cannot end before it was discovered; check the date and the time zone (UTC)".to_owned());
-                }
-            }
-            if fm.starts_at.is_some() || fm.ends_at.is_some() {
-                let line = line_of(
-                    fm.starts_at.as_ref().map_or(&fm.ends_at, |_| &fm.starts_at),
-                    &errors,
-                );
-                errors.push(
-                    line,
-                    "starts_at",
-                    "`starts_at`/`ends_at` belong to maintenance notices",
-                    "add `kind: maintenance`, or use discovered_at/resolved_at".to_owned(),
-                );
+    /// What an incident needs beyond its fields each being valid: the required ones, a
+    /// `resolved_at` when resolved, times in order, and no maintenance times.
+    fn check_incident(&self, status: Option<Status>, times: &Times, errors: &mut FileErrors<'_>) {
+        let fm = self.fm;
+        self.require_incident_fields(errors);
+        if status == Some(Status::Resolved) && fm.resolved_at.is_none() {
+            let line = self.line_of(&fm.status, errors);
+            errors.push(
+                line,
+                "resolved_at",
+                "the incident is resolved but has no `resolved_at`",
+                "add `resolved_at:` with the time it was resolved".to_owned(),
+            );
+        }
+        for (field, value, raw) in [
+            ("contained_at", times.contained_at, &fm.contained_at),
+            ("resolved_at", times.resolved_at, &fm.resolved_at),
+        ] {
+            if let (Some(v), Some(d)) = (value, times.discovered_at)
+                && v < d
+            {
+                let line = self.line_of(raw, errors);
+                errors.push(line, field, format!("`{field}` is before `discovered_at`"), "an incident cannot end before it was discovered; check the date and the time zone (UTC)".to_owned());
             }
         }
-        Kind::Maintenance => {
-            if (fm.starts_at.is_none() || fm.ends_at.is_none())
-                && absent("starts_at")
-                && absent("ends_at")
-            {
-                errors.push(
-                    split.first_line,
-                    "starts_at",
-                    "a maintenance notice needs `starts_at` and `ends_at`",
-                    "add both, RFC 3339 in UTC, e.g. starts_at: 2026-12-01T02:00:00Z".to_owned(),
-                );
-            }
-            if let (Some(s), Some(e)) = (starts_at, ends_at)
-                && e < s
-            {
-                let line = line_of(&fm.ends_at, &errors);
-                errors.push(
-                    line,
-                    "ends_at",
-                    "`ends_at` is before `starts_at`",
-                    "swap them or fix the date".to_owned(),
-                );
-            }
+        if fm.starts_at.is_some() || fm.ends_at.is_some() {
+            let line = self.line_of(
+                fm.starts_at.as_ref().map_or(&fm.ends_at, |_| &fm.starts_at),
+                errors,
+            );
+            errors.push(
+                line,
+                "starts_at",
+                "`starts_at`/`ends_at` belong to maintenance notices",
+                "add `kind: maintenance`, or use discovered_at/resolved_at".to_owned(),
+            );
         }
     }
-    if !errors.list.is_empty() {
-        // In file order, whichever check found them.
-        errors.list.sort_by_key(|e| e.line);
-        return Err(errors.list);
+
+    /// Reports each of `severity`, `status` and `discovered_at` that an incident lacks.
+    fn require_incident_fields(&self, errors: &mut FileErrors<'_>) {
+        let fm = self.fm;
+        if fm.severity.is_none() && self.absent("severity") {
+            errors.push(
+                self.first_line,
+                "severity",
+                "`severity` is missing",
+                "add `severity: minor`, `major` or `critical`".to_owned(),
+            );
+        }
+        if fm.status.is_none() && self.absent("status") {
+            errors.push(
+                self.first_line,
+                "status",
+                "`status` is missing",
+                "add `status: investigating` (or identified, monitoring, resolved)".to_owned(),
+            );
+        }
+        if fm.discovered_at.is_none() && self.absent("discovered_at") {
+            errors.push(
+                self.first_line,
+                "discovered_at",
+                "`discovered_at` is missing",
+                "add `discovered_at: 2026-11-02T14:05:00Z` (RFC 3339, UTC)".to_owned(),
+            );
+        }
     }
-    Ok(Incident {
-        slug,
-        path: path.to_path_buf(),
-        kind,
-        title,
-        severity,
-        status,
-        components,
-        impact,
-        discovered_at,
-        contained_at,
-        resolved_at,
-        starts_at,
-        ends_at,
-        private: fm.private,
-        suppress_pages: fm.suppress_pages,
-        updates,
-        body: split.body.trim().to_owned(),
-    })
+
+    /// A maintenance notice needs both its times, the end not before the start.
+    fn check_maintenance(&self, times: &Times, errors: &mut FileErrors<'_>) {
+        let fm = self.fm;
+        if (fm.starts_at.is_none() || fm.ends_at.is_none())
+            && self.absent("starts_at")
+            && self.absent("ends_at")
+        {
+            errors.push(
+                self.first_line,
+                "starts_at",
+                "a maintenance notice needs `starts_at` and `ends_at`",
+                "add both, RFC 3339 in UTC, e.g. starts_at: 2026-12-01T02:00:00Z".to_owned(),
+            );
+        }
+        if let (Some(s), Some(e)) = (times.starts_at, times.ends_at)
+            && e < s
+        {
+            let line = self.line_of(&fm.ends_at, errors);
+            errors.push(
+                line,
+                "ends_at",
+                "`ends_at` is before `starts_at`",
+                "swap them or fix the date".to_owned(),
+            );
+        }
+    }
 }
 
 /// How far ahead of this machine's clock an update may be dated: an author's clock a little

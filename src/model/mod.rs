@@ -12,9 +12,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::config::Config;
+use crate::config::{Component, Config};
 use crate::history::History;
-use crate::history::rollup::StateSeconds;
+use crate::history::rollup::{Segment, StateSeconds};
 use crate::history::sketch::Sketch;
 use crate::incident::{Incident, Kind, Status, lifecycle, markdown};
 use crate::state::{ComponentState, PublicState, roll_up_shown};
@@ -296,168 +296,344 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
         now,
         stale_now,
     } = inputs;
-    let today = now.date_naive();
     let ids = public_ids(incidents, history);
-    let mut components = Vec::with_capacity(config.components.len());
-    for c in &config.components {
-        let status = current.get(&c.id).cloned();
-        let (state, detail) = match &status {
-            Some(status) => {
-                let (state, note) = lifecycle::apply(&c.id, status.state, incidents, now);
-                let detail = match note {
-                    Some(note) if state != status.state => format!("{note} {}", status.detail),
-                    _ => status.detail.clone(),
-                };
-                (Some(state), detail)
-            }
-            // Never observed: no state of its own, only what an open incident or window declares.
-            None => match lifecycle::apply(&c.id, ComponentState::Operational, incidents, now) {
-                (declared, Some(note)) if declared != ComponentState::Operational => {
-                    (Some(declared), format!("{note} Not observed yet."))
-                }
-                _ => (None, "Not observed yet.".to_owned()),
-            },
-        };
-        let status = status.unwrap_or(CurrentStatus {
-            state: ComponentState::Operational,
-            detail: String::new(),
-            latency_ms: None,
-            last_checked_at: None,
-        });
-        let memory = history.memory(&c.id);
-        let min_coverage = config.site.uptime_min_coverage.fraction();
-        let declared = declared::Declared::new(&c.id, incidents);
-        let shown_timeline = declared.overlay(&memory.timeline);
-        // (shown, measured, coverage) over the last `hours`, from the exact recent timeline.
-        let timeline_figure = |hours: i64| {
-            let since = now - chrono::Duration::hours(hours);
-            let window = (hours * 3600) as f64;
-            let seconds = |timeline| crate::history::rollup::timeline_seconds(timeline, since, now);
-            let (shown, coverage) = figure(&seconds(&shown_timeline), window, min_coverage);
-            let (measured, _) = figure(&seconds(&memory.timeline), window, min_coverage);
-            (shown, measured, coverage)
-        };
-        // Calendar windows (rollups are per UTC day): today so far and the whole days before.
-        let today_start = today.and_hms_opt(0, 0, 0).map_or(now, |t| t.and_utc());
-        let days_window = |days: u32| {
-            (now - today_start).num_milliseconds() as f64 / 1000.0
-                + f64::from(days.saturating_sub(1)) * 86_400.0
-        };
-        let mut bars = Vec::with_capacity(BAR_DAYS as usize);
-        let mut daily_latency = Vec::with_capacity(BAR_DAYS as usize);
-        let mut daily_value = Vec::with_capacity(BAR_DAYS as usize);
-        let mut sketch_30 = Sketch::default();
-        let mut checks_30d = 0;
-        let mut maintenance_s = 0.0;
-        // (shown, measured) seconds over the last 30 and 90 days.
-        let mut month_s = (StateSeconds::default(), StateSeconds::default());
-        let mut quarter_s = (StateSeconds::default(), StateSeconds::default());
-        for back in (0..BAR_DAYS).rev() {
-            let Some(day) = today.checked_sub_days(chrono::Days::new(u64::from(back))) else {
-                continue;
-            };
-            let rollup = history.day_rollup(&c.id, day);
-            let date = day.format("%Y-%m-%d").to_string();
-            let (state, uptime, p) = match &rollup {
-                Some(r) => {
-                    let shown = declared.day_seconds(r);
-                    maintenance_s += shown.under_maintenance;
-                    if back < 30 {
-                        sketch_30.merge(&r.latency);
-                        checks_30d += r.checks;
-                        month_s.0.merge(&shown);
-                        month_s.1.merge(&r.seconds);
-                    }
-                    quarter_s.0.merge(&shown);
-                    quarter_s.1.merge(&r.seconds);
-                    // Today is judged on its hours so far; a bar's figure obeys the same
-                    // minimum coverage as the windows above.
-                    let window = if back == 0 { days_window(1) } else { 86_400.0 };
-                    let (uptime, _) = figure(&shown, window, min_coverage);
-                    (declared.day_worst(r), uptime, percentiles(&r.latency))
-                }
-                None => (None, None, Percentiles::default()),
-            };
-            bars.push(DayBar {
-                date: date.clone(),
-                state,
-                uptime,
-            });
-            let value = rollup.as_ref().and_then(|r| {
-                r.value.mean().map(|mean| ValueDay {
-                    min: r.value.min,
-                    mean,
-                    max: r.value.max,
-                    samples: r.value.count,
-                })
-            });
-            daily_value.push((date.clone(), value));
-            daily_latency.push((date, p));
-        }
-        let (day, day_measured, day_coverage) = timeline_figure(24);
-        let (week, week_measured, week_coverage) = timeline_figure(24 * 7);
-        let (month, month_coverage) = figure(&month_s.0, days_window(30), min_coverage);
-        let (month_measured, _) = figure(&month_s.1, days_window(30), min_coverage);
-        let (quarter, quarter_coverage) = figure(&quarter_s.0, days_window(90), min_coverage);
-        let (quarter_measured, _) = figure(&quarter_s.1, days_window(90), min_coverage);
-        let uptime = Uptime {
-            day,
-            week,
-            month,
-            quarter,
-            coverage: Coverage {
-                day: day_coverage,
-                week: week_coverage,
-                month: month_coverage,
-                quarter: quarter_coverage,
-            },
-            maintenance_hours_90d: (maintenance_s / 3600.0 * 10.0).round() / 10.0,
-            measured: MeasuredUptime {
-                day: day_measured,
-                week: week_measured,
-                month: month_measured,
-                quarter: quarter_measured,
-            },
-        };
-        let touching: Vec<String> = {
-            let mut list: Vec<(usize, &Incident)> = incidents
-                .iter()
-                .enumerate()
-                .filter(|(_, i)| i.components.contains(&c.id))
-                .collect();
-            list.sort_by_key(|(_, i)| std::cmp::Reverse(i.started_at()));
-            list.iter().map(|(n, _)| ids[*n].0.clone()).collect()
-        };
-        components.push(ComponentView {
-            id: c.id.clone(),
-            label: c.label.clone(),
-            group: c.group.clone(),
-            description: c.description.clone(),
-            kind: c.probe.kind().to_owned(),
-            state,
-            public_state: crate::state::words(state).public,
-            detail,
-            latency_ms: status.latency_ms,
-            last_checked_at: status.last_checked_at,
-            uptime,
-            bars,
-            daily_latency,
-            latency_30d: percentiles(&sketch_30),
-            checks_30d,
-            measure: c
-                .probe
-                .measure()
-                .filter(|m| !m.starts_with("latency"))
-                .map(str::to_owned),
-            daily_value,
-            incidents: touching,
-        });
-    }
+    let scope = ComponentScope {
+        config,
+        incidents,
+        ids: &ids,
+        now,
+    };
+    let components: Vec<ComponentView> = config
+        .components
+        .iter()
+        .map(|c| component_view(&scope, c, current.get(&c.id).cloned(), history))
+        .collect();
     let overall = roll_up_shown(components.iter().map(|c| c.state));
     let observed_at = components.iter().filter_map(|c| c.last_checked_at).max();
     let groups = group(&components);
-
     let window_start = now - config.site.incident_window.chrono();
+    let lists = incident_lists(incidents, ids, now, window_start);
+
+    Snapshot {
+        site: site_view(config),
+        generated_at: now,
+        // Counted from the newest observation, not from the build: a page rebuilt from old
+        // observations (`build`, a merge whose regions fell silent) is stale at once.
+        stale_after: if stale_now {
+            now
+        } else {
+            observed_at.unwrap_or(now) + config.run.stale_after().chrono()
+        },
+        observed_at,
+        overall,
+        overall_public: crate::state::words(overall).public,
+        components,
+        groups,
+        incidents: lists.recent,
+        all_incidents: lists.all_incidents,
+        maintenance: lists.maintenance,
+        all_maintenance: lists.all_maintenance,
+        counters,
+        objectives: objectives::from_config(config),
+        service_objectives: slo::compute(&config.objectives, history, incidents, now),
+        version: env!("CARGO_PKG_VERSION"),
+    }
+}
+
+/// What [`component_view`] reads besides the component, its status and the history.
+struct ComponentScope<'a> {
+    config: &'a Config,
+    incidents: &'a [Incident],
+    /// Each incident's (public id, aliases), in input order: see [`public_ids`].
+    ids: &'a [(String, Vec<String>)],
+    now: DateTime<Utc>,
+}
+
+/// One component's view: its shown state, uptime figures, daily bars and incidents.
+fn component_view(
+    scope: &ComponentScope<'_>,
+    c: &Component,
+    status: Option<CurrentStatus>,
+    history: &mut History,
+) -> ComponentView {
+    let ComponentScope {
+        config,
+        incidents,
+        ids,
+        now,
+    } = *scope;
+    let (state, detail) = shown_state(&c.id, status.as_ref(), incidents, now);
+    let status = status.unwrap_or(CurrentStatus {
+        state: ComponentState::Operational,
+        detail: String::new(),
+        latency_ms: None,
+        last_checked_at: None,
+    });
+    let memory = history.memory(&c.id);
+    let min_coverage = config.site.uptime_min_coverage.fraction();
+    let declared = declared::Declared::new(&c.id, incidents);
+    let timelines = Timelines {
+        shown: &declared.overlay(&memory.timeline),
+        measured: &memory.timeline,
+    };
+    let days = daily_figures(&c.id, &declared, history, now, min_coverage);
+    let uptime = uptime(&timelines, &days, now, min_coverage);
+    ComponentView {
+        id: c.id.clone(),
+        label: c.label.clone(),
+        group: c.group.clone(),
+        description: c.description.clone(),
+        kind: c.probe.kind().to_owned(),
+        state,
+        public_state: crate::state::words(state).public,
+        detail,
+        latency_ms: status.latency_ms,
+        last_checked_at: status.last_checked_at,
+        uptime,
+        bars: days.bars,
+        daily_latency: days.daily_latency,
+        latency_30d: percentiles(&days.sketch_30),
+        checks_30d: days.checks_30d,
+        measure: c
+            .probe
+            .measure()
+            .filter(|m| !m.starts_with("latency"))
+            .map(str::to_owned),
+        daily_value: days.daily_value,
+        incidents: touching_incidents(&c.id, incidents, ids),
+    }
+}
+
+/// The state shown for a component and its detail line: the observed state as open incidents
+/// and maintenance windows override it, with their note in front of the probe's detail.
+fn shown_state(
+    id: &str,
+    status: Option<&CurrentStatus>,
+    incidents: &[Incident],
+    now: DateTime<Utc>,
+) -> (Option<ComponentState>, String) {
+    match status {
+        Some(status) => {
+            let (state, note) = lifecycle::apply(id, status.state, incidents, now);
+            let detail = match note {
+                Some(note) if state != status.state => format!("{note} {}", status.detail),
+                _ => status.detail.clone(),
+            };
+            (Some(state), detail)
+        }
+        // Never observed: no state of its own, only what an open incident or window declares.
+        None => match lifecycle::apply(id, ComponentState::Operational, incidents, now) {
+            (declared, Some(note)) if declared != ComponentState::Operational => {
+                (Some(declared), format!("{note} Not observed yet."))
+            }
+            _ => (None, "Not observed yet.".to_owned()),
+        },
+    }
+}
+
+/// A component's exact recent timelines: as shown (incidents and windows overlaid) and as
+/// measured.
+struct Timelines<'a> {
+    shown: &'a [Segment],
+    measured: &'a [Segment],
+}
+
+impl Timelines<'_> {
+    /// (shown, measured, coverage) over the last `hours`.
+    fn figure(
+        &self,
+        hours: i64,
+        now: DateTime<Utc>,
+        min_coverage: f64,
+    ) -> (Option<f64>, Option<f64>, f64) {
+        let since = now - chrono::Duration::hours(hours);
+        let window = (hours * 3600) as f64;
+        let seconds = |timeline| crate::history::rollup::timeline_seconds(timeline, since, now);
+        let (shown, coverage) = figure(&seconds(self.shown), window, min_coverage);
+        let (measured, _) = figure(&seconds(self.measured), window, min_coverage);
+        (shown, measured, coverage)
+    }
+}
+
+/// Seconds in the calendar window of the last `days` (rollups are per UTC day): today so far
+/// and the whole days before.
+fn days_window(now: DateTime<Utc>, days: u32) -> f64 {
+    let today_start = now
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .map_or(now, |t| t.and_utc());
+    (now - today_start).num_milliseconds() as f64 / 1000.0
+        + f64::from(days.saturating_sub(1)) * 86_400.0
+}
+
+/// What a component's daily rollups of the last [`BAR_DAYS`] days add up to.
+struct DailyFigures {
+    bars: Vec<DayBar>,
+    daily_latency: Vec<(String, Percentiles)>,
+    daily_value: Vec<(String, Option<ValueDay>)>,
+    sketch_30: Sketch,
+    checks_30d: u64,
+    maintenance_s: f64,
+    /// (shown, measured) seconds over the last 30 days.
+    month_s: (StateSeconds, StateSeconds),
+    /// (shown, measured) seconds over the last 90 days.
+    quarter_s: (StateSeconds, StateSeconds),
+}
+
+/// Reads a component's daily rollups, oldest day first, into bars and window totals.
+fn daily_figures(
+    id: &str,
+    declared: &declared::Declared,
+    history: &mut History,
+    now: DateTime<Utc>,
+    min_coverage: f64,
+) -> DailyFigures {
+    let today = now.date_naive();
+    let mut f = DailyFigures {
+        bars: Vec::with_capacity(BAR_DAYS as usize),
+        daily_latency: Vec::with_capacity(BAR_DAYS as usize),
+        daily_value: Vec::with_capacity(BAR_DAYS as usize),
+        sketch_30: Sketch::default(),
+        checks_30d: 0,
+        maintenance_s: 0.0,
+        month_s: (StateSeconds::default(), StateSeconds::default()),
+        quarter_s: (StateSeconds::default(), StateSeconds::default()),
+    };
+    for back in (0..BAR_DAYS).rev() {
+        let Some(day) = today.checked_sub_days(chrono::Days::new(u64::from(back))) else {
+            continue;
+        };
+        let rollup = history.day_rollup(id, day);
+        let date = day.format("%Y-%m-%d").to_string();
+        let (state, uptime, p) = match &rollup {
+            Some(r) => {
+                let shown = declared.day_seconds(r);
+                f.maintenance_s += shown.under_maintenance;
+                if back < 30 {
+                    f.sketch_30.merge(&r.latency);
+                    f.checks_30d += r.checks;
+                    f.month_s.0.merge(&shown);
+                    f.month_s.1.merge(&r.seconds);
+                }
+                f.quarter_s.0.merge(&shown);
+                f.quarter_s.1.merge(&r.seconds);
+                // Today is judged on its hours so far; a bar's figure obeys the same
+                // minimum coverage as the windows.
+                let window = if back == 0 {
+                    days_window(now, 1)
+                } else {
+                    86_400.0
+                };
+                let (uptime, _) = figure(&shown, window, min_coverage);
+                (declared.day_worst(r), uptime, percentiles(&r.latency))
+            }
+            None => (None, None, Percentiles::default()),
+        };
+        f.bars.push(DayBar {
+            date: date.clone(),
+            state,
+            uptime,
+        });
+        let value = rollup.as_ref().and_then(|r| {
+            r.value.mean().map(|mean| ValueDay {
+                min: r.value.min,
+                mean,
+                max: r.value.max,
+                samples: r.value.count,
+            })
+        });
+        f.daily_value.push((date.clone(), value));
+        f.daily_latency.push((date, p));
+    }
+    f
+}
+
+/// Uptime over the last day and week (from the exact timelines) and 30 and 90 days (from the
+/// daily rollups), shown and measured.
+fn uptime(
+    timelines: &Timelines<'_>,
+    days: &DailyFigures,
+    now: DateTime<Utc>,
+    min_coverage: f64,
+) -> Uptime {
+    let (day, day_measured, day_coverage) = timelines.figure(24, now, min_coverage);
+    let (week, week_measured, week_coverage) = timelines.figure(24 * 7, now, min_coverage);
+    let (month, month_coverage) = figure(&days.month_s.0, days_window(now, 30), min_coverage);
+    let (month_measured, _) = figure(&days.month_s.1, days_window(now, 30), min_coverage);
+    let (quarter, quarter_coverage) = figure(&days.quarter_s.0, days_window(now, 90), min_coverage);
+    let (quarter_measured, _) = figure(&days.quarter_s.1, days_window(now, 90), min_coverage);
+    Uptime {
+        day,
+        week,
+        month,
+        quarter,
+        coverage: Coverage {
+            day: day_coverage,
+            week: week_coverage,
+            month: month_coverage,
+            quarter: quarter_coverage,
+        },
+        maintenance_hours_90d: (days.maintenance_s / 3600.0 * 10.0).round() / 10.0,
+        measured: MeasuredUptime {
+            day: day_measured,
+            week: week_measured,
+            month: month_measured,
+            quarter: quarter_measured,
+        },
+    }
+}
+
+/// The public ids of the incidents that name a component, newest first.
+fn touching_incidents(
+    id: &str,
+    incidents: &[Incident],
+    ids: &[(String, Vec<String>)],
+) -> Vec<String> {
+    let mut list: Vec<(usize, &Incident)> = incidents
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| i.components.iter().any(|c| c == id))
+        .collect();
+    list.sort_by_key(|(_, i)| std::cmp::Reverse(i.started_at()));
+    list.iter().map(|(n, _)| ids[*n].0.clone()).collect()
+}
+
+/// The site's own facts from `[site]` and the rest of the config.
+fn site_view(config: &Config) -> SiteView {
+    SiteView {
+        title: config.site.title.0.clone(),
+        description: config.site.description.0.clone(),
+        base_url: config.site.base_url.trim_end_matches('/').to_owned(),
+        security_contact: config.site.security_contact.as_ref().map(|s| s.0.clone()),
+        poll_interval_secs: config.site.poll_interval.std().as_secs().max(1),
+        incident_window_days: config.site.incident_window.chrono().num_days(),
+        uptime_min_coverage: config.site.uptime_min_coverage.fraction(),
+        timezone: config.site.time_zone().name().to_owned(),
+        live_traffic: config.snapshot.is_some(),
+        on_call: config
+            .components
+            .iter()
+            .any(|c| config.is_paged(&c.id) == Some(true)),
+        logo: config.site.logo.clone(),
+    }
+}
+
+/// The incident and maintenance lists of a [`Snapshot`].
+struct IncidentLists {
+    recent: Vec<IncidentView>,
+    all_incidents: Vec<IncidentView>,
+    maintenance: Vec<IncidentView>,
+    all_maintenance: Vec<IncidentView>,
+}
+
+/// Every incident's view, newest first, sorted into the [`Snapshot`]'s lists: recent ones are
+/// open or started or resolved since `window_start`.
+fn incident_lists(
+    incidents: &[Incident],
+    ids: Vec<(String, Vec<String>)>,
+    now: DateTime<Utc>,
+    window_start: DateTime<Utc>,
+) -> IncidentLists {
     let mut views: Vec<IncidentView> = incidents
         .iter()
         .zip(ids)
@@ -496,56 +672,25 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
                 || i.ends_at.is_some_and(|t| t >= window_start)
         })
         .collect();
-    // Active first, then upcoming (soonest first), then past (newest first).
-    maintenance.sort_by_key(|i| {
-        let rank = match i.status {
-            Status::InProgress => 0,
-            Status::Scheduled => 1,
-            _ => 2,
-        };
-        let t = i.starts_at.map_or(0, |t| t.timestamp());
-        (rank, if rank == 2 { -t } else { t })
-    });
-
-    Snapshot {
-        site: SiteView {
-            title: config.site.title.0.clone(),
-            description: config.site.description.0.clone(),
-            base_url: config.site.base_url.trim_end_matches('/').to_owned(),
-            security_contact: config.site.security_contact.as_ref().map(|s| s.0.clone()),
-            poll_interval_secs: config.site.poll_interval.std().as_secs().max(1),
-            incident_window_days: config.site.incident_window.chrono().num_days(),
-            uptime_min_coverage: config.site.uptime_min_coverage.fraction(),
-            timezone: config.site.time_zone().name().to_owned(),
-            live_traffic: config.snapshot.is_some(),
-            on_call: config
-                .components
-                .iter()
-                .any(|c| config.is_paged(&c.id) == Some(true)),
-            logo: config.site.logo.clone(),
-        },
-        generated_at: now,
-        // Counted from the newest observation, not from the build: a page rebuilt from old
-        // observations (`build`, a merge whose regions fell silent) is stale at once.
-        stale_after: if stale_now {
-            now
-        } else {
-            observed_at.unwrap_or(now) + config.run.stale_after().chrono()
-        },
-        observed_at,
-        overall,
-        overall_public: crate::state::words(overall).public,
-        components,
-        groups,
-        incidents: recent,
+    maintenance.sort_by_key(maintenance_order);
+    IncidentLists {
+        recent,
         all_incidents,
         maintenance,
         all_maintenance,
-        counters,
-        objectives: objectives::from_config(config),
-        service_objectives: slo::compute(&config.objectives, history, incidents, now),
-        version: env!("CARGO_PKG_VERSION"),
     }
+}
+
+/// Sort key of the maintenance list: active first, then upcoming (soonest first), then past
+/// (newest first).
+fn maintenance_order(i: &IncidentView) -> (u8, i64) {
+    let rank = match i.status {
+        Status::InProgress => 0,
+        Status::Scheduled => 1,
+        _ => 2,
+    };
+    let t = i.starts_at.map_or(0, |t| t.timestamp());
+    (rank, if rank == 2 { -t } else { t })
 }
 
 fn percentiles(s: &Sketch) -> Percentiles {

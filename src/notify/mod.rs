@@ -53,7 +53,7 @@ use serde::Serialize;
 use sha2::Digest;
 
 use crate::config::{Component, Config, NotifyConfig, PageWhen, Route};
-use crate::model::Snapshot;
+use crate::model::{ComponentView, IncidentView, Snapshot};
 use crate::state::ComponentState;
 
 // Defined by history, which owns the format of the file they are kept in.
@@ -455,90 +455,17 @@ pub fn plan(
     probed: &BTreeMap<String, ComponentState>,
     memory: &mut NotifyMemory,
 ) -> Plan {
-    let mut components = Vec::new();
-    for c in &snapshot.components {
-        // Never observed: no state, so nothing to announce (and no "change" from nothing).
-        let Some(state) = c.state else {
-            continue;
-        };
-        let now = c.last_checked_at.unwrap_or(snapshot.generated_at);
-        let since = match memory.current.get(&c.id) {
-            Some((known, since)) if *known == state => *since,
-            _ => now,
-        };
-        memory.current.insert(c.id.clone(), (state, since));
-        // The paging clocks: while a maintenance window covers the component, neither runs.
-        let maintenance = state == ComponentState::UnderMaintenance;
-        let seen = probed.get(&c.id).copied().unwrap_or(state);
-        let down = !maintenance && seen == ComponentState::MajorOutage;
-        let degraded = !maintenance
-            && matches!(
-                seen,
-                ComponentState::DegradedPerformance
-                    | ComponentState::PartialOutage
-                    | ComponentState::MajorOutage
-            );
-        for (holds, clock) in [
-            (down, &mut memory.down_since),
-            (degraded, &mut memory.degraded_since),
-        ] {
-            if holds {
-                clock.entry(c.id.clone()).or_insert(now);
-            } else {
-                clock.remove(&c.id);
-            }
-        }
-        components.push(ComponentNow {
-            id: c.id.clone(),
-            label: c.label.clone(),
-            state,
-            probed: seen,
-            since,
-            detail: c.detail.clone(),
-            url: crate::text::uri(&format!(
-                "{}/components/{}.html",
-                snapshot.site.base_url, c.id
-            )),
-        });
-    }
-    let mut incidents = Vec::new();
-    for i in snapshot.all_incidents.iter().chain(&snapshot.maintenance) {
-        let mut entries: Vec<(DateTime<Utc>, String, String)> = i
-            .updates
-            .iter()
-            .map(|u| {
-                (
-                    u.at,
-                    u.status.as_str().to_owned(),
-                    crate::text::html_to_text(&u.message_html),
-                )
-            })
-            .collect();
-        if entries.is_empty()
-            && let Some(at) = i.started_at
-        {
-            entries.push((at, i.status.as_str().to_owned(), String::new()));
-        }
-        for (at, status, message) in entries {
-            let aliases: Vec<String> = i
-                .aliases
-                .iter()
-                .map(|other| incident_event_id(other, &status, at))
-                .collect();
-            let event = Event::IncidentUpdated {
-                incident: i.slug.clone(),
-                title: i.title.clone(),
-                status,
-                message: if i.private { String::new() } else { message },
-                at,
-                url: crate::text::uri(&format!(
-                    "{}/incidents/{}.html",
-                    snapshot.site.base_url, i.slug
-                )),
-            };
-            incidents.push((event, aliases));
-        }
-    }
+    let components = snapshot
+        .components
+        .iter()
+        .filter_map(|c| component_now(c, snapshot, probed, memory))
+        .collect();
+    let incidents = snapshot
+        .all_incidents
+        .iter()
+        .chain(&snapshot.maintenance)
+        .flat_map(|i| incident_events(i, &snapshot.site.base_url))
+        .collect();
     let suppressed = snapshot
         .all_incidents
         .iter()
@@ -553,6 +480,108 @@ pub fn plan(
         incidents,
         now: snapshot.generated_at,
     }
+}
+
+/// One component as this run sees it, its state and paging clocks advanced in `memory`;
+/// `None` if it was never observed (no state, so nothing to announce, and no "change" from
+/// nothing).
+fn component_now(
+    c: &ComponentView,
+    snapshot: &Snapshot,
+    probed: &BTreeMap<String, ComponentState>,
+    memory: &mut NotifyMemory,
+) -> Option<ComponentNow> {
+    let state = c.state?;
+    let now = c.last_checked_at.unwrap_or(snapshot.generated_at);
+    let since = match memory.current.get(&c.id) {
+        Some((known, since)) if *known == state => *since,
+        _ => now,
+    };
+    memory.current.insert(c.id.clone(), (state, since));
+    let seen = probed.get(&c.id).copied().unwrap_or(state);
+    advance_paging_clocks(memory, &c.id, state, seen, now);
+    Some(ComponentNow {
+        id: c.id.clone(),
+        label: c.label.clone(),
+        state,
+        probed: seen,
+        since,
+        detail: c.detail.clone(),
+        url: crate::text::uri(&format!(
+            "{}/components/{}.html",
+            snapshot.site.base_url, c.id
+        )),
+    })
+}
+
+/// Starts (at `now`) or stops a component's down and degraded clocks by the state its probe
+/// `seen`. While a maintenance window covers the component (its shown `state`), neither runs.
+fn advance_paging_clocks(
+    memory: &mut NotifyMemory,
+    id: &str,
+    state: ComponentState,
+    seen: ComponentState,
+    now: DateTime<Utc>,
+) {
+    let maintenance = state == ComponentState::UnderMaintenance;
+    let down = !maintenance && seen == ComponentState::MajorOutage;
+    let degraded = !maintenance
+        && matches!(
+            seen,
+            ComponentState::DegradedPerformance
+                | ComponentState::PartialOutage
+                | ComponentState::MajorOutage
+        );
+    for (holds, clock) in [
+        (down, &mut memory.down_since),
+        (degraded, &mut memory.degraded_since),
+    ] {
+        if holds {
+            clock.entry(id.to_owned()).or_insert(now);
+        } else {
+            clock.remove(id);
+        }
+    }
+}
+
+/// An event per timeline entry of an incident or maintenance window (one for its start if it
+/// has none), each with the ids the same entry has under the incident's aliases.
+fn incident_events(i: &IncidentView, base_url: &str) -> Vec<(Event, Vec<String>)> {
+    let mut entries: Vec<(DateTime<Utc>, String, String)> = i
+        .updates
+        .iter()
+        .map(|u| {
+            (
+                u.at,
+                u.status.as_str().to_owned(),
+                crate::text::html_to_text(&u.message_html),
+            )
+        })
+        .collect();
+    if entries.is_empty()
+        && let Some(at) = i.started_at
+    {
+        entries.push((at, i.status.as_str().to_owned(), String::new()));
+    }
+    entries
+        .into_iter()
+        .map(|(at, status, message)| {
+            let aliases: Vec<String> = i
+                .aliases
+                .iter()
+                .map(|other| incident_event_id(other, &status, at))
+                .collect();
+            let event = Event::IncidentUpdated {
+                incident: i.slug.clone(),
+                title: i.title.clone(),
+                status,
+                message: if i.private { String::new() } else { message },
+                at,
+                url: crate::text::uri(&format!("{}/incidents/{}.html", base_url, i.slug)),
+            };
+            (event, aliases)
+        })
+        .collect()
 }
 
 /// How long alerts stay valid at a receiver that expires them without news: three run intervals.
@@ -571,7 +600,10 @@ fn pages_due(
     renews: bool,
 ) -> Vec<Event> {
     let open = memory.paged.get(key).cloned().unwrap_or_default();
-    let valid_until = plan.now + validity(config);
+    let times = PageTimes {
+        at: plan.now,
+        valid_until: plan.now + validity(config),
+    };
     let mut events = Vec::new();
     for now in &plan.components {
         let Some(rule) = components
@@ -581,82 +613,127 @@ fn pages_due(
         else {
             continue;
         };
-        let page = |action, dedup_key: String, since, opened| {
-            Event::Page(Page {
-                action,
-                dedup_key,
-                component: now.id.clone(),
-                label: now.label.clone(),
-                state: now.probed,
-                opened,
-                detail: now.detail.clone(),
-                since,
-                at: plan.now,
-                valid_until,
-                url: now.url.clone(),
-                test: false,
-                burn: None,
+        let case = PageCase {
+            now,
+            open: open.get(&now.id),
+            held: condition_since(rule, memory),
+            after: to_chrono(rule.page.after),
+            suppressed: plan.suppressed.contains(&now.id),
+        };
+        events.extend(case.due(renews, times));
+    }
+    // A page left open for a component that is gone or no longer routed here is closed.
+    for (id, p) in &open {
+        if !components.contains(id) || !plan.components.iter().any(|c| c.id == *id) {
+            events.push(unrouted_resolve(id, p, times));
+        }
+    }
+    events
+}
+
+/// When a run's page events were decided, and until when a receiver that expires alerts should
+/// keep them firing (see [`validity`]).
+#[derive(Clone, Copy)]
+struct PageTimes {
+    at: DateTime<Utc>,
+    valid_until: DateTime<Utc>,
+}
+
+/// What decides one component's page event on one paging route.
+struct PageCase<'a> {
+    now: &'a ComponentNow,
+    /// The page the target has open for it.
+    open: Option<&'a OpenPage>,
+    /// Since when its paging condition has held, if it holds.
+    held: Option<DateTime<Utc>>,
+    /// How long the condition must hold before it pages (`[component.page] after`).
+    after: chrono::Duration,
+    /// An open incident asked not to be paged for it.
+    suppressed: bool,
+}
+
+impl PageCase<'_> {
+    /// A trigger once the condition has held long enough (never in maintenance or when
+    /// suppressed), the open page again when the target `renews`, a resolve once it ends.
+    fn due(&self, renews: bool, times: PageTimes) -> Option<Event> {
+        let now = self.now;
+        let maintenance = now.state == ComponentState::UnderMaintenance;
+        let again = |p: &OpenPage| {
+            renews.then(|| {
+                now.page(
+                    times,
+                    PageAction::Trigger,
+                    p.dedup_key.clone(),
+                    p.since,
+                    p.opened,
+                )
             })
         };
-        let held = condition_since(rule, memory);
-        let maintenance = now.state == ComponentState::UnderMaintenance;
-        let suppressed = plan.suppressed.contains(&now.id);
-        match (open.get(&now.id), held) {
-            (Some(p), _) if maintenance => {
-                if renews {
-                    events.push(page(
-                        PageAction::Trigger,
-                        p.dedup_key.clone(),
-                        p.since,
-                        p.opened,
-                    ));
-                }
-            }
-            (None, _) if maintenance || suppressed => {}
-            (None, Some(since)) if plan.now - since >= to_chrono(rule.page.after) => {
+        match (self.open, self.held) {
+            (Some(p), _) if maintenance => again(p),
+            (None, _) if maintenance || self.suppressed => None,
+            (None, Some(since)) if times.at - since >= self.after => {
                 let dedup_key = format!("upstate-{}-{}", now.id, since.timestamp_millis());
-                events.push(page(PageAction::Trigger, dedup_key, since, now.probed));
+                Some(now.page(times, PageAction::Trigger, dedup_key, since, now.probed))
             }
-            (None, _) => {}
-            (Some(p), None) => events.push(page(
+            (None, _) => None,
+            (Some(p), None) => Some(now.page(
+                times,
                 PageAction::Resolve,
                 p.dedup_key.clone(),
                 p.since,
                 p.opened,
             )),
-            (Some(p), Some(_)) => {
-                if renews {
-                    events.push(page(
-                        PageAction::Trigger,
-                        p.dedup_key.clone(),
-                        p.since,
-                        p.opened,
-                    ));
-                }
-            }
+            (Some(p), Some(_)) => again(p),
         }
     }
-    // A page left open for a component that is gone or no longer routed here is closed.
-    for (id, p) in &open {
-        if !components.contains(id) || !plan.components.iter().any(|c| c.id == *id) {
-            events.push(Event::Page(Page {
-                action: PageAction::Resolve,
-                dedup_key: p.dedup_key.clone(),
-                component: id.clone(),
-                label: id.clone(),
-                state: ComponentState::Operational,
-                opened: p.opened,
-                detail: "no longer paged for".to_owned(),
-                since: p.since,
-                at: plan.now,
-                valid_until,
-                url: String::new(),
-                test: false,
-                burn: None,
-            }));
-        }
+}
+
+impl ComponentNow {
+    /// The component's page event.
+    fn page(
+        &self,
+        times: PageTimes,
+        action: PageAction,
+        dedup_key: String,
+        since: DateTime<Utc>,
+        opened: ComponentState,
+    ) -> Event {
+        Event::Page(Page {
+            action,
+            dedup_key,
+            component: self.id.clone(),
+            label: self.label.clone(),
+            state: self.probed,
+            opened,
+            detail: self.detail.clone(),
+            since,
+            at: times.at,
+            valid_until: times.valid_until,
+            url: self.url.clone(),
+            test: false,
+            burn: None,
+        })
     }
-    events
+}
+
+/// The resolve of a page `id` still open at the target for a component no longer routed to it.
+fn unrouted_resolve(id: &str, p: &OpenPage, times: PageTimes) -> Event {
+    Event::Page(Page {
+        action: PageAction::Resolve,
+        dedup_key: p.dedup_key.clone(),
+        component: id.to_owned(),
+        label: id.to_owned(),
+        state: ComponentState::Operational,
+        opened: p.opened,
+        detail: "no longer paged for".to_owned(),
+        since: p.since,
+        at: times.at,
+        valid_until: times.valid_until,
+        url: String::new(),
+        test: false,
+        burn: None,
+    })
 }
 
 fn to_chrono(d: crate::config::Duration) -> chrono::Duration {

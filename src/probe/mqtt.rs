@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, QoS};
 use serde::Deserialize;
 
 use super::{BoxFuture, Outcome, Probe, elapsed_ms};
@@ -116,82 +116,102 @@ impl Probe for MqttConfig {
                 return super::mqtts::check(target, &self.topic, self.ca_file.as_deref()).await;
             }
             let token = unique_token();
-            let mut options = MqttOptions::new(token.clone(), target.host, target.port);
-            options.set_clean_session(true);
-            options.set_keep_alive(Duration::from_secs(30));
-            if let Some((user, password)) = target.credentials {
-                options.set_credentials(user, password);
-            }
-            let (client, mut events) = AsyncClient::new(options, 10);
+            let (client, mut events) = AsyncClient::new(options(target, token.clone()), 10);
             events
                 .network_options
                 .set_connection_timeout(deadline.as_secs().max(1));
-            let start = Instant::now();
-            let mut connect_ms = None;
-            let mut round_trip_start = None;
-            loop {
-                let event = match events.poll().await {
-                    Ok(e) => e,
-                    Err(e) => {
-                        let stage = if connect_ms.is_some() {
-                            "The broker dropped the connection"
-                        } else {
-                            "Cannot connect"
-                        };
-                        return Outcome::down(format!("{stage}: {}.", mqtt_error(&e)));
-                    }
-                };
-                match event {
-                    Event::Incoming(Packet::ConnAck(_)) => {
-                        connect_ms = Some(elapsed_ms(start));
-                        round_trip_start = Some(Instant::now());
-                        if let Err(e) = client
-                            .subscribe(self.topic.as_str(), QoS::AtLeastOnce)
-                            .await
-                        {
-                            return Outcome::down(format!("Cannot subscribe: {}.", mqtt_error(&e)));
-                        }
-                    }
-                    Event::Incoming(Packet::SubAck(ack)) => {
-                        let refused = ack
-                            .return_codes
-                            .iter()
-                            .any(|c| matches!(c, rumqttc::SubscribeReasonCode::Failure));
-                        if refused {
-                            return Outcome::down(format!(
-                                "The broker refused the subscription to {}.",
-                                super::http::truncate(&self.topic, 60)
-                            ));
-                        }
-                        if let Err(e) = client
-                            .publish(self.topic.as_str(), QoS::AtLeastOnce, false, token.clone())
-                            .await
-                        {
-                            return Outcome::down(format!("Cannot publish: {}.", mqtt_error(&e)));
-                        }
-                    }
-                    Event::Incoming(Packet::Publish(message))
-                        if message.payload == token.as_bytes() =>
-                    {
-                        let ms = round_trip_start.map_or(0, elapsed_ms);
-                        // Leaving cleanly is not part of the measurement.
-                        tokio::spawn(async move {
-                            let _ = client.disconnect().await;
-                            let _ =
-                                tokio::time::timeout(Duration::from_secs(1), events.poll()).await;
-                        });
-                        return Outcome::up(
-                            Some(ms),
-                            format!(
-                                "Publish/subscribe round trip in {ms} ms (connect {} ms)",
-                                connect_ms.unwrap_or(0)
-                            ),
-                        );
-                    }
-                    // Other traffic on the topic, acks, pings: keep waiting for our message.
-                    _ => {}
-                }
-            }
+            round_trip(client, events, &self.topic, token).await
         })
     }
+}
+
+/// A clean session to `target` as client `client_id`.
+fn options(target: Target, client_id: String) -> MqttOptions {
+    let mut options = MqttOptions::new(client_id, target.host, target.port);
+    options.set_clean_session(true);
+    options.set_keep_alive(Duration::from_secs(30));
+    if let Some((user, password)) = target.credentials {
+        options.set_credentials(user, password);
+    }
+    options
+}
+
+/// Connects, subscribes to `topic`, publishes `token` to it and waits for it to come back;
+/// the round trip is timed from the CONNACK.
+async fn round_trip(
+    client: AsyncClient,
+    mut events: EventLoop,
+    topic: &str,
+    token: String,
+) -> Outcome {
+    let start = Instant::now();
+    let mut connect_ms = None;
+    let mut round_trip_start = None;
+    loop {
+        let event = match events.poll().await {
+            Ok(e) => e,
+            Err(e) => {
+                let stage = if connect_ms.is_some() {
+                    "The broker dropped the connection"
+                } else {
+                    "Cannot connect"
+                };
+                return Outcome::down(format!("{stage}: {}.", mqtt_error(&e)));
+            }
+        };
+        match event {
+            Event::Incoming(Packet::ConnAck(_)) => {
+                connect_ms = Some(elapsed_ms(start));
+                round_trip_start = Some(Instant::now());
+                if let Err(e) = client.subscribe(topic, QoS::AtLeastOnce).await {
+                    return Outcome::down(format!("Cannot subscribe: {}.", mqtt_error(&e)));
+                }
+            }
+            Event::Incoming(Packet::SubAck(ack)) => {
+                if let Err(down) = publish_when_subscribed(&client, &ack, topic, &token).await {
+                    return down;
+                }
+            }
+            Event::Incoming(Packet::Publish(message)) if message.payload == token.as_bytes() => {
+                let ms = round_trip_start.map_or(0, elapsed_ms);
+                // Leaving cleanly is not part of the measurement.
+                tokio::spawn(async move {
+                    let _ = client.disconnect().await;
+                    let _ = tokio::time::timeout(Duration::from_secs(1), events.poll()).await;
+                });
+                return Outcome::up(
+                    Some(ms),
+                    format!(
+                        "Publish/subscribe round trip in {ms} ms (connect {} ms)",
+                        connect_ms.unwrap_or(0)
+                    ),
+                );
+            }
+            // Other traffic on the topic, acks, pings: keep waiting for our message.
+            _ => {}
+        }
+    }
+}
+
+/// On the SUBACK: publishes `token` to `topic`, unless the broker refused the subscription.
+async fn publish_when_subscribed(
+    client: &AsyncClient,
+    ack: &rumqttc::SubAck,
+    topic: &str,
+    token: &str,
+) -> Result<(), Outcome> {
+    let refused = ack
+        .return_codes
+        .iter()
+        .any(|c| matches!(c, rumqttc::SubscribeReasonCode::Failure));
+    if refused {
+        return Err(Outcome::down(format!(
+            "The broker refused the subscription to {}.",
+            super::http::truncate(topic, 60)
+        )));
+    }
+    client
+        .publish(topic, QoS::AtLeastOnce, false, token.to_owned())
+        .await
+        .map_err(|e| Outcome::down(format!("Cannot publish: {}.", mqtt_error(&e))))
 }

@@ -59,6 +59,14 @@ pub enum Mode {
     SingleCommit,
 }
 
+/// The built site as a tree in the publishing repository.
+struct SiteTree {
+    /// The tree's id.
+    tree: String,
+    /// Its file paths.
+    files: Vec<String>,
+}
+
 /// A git branch target.
 #[derive(Clone)]
 pub struct GitTarget {
@@ -137,113 +145,152 @@ impl GitTarget {
         let site = std::fs::canonicalize(site)
             .map_err(|e| self.fail(format!("reading the built site {}: {e}", site.display())))?;
         let repo = Workspace::new(&self.remote, "upstate-git-").map_err(|e| self.renamed(e))?;
-        let git = |args: &[&str]| repo.git(args).map_err(|e| self.renamed(e));
-        // `-f` because the tree must be the site exactly: a `.gitignore` in it or the user's
-        // global excludes must not drop files. The build folder's marker is plumbing, not site.
-        let marker = format!(":(exclude){}", super::guard::MARKER);
-        repo.git_with_work_tree(&["add", "-A", "-f", "--", ".", &marker], Some(&site))
-            .map_err(|e| self.renamed(e))?;
-        let site_tree = git(&["write-tree"])?;
-        let site_files: Vec<String> = git(&["ls-tree", "-r", "-z", "--name-only", &site_tree])?
-            .split('\0')
-            .filter(|n| !n.is_empty())
-            .map(str::to_owned)
-            .collect();
-        let total = site_files.len();
-
+        let site = self.site_tree(&repo, &site)?;
         for attempt in 1..=ATTEMPTS {
-            let tip = repo.fetch_tip(1).map_err(|e| self.renamed(e))?;
-            let tip_tree = match &tip {
-                Some(tip) => Some(repo.tree_of(tip).map_err(|e| self.renamed(e))?),
-                None => None,
-            };
-            // The site, plus the Pages files the branch has and the site does not make.
-            git(&["read-tree", &site_tree])?;
-            let mut extras = Vec::new();
-            for name in KEPT_FROM_BRANCH {
-                if site_files.iter().any(|f| f == name) {
-                    continue;
-                }
-                let kept = match &tip_tree {
-                    Some(t) => repo.entry(t, name).map_err(|e| self.renamed(e))?,
-                    None => None,
-                };
-                let (mode, id) = match kept {
-                    Some(entry) => entry,
-                    None if name == NOJEKYLL => (
-                        "100644".to_owned(),
-                        git(&["hash-object", "-w", "-t", "blob", "/dev/null"])?,
-                    ),
-                    None => continue,
-                };
-                git(&[
-                    "update-index",
-                    "--add",
-                    "--cacheinfo",
-                    &format!("{mode},{id},{name}"),
-                ])?;
-                extras.push(name);
-            }
-            let tree = git(&["write-tree"])?;
-            let report = match &tip_tree {
-                Some(old) => self.diff(&repo, old, &tree, total, &extras)?,
-                None => PublishReport {
-                    uploaded: total,
-                    deleted: 0,
-                    unchanged: 0,
-                },
-            };
-            let parents = match &tip {
-                Some(tip) => repo.parent_count(tip).map_err(|e| self.renamed(e))?,
-                None => 0,
-            };
-            let same_tree = tip_tree.as_deref() == Some(tree.as_str());
-            // Single-commit mode also rewrites an unchanged tree when the branch has history
-            // (say, it was published incrementally before), so the promise of one commit holds.
-            if same_tree && (self.mode == Mode::Incremental || parents == 0) {
-                tracing::info!(target_name = %self.name, "Git branch already holds this site; nothing to push.");
-                return Ok(PublishReport {
-                    uploaded: 0,
-                    deleted: 0,
-                    unchanged: total,
-                });
-            }
-            let (parent, lease) = match self.mode {
-                Mode::Incremental => (tip.as_deref(), None),
-                Mode::SingleCommit => (None, Some(tip.as_deref())),
-            };
-            let message = format!(
-                "Publish status page {}",
-                chrono::Utc::now().format("%Y-%m-%d %H:%M:%S UTC")
-            );
-            let commit = repo
-                .commit(&tree, parent, &message)
-                .map_err(|e| self.renamed(e))?;
-            match repo.push(&commit, lease).map_err(|e| self.renamed(e))? {
-                Pushed::Done => {
-                    if self.mode == Mode::SingleCommit
-                        && let Some(tip) = &tip
-                    {
-                        self.log_replacement(&repo, tip);
-                    }
-                    tracing::info!(target_name = %self.name, commit = %commit, "Pushed the site.");
-                    return Ok(report);
-                }
-                Pushed::RemoteMoved(why) => {
-                    tracing::info!(
-                        target_name = %self.name,
-                        attempt,
-                        reason = %why,
-                        "The branch moved while publishing; fetching it again."
-                    );
-                    std::thread::sleep(Duration::from_millis(200 * u64::from(attempt)));
-                }
+            if let Some(report) = self.attempt(&repo, &site, attempt)? {
+                return Ok(report);
             }
         }
         Err(self.fail(format!(
             "the branch `{}` kept changing under us; gave up after {ATTEMPTS} attempts (nothing was overwritten)",
             self.branch()
         )))
+    }
+
+    /// `git` in `repo`, its failure named after this target.
+    fn git(&self, repo: &Workspace, args: &[&str]) -> Result<String, PublishError> {
+        repo.git(args).map_err(|e| self.renamed(e))
+    }
+
+    /// Writes the built site as a tree into `repo` and lists its files.
+    fn site_tree(&self, repo: &Workspace, site: &Path) -> Result<SiteTree, PublishError> {
+        // `-f` because the tree must be the site exactly: a `.gitignore` in it or the user's
+        // global excludes must not drop files. The build folder's marker is plumbing, not site.
+        let marker = format!(":(exclude){}", super::guard::MARKER);
+        repo.git_with_work_tree(&["add", "-A", "-f", "--", ".", &marker], Some(site))
+            .map_err(|e| self.renamed(e))?;
+        let tree = self.git(repo, &["write-tree"])?;
+        let files: Vec<String> = self
+            .git(repo, &["ls-tree", "-r", "-z", "--name-only", &tree])?
+            .split('\0')
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned)
+            .collect();
+        Ok(SiteTree { tree, files })
+    }
+
+    /// One try at publishing on the branch's current tip. `None` when the branch moved
+    /// meanwhile (after a pause that grows with `attempt`): fetch and try again.
+    fn attempt(
+        &self,
+        repo: &Workspace,
+        site: &SiteTree,
+        attempt: u32,
+    ) -> Result<Option<PublishReport>, PublishError> {
+        let total = site.files.len();
+        let tip = repo.fetch_tip(1).map_err(|e| self.renamed(e))?;
+        let tip_tree = match &tip {
+            Some(tip) => Some(repo.tree_of(tip).map_err(|e| self.renamed(e))?),
+            None => None,
+        };
+        let extras = self.stage(repo, site, tip_tree.as_deref())?;
+        let tree = self.git(repo, &["write-tree"])?;
+        let report = match &tip_tree {
+            Some(old) => self.diff(repo, old, &tree, total, &extras)?,
+            None => PublishReport {
+                uploaded: total,
+                deleted: 0,
+                unchanged: 0,
+            },
+        };
+        let parents = match &tip {
+            Some(tip) => repo.parent_count(tip).map_err(|e| self.renamed(e))?,
+            None => 0,
+        };
+        let same_tree = tip_tree.as_deref() == Some(tree.as_str());
+        // Single-commit mode also rewrites an unchanged tree when the branch has history
+        // (say, it was published incrementally before), so the promise of one commit holds.
+        if same_tree && (self.mode == Mode::Incremental || parents == 0) {
+            tracing::info!(target_name = %self.name, "Git branch already holds this site; nothing to push.");
+            return Ok(Some(PublishReport {
+                uploaded: 0,
+                deleted: 0,
+                unchanged: total,
+            }));
+        }
+        let (parent, lease) = match self.mode {
+            Mode::Incremental => (tip.as_deref(), None),
+            Mode::SingleCommit => (None, Some(tip.as_deref())),
+        };
+        let message = format!(
+            "Publish status page {}",
+            chrono::Utc::now().format("%Y-%m-%d %H:%M:%S UTC")
+        );
+        let commit = repo
+            .commit(&tree, parent, &message)
+            .map_err(|e| self.renamed(e))?;
+        match repo.push(&commit, lease).map_err(|e| self.renamed(e))? {
+            Pushed::Done => {
+                if self.mode == Mode::SingleCommit
+                    && let Some(tip) = &tip
+                {
+                    self.log_replacement(repo, tip);
+                }
+                tracing::info!(target_name = %self.name, commit = %commit, "Pushed the site.");
+                Ok(Some(report))
+            }
+            Pushed::RemoteMoved(why) => {
+                tracing::info!(
+                    target_name = %self.name,
+                    attempt,
+                    reason = %why,
+                    "The branch moved while publishing; fetching it again."
+                );
+                std::thread::sleep(Duration::from_millis(200 * u64::from(attempt)));
+                Ok(None)
+            }
+        }
+    }
+
+    /// Fills the index with the site, plus the Pages files the branch (tree `tip_tree`) has and
+    /// the site does not make, or an empty `.nojekyll` when neither has one. Returns the names
+    /// of the files added to the site's.
+    fn stage(
+        &self,
+        repo: &Workspace,
+        site: &SiteTree,
+        tip_tree: Option<&str>,
+    ) -> Result<Vec<&'static str>, PublishError> {
+        self.git(repo, &["read-tree", &site.tree])?;
+        let mut extras = Vec::new();
+        for name in KEPT_FROM_BRANCH {
+            if site.files.iter().any(|f| f == name) {
+                continue;
+            }
+            let kept = match tip_tree {
+                Some(t) => repo.entry(t, name).map_err(|e| self.renamed(e))?,
+                None => None,
+            };
+            let (mode, id) = match kept {
+                Some(entry) => entry,
+                None if name == NOJEKYLL => (
+                    "100644".to_owned(),
+                    self.git(repo, &["hash-object", "-w", "-t", "blob", "/dev/null"])?,
+                ),
+                None => continue,
+            };
+            self.git(
+                repo,
+                &[
+                    "update-index",
+                    "--add",
+                    "--cacheinfo",
+                    &format!("{mode},{id},{name}"),
+                ],
+            )?;
+            extras.push(name);
+        }
+        Ok(extras)
     }
 
     /// Uploaded / deleted / unchanged between the branch's tree and ours, site files only: the
