@@ -153,11 +153,9 @@ fn atom(snapshot: &Snapshot, feed: &Feed<'_>, list: &[&IncidentView]) -> Vec<u8>
     let (title, self_path) = (feed.title, feed.self_path);
     let base = &snapshot.site.base_url;
     let home = text::uri(&format!("{base}/{}", feed.home));
-    let updated = list
-        .iter()
-        .filter_map(|i| i.updated_at)
-        .max()
-        .unwrap_or(snapshot.generated_at);
+    // Never the build time: a feed whose entries did not change stays byte for byte the same,
+    // so a publish does not re-upload one feed per component on every run.
+    let updated = feed_updated(snapshot, list);
     let mut x = String::from(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">",
     );
