@@ -57,7 +57,8 @@ fn print_json(report: &RunReport) {
     });
     out!(
         "{}",
-        serde_json::to_string_pretty(&summary).unwrap_or_default()
+        serde_json::to_string_pretty(&summary)
+            .expect("a serde_json::Value has string keys, so it always serialises")
     );
 }
 

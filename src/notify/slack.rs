@@ -10,7 +10,8 @@ use crate::config::secret::redact_url;
 pub fn body(event: &Event) -> Vec<u8> {
     let text = crate::text::slack_escape(&event.summary());
     let link = crate::text::slack_link(event.url(), "details");
-    serde_json::to_vec(&serde_json::json!({ "text": format!("{text} {link}") })).unwrap_or_default()
+    serde_json::to_vec(&serde_json::json!({ "text": format!("{text} {link}") }))
+        .expect("a serde_json::Value has string keys, so it always serialises")
 }
 
 impl Notifier for SlackConfig {
