@@ -10,8 +10,10 @@ use crate::config::secret::redact_url;
 pub fn body(event: &Event) -> Vec<u8> {
     let text = crate::text::slack_escape(&event.summary());
     let link = crate::text::slack_link(event.url(), "details");
-    serde_json::to_vec(&serde_json::json!({ "text": format!("{text} {link}") }))
-        .expect("a serde_json::Value has string keys, so it always serialises")
+    // A `Value`'s Display is its compact JSON and cannot fail.
+    serde_json::json!({ "text": format!("{text} {link}") })
+        .to_string()
+        .into_bytes()
 }
 
 impl Notifier for SlackConfig {

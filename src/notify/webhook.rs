@@ -42,8 +42,8 @@ fn event_value(event: &Event) -> serde_json::Value {
 pub fn default_body(event: &Event) -> Vec<u8> {
     let mut value = event_value(event);
     crate::text::plain_json(&mut value);
-    serde_json::to_vec(&value)
-        .expect("a serde_json::Value has string keys, so it always serialises")
+    // A `Value`'s Display is its compact JSON and cannot fail (no default body to fall back on).
+    value.to_string().into_bytes()
 }
 
 impl Notifier for WebhookConfig {
