@@ -109,15 +109,7 @@ async fn handshake(
     host: &str,
     ca_file: Option<&Path>,
 ) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, String> {
-    let roots = match ca_file {
-        Some(path) => super::tls::with_ca_file(path)?,
-        None => super::tls::webpki_roots(),
-    };
-    let config = rustls::ClientConfig::builder_with_provider(super::tls::provider())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("Cannot set up TLS: {e}."))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let config = super::tls::client_config(ca_file)?;
     let name = ServerName::try_from(host.to_owned())
         .map_err(|_| format!("`{host}` is not a valid server name."))?;
     tokio_rustls::TlsConnector::from(Arc::new(config))

@@ -68,7 +68,8 @@ pub(crate) async fn connect_with(
         .parse()
         .map_err(|e: tokio_postgres::Error| format!("Invalid DSN: {}.", pg_error(&e)))?;
     if config.get_ssl_mode() == tokio_postgres::config::SslMode::Require {
-        let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls_config(ca_file)?);
+        let tls =
+            tokio_postgres_rustls::MakeRustlsConnect::new(super::tls::client_config(ca_file)?);
         let (client, connection) = config
             .connect(tls)
             .await
@@ -96,32 +97,6 @@ where
             tracing::debug!(error = %crate::secret::scrub(&e.to_string()), "PostgreSQL connection ended.");
         }
     });
-}
-
-/// Web roots plus the certificates of `ca_file`.
-fn tls_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig, String> {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if let Some(path) = ca_file {
-        let pem = std::fs::read(path)
-            .map_err(|e| format!("Cannot read ca_file {}: {e}.", path.display()))?;
-        for cert in CertificateDer::pem_slice_iter(&pem) {
-            let cert = cert.map_err(|_| {
-                format!("ca_file {} holds no valid PEM certificate.", path.display())
-            })?;
-            roots
-                .add(cert)
-                .map_err(|e| format!("ca_file {}: {e}.", path.display()))?;
-        }
-    }
-    rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-        rustls::crypto::aws_lc_rs::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| format!("TLS set-up failed: {e}."))
-    .map(|b| b.with_root_certificates(roots).with_no_client_auth())
 }
 
 /// The server's message when there is one (never the DSN).

@@ -244,6 +244,21 @@ pub(crate) fn webpki_roots() -> Arc<RootCertStore> {
     }))
 }
 
+/// A verifying client configuration on the crate's one provider: the public roots, plus the
+/// certificates of `ca_file` (private PKI). Every TLS client of a probe is built here, so they
+/// trust the same roots and word a bad `ca_file` the same way.
+pub(crate) fn client_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig, String> {
+    let roots = match ca_file {
+        Some(path) => with_ca_file(path)?,
+        None => webpki_roots(),
+    };
+    Ok(rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("Cannot set up TLS: {e}."))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
 /// The public roots plus the CA certificates in `path`. Read on every check, so a rotated private
 /// CA is picked up without a restart.
 pub(crate) fn with_ca_file(path: &Path) -> Result<Arc<RootCertStore>, String> {
