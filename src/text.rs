@@ -38,6 +38,20 @@ pub fn slugify(text: &str) -> String {
     out
 }
 
+/// [`slugify`] cut to at most `max` characters (no `-` left at the end), or `fallback` when
+/// nothing is left: file names and page addresses need both bounds.
+pub fn slug_at_most(text: &str, max: usize, fallback: &str) -> String {
+    let mut slug = slugify(text);
+    // ASCII only, so bytes are characters.
+    slug.truncate(max);
+    let slug = slug.trim_end_matches('-');
+    if slug.is_empty() {
+        fallback.to_owned()
+    } else {
+        slug.to_owned()
+    }
+}
+
 /// Escapes for HTML text and quoted attribute values.
 pub fn html_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

@@ -305,14 +305,7 @@ fn normalise(name: &str) -> String {
 /// Lower-case, `-` separated, at most 60 characters: the same file names `upstate new` writes.
 /// Transliterated ([`crate::text::slugify`]): "Zürich" is `zurich`.
 pub fn slug(title: &str) -> String {
-    let out = crate::text::slugify(title);
-    let cut: String = out.chars().take(60).collect();
-    let cut = cut.trim_end_matches('-');
-    if cut.is_empty() {
-        "incident".to_owned()
-    } else {
-        cut.to_owned()
-    }
+    crate::text::slug_at_most(title, 60, "incident")
 }
 
 /// A YAML double-quoted scalar. JSON's string syntax is valid YAML, so any title is; characters

@@ -650,14 +650,7 @@ fn slug_of(path: &Path) -> String {
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut slug = crate::text::slugify(&stem);
-    slug.truncate(MAX_SLUG);
-    let slug = slug.trim_end_matches('-').to_owned();
-    if slug.is_empty() {
-        "incident".to_owned()
-    } else {
-        slug
-    }
+    crate::text::slug_at_most(&stem, MAX_SLUG, "incident")
 }
 
 impl Incident {
