@@ -52,6 +52,25 @@ pub fn slug_at_most(text: &str, max: usize, fallback: &str) -> String {
     }
 }
 
+/// A YAML double-quoted scalar. JSON's string syntax is valid YAML, so any title is; characters
+/// YAML does not allow raw (DEL, C1 controls, line/paragraph separators, BOM) are escaped too.
+pub fn yaml_string(text: &str) -> String {
+    // A `str` always serialises; `Value`'s Display is that JSON string, no fallback needed.
+    let json = serde_json::Value::from(text).to_string();
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if matches!(
+            c,
+            '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{feff}'
+        ) {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Escapes for HTML text and quoted attribute values.
 pub fn html_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

@@ -7,11 +7,6 @@ use upstate::{incident, pipeline};
 
 use super::{Exit, load_config, print_incident_error};
 
-/// YAML double-quoted scalar.
-fn quoted(text: &str) -> String {
-    serde_json::to_string(text).unwrap_or_else(|_| "\"\"".to_owned())
-}
-
 fn write(config_path: &Path, date: DateTime<Utc>, title: &str, body: String) -> Exit {
     let Some(config) = load_config(config_path) else {
         return Exit::Invalid;
@@ -54,7 +49,7 @@ pub fn incident(config: &Path, title: &str, components: &[String], severity: &st
     let at = now.format("%Y-%m-%dT%H:%M:%SZ");
     let body = format!(
         "---\ntitle: {}\nkind: incident\nseverity: {severity}\nstatus: investigating\ncomponents: [{}]\ndiscovered_at: {at}\nprivate: false\nupdates:\n  - at: {at}\n    status: investigating\n    message: We are investigating.\n---\n\n## What happened\n\n## Root cause\n\n## What we changed\n",
-        quoted(title),
+        upstate::text::yaml_string(title),
         components.join(", ")
     );
     write(config, now, title, body)
@@ -73,7 +68,7 @@ pub fn maintenance(
     };
     let body = format!(
         "---\ntitle: {}\nkind: maintenance\ncomponents: [{}]\nstarts_at: {starts}\nends_at: {ends}\n---\n\nWhat readers should expect during the window.\n",
-        quoted(title),
+        upstate::text::yaml_string(title),
         components.join(", ")
     );
     write(config, start.with_timezone(&Utc), title, body)

@@ -308,23 +308,8 @@ pub fn slug(title: &str) -> String {
     crate::text::slug_at_most(title, 60, "incident")
 }
 
-/// A YAML double-quoted scalar. JSON's string syntax is valid YAML, so any title is; characters
-/// YAML does not allow raw (DEL, C1 controls, line/paragraph separators, BOM) are escaped too.
-pub fn yaml_string(text: &str) -> String {
-    let json = serde_json::to_string(text).unwrap_or_else(|_| "\"\"".to_owned());
-    let mut out = String::with_capacity(json.len());
-    for c in json.chars() {
-        if matches!(
-            c,
-            '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{feff}'
-        ) {
-            out.push_str(&format!("\\u{:04x}", u32::from(c)));
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
+// One YAML quoting for every file upstate writes (importers and `upstate new`).
+pub use crate::text::yaml_string;
 
 // RFC 3339 in UTC, whole seconds: the form the contract uses (one definition, in text).
 pub use crate::text::iso;
