@@ -241,6 +241,57 @@ async fn http_headers_and_expect_json_as_sub_tables() {
     assert_eq!(down.health, Health::Down, "{down:?}");
 }
 
+/// Issue 17: retries share the component's one deadline. A fast failure (HTTP 503) is tried
+/// `retries + 1` times; a target that hangs used the deadline up on its first try and is not
+/// tried again (a run stays within its slowest deadline).
+#[tokio::test]
+async fn retries_share_one_deadline() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use upstate::probe::{RunOptions, run_all};
+    let (failing, heads) = recording_server(|_| {
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            .to_owned()
+    });
+    // Accepts and never answers, counting connections.
+    let hanging = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hanging_addr = hanging.local_addr().unwrap();
+    let accepted = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
+    std::thread::spawn(move || {
+        let mut open = Vec::new();
+        for stream in hanging.incoming().flatten() {
+            counter.fetch_add(1, Ordering::SeqCst);
+            open.push(stream);
+        }
+    });
+    let text = format!(
+        "[[component]]\nid = \"failing\"\nlabel = \"F\"\nkind = \"http\"\nurl = \"http://{failing}/\"\ntimeout = \"5s\"\n\n\
+         [[component]]\nid = \"hanging\"\nlabel = \"H\"\nkind = \"http\"\nurl = \"http://{hanging_addr}/\"\ntimeout = \"1s\"\n"
+    );
+    let config = Config::parse(&text, std::path::Path::new("test.toml")).unwrap();
+    let options = RunOptions {
+        concurrency: 4,
+        retries: 2,
+        progress: false,
+    };
+    let seen = run_all(&config.components, options).await;
+    assert!(
+        seen.iter().all(|o| o.outcome.health == Health::Down),
+        "{seen:?}"
+    );
+    assert_eq!(
+        heads.lock().unwrap().len(),
+        3,
+        "a fast failure is retried twice"
+    );
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        1,
+        "a check that used its whole deadline is not retried"
+    );
+    assert!(seen[1].outcome.detail.contains("1s"), "{seen:?}");
+}
+
 #[tokio::test]
 async fn http_max_redirects_zero_judges_the_redirect_itself() {
     let (origin, _) = recording_server(|_| redirect_to("/elsewhere"));

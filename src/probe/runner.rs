@@ -106,23 +106,44 @@ pub async fn run_all<T: Target>(components: &[T], options: RunOptions) -> Vec<Ob
         .collect()
 }
 
+/// The check, then up to `retries` more while it fails, all inside the component's one
+/// deadline: a retry gets only the time the earlier attempts left. So a run still ends within
+/// its slowest deadline (a hanging target is not waited for `retries + 1` times), and a check
+/// that failed fast (refused, reset, HTTP 503) gets its second chance. Whatever used up the
+/// deadline, a timeout above all, is final: retrying it would only time out again.
 async fn check_with_retries<T: Target>(component: &T, retries: u32) -> Outcome {
-    let mut attempt = 0;
-    loop {
-        let outcome = check_once(component).await;
-        if outcome.health != Health::Down || attempt >= retries {
-            return outcome;
+    let deadline = component.timeout().std();
+    let started = tokio::time::Instant::now();
+    let mut outcome = check_within(component, deadline, deadline).await;
+    for attempt in 1..=retries {
+        let left = deadline.saturating_sub(started.elapsed());
+        if outcome.health != Health::Down || left < MIN_RETRY_BUDGET {
+            break;
         }
-        attempt += 1;
         tracing::debug!(component = %component.id(), attempt, "Retrying a failed probe.");
+        outcome = check_within(component, left, deadline).await;
     }
+    outcome
 }
+
+/// Below this much of the deadline left, a retry could not finish a round trip: not tried.
+const MIN_RETRY_BUDGET: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// One check under the component's deadline.
 pub async fn check_once<T: Target>(component: &T) -> Outcome {
     let deadline = component.timeout().std();
+    check_within(component, deadline, deadline).await
+}
+
+/// One check given `budget` (what is left of `deadline`, the component's whole deadline, which
+/// a timeout names: the check as a whole took that long).
+async fn check_within<T: Target>(
+    component: &T,
+    budget: std::time::Duration,
+    deadline: std::time::Duration,
+) -> Outcome {
     let probe = component.spec().probe();
-    match tokio::time::timeout(deadline, probe.check(deadline)).await {
+    match tokio::time::timeout(budget, probe.check(budget)).await {
         Ok(outcome) => match component.spec().measure() {
             Some(what) => component.thresholds().apply(outcome, what),
             None => outcome,
