@@ -39,7 +39,7 @@ if ! up 6379; then
 fi
 echo "services: PostgreSQL and Redis are up"
 
-# The brokers and MariaDB the probe-kind tests (tests/probe_kinds.rs) use. This kind of machine
+# The brokers and MariaDB the probe-kind tests (tests/testsuite/probe_kinds.rs) use. This kind of machine
 # starts them before a session; elsewhere they are started here, or installed when missing.
 start_service() { # port, package, binary, start command...
   local port=$1 package=$2 binary=$3; shift 3
@@ -54,11 +54,11 @@ start_service 5672 rabbitmq-server rabbitmq-server rabbitmq-server -detached
 start_service 1883 mosquitto mosquitto mosquitto -d
 start_service 4222 nats-server nats-server start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- -a 127.0.0.1 -p 4222 -js
 echo "services: MariaDB, RabbitMQ, Mosquitto and NATS are up"
-# Prometheus: tests/probe_kinds.rs starts its own on a free port, scraping itself.
+# Prometheus: tests/testsuite/probe_kinds.rs starts its own on a free port, scraping itself.
 command -v prometheus >/dev/null || apt_install prometheus
 command -v prometheus >/dev/null || { echo "services: prometheus is missing (apt-get install prometheus)"; exit 1; }
 
-# sshd: tests/probe_more_kinds.rs starts its own OpenSSH sshd on a free port (its host keys in a
+# sshd: tests/testsuite/probe_more_kinds.rs starts its own OpenSSH sshd on a free port (its host keys in a
 # temp dir) to check host-key fingerprints. Started as root it needs its privilege-separation
 # directory, which systemd's RuntimeDirectory makes on a real host.
 [ -x /usr/sbin/sshd ] || apt_install openssh-server

@@ -1,15 +1,14 @@
 //! One state, the same words everywhere: a failing component read through every output
 //! (page, component page, `status.json`, the Statuspage API, badges, webhooks, `probe`, the run
 //! summary), and never-observed components shown as "no data" (README "States").
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex};
 
-use common::{TestSite, assert_status_schema, http_server, text};
+use crate::common::{TestSite, assert_status_schema, http_server, text};
 
 /// A webhook receiver that keeps every request body and answers 204.
 fn body_receiver() -> (SocketAddr, Arc<Mutex<Vec<String>>>) {

@@ -1,14 +1,13 @@
 //! The history store: observations recorded and rolled up, gaps shown as no data, unreadable
 //! files never overwritten, overlapping runs never interleaving.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 
+use crate::common::history_fixtures::{obs, retention, t};
+use crate::common::{TestSite, http_server, text};
 use chrono::{DateTime, Duration, Utc};
-use common::history_fixtures::{obs, retention, t};
-use common::{TestSite, http_server, text};
 use upstate::history::{History, LocalStore};
 use upstate::state::{ComponentState, Memory};
 

@@ -1,15 +1,14 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The broker, database and protocol kinds (issue 21) against the machine's real servers —
 //! MariaDB, RabbitMQ, NATS with JetStream, Mosquitto — and servers the tests start: healthy,
 //! closed port, a socket that accepts and never answers, over-threshold, and config errors.
 //! Names (queues, streams, topics) carry a random suffix: other suites use the same servers.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
-use common::kinds::{assert_times_out, config_error, probe};
-use common::{closed_port, silent_server};
+use crate::common::kinds::{assert_times_out, config_error, probe};
+use crate::common::{closed_port, silent_server};
 use upstate::probe::Health;
 
 #[allow(dead_code)] // used by the broker tests below

@@ -1,15 +1,14 @@
 //! On-call from objectives: multi-window burn-rate alerts driven by a synthetic history through
 //! the real model and notify path to local receivers (a PagerDuty stand-in for pages, a Slack
 //! stand-in for tickets), minute by minute; no clock is faked, every run has its own `now`.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 
+use crate::common::history_fixtures::{obs, retention, t};
+use crate::common::receiver::{Receiver, Request};
 use chrono::{DateTime, Duration, Utc};
-use common::history_fixtures::{obs, retention, t};
-use common::receiver::{Receiver, Request};
 use upstate::config::Config;
 use upstate::history::{History, LocalStore};
 use upstate::model::{self, Counters, CurrentStatus};

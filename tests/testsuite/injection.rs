@@ -3,9 +3,8 @@
 //! webhook and Slack bodies and headers), read back with real parsers after decoding: an XML
 //! parser, then an HTML parser on what feed readers render; JSON strings; iCal line by line. And
 //! a private incident's file name appears in no output name, content or notification.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
@@ -13,7 +12,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::thread;
 
-use common::{TestSite, text};
+use crate::common::{TestSite, text};
 
 /// Each one has broken a status page, a feed reader, a calendar or a chat somewhere.
 const CORPUS: [&str; 12] = [

@@ -13,15 +13,14 @@
 //! - either way, the Pages files the site does not make (`CNAME`, `.nojekyll`) stay on the branch;
 //! - nothing changed: no commit, no push;
 //! - a token in the URL never shows in any output.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{TestSite, closed_port, text};
+use crate::common::{TestSite, closed_port, text};
 
 /// Runs the real git in `dir` with a fixed identity; panics with git's output on failure.
 fn git(dir: &Path, args: &[&str]) -> String {

@@ -3,9 +3,8 @@
 //! written with plain HTTP requests of their own, not through the code under test. Where a
 //! failure must happen at a chosen request, a small HTTP proxy in front of moto answers that
 //! request with an S3 error instead of forwarding it.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -15,9 +14,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::common::history_fixtures::{obs, retention, t};
+use crate::common::{TestSite, closed_port, text};
 use chrono::{DateTime, Utc};
-use common::history_fixtures::{obs, retention, t};
-use common::{TestSite, closed_port, text};
 use sha2::{Digest, Sha256};
 use upstate::config::Config;
 use upstate::history::s3::S3Store;

@@ -3,7 +3,6 @@
 //! tokio-tungstenite servers. Nothing leaves the machine.
 
 // A failed set-up step should stop the test loudly; `?` plumbing would only hide where.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Write;
 use std::net::SocketAddr;

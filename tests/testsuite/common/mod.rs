@@ -1,6 +1,5 @@
 //! Shared test helpers: real local servers, real PostgreSQL and Redis, the binary, sites in
 //! temporary folders. Nothing here mocks a protocol: servers speak real HTTP/TCP on loopback.
-#![allow(dead_code)] // each test binary uses a different subset
 
 pub mod history_fixtures;
 pub mod kinds;
@@ -112,8 +111,8 @@ impl TestSite {
 /// contract exactly (the copy in tests/fixtures, kept equal to ../shared/reference by
 /// `contracts_match_shared`): additions never break the contract.
 pub fn assert_status_schema(doc: &serde_json::Value) {
-    let ours = include_str!("../../docs/status.schema.json");
-    let contract = include_str!("../fixtures/contracts/status.schema.json");
+    let ours = include_str!("../../../docs/status.schema.json");
+    let contract = include_str!("../../fixtures/contracts/status.schema.json");
     assert_valid(ours, doc);
     // Keys of the document (`[]`) or of each item of one of its lists (`["components"]`).
     let properties_at = |schema: &str, list: Option<&str>| -> Vec<String> {

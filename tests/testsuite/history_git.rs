@@ -13,15 +13,14 @@
 //!   a branch that does not exist yet starts empty, and says so;
 //! - a run that ends with exit 3 (an invalid incident file) still pushes its history;
 //! - `check` refuses store and target schemes that are not supported.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use common::{closed_port, text};
+use crate::common::{closed_port, text};
 
 const HISTORY: &str = "upstate-history";
 const PAGES: &str = "gh-pages";

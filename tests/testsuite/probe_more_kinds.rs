@@ -1,15 +1,12 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! gRPC health and ICMP echo (issue 21), against real servers: a tonic-health gRPC server
 //! started in-process on a free port (the same code real Rust services expose), and the
 //! kernel's own ICMP echo on loopback. Healthy, closed port, a socket that never answers,
 //! over-threshold, and config errors.
 
-mod common;
-
 use std::time::Duration;
 
-use common::kinds::{assert_times_out, config_error, probe};
-use common::{closed_port, silent_server};
+use crate::common::kinds::{assert_times_out, config_error, probe};
+use crate::common::{closed_port, silent_server};
 use tonic::{Request, Response, Status};
 use tonic_health::ServingStatus;
 use tonic_health::pb::health_server::{Health as HealthApi, HealthServer};

@@ -1,15 +1,13 @@
 //! Issue 15: the site's inputs arrive by pull request. Symbolic links out of an input folder are
 //! never read or published (and `check` names each one), and the build's output and target
 //! folders can never be the site, an input folder or someone else's folder.
-#![cfg(unix)]
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 
-use common::{TestSite, text};
+use crate::common::{TestSite, text};
 
 const SECRET_VAR: &str = "UPSTATE_R15_DB_PASSWORD";
 const SECRET: &str = "pw-R15-5e3a9c71";

@@ -1,7 +1,6 @@
 //! Hostile input, generated: the config parser, the front-matter parser and the Markdown
 //! renderer never panic or hang, whatever bytes they get. Bounded here (CI); raise
 //! PROPTEST_CASES for a longer run on demand.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
 

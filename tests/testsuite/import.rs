@@ -1,13 +1,10 @@
 //! `upstate import cstate|statuspage`: cState's own example site and Statuspage API documents
 //! become incident files that `upstate check` accepts; what cannot be carried over is reported
 //! (exit 3); nothing is ever overwritten.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{TestSite, text};
+use crate::common::{TestSite, text};
 use upstate::incident::{self, Incident, Kind, Severity, Status};
 use upstate::state::ComponentState;
 

@@ -1,14 +1,13 @@
 //! The configuration contract: the shared example is accepted as it is, and every kind of
 //! mistake is reported with its file, line and a fix.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
 use upstate::config::Config;
 
-const CONTRACT: &str = include_str!("fixtures/contracts/upstate.example.toml");
+const CONTRACT: &str = include_str!("../fixtures/contracts/upstate.example.toml");
 
 /// The copies in tests/fixtures must stay identical to the contracts in ../shared/reference.
 #[test]

@@ -1,10 +1,9 @@
 //! Several regions probing, one job merging: down only when most regions see it down; a silent
 //! region is shown as stale, never counted as up.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
-use common::{TestSite, closed_port, http_server, text};
+use crate::common::{TestSite, closed_port, http_server, text};
 
 /// A runner's config: the same component, pointed at a healthy server or at a closed port.
 fn runner(healthy: bool, http: std::net::SocketAddr, dead: u16) -> TestSite {

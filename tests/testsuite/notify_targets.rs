@@ -2,15 +2,14 @@
 //! documents (method, path, headers, body shape), driven through the CLI as a schedule would:
 //! pages pair trigger and resolve across runs, maintenance suppresses them, `page_after` holds
 //! them back, `notify test` reports the receiver's answer, and no secret reaches a log line.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::net::{SocketAddr, TcpListener};
 use std::thread;
 
-use common::receiver::Receiver;
-use common::{TestSite, text};
+use crate::common::receiver::Receiver;
+use crate::common::{TestSite, text};
 use serde_json::Value;
 
 /// A site with one HTTP component `web` (labelled with markup that must arrive as text) and

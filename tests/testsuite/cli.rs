@@ -1,11 +1,10 @@
 //! The binary end to end: init → check → run, a run over real servers (healthy, failing,
 //! hanging, refusing, wrong password), `status.json` against the contract schema, secrets.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
-use common::services::{password_postgres, postgres_url, redis_url};
-use common::{
+use crate::common::services::{password_postgres, postgres_url, redis_url};
+use crate::common::{
     TestSite, assert_status_schema, closed_port, http_server, silent_server, text, upstate,
 };
 

@@ -1,12 +1,9 @@
 //! Incident and maintenance files: every error with file, line and field; the lifecycle;
 //! private incidents never leaving the repository; script injection through every text.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::path::Path;
 
-use common::{TestSite, http_server, text};
+use crate::common::{TestSite, http_server, text};
 use upstate::incident::{self, Status};
 
 const KNOWN: [&str; 2] = ["api", "postgres"];
@@ -25,7 +22,7 @@ fn errors_of(body: &str) -> Vec<(usize, Option<String>, String, String)> {
 fn the_contract_examples_parse() {
     let i = incident::parse(
         Path::new("incidents/2026-11-02-api-errors.md"),
-        include_str!("fixtures/contracts/incident.example.md"),
+        include_str!("../fixtures/contracts/incident.example.md"),
         &KNOWN,
     )
     .unwrap();
@@ -35,7 +32,7 @@ fn the_contract_examples_parse() {
     assert!(i.body.contains("## Root cause"));
     let m = incident::parse(
         Path::new("incidents/2026-12-01-db-upgrade.md"),
-        include_str!("fixtures/contracts/maintenance.example.md"),
+        include_str!("../fixtures/contracts/maintenance.example.md"),
         &KNOWN,
     )
     .unwrap();

@@ -5,11 +5,8 @@
 //!
 //! The structs are checked against a real-format document first (`fixtures/import/statuspage`,
 //! shaped like githubstatus.com's `incidents.json`), so they demand what real pages publish.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{TestSite, text};
+use crate::common::{TestSite, text};
 use serde::{Deserialize, Deserializer};
 
 /// A field that must be present, though it may be `null` (serde lets a missing `Option` pass).
@@ -161,7 +158,7 @@ struct RealUpdate {
 /// The structs demand no field a real page lacks: a real-format `incidents.json` decodes.
 #[test]
 fn real_format() {
-    let real = include_str!("fixtures/import/statuspage/incidents.json");
+    let real = include_str!("../fixtures/import/statuspage/incidents.json");
     // The fixture predates `reminder_intervals` (real pages send `null`); add it as they do.
     let mut v: serde_json::Value = serde_json::from_str(real).unwrap();
     for i in v["incidents"].as_array_mut().unwrap() {

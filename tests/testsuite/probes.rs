@@ -1,13 +1,12 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Each probe kind against real servers the test starts (or the machine's PostgreSQL and Redis):
 //! healthy, degraded and down outcomes, and servers that hang or lie.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
-use common::services::{password_postgres, postgres_url, redis_url};
-use common::{closed_port, http_server, silent_server};
+use crate::common::services::{password_postgres, postgres_url, redis_url};
+use crate::common::{closed_port, http_server, silent_server};
 use upstate::config::Config;
 use upstate::probe::{Health, Outcome, runner::check_once};
 

@@ -1,15 +1,14 @@
 //! Webhook notifications against a local HTTP receiver: one event per transition across runs,
 //! a valid signature, a retry after a 500, and a run that still publishes while the receiver hangs.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
-use common::{TestSite, text};
+use crate::common::{TestSite, text};
 use hmac::Mac;
 
 /// How the receiver answers the next requests: a queue of modes, then `Ok`.

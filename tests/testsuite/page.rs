@@ -1,11 +1,8 @@
 //! The page readers see (issue 19): only what is true for this site, counts in the banner,
 //! groups that open on trouble, short public error text, and the feeds and calendar that go
 //! with it. Real runs of the binary against local servers; the HTML is read as published.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{TestSite, http_server, text};
+use crate::common::{TestSite, http_server, text};
 
 /// A closed local port: connecting is refused at once.
 fn closed_port() -> u16 {

@@ -1,14 +1,13 @@
 //! The fault suite: servers that lie, trickle or talk nonsense; a run killed with SIGKILL at many
 //! points; secrets configured everywhere and searched for in every output, log line and error.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::time::Duration;
 
-use common::{TestSite, closed_port, http_server, text};
+use crate::common::{TestSite, closed_port, http_server, text};
 
 /// A server that answers every connection with `reply` once, then keeps it open.
 fn liar(reply: &'static [u8]) -> std::net::SocketAddr {

@@ -1,15 +1,14 @@
 //! `upstate serve`: serves the built site on loopback with the right content types, refuses paths
 //! out of the site, and rebuilds when incidents or static files change.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{TestSite, closed_port};
+use crate::common::{TestSite, closed_port};
 
 /// A response as the server sent it.
 struct Response {
