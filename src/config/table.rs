@@ -21,35 +21,85 @@ pub(super) type KeyMap = BTreeMap<toml::Spanned<String>, toml::Spanned<toml::Val
 /// Unknown keys reported one by one; past this many, one more error says how many were left.
 pub(super) const UNKNOWN_KEYS_LISTED: usize = 20;
 
-/// Each top-level key of `keys` and its bytes in the file, from the key to the end of its value;
-/// for a sub-table written as a header (`[component.headers]`), from the header to the next
-/// header, so masking keeps the header with its keys.
+/// Each top-level key of `keys` and its bytes in the file, from the key to the end of its value.
+/// A sub-table written as headers (`[component.headers]`, `[[objective.burn_alerts]]`, as many
+/// blocks as the file has) gets one range per block, from its header to the next header; one
+/// written as dotted keys (`headers.A = "b"`) one range per line. Masking then keeps or leaves out
+/// all of a key's bytes together.
 pub(super) fn key_ranges(keys: &KeyMap, masked: &Masked) -> Vec<(String, Range<usize>)> {
-    let headers = header_lines(&masked.text);
-    keys.iter()
-        .map(|(k, v)| {
-            let key = k.span().start;
-            let range = match headers.iter().position(|h| h.contains(&key)) {
-                Some(i) => {
-                    let end = headers.get(i + 1).map_or(masked.text.len(), |h| h.start);
-                    headers[i].start..end
-                }
-                None => key..v.span().end,
-            };
-            (
-                k.get_ref().clone(),
-                range.start + masked.offset..range.end + masked.offset,
-            )
-        })
-        .collect()
+    let blocks = header_blocks(&masked.text);
+    let top_end = blocks.first().map_or(masked.text.len(), |(_, r)| r.start);
+    let shift = |r: Range<usize>| r.start + masked.offset..r.end + masked.offset;
+    let mut out = Vec::new();
+    for (k, v) in keys {
+        let name = k.get_ref();
+        let key = k.span();
+        let dotted = masked
+            .text
+            .get(key.end..)
+            .is_some_and(|rest| rest.trim_start_matches([' ', '\t']).starts_with('.'));
+        if key.start >= top_end {
+            for (_, block) in blocks.iter().filter(|(first, _)| first == name) {
+                out.push((name.clone(), shift(block.clone())));
+            }
+        } else if dotted {
+            for line in dotted_lines(&masked.text[..top_end], name) {
+                out.push((name.clone(), shift(line)));
+            }
+        } else {
+            out.push((name.clone(), shift(key.start..v.span().end)));
+        }
+    }
+    out
 }
 
-/// The byte ranges of the table header lines (`[x]`, `[[x]]`) of a window.
-fn header_lines(text: &str) -> Vec<Range<usize>> {
+/// Where the key of a range starts: the range's start, or for a sub-table block the key after
+/// `[section.` (errors and "unknown key" point at the key, not at the bracket).
+pub(super) fn key_start(text: &str, range: &Range<usize>) -> usize {
+    let Some(line) = text.get(range.clone()).and_then(|t| t.lines().next()) else {
+        return range.start;
+    };
+    if !line.trim_start().starts_with('[') {
+        return range.start;
+    }
+    match line.find('.') {
+        Some(dot) => {
+            let after = &line[dot + 1..];
+            range.start + dot + 1 + (after.len() - after.trim_start().len())
+        }
+        None => range.start,
+    }
+}
+
+/// The sub-table header blocks of a window: the first key of each header (`headers` for
+/// `[headers]` or `[headers.x]`, after [`Masked::section`] made it relative) and its bytes, from
+/// the header line to the next header.
+fn header_blocks(text: &str) -> Vec<(String, Range<usize>)> {
+    let mut out: Vec<(String, Range<usize>)> = Vec::new();
+    let mut start = 0;
+    for line in text.split_inclusive('\n') {
+        if let Some((name, _)) = document::header_name(line) {
+            if let Some(last) = out.last_mut() {
+                last.1.end = start;
+            }
+            let first = name.split('.').next().unwrap_or_default().trim().to_owned();
+            out.push((first, start..text.len()));
+        }
+        start += line.len();
+    }
+    out
+}
+
+/// The lines of `text` that set a dotted key under `name` (`name.x = …`).
+fn dotted_lines(text: &str, name: &str) -> Vec<Range<usize>> {
     let mut out = Vec::new();
     let mut start = 0;
     for line in text.split_inclusive('\n') {
-        if document::header_name(line).is_some() {
+        let rest = line.trim_start();
+        let after = rest
+            .strip_prefix(name)
+            .map(|r| r.trim_start_matches([' ', '\t']));
+        if after.is_some_and(|a| a.starts_with('.')) {
             out.push(start..start + line.len());
         }
         start += line.len();
@@ -81,16 +131,19 @@ pub(super) fn read_all<T>(
             .span
             .as_ref()
             .and_then(|s| keep.iter().position(|(_, r)| r.contains(&s.start)));
-        let at_key = hit.is_some_and(|i| e.span.as_ref().map(|s| s.start) == Some(keep[i].1.start));
+        let at_key = hit
+            .is_some_and(|i| e.span.as_ref().map(|s| s.start) == Some(key_start(text, &keep[i].1)));
         if let Some((_, expected)) = document::unknown_field(&e.message)
             && at_key
             && !unknown_done
         {
             let known = |k: &str| other.contains(&k) || expected.iter().any(|x| x == k);
+            // A sub-table written as several blocks is one key: reported once.
+            let mut named = std::collections::HashSet::new();
             let unknown: Vec<(usize, &str)> = keep
                 .iter()
-                .filter(|(k, _)| !known(k))
-                .map(|(k, r)| (r.start, k.as_str()))
+                .filter(|(k, _)| !known(k) && named.insert(k.as_str()))
+                .map(|(k, r)| (key_start(text, r), k.as_str()))
                 .collect();
             let mut offered: Vec<&str> = expected.iter().map(String::as_str).collect();
             offered.extend(other);

@@ -114,16 +114,28 @@ pub async fn run_all<T: Target>(components: &[T], options: RunOptions) -> Vec<Ob
 async fn check_with_retries<T: Target>(component: &T, retries: u32) -> Outcome {
     let deadline = component.timeout().std();
     let started = tokio::time::Instant::now();
-    let mut outcome = check_within(component, deadline, deadline).await;
+    let mut outcome = check_within(component, deadline, deadline).await.outcome;
     for attempt in 1..=retries {
         let left = deadline.saturating_sub(started.elapsed());
         if outcome.health != Health::Down || left < MIN_RETRY_BUDGET {
             break;
         }
         tracing::debug!(component = %component.id(), attempt, "Retrying a failed probe.");
-        outcome = check_within(component, left, deadline).await;
+        let retried = check_within(component, left, deadline).await;
+        // A retry that ran out of what was left says nothing new: the earlier failure (HTTP
+        // 503 after 4.9 s) is the honest detail, not "Timed out".
+        if retried.timed_out {
+            break;
+        }
+        outcome = retried.outcome;
     }
     outcome
+}
+
+/// One attempt's outcome, and whether the budget ran out before the probe answered.
+struct Attempt {
+    outcome: Outcome,
+    timed_out: bool,
 }
 
 /// Below this much of the deadline left, a retry could not finish a round trip: not tried.
@@ -132,7 +144,7 @@ const MIN_RETRY_BUDGET: std::time::Duration = std::time::Duration::from_millis(5
 /// One check under the component's deadline.
 pub async fn check_once<T: Target>(component: &T) -> Outcome {
     let deadline = component.timeout().std();
-    check_within(component, deadline, deadline).await
+    check_within(component, deadline, deadline).await.outcome
 }
 
 /// One check given `budget` (what is left of `deadline`, the component's whole deadline, which
@@ -141,9 +153,10 @@ async fn check_within<T: Target>(
     component: &T,
     budget: std::time::Duration,
     deadline: std::time::Duration,
-) -> Outcome {
+) -> Attempt {
     let probe = component.spec().probe();
-    match tokio::time::timeout(budget, probe.check(budget)).await {
+    let started = tokio::time::Instant::now();
+    let outcome = match tokio::time::timeout(budget, probe.check(budget)).await {
         Ok(outcome) => match component.spec().measure() {
             Some(what) => component.thresholds().apply(outcome, what),
             None => outcome,
@@ -154,5 +167,11 @@ async fn check_within<T: Target>(
             tracing::debug!(component = %component.id(), "Probe timed out.");
             Outcome::down(format!("Timed out after {}.", human(deadline)))
         }
+    };
+    // Kinds also stop themselves at the budget they are given: a check that took all of it
+    // timed out, whoever noticed first.
+    Attempt {
+        timed_out: started.elapsed() >= budget,
+        outcome,
     }
 }

@@ -62,19 +62,13 @@ fn entry_time(i: &IncidentView) -> DateTime<Utc> {
         .unwrap_or(DateTime::UNIX_EPOCH)
 }
 
-/// The latest change in the feed, or in the whole site when the feed is empty.
-fn feed_updated(snapshot: &Snapshot, list: &[&IncidentView]) -> DateTime<Utc> {
+/// The latest change among the feed's entries (the epoch for a feed that never had one).
+fn feed_updated(list: &[&IncidentView]) -> DateTime<Utc> {
+    // An empty feed never changed: the epoch, fixed, so an incident elsewhere on the site does
+    // not re-publish every quiet component's feed.
     list.iter()
         .map(|i| entry_time(i))
         .max()
-        .or_else(|| {
-            snapshot
-                .all_incidents
-                .iter()
-                .chain(&snapshot.maintenance)
-                .map(entry_time)
-                .max()
-        })
         .unwrap_or(DateTime::UNIX_EPOCH)
 }
 
@@ -133,7 +127,7 @@ fn rss(snapshot: &Snapshot, feed: &Feed<'_>, list: &[&IncidentView]) -> Vec<u8> 
         ))),
         esc(&text::uri(base)),
         esc(self_path),
-        feed_updated(snapshot, list).to_rfc2822()
+        feed_updated(list).to_rfc2822()
     ));
     for i in list {
         x.push_str(&format!(
@@ -155,7 +149,7 @@ fn atom(snapshot: &Snapshot, feed: &Feed<'_>, list: &[&IncidentView]) -> Vec<u8>
     let home = text::uri(&format!("{base}/{}", feed.home));
     // Never the build time: a feed whose entries did not change stays byte for byte the same,
     // so a publish does not re-upload one feed per component on every run.
-    let updated = feed_updated(snapshot, list);
+    let updated = feed_updated(list);
     let mut x = String::from(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">",
     );

@@ -365,3 +365,53 @@ fn r16_websocket_url_and_heartbeat_source_are_judged_on_their_line() {
     );
     assert!(fine.is_empty(), "{fine:#?}");
 }
+
+/// Issue 16: sub-tables read the same whichever way TOML writes them: a header block
+/// (`[component.expect_json]`), several blocks of one array (`[[objective.burn_alerts]]`),
+/// dotted keys (`headers.A = …`); a mistake in the second block of an array is reported, never
+/// dropped with its block, and an unknown sub-table is named at its key.
+#[test]
+fn sub_tables_in_every_toml_form() {
+    let valid = "[site]\ntitle = \"T\"\n\n\
+        [[component]]\nid = \"api\"\nlabel = \"API\"\nkind = \"http\"\nurl = \"https://example.com/\"\n\
+        headers.Authorization = \"Bearer x\"\nheaders.X-Two = \"y\"\n\n\
+        [component.expect_json]\n\"/status\" = \"ok\"\n\n\
+        [[component]]\nid = \"db\"\nlabel = \"DB\"\nkind = \"http\"\nurl = \"https://example.com/\"\n\n\
+        [component.headers]\nA = \"b\"\n\n\
+        [[notify]]\nname = \"pd\"\nkind = \"pagerduty\"\nrouting_key = \"k\"\n\n\
+        [[objective]]\nname = \"API\"\ncomponents = [\"api\"]\ntarget = \"99.5%\"\nwindow = \"30d\"\n\n\
+        [[objective.burn_alerts]]\nbudget = \"2%\"\nlong = \"1h\"\nshort = \"5m\"\n\n\
+        [[objective.burn_alerts]]\nbudget = \"5%\"\nlong = \"6h\"\nshort = \"30m\"\n";
+    let config = Config::parse(valid, Path::new("u.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let http = |i: usize| match &config.components[i].probe {
+        upstate::probe::ProbeSpec::Http(h) => h.clone(),
+        other => panic!("{other:?}"),
+    };
+    let api = http(0);
+    assert_eq!(
+        api.headers.keys().collect::<Vec<_>>(),
+        ["Authorization", "X-Two"]
+    );
+    assert_eq!(api.expect_json.len(), 1);
+    assert_eq!(http(1).headers.len(), 1);
+    assert_eq!(config.objectives[0].burn_alerts.0.len(), 2);
+
+    let broken = valid
+        .replace("short = \"30m\"", "shrot = \"30m\"")
+        .replace("[component.headers]", "[component.headerz]");
+    let Err(err) = Config::parse(&broken, Path::new("u.toml")) else {
+        panic!("both mistakes are errors");
+    };
+    let err = err.to_string();
+    assert!(err.contains("unknown key `shrot`"), "{err}");
+    assert!(err.contains("unknown key `headerz`"), "{err}");
+    let line_of = |needle: &str| broken.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    assert!(
+        err.contains(&format!("u.toml:{}:12", line_of("[component.headerz]"))),
+        "the key, not the bracket: {err}"
+    );
+    assert!(
+        err.contains(&format!("u.toml:{}:1", line_of("shrot"))),
+        "{err}"
+    );
+}

@@ -291,6 +291,34 @@ async fn retries_share_one_deadline() {
     assert!(seen[1].outcome.detail.contains("1s"), "{seen:?}");
 }
 
+/// A retry cut short by what the first attempt left keeps the first attempt's failure: the page
+/// says "HTTP 503", not "Timed out", when the server did answer.
+#[tokio::test]
+async fn a_retry_out_of_time_keeps_the_real_failure() {
+    use upstate::probe::{RunOptions, run_all};
+    let (slow, heads) = recording_server(|_| {
+        std::thread::sleep(Duration::from_millis(600));
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            .to_owned()
+    });
+    let text = format!(
+        "[[component]]\nid = \"slow\"\nlabel = \"S\"\nkind = \"http\"\nurl = \"http://{slow}/\"\ntimeout = \"1s\"\n"
+    );
+    let config = Config::parse(&text, std::path::Path::new("test.toml")).unwrap();
+    let options = RunOptions {
+        concurrency: 1,
+        retries: 3,
+        progress: false,
+    };
+    let seen = run_all(&config.components, options).await;
+    assert_eq!(seen[0].outcome.detail, "HTTP 503", "{seen:?}");
+    assert_eq!(
+        heads.lock().unwrap().len(),
+        2,
+        "one retry, with what was left"
+    );
+}
+
 #[tokio::test]
 async fn http_max_redirects_zero_judges_the_redirect_itself() {
     let (origin, _) = recording_server(|_| redirect_to("/elsewhere"));
