@@ -89,14 +89,15 @@ pub fn retention(config: &Config) -> Retention {
     }
 }
 
-/// Probes every component once.
-pub async fn probe_all(config: &Config) -> Vec<Observation> {
+/// Probes every component once, telling `progress` as probes finish.
+pub async fn probe_all(
+    config: &Config,
+    progress: Option<crate::probe::Progress>,
+) -> Vec<Observation> {
     let options = RunOptions {
         concurrency: config.run.concurrency,
         retries: config.run.retries,
-        // A progress line only where a person watches, and only when a run takes a while.
-        progress: std::io::IsTerminal::is_terminal(&std::io::stderr())
-            && config.components.len() >= 50,
+        progress,
     };
     probe::run_all(&config.components, options).await
 }
@@ -358,6 +359,7 @@ pub async fn run(
     config: &Config,
     merge: bool,
     notice: &mut (dyn FnMut(Notice<'_>) + Send),
+    progress: Option<crate::probe::Progress>,
 ) -> Result<RunReport, RunFailure> {
     let mut attention = Vec::new();
     for e in &input_problems(config) {
@@ -369,7 +371,7 @@ pub async fn run(
     let loaded = load_incidents_remembering(config, &mut history);
     report_incident_errors(&loaded, &mut attention, notice);
     let incidents = loaded.incidents;
-    let observed = observe(config, &history, merge, &mut attention, notice).await;
+    let observed = observe(config, &history, merge, &mut attention, notice, progress).await;
     let now = Utc::now();
     // Components this run did not observe (a merge with silent regions) keep what history last
     // saw, with its time, so the page shows them stale rather than guessed.
@@ -497,9 +499,10 @@ async fn observe(
     merge: bool,
     attention: &mut Vec<String>,
     notice: &mut (dyn FnMut(Notice<'_>) + Send),
+    progress: Option<crate::probe::Progress>,
 ) -> Observed {
     if !merge {
-        let (observations, counters) = tokio::join!(probe_all(config), counters(config));
+        let (observations, counters) = tokio::join!(probe_all(config, progress), counters(config));
         return Observed {
             observations,
             counters,

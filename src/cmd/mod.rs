@@ -285,3 +285,25 @@ pub fn print_input_error(e: &upstate::inputs::InputError) {
     );
     eprintln!("  help: {}", e.help());
 }
+
+/// A progress line on stderr while probes run: only where a person watches (a terminal) and only
+/// when a run takes a while (50 components or more). Redrawn once per percent, so 10,000
+/// components do not write 10,000 lines. Hand-written: one line of `\r`, not worth `indicatif`.
+pub fn progress_line(components: usize) -> Option<upstate::probe::Progress> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    if components < 50 || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        return None;
+    }
+    let drawn = std::sync::Arc::new(AtomicUsize::new(usize::MAX));
+    Some(std::sync::Arc::new(move |done: usize, total: usize| {
+        let percent = done * 100 / total.max(1);
+        if drawn.swap(percent, Ordering::Relaxed) == percent {
+            return;
+        }
+        if done >= total {
+            eprintln!("\rProbed {total} components.{:30}", "");
+        } else {
+            eprint!("\rProbing: {done}/{total} components done…");
+        }
+    }))
+}

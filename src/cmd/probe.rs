@@ -14,7 +14,8 @@ pub async fn run(path: &Path, json: bool) -> Exit {
     let Some(config) = load_config(path) else {
         return Exit::Invalid;
     };
-    let observations = pipeline::probe_all(&config).await;
+    let observations =
+        pipeline::probe_all(&config, super::progress_line(config.components.len())).await;
     // Read-only: the streaks history remembers shape the states, but nothing is written.
     let history = match pipeline::store(&config) {
         Ok(store) => {
@@ -117,7 +118,7 @@ pub async fn region(path: &Path, region: &str, shard: &str, out: &str) -> Exit {
     let options = upstate::probe::RunOptions {
         concurrency: config.run.concurrency,
         retries: config.run.retries,
-        progress: false,
+        progress: None,
     };
     let observations = upstate::probe::run_all(&components, options).await;
     let report = upstate::region::RegionReport {

@@ -15,7 +15,14 @@ pub async fn run(path: &Path, json: bool, merge: bool) -> Exit {
     let Some(config) = load_config(path) else {
         return Exit::Invalid;
     };
-    let report = match pipeline::run(&config, merge, &mut print_notice).await {
+    let report = match pipeline::run(
+        &config,
+        merge,
+        &mut print_notice,
+        super::progress_line(config.components.len()),
+    )
+    .await
+    {
         Ok(report) => report,
         Err(RunFailure::Invalid) => return Exit::Invalid,
         Err(RunFailure::Fatal) => return Exit::Fatal,

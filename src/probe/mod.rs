@@ -44,7 +44,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::document::{KindError, parse_kind};
 
-pub use runner::{RunOptions, Target, run_all};
+pub use runner::{Progress, RunOptions, Target, run_all};
 pub use thresholds::Thresholds;
 
 /// What a probe saw: healthy, degraded (answering, but not as it should) or down.

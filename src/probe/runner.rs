@@ -28,14 +28,18 @@ pub trait Target: Clone + Send + Sync + 'static {
     fn thresholds(&self) -> &Thresholds;
 }
 
+/// Told `(done, total)` each time a probe finishes. The binary draws its progress line from
+/// it; the library itself prints nothing.
+pub type Progress = Arc<dyn Fn(usize, usize) + Send + Sync>;
+
 /// How the runner behaves.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub struct RunOptions {
     pub concurrency: usize,
-    /// Immediate re-tries of a failed check inside one run.
+    /// Immediate re-tries of a failed check inside one run (within its one deadline).
     pub retries: u32,
-    /// Show a progress line on stderr (only sensible on a terminal).
-    pub progress: bool,
+    /// Who is told as probes finish, if anyone.
+    pub progress: Option<Progress>,
 }
 
 /// Probes `components` and returns one observation each, in the order given.
@@ -43,31 +47,21 @@ pub async fn run_all<T: Target>(components: &[T], options: RunOptions) -> Vec<Ob
     let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let total = components.len();
-    let ticker = options.progress.then(|| {
-        let done = Arc::clone(&done);
-        tokio::spawn(async move {
-            use std::io::Write as _;
-            loop {
-                let n = done.load(std::sync::atomic::Ordering::Relaxed);
-                let _ = write!(std::io::stderr(), "\rProbing: {n}/{total} components done…");
-                if n >= total {
-                    break;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-            }
-        })
-    });
     let mut tasks = JoinSet::new();
     for (index, component) in components.iter().enumerate() {
         let component = component.clone();
         let permits = Arc::clone(&permits);
         let done = Arc::clone(&done);
+        let progress = options.progress.clone();
         tasks.spawn(async move {
             // The semaphore is never closed, so acquiring cannot fail; if it somehow did, probing
             // without a permit is better than not probing.
             let _permit = permits.acquire_owned().await.ok();
             let outcome = check_with_retries(&component, options.retries).await;
-            done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let finished = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            if let Some(tell) = &progress {
+                tell(finished, total);
+            }
             (
                 index,
                 Observation {
@@ -88,10 +82,6 @@ pub async fn run_all<T: Target>(components: &[T], options: RunOptions) -> Vec<Ob
             }
             Err(e) => tracing::error!(error = %e, "A probe task panicked."),
         }
-    }
-    if let Some(t) = ticker {
-        t.abort();
-        eprintln!("\rProbed {total} components.{:30}", "");
     }
     results
         .into_iter()

@@ -271,7 +271,7 @@ async fn retries_share_one_deadline() {
     let options = RunOptions {
         concurrency: 4,
         retries: 2,
-        progress: false,
+        progress: None,
     };
     let seen = run_all(&config.components, options).await;
     assert!(
@@ -291,6 +291,33 @@ async fn retries_share_one_deadline() {
     assert!(seen[1].outcome.detail.contains("1s"), "{seen:?}");
 }
 
+/// The runner prints nothing itself: it tells whoever asked, once per finished probe, with the
+/// count so far (the binary draws the terminal's progress line from it).
+#[tokio::test]
+async fn the_runner_reports_progress_to_its_caller() {
+    use std::sync::{Arc, Mutex};
+    use upstate::probe::{RunOptions, run_all};
+    let addr = http_server();
+    let text: String = (0..5)
+        .map(|i| format!("[[component]]\nid = \"c{i}\"\nlabel = \"C\"\nkind = \"http\"\nurl = \"http://{addr}/ok\"\n\n"))
+        .collect();
+    let config = Config::parse(&text, std::path::Path::new("test.toml")).unwrap();
+    let told = Arc::new(Mutex::new(Vec::new()));
+    let sink = told.clone();
+    let options = RunOptions {
+        concurrency: 2,
+        retries: 0,
+        progress: Some(Arc::new(move |done, total| {
+            sink.lock().unwrap().push((done, total))
+        })),
+    };
+    let seen = run_all(&config.components, options).await;
+    assert_eq!(seen.len(), 5);
+    let mut told = told.lock().unwrap().clone();
+    told.sort_unstable();
+    assert_eq!(told, (1..=5).map(|n| (n, 5)).collect::<Vec<_>>());
+}
+
 /// A retry cut short by what the first attempt left keeps the first attempt's failure: the page
 /// says "HTTP 503", not "Timed out", when the server did answer.
 #[tokio::test]
@@ -308,7 +335,7 @@ async fn a_retry_out_of_time_keeps_the_real_failure() {
     let options = RunOptions {
         concurrency: 1,
         retries: 3,
-        progress: false,
+        progress: None,
     };
     let seen = run_all(&config.components, options).await;
     assert_eq!(seen[0].outcome.detail, "HTTP 503", "{seen:?}");
