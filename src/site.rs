@@ -8,6 +8,19 @@ use std::path::Path;
 /// The file that marks a folder as written by upstate.
 pub const MARKER: &str = ".upstate-build";
 
+/// The build folder's private cache (the render manifest, parsed inputs): it makes the next
+/// build faster and is never part of the published site.
+pub const CACHE_DIR: &str = ".upstate-cache";
+
+/// Whether a path of the build folder is upstate's plumbing (the marker, the cache), which no
+/// publisher ships and no build removes as stale.
+pub fn is_plumbing(rel: &str) -> bool {
+    rel == MARKER
+        || rel
+            .strip_prefix(CACHE_DIR)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
 /// The relative `/` paths of every file under `dir`, without reading them. Links are listed
 /// as files, never followed: a link (or a loop) in the output folder is not upstate's, and
 /// removing a stale one must remove the link, not walk into what it points at.
@@ -108,5 +121,13 @@ mod tests {
             "public, max-age=30, must-revalidate"
         );
         assert!(headers_file().contains("/status.json\n  Cache-Control: no-store"));
+    }
+
+    #[test]
+    fn plumbing_is_the_marker_and_the_cache_folder() {
+        assert!(is_plumbing(".upstate-build"));
+        assert!(is_plumbing(".upstate-cache/render-manifest.json"));
+        assert!(!is_plumbing(".upstate-cachefile"));
+        assert!(!is_plumbing("index.html"));
     }
 }

@@ -139,10 +139,15 @@ impl GitTarget {
         let repo = Workspace::new(&self.remote, "upstate-git-").map_err(|e| self.renamed(e))?;
         let git = |args: &[&str]| repo.git(args).map_err(|e| self.renamed(e));
         // `-f` because the tree must be the site exactly: a `.gitignore` in it or the user's
-        // global excludes must not drop files. The build folder's marker is plumbing, not site.
+        // global excludes must not drop files. The build folder's marker and cache are
+        // plumbing, not site.
         let marker = format!(":(exclude){}", super::guard::MARKER);
-        repo.git_with_work_tree(&["add", "-A", "-f", "--", ".", &marker], Some(&site))
-            .map_err(|e| self.renamed(e))?;
+        let cache = format!(":(exclude){}", crate::site::CACHE_DIR);
+        repo.git_with_work_tree(
+            &["add", "-A", "-f", "--", ".", &marker, &cache],
+            Some(&site),
+        )
+        .map_err(|e| self.renamed(e))?;
         let site_tree = git(&["write-tree"])?;
         let site_files: Vec<String> = git(&["ls-tree", "-r", "-z", "--name-only", &site_tree])?
             .split('\0')
