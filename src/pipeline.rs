@@ -31,14 +31,20 @@ pub fn load_incidents(config: &Config) -> (Vec<Incident>, Vec<IncidentError>) {
 }
 
 /// Parses every incident file; a file that has errors is published at the last valid version
-/// history remembers ([`History::remembered_incidents`]), its errors still reported.
+/// history remembers ([`History::remembered_incidents`]), its errors still reported. Files an
+/// earlier build parsed, unchanged since, come from the build folder's cache.
 pub fn load_incidents_remembering(
     config: &Config,
     history: &mut History,
 ) -> crate::incident::Loaded {
     let ids = config.component_ids();
     let remembered = history.remembered_incidents();
-    crate::incident::load_dir_remembering(&incidents_dir(config), &ids, &remembered)
+    let path = crate::site::cache_file(&output_dir(config), "incidents.json");
+    let mut cache = crate::incident::cache::ParseCache::open(path);
+    let loaded =
+        crate::incident::load_dir_cached(&incidents_dir(config), &ids, &remembered, &mut cache);
+    cache.save();
+    loaded
 }
 
 /// The configured history store.
@@ -207,6 +213,10 @@ pub fn render(
     now: DateTime<Utc>,
     stale_now: bool,
 ) -> Result<(Snapshot, Built), RenderError> {
+    let markdown = crate::incident::cache::MarkdownCache::open(crate::site::cache_file(
+        &output_dir(config),
+        "markdown.json",
+    ));
     let snapshot = model::build(
         model::Inputs {
             config,
@@ -215,9 +225,11 @@ pub fn render(
             counters,
             now,
             stale_now,
+            markdown: &markdown,
         },
         history,
     );
+    markdown.save();
     // The theme first: a template that does not parse leaves the output folder untouched.
     let mut renderer = Renderer::new(&config.base_dir(), &config.site.theme)?;
     renderer.set_globals(&snapshot)?;

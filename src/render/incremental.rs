@@ -122,15 +122,8 @@ pub struct SiteWriter {
     pub stats: WriteStats,
 }
 
-/// Identifies the running binary (version, size, modification time): a rebuilt `upstate` may
-/// render the same inputs differently, so its manifest entries are not trusted.
 fn program() -> String {
-    let exe = std::env::current_exe()
-        .ok()
-        .and_then(|p| std::fs::metadata(p).ok())
-        .map(|m| format!("{}:{}", m.len(), mtime_ns(&m)))
-        .unwrap_or_else(|| "unknown".to_owned());
-    format!("{} {exe}", env!("CARGO_PKG_VERSION"))
+    crate::site::program_id()
 }
 
 fn mtime_ns(meta: &std::fs::Metadata) -> u64 {
