@@ -175,7 +175,25 @@ impl Renderer {
 
     /// Renders `template` with `ctx` as `page` into `path`, unless the build folder already has
     /// it made from the same inputs (see [`incremental`]).
-    fn emit<T: Serialize>(
+    fn emit(
+        &self,
+        out: &mut SiteWriter,
+        path: &str,
+        template: &str,
+        root: &str,
+        ctx: &serde_json::Value,
+    ) -> Result<(), RenderError> {
+        let input = self.digest(path, template, root, ctx)?;
+        if out.keep_if_fresh(path, &input) {
+            return Ok(());
+        }
+        let bytes = self.page(template, ctx, root)?;
+        out.put(path, Some(input), &bytes)
+    }
+
+    /// [`Renderer::emit`] for a typed context: a page that is kept costs a digest, and no JSON
+    /// value is built for it.
+    fn emit_typed<T: Serialize>(
         &self,
         out: &mut SiteWriter,
         path: &str,
@@ -183,6 +201,28 @@ impl Renderer {
         root: &str,
         ctx: &T,
     ) -> Result<(), RenderError> {
+        let input = self.digest(path, template, root, ctx)?;
+        if out.keep_if_fresh(path, &input) {
+            return Ok(());
+        }
+        // Through a JSON value, as every context goes, so templates see the same values.
+        let value = serde_json::to_value(ctx).map_err(|e| RenderError::Serialize {
+            file: path.to_owned(),
+            reason: e.to_string(),
+        })?;
+        let bytes = self.page(template, &value, root)?;
+        out.put(path, Some(input), &bytes)
+    }
+
+    /// Everything a page is a function of: the theme and site-wide values, the volatile values
+    /// its template can print, where it sits (`root`), and its own context.
+    fn digest<T: Serialize>(
+        &self,
+        path: &str,
+        template: &str,
+        root: &str,
+        ctx: &T,
+    ) -> Result<Digest, RenderError> {
         let mut hasher = Hasher::new();
         hasher.part(&self.globals_digest);
         hasher.part(template.as_bytes());
@@ -192,17 +232,7 @@ impl Renderer {
             hasher.part(self.volatile.get(name).map_or(&[][..], Vec::as_slice));
         }
         hasher.json(path, ctx)?;
-        let input = hasher.finish();
-        if out.keep_if_fresh(path, &input) {
-            return Ok(());
-        }
-        // Through a JSON value, as the context always went: its maps are sorted by key.
-        let value = serde_json::to_value(ctx).map_err(|e| RenderError::Serialize {
-            file: path.to_owned(),
-            reason: e.to_string(),
-        })?;
-        let bytes = self.page(template, &value, root)?;
-        out.put(path, Some(input), &bytes)
+        Ok(hasher.finish())
     }
 
     fn page<T: Serialize>(
@@ -427,7 +457,7 @@ impl Renderer {
                 .iter()
                 .map(|id| labels.get(id.as_str()).copied().unwrap_or(id.as_str()))
                 .collect();
-            self.emit(
+            self.emit_typed(
                 out,
                 &format!("incidents/{}.html", i.slug),
                 "incident.html",
@@ -472,7 +502,7 @@ impl Renderer {
         }
         let month_names: Vec<&String> = months.keys().rev().collect();
         for (month, list) in &months {
-            self.emit(
+            self.emit_typed(
                 out,
                 &format!("history/{month}.html"),
                 "history.html",
@@ -485,7 +515,7 @@ impl Renderer {
             )?;
         }
         let latest = months.iter().next_back();
-        self.emit(
+        self.emit_typed(
             out,
             "history/index.html",
             "history.html",
