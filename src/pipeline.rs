@@ -213,10 +213,12 @@ pub fn render(
     now: DateTime<Utc>,
     stale_now: bool,
 ) -> Result<(Snapshot, Built), RenderError> {
-    let markdown = crate::incident::cache::MarkdownCache::open(crate::site::cache_file(
-        &output_dir(config),
-        "markdown.json",
-    ));
+    // The theme first: a template that does not parse leaves the output folder untouched. Then
+    // the folder is checked and marked, so even a first build can keep its Markdown cache there.
+    let mut renderer = Renderer::new(&config.base_dir(), &config.site.theme)?;
+    let dir = prepare_output(config)?;
+    let markdown =
+        crate::incident::cache::MarkdownCache::open(crate::site::cache_file(&dir, "markdown.json"));
     let snapshot = model::build(
         model::Inputs {
             config,
@@ -230,10 +232,7 @@ pub fn render(
         history,
     );
     markdown.save();
-    // The theme first: a template that does not parse leaves the output folder untouched.
-    let mut renderer = Renderer::new(&config.base_dir(), &config.site.theme)?;
     renderer.set_globals(&snapshot)?;
-    let dir = prepare_output(config)?;
     let mut out = SiteWriter::open(&dir)?;
     renderer.render(&snapshot, &mut out)?;
     renderer.content_pages(&config.base_dir().join("content"), &mut out)?;
