@@ -5,8 +5,9 @@
 //! their YAML front matter and turning their Markdown into sanitised HTML was a third of a
 //! rebuild. Both are pure functions of the file's text (and, for the front matter, the
 //! component ids it is checked against), so they are cached by a digest of exactly that. Only
-//! successes are cached: a file with errors is parsed, and reported, every time. A cache from
-//! another format or another `upstate` binary is ignored; so is one that cannot be read.
+//! successes are cached: a file with errors is parsed, and reported, every time; so is a private
+//! incident, whose text stays out of the cache. A cache from another format or another `upstate`
+//! binary is ignored; so is one that cannot be read.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -98,8 +99,12 @@ impl ParseCache {
             return Ok(hit);
         }
         let parsed = super::parse(path, text, known)?;
-        self.next.insert(key, parsed.clone());
-        self.changed = true;
+        // A private incident's title and body never leave the repository: not even into a
+        // cache file, which a site served straight from its build folder would publish.
+        if !parsed.private {
+            self.next.insert(key, parsed.clone());
+            self.changed = true;
+        }
         Ok(parsed)
     }
 
@@ -192,10 +197,12 @@ mod tests {
             c.parse(path, "---\ntitle: [\n---\n", &["api"], &ids)
                 .is_err()
         );
+        let private = text.replace("title: Down", "title: Down\nprivate: true");
+        assert!(c.parse(path, &private, &["api"], &ids).unwrap().private);
         c.save();
 
         let mut c = ParseCache::open(Some(cache.clone()));
-        assert_eq!(c.known.len(), 1, "only the success is cached");
+        assert_eq!(c.known.len(), 1, "only the public success is cached");
         assert_eq!(c.parse(path, text, &["api"], &ids).unwrap(), first);
         // Another set of ids: checked again (here: `api` is no longer a component).
         let other = ids_digest(&["web"]);
