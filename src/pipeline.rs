@@ -15,7 +15,7 @@ use crate::inputs::InputError;
 use crate::model::{self, Counters, CurrentStatus, Snapshot};
 use crate::probe::{self, Observation, RunOptions};
 use crate::publish::{PublishReport, Target};
-use crate::render::{self, OutputFile, RenderError, Renderer};
+use crate::render::{self, RenderError, Renderer, SiteWriter};
 use crate::state::{self, ComponentState, Memory, PublicState};
 
 /// The incidents folder of a site (see [`Config::incidents_dir`]).
@@ -31,14 +31,20 @@ pub fn load_incidents(config: &Config) -> (Vec<Incident>, Vec<IncidentError>) {
 }
 
 /// Parses every incident file; a file that has errors is published at the last valid version
-/// history remembers ([`History::remembered_incidents`]), its errors still reported.
+/// history remembers ([`History::remembered_incidents`]), its errors still reported. Files an
+/// earlier build parsed, unchanged since, come from the build folder's cache.
 pub fn load_incidents_remembering(
     config: &Config,
     history: &mut History,
 ) -> crate::incident::Loaded {
     let ids = config.component_ids();
     let remembered = history.remembered_incidents();
-    crate::incident::load_dir_remembering(&incidents_dir(config), &ids, &remembered)
+    let path = crate::site::cache_file(&output_dir(config), "incidents.json");
+    let mut cache = crate::incident::cache::ParseCache::open(path);
+    let loaded =
+        crate::incident::load_dir_cached(&incidents_dir(config), &ids, &remembered, &mut cache);
+    cache.save();
+    loaded
 }
 
 /// The configured history store.
@@ -183,7 +189,22 @@ pub fn current_from_history(config: &Config, history: &History) -> BTreeMap<Stri
         .collect()
 }
 
-/// Builds the model and renders every output into memory.
+/// What a build left in the output folder.
+#[derive(Debug, Clone)]
+pub struct Built {
+    /// The output folder.
+    pub dir: PathBuf,
+    /// Every file of the site, by relative `/` path, in the order made.
+    pub files: Vec<String>,
+    /// Pages rendered and kept, files written and removed.
+    pub stats: render::WriteStats,
+}
+
+/// Builds the model and renders every output into the output folder, which must be upstate's
+/// own (see [`crate::publish::guard`]): the build removes every file there it did not make.
+///
+/// Files are written as they are rendered, and a page whose inputs did not change since the
+/// last build is kept without rendering (see `render::SiteWriter`).
 pub fn render(
     config: &Config,
     history: &mut History,
@@ -192,7 +213,13 @@ pub fn render(
     counters: Counters,
     now: DateTime<Utc>,
     stale_now: bool,
-) -> Result<(Snapshot, Vec<OutputFile>), RenderError> {
+) -> Result<(Snapshot, Built), RenderError> {
+    // The theme first: a template that does not parse leaves the output folder untouched. Then
+    // the folder is checked and marked, so even a first build can keep its Markdown cache there.
+    let mut renderer = Renderer::new(&config.base_dir(), &config.site.theme)?;
+    let dir = prepare_output(config)?;
+    let markdown =
+        crate::incident::cache::MarkdownCache::open(crate::site::cache_file(&dir, "markdown.json"));
     let snapshot = model::build(
         model::Inputs {
             config,
@@ -201,17 +228,19 @@ pub fn render(
             counters,
             now,
             stale_now,
+            markdown: &markdown,
         },
         history,
     );
-    let mut renderer = Renderer::new(&config.base_dir(), &config.site.theme)?;
-    renderer.set_globals(&snapshot);
-    let mut files = renderer.render(&snapshot)?;
-    files.extend(renderer.content_pages(&config.base_dir().join("content"))?);
-    files.extend(static_files(&config.base_dir().join("static"), &files)?);
-    let sitemap = renderer.sitemap(&snapshot, &files);
-    files.push(sitemap);
-    Ok((snapshot, files))
+    markdown.save();
+    renderer.set_globals(&snapshot)?;
+    let mut out = SiteWriter::open(&dir)?;
+    renderer.render(&snapshot, &mut out)?;
+    renderer.content_pages(&config.base_dir().join("content"), &mut out)?;
+    static_files(&config.base_dir().join("static"), &mut out)?;
+    renderer.sitemap(&snapshot, &mut out)?;
+    let (files, stats) = out.finish()?;
+    Ok((snapshot, Built { dir, files, stats }))
 }
 
 /// The site's `static/` folder, copied as it is (a Pages `CNAME`, images, a logo). A file the
@@ -219,15 +248,10 @@ pub fn render(
 ///
 /// A symbolic link out of `static/` (to `/etc/passwd`, a folder elsewhere, a loop) is left out
 /// and the rest of the folder is still copied; [`input_problems`] reports it.
-fn static_files(
-    dir: &std::path::Path,
-    built: &[OutputFile],
-) -> Result<Vec<OutputFile>, RenderError> {
+fn static_files(dir: &std::path::Path, out: &mut SiteWriter) -> Result<(), RenderError> {
     let folder = crate::inputs::InputFolder::new(dir);
-    let taken: std::collections::HashSet<&str> = built.iter().map(|f| f.path.as_str()).collect();
-    let mut out = Vec::new();
     for file in folder.walk(dir).files {
-        if taken.contains(file.relative.as_str()) {
+        if out.contains(&file.relative) {
             tracing::warn!(file = %file.relative, "static/ file ignored: the build makes a file with this name.");
             continue;
         }
@@ -241,12 +265,9 @@ fn static_files(
                 });
             }
         };
-        out.push(OutputFile {
-            path: file.relative,
-            bytes,
-        });
+        out.put(&file.relative, None, &bytes)?;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Every site input that `build` and `run` leave out (a symbolic link out of its folder, a
@@ -261,9 +282,9 @@ pub fn output_dir(config: &Config) -> PathBuf {
     crate::config::places::output_dir(config)
 }
 
-/// Writes the rendered files to the output folder, which must be upstate's own (see
-/// [`crate::publish::guard`]): the build removes every file there it did not make.
-pub fn write(config: &Config, files: &[OutputFile]) -> Result<PathBuf, RenderError> {
+/// Checks that the output folder is upstate's own (or new) and marks it, before anything is
+/// written there.
+fn prepare_output(config: &Config) -> Result<PathBuf, RenderError> {
     let dir = output_dir(config);
     let refused = |e: crate::publish::guard::GuardError| RenderError::Io {
         path: dir.display().to_string(),
@@ -276,7 +297,6 @@ pub fn write(config: &Config, files: &[OutputFile]) -> Result<PathBuf, RenderErr
         path: dir.display().to_string(),
         reason: e.to_string(),
     })?;
-    render::write_site(files, &dir)?;
     Ok(dir)
 }
 
@@ -562,20 +582,14 @@ async fn publish_site(
         site.now,
         site.nothing_fresh,
     );
-    let (snapshot, files) = match built {
+    let (snapshot, built) = match built {
         Ok(built) => built,
         Err(e) => {
-            notice(Notice::Error(format!("rendering failed: {e}")));
+            notice(Notice::Error(format!("building the site failed: {e}")));
             return None;
         }
     };
-    let dir = match write(config, &files) {
-        Ok(dir) => dir,
-        Err(e) => {
-            notice(Notice::Error(format!("writing the site failed: {e}")));
-            return None;
-        }
-    };
+    let dir = built.dir;
     let mut notify_memory = history.notify_memory();
     let plan = crate::notify::plan(&snapshot, &probed, &mut notify_memory);
     let (published, (_, problems)) = tokio::join!(
@@ -592,7 +606,7 @@ async fn publish_site(
     }
     let shown = snapshot.components.iter().map(|c| c.state).collect();
     match published {
-        Ok(report) => Some((files.len(), report, shown)),
+        Ok(report) => Some((built.files.len(), report, shown)),
         Err(e) => {
             notice(Notice::Error(e.to_string()));
             None

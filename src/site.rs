@@ -8,6 +8,59 @@ use std::path::Path;
 /// The file that marks a folder as written by upstate.
 pub const MARKER: &str = ".upstate-build";
 
+/// The build folder's private cache (the render manifest, parsed inputs): it makes the next
+/// build faster and is never part of the published site.
+pub const CACHE_DIR: &str = ".upstate-cache";
+
+/// Whether a path of the build folder is upstate's plumbing (the marker, the cache), which no
+/// publisher ships and no build removes as stale.
+pub fn is_plumbing(rel: &str) -> bool {
+    rel == MARKER
+        || rel
+            .strip_prefix(CACHE_DIR)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// Identifies the running `upstate` binary (version, size, modification time). Everything in the
+/// build folder's cache was computed by some binary's code: a rebuilt one may compute it
+/// differently, so a cache written by another binary is not trusted.
+pub fn program_id() -> String {
+    let exe = std::env::current_exe()
+        .ok()
+        .and_then(|p| std::fs::metadata(p).ok())
+        .map(|m| {
+            let mtime = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            format!("{}:{mtime}", m.len())
+        })
+        .unwrap_or_else(|| "unknown".to_owned());
+    format!("{} {exe}", env!("CARGO_PKG_VERSION"))
+}
+
+/// A cache file of the build folder `dir`, named `name` inside [`CACHE_DIR`], when `dir` is
+/// upstate's own (it has the [`MARKER`]): the cache is never written into a folder that a
+/// build would refuse.
+pub fn cache_file(dir: &Path, name: &str) -> Option<std::path::PathBuf> {
+    dir.join(MARKER)
+        .is_file()
+        .then(|| dir.join(CACHE_DIR).join(name))
+}
+
+/// Writes a cache file through a renamed temporary file, so a reader never sees half of one.
+pub fn write_cache_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let parent = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".upstate-")
+        .tempfile_in(parent)?;
+    std::io::Write::write_all(&mut tmp, bytes)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
 /// The relative `/` paths of every file under `dir`, without reading them. Links are listed
 /// as files, never followed: a link (or a loop) in the output folder is not upstate's, and
 /// removing a stale one must remove the link, not walk into what it points at.
@@ -108,5 +161,13 @@ mod tests {
             "public, max-age=30, must-revalidate"
         );
         assert!(headers_file().contains("/status.json\n  Cache-Control: no-store"));
+    }
+
+    #[test]
+    fn plumbing_is_the_marker_and_the_cache_folder() {
+        assert!(is_plumbing(".upstate-build"));
+        assert!(is_plumbing(".upstate-cache/render-manifest.json"));
+        assert!(!is_plumbing(".upstate-cachefile"));
+        assert!(!is_plumbing("index.html"));
     }
 }

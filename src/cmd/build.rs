@@ -53,8 +53,14 @@ pub fn run_with(path: &Path, merge: bool) -> Exit {
         )
     };
     let counters = history.counters();
-    let now = chrono::Utc::now();
-    let files = match pipeline::render(
+    let now = match now() {
+        Ok(now) => now,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Invalid;
+        }
+    };
+    let built = match pipeline::render(
         &config,
         &mut history,
         current,
@@ -63,7 +69,7 @@ pub fn run_with(path: &Path, merge: bool) -> Exit {
         now,
         nothing_fresh,
     ) {
-        Ok((_, files)) => files,
+        Ok((_, built)) => built,
         Err(e) => {
             eprintln!("error: {e}");
             return Exit::Fatal;
@@ -72,20 +78,39 @@ pub fn run_with(path: &Path, merge: bool) -> Exit {
     for p in history.problems() {
         eprintln!("warning: {p}");
     }
-    match pipeline::write(&config, &files) {
-        Ok(dir) => {
-            out!("Built {} files into {}.", files.len(), dir.display());
-            if errors.is_empty() && left_out.is_empty() && history.problems().is_empty() && !silent
-            {
-                Exit::Success
-            } else {
-                Exit::Attention
-            }
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            Exit::Fatal
-        }
+    out!(
+        "Built {} files into {}.",
+        built.files.len(),
+        built.dir.display()
+    );
+    tracing::info!(
+        rendered = built.stats.rendered,
+        kept = built.stats.kept,
+        written = built.stats.written,
+        removed = built.stats.removed,
+        "Site built."
+    );
+    if errors.is_empty() && left_out.is_empty() && history.problems().is_empty() && !silent {
+        Exit::Success
+    } else {
+        Exit::Attention
+    }
+}
+
+/// The build's "now": the clock, or `UPSTATE_NOW` (RFC 3339) when set, so a build can be
+/// reproduced exactly (the incremental-build tests compare two builds byte for byte, and
+/// test time passing a maintenance window's start without waiting for it).
+fn now() -> Result<chrono::DateTime<chrono::Utc>, String> {
+    match std::env::var("UPSTATE_NOW") {
+        Ok(raw) => chrono::DateTime::parse_from_rfc3339(&raw)
+            .map(|t| t.to_utc())
+            .map_err(|e| {
+                format!(
+                    "UPSTATE_NOW={raw:?} is not an RFC 3339 time ({e}); unset it to use the clock"
+                )
+            }),
+        Err(std::env::VarError::NotPresent) => Ok(chrono::Utc::now()),
+        Err(e) => Err(format!("UPSTATE_NOW: {e}")),
     }
 }
 

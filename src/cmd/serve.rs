@@ -67,6 +67,7 @@ pub async fn run(config_path: &Path, bind: IpAddr, port: u16) -> Exit {
     tokio::spawn(watch.rebuild_on_changes(config_path.to_path_buf()));
     let app = axum::Router::new()
         .fallback_service(ServeDir::new(&site))
+        .layer(axum::middleware::from_fn(hide_plumbing))
         // A preview must show the latest build, never a cached one.
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
@@ -84,6 +85,19 @@ pub async fn run(config_path: &Path, bind: IpAddr, port: u16) -> Exit {
             Exit::Fatal
         }
     }
+}
+
+/// The build folder's plumbing (its marker, its cache, which holds parsed incident files, private
+/// ones included) is not part of the site: the preview never serves it, however it is spelled.
+async fn hide_plumbing(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let path = percent_encoding::percent_decode_str(request.uri().path()).decode_utf8_lossy();
+    if path.split(['/', '\\']).any(upstate::site::is_plumbing) {
+        return axum::response::IntoResponse::into_response(axum::http::StatusCode::NOT_FOUND);
+    }
+    next.run(request).await
 }
 
 /// Builds the site off the async threads (rendering is CPU work); errors are printed by `build`.

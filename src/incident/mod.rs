@@ -4,6 +4,7 @@
 //! error names the file, the line and the field, and says how to fix it; `upstate check` reports
 //! all errors of all files at once.
 
+pub mod cache;
 pub mod front_matter;
 pub mod lifecycle;
 pub mod markdown;
@@ -93,7 +94,7 @@ impl Status {
 }
 
 /// One entry of the public timeline.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Update {
     pub at: DateTime<Utc>,
     pub status: Status,
@@ -101,8 +102,9 @@ pub struct Update {
     pub message: String,
 }
 
-/// A parsed, validated incident or maintenance file.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A parsed, validated incident or maintenance file (deserialized only from the parse cache,
+/// [`cache::ParseCache`], which holds what [`parse`] returned).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Incident {
     /// The public slug of a public incident: the file stem in `[a-z0-9-]`
     /// (`2026-11-02-api-errors`; `Zürich` becomes `zurich`), made unique by [`load_dir`].
@@ -735,6 +737,17 @@ pub fn load_dir_remembering(
     known: &[&str],
     remembered: &BTreeMap<String, String>,
 ) -> Loaded {
+    load_dir_cached(dir, known, remembered, &mut cache::ParseCache::open(None))
+}
+
+/// [`load_dir_remembering`], reusing what `cache` remembers of files parsed by an earlier build.
+pub fn load_dir_cached(
+    dir: &Path,
+    known: &[&str],
+    remembered: &BTreeMap<String, String>,
+    cache: &mut cache::ParseCache,
+) -> Loaded {
+    let ids = cache::ids_digest(known);
     let folder = crate::inputs::InputFolder::new(dir);
     let walk = folder.walk_top(dir);
     let mut incidents = Vec::new();
@@ -762,7 +775,9 @@ pub fn load_dir_remembering(
         }
         let name = file.relative.clone();
         let read = match folder.read_to_string(&file.path) {
-            Ok(Some(text)) => parse(&file.path, &text, known).map(|i| (i, text)),
+            Ok(Some(text)) => cache
+                .parse(&file.path, &text, known, &ids)
+                .map(|i| (i, text)),
             Ok(None) => continue, // removed while reading: nothing to parse
             Err(e) => Err(vec![IncidentError {
                 file: file.path.clone(),

@@ -16,7 +16,7 @@ use crate::config::{Component, Config};
 use crate::history::History;
 use crate::history::rollup::{Segment, StateSeconds};
 use crate::history::sketch::Sketch;
-use crate::incident::{Incident, Kind, Status, lifecycle, markdown};
+use crate::incident::{Incident, Kind, Status, lifecycle};
 use crate::state::{ComponentState, PublicState, roll_up_shown};
 
 pub use objectives::Objective;
@@ -282,6 +282,8 @@ pub struct Inputs<'a> {
     /// The run knows nothing it shows is fresh (a merge whose every region is silent): the
     /// page is published stale at once, whatever the times of the states it keeps.
     pub stale_now: bool,
+    /// Markdown already rendered by an earlier build (an empty cache renders everything).
+    pub markdown: &'a crate::incident::cache::MarkdownCache,
 }
 
 const BAR_DAYS: u32 = 90;
@@ -295,6 +297,7 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
         counters,
         now,
         stale_now,
+        markdown,
     } = inputs;
     let ids = public_ids(incidents, history);
     let scope = ComponentScope {
@@ -637,7 +640,7 @@ fn incident_lists(
     let mut views: Vec<IncidentView> = incidents
         .iter()
         .zip(ids)
-        .map(|(i, (id, aliases))| incident_view(i, id, aliases, now))
+        .map(|(i, (id, aliases))| incident_view(i, id, aliases, now, markdown))
         .collect();
     views.sort_by(|a, b| {
         b.started_at
@@ -811,6 +814,7 @@ fn incident_view(
     id: String,
     aliases: Vec<String>,
     now: DateTime<Utc>,
+    markdown: &crate::incident::cache::MarkdownCache,
 ) -> IncidentView {
     let status = i.status_at(now);
     let started = i.started_at();
@@ -853,14 +857,14 @@ fn incident_view(
                 message_html: if i.private {
                     String::new()
                 } else {
-                    markdown::to_safe_html(&u.message)
+                    markdown.html(&u.message)
                 },
             })
             .collect(),
         body_html: if i.private {
             String::new()
         } else {
-            markdown::to_safe_html(&i.body)
+            markdown.html(&i.body)
         },
     }
 }

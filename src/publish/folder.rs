@@ -92,11 +92,11 @@ impl Target for FolderTarget {
 }
 
 /// Every file under `dir`, by relative `/` path, with its bytes; the build folder's marker
-/// ([`super::guard::MARKER`]) is plumbing, not part of the site.
+/// ([`super::guard::MARKER`]) and cache are plumbing, not part of the site.
 pub fn files(dir: &Path) -> std::io::Result<BTreeMap<String, Vec<u8>>> {
     files_list(dir)?
         .into_iter()
-        .filter(|rel| rel != super::guard::MARKER)
+        .filter(|rel| !crate::site::is_plumbing(rel))
         .map(|rel| std::fs::read(dir.join(&rel)).map(|bytes| (rel, bytes)))
         .collect()
 }

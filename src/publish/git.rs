@@ -165,9 +165,11 @@ impl GitTarget {
     /// Writes the built site as a tree into `repo` and lists its files.
     fn site_tree(&self, repo: &Workspace, site: &Path) -> Result<SiteTree, PublishError> {
         // `-f` because the tree must be the site exactly: a `.gitignore` in it or the user's
-        // global excludes must not drop files. The build folder's marker is plumbing, not site.
+        // global excludes must not drop files. The build folder's marker and cache are
+        // plumbing, not site.
         let marker = format!(":(exclude){}", super::guard::MARKER);
-        repo.git_with_work_tree(&["add", "-A", "-f", "--", ".", &marker], Some(site))
+        let cache = format!(":(exclude){}", crate::site::CACHE_DIR);
+        repo.git_with_work_tree(&["add", "-A", "-f", "--", ".", &marker, &cache], Some(site))
             .map_err(|e| self.renamed(e))?;
         let tree = self.git(repo, &["write-tree"])?;
         let files: Vec<String> = self

@@ -8,6 +8,7 @@
 mod feeds;
 mod filters;
 mod front;
+mod incremental;
 mod json;
 mod statuspage;
 mod value_chart;
@@ -18,6 +19,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::model::{ComponentView, IncidentView, Snapshot};
+
+use incremental::{Digest, Hasher};
+pub use incremental::{SiteWriter, WriteStats};
 
 /// Rendering failures.
 #[derive(Debug, thiserror::Error)]
@@ -66,17 +70,31 @@ const STATIC_FILES: [(&str, &str); 2] = [
     ),
 ];
 
+/// Site-wide values that change on every build (the clock, the banner). A page's digest covers
+/// those its template (with what it extends and includes) names, and no others: most pages never
+/// print the build time, and re-rendering them all because it moved would defeat incremental
+/// builds. `__tera_context` prints them all.
+const VOLATILE: [&str; 5] = [
+    "generated_at",
+    "observed_at",
+    "stale_after",
+    "overall",
+    "overall_public",
+];
+
 /// A loaded theme, ready to render.
 pub struct Renderer {
     tera: tera::Tera,
     strings: toml::Table,
-}
-
-/// A file of the built site.
-#[derive(Debug, Clone)]
-pub struct OutputFile {
-    pub path: String,
-    pub bytes: Vec<u8>,
+    /// Every template and the merged strings, as loaded.
+    theme_digest: Digest,
+    /// Per template: the [`VOLATILE`] values it may print.
+    uses: BTreeMap<String, Vec<&'static str>>,
+    /// The theme plus the site-wide values that change only with the config (set by
+    /// [`Renderer::set_globals`]).
+    globals_digest: Digest,
+    /// The [`VOLATILE`] values of this build, serialized.
+    volatile: BTreeMap<&'static str, Vec<u8>>,
 }
 
 impl Renderer {
@@ -124,6 +142,14 @@ impl Renderer {
                 strings.extend(local);
             }
         }
+        let mut hasher = Hasher::new();
+        for (name, content) in &templates {
+            hasher.part(name.as_bytes());
+            hasher.part(content.as_bytes());
+        }
+        hasher.json("strings.toml", &strings)?;
+        let theme_digest = hasher.finish();
+        let uses = volatile_uses(&templates);
         // All at once: templates include and extend each other.
         tera.add_raw_templates(templates)
             .map_err(|e| RenderError::Template {
@@ -131,9 +157,82 @@ impl Renderer {
                 reason: format!("{e:#}"),
             })?;
         // The header links the content pages (content/*.md) on every page.
-        tera.global_context()
-            .insert("nav", &front::nav_pages(&site_dir.join("content")));
-        Ok(Self { tera, strings })
+        let nav = front::nav_pages(&site_dir.join("content"));
+        let mut hasher = Hasher::new();
+        hasher.part(&theme_digest);
+        hasher.json("nav", &nav)?;
+        let theme_digest = hasher.finish();
+        tera.global_context().insert("nav", &nav);
+        Ok(Self {
+            tera,
+            strings,
+            theme_digest,
+            uses,
+            globals_digest: theme_digest,
+            volatile: BTreeMap::new(),
+        })
+    }
+
+    /// Renders `template` with `ctx` as `page` into `path`, unless the build folder already has
+    /// it made from the same inputs (see [`incremental`]).
+    fn emit(
+        &self,
+        out: &mut SiteWriter,
+        path: &str,
+        template: &str,
+        root: &str,
+        ctx: &serde_json::Value,
+    ) -> Result<(), RenderError> {
+        let input = self.digest(path, template, root, ctx)?;
+        if out.keep_if_fresh(path, &input) {
+            return Ok(());
+        }
+        let bytes = self.page(template, ctx, root)?;
+        out.put(path, Some(input), &bytes)
+    }
+
+    /// [`Renderer::emit`] for a typed context: a page that is kept costs a digest, and no JSON
+    /// value is built for it.
+    fn emit_typed<T: Serialize>(
+        &self,
+        out: &mut SiteWriter,
+        path: &str,
+        template: &str,
+        root: &str,
+        ctx: &T,
+    ) -> Result<(), RenderError> {
+        let input = self.digest(path, template, root, ctx)?;
+        if out.keep_if_fresh(path, &input) {
+            return Ok(());
+        }
+        // Through a JSON value, as every context goes, so templates see the same values.
+        let value = serde_json::to_value(ctx).map_err(|e| RenderError::Serialize {
+            file: path.to_owned(),
+            reason: e.to_string(),
+        })?;
+        let bytes = self.page(template, &value, root)?;
+        out.put(path, Some(input), &bytes)
+    }
+
+    /// Everything a page is a function of: the theme and site-wide values, the volatile values
+    /// its template can print, where it sits (`root`), and its own context.
+    fn digest<T: Serialize>(
+        &self,
+        path: &str,
+        template: &str,
+        root: &str,
+        ctx: &T,
+    ) -> Result<Digest, RenderError> {
+        let mut hasher = Hasher::new();
+        hasher.part(&self.globals_digest);
+        hasher.part(template.as_bytes());
+        hasher.part(root.as_bytes());
+        for name in self.uses.get(template).into_iter().flatten() {
+            hasher.part(name.as_bytes());
+            hasher.part(self.volatile.get(name).map_or(&[][..], Vec::as_slice));
+        }
+        hasher.json(path, ctx)?;
+        Ok(hasher.finish())
     }
 
     fn page<T: Serialize>(
@@ -156,8 +255,8 @@ impl Renderer {
             })
     }
 
-    /// Puts what every page shares into the global context, once per build.
-    pub fn set_globals(&mut self, snapshot: &Snapshot) {
+    /// Puts what every page shares into the global context, once per build, and digests it.
+    pub fn set_globals(&mut self, snapshot: &Snapshot) -> Result<(), RenderError> {
         let labels: BTreeMap<&str, &str> = snapshot
             .components
             .iter()
@@ -180,35 +279,57 @@ impl Renderer {
         globals.insert("overall_public", &snapshot.overall_public);
         globals.insert("version", &snapshot.version);
         globals.insert("labels", &labels);
+
+        let mut hasher = Hasher::new();
+        hasher.part(&self.theme_digest);
+        hasher.json("site", &snapshot.site)?;
+        hasher.json("version", &snapshot.version)?;
+        hasher.json("labels", &labels)?;
+        self.globals_digest = hasher.finish();
+        let observed_at = snapshot.observed_at.unwrap_or(snapshot.generated_at);
+        let overall = crate::state::words(snapshot.overall).key;
+        self.volatile = BTreeMap::from([
+            (
+                "generated_at",
+                json("generated_at", &snapshot.generated_at)?,
+            ),
+            ("observed_at", json("observed_at", &observed_at)?),
+            ("stale_after", json("stale_after", &snapshot.stale_after)?),
+            ("overall", json("overall", &overall)?),
+            (
+                "overall_public",
+                json("overall_public", &snapshot.overall_public)?,
+            ),
+        ]);
+        Ok(())
     }
 
-    /// Renders every output of the site into memory. Call [`Renderer::set_globals`] first.
-    pub fn render(&self, snapshot: &Snapshot) -> Result<Vec<OutputFile>, RenderError> {
-        let mut out = Vec::new();
-        let mut add = |path: String, bytes: Vec<u8>| out.push(OutputFile { path, bytes });
-        let by_id: BTreeMap<&str, &ComponentView> = snapshot
-            .components
-            .iter()
-            .map(|c| (c.id.as_str(), c))
-            .collect();
-        let label_of = |id: &str| {
-            by_id
-                .get(id)
-                .map_or_else(|| id.to_owned(), |c| c.label.clone())
-        };
+    /// Renders every output of the site into `out`, file by file. Call
+    /// [`Renderer::set_globals`] first; content pages, `static/` and the sitemap follow.
+    pub fn render(&self, snapshot: &Snapshot, out: &mut SiteWriter) -> Result<(), RenderError> {
+        self.index(snapshot, out)?;
+        self.components(snapshot, out)?;
+        self.badge(
+            out,
+            "badges/status.svg",
+            &snapshot.site.title,
+            snapshot.overall,
+        )?;
+        self.incidents(snapshot, out)?;
+        self.history(snapshot, out)?;
+        self.emit(
+            out,
+            "objectives.html",
+            "objectives.html",
+            "",
+            // The full reference, every row (the front page shows only rows that say something).
+            &serde_json::json!({"objectives": snapshot.objectives}),
+        )?;
+        self.generated(snapshot, out)
+    }
 
-        let groups = front::groups(snapshot, &by_id);
-        let open_maintenance: Vec<&IncidentView> = snapshot
-            .maintenance
-            .iter()
-            .filter(|m| {
-                matches!(
-                    m.status,
-                    crate::incident::Status::InProgress | crate::incident::Status::Scheduled
-                )
-            })
-            .collect();
-        // The poller's words, as JSON inside a <script>: `<` is escaped so no string can close it.
+    /// The poller's words, as JSON inside a <script>: `<` is escaped so no string can close it.
+    fn poller_strings(&self) -> Result<String, RenderError> {
         let poller_keys = [
             "operational",
             "degraded_performance",
@@ -236,29 +357,52 @@ impl Renderer {
             .iter()
             .filter_map(|k| Some((*k, self.strings.get(*k)?)))
             .collect();
-        let strings_json = serde_json::to_string(&poller_strings)
-            .unwrap_or_default()
-            .replace('<', "\\u003c");
+        let text = serde_json::to_string(&poller_strings).map_err(|e| RenderError::Serialize {
+            file: "index.html".to_owned(),
+            reason: e.to_string(),
+        })?;
+        Ok(text.replace('<', "\\u003c"))
+    }
 
-        add(
-            "index.html".to_owned(),
-            self.page(
-                "index.html",
-                &serde_json::json!({
-                    "groups": groups,
-                    "counts": front::Counts::of(&snapshot.components),
-                    "ongoing": front::ongoing(snapshot),
-                    "incidents": front::past(snapshot),
-                    "maintenance": snapshot.maintenance,
-                    "open_maintenance": open_maintenance,
-                    "strings_json": strings_json,
-                    "counters": snapshot.counters,
-                    "objectives": front::objectives_with_targets(snapshot),
-                    "service_objectives": snapshot.service_objectives,
-                }),
-                "",
-            )?,
-        );
+    fn index(&self, snapshot: &Snapshot, out: &mut SiteWriter) -> Result<(), RenderError> {
+        let by_id: BTreeMap<&str, &ComponentView> = snapshot
+            .components
+            .iter()
+            .map(|c| (c.id.as_str(), c))
+            .collect();
+        let groups = front::groups(snapshot, &by_id);
+        let open_maintenance: Vec<&IncidentView> = snapshot
+            .maintenance
+            .iter()
+            .filter(|m| {
+                matches!(
+                    m.status,
+                    crate::incident::Status::InProgress | crate::incident::Status::Scheduled
+                )
+            })
+            .collect();
+        self.emit(
+            out,
+            "index.html",
+            "index.html",
+            "",
+            &serde_json::json!({
+                "groups": groups,
+                "counts": front::Counts::of(&snapshot.components),
+                "ongoing": front::ongoing(snapshot),
+                "incidents": front::past(snapshot),
+                "maintenance": snapshot.maintenance,
+                "open_maintenance": open_maintenance,
+                "strings_json": self.poller_strings()?,
+                "counters": snapshot.counters,
+                "objectives": front::objectives_with_targets(snapshot),
+                "service_objectives": snapshot.service_objectives,
+            }),
+        )
+    }
+
+    /// A page and a badge per component.
+    fn components(&self, snapshot: &Snapshot, out: &mut SiteWriter) -> Result<(), RenderError> {
         // By slug, once: looking each one up in the list made 10,000 incidents quadratic.
         let by_slug: std::collections::HashMap<&str, &IncidentView> = snapshot
             .all_incidents
@@ -278,40 +422,64 @@ impl Renderer {
                 .as_deref()
                 .and_then(|m| value_chart::value_chart(&c.daily_value, m));
             let day_incidents = front::day_incidents(&c.bars, &touching, snapshot.generated_at);
-            add(
-                format!("components/{}.html", c.id),
-                self.page(
-                    "component.html",
-                    &serde_json::json!({"component": c, "incidents": touching, "chart": chart, "value_chart": value_chart, "day_incidents": day_incidents}),
-                    "../",
-                )?,
-            );
-            add(
-                format!("badges/{}.svg", c.id),
-                self.badge(&c.label, c.state)?,
-            );
+            self.emit(
+                out,
+                &format!("components/{}.html", c.id),
+                "component.html",
+                "../",
+                &serde_json::json!({"component": c, "incidents": touching, "chart": chart, "value_chart": value_chart, "day_incidents": day_incidents}),
+            )?;
+            self.badge(out, &format!("badges/{}.svg", c.id), &c.label, c.state)?;
         }
-        add(
-            "badges/status.svg".to_owned(),
-            self.badge(&snapshot.site.title, snapshot.overall)?,
-        );
+        Ok(())
+    }
+
+    /// A page per incident and maintenance window.
+    fn incidents(&self, snapshot: &Snapshot, out: &mut SiteWriter) -> Result<(), RenderError> {
+        /// Typed, so a page that is kept costs a digest and no JSON value.
+        #[derive(Serialize)]
+        struct IncidentPage<'a> {
+            incident: &'a IncidentView,
+            component_names: Vec<&'a str>,
+        }
+        let labels: BTreeMap<&str, &str> = snapshot
+            .components
+            .iter()
+            .map(|c| (c.id.as_str(), c.label.as_str()))
+            .collect();
         for i in snapshot
             .all_incidents
             .iter()
             .chain(&snapshot.all_maintenance)
         {
-            let names: Vec<String> = i.components.iter().map(|id| label_of(id)).collect();
-            add(
-                format!("incidents/{}.html", i.slug),
-                self.page(
-                    "incident.html",
-                    &serde_json::json!({"incident": i, "component_names": names}),
-                    "../",
-                )?,
-            );
+            let component_names = i
+                .components
+                .iter()
+                .map(|id| labels.get(id.as_str()).copied().unwrap_or(id.as_str()))
+                .collect();
+            self.emit_typed(
+                out,
+                &format!("incidents/{}.html", i.slug),
+                "incident.html",
+                "../",
+                &IncidentPage {
+                    incident: i,
+                    component_names,
+                },
+            )?;
         }
-        // Incident history, one page per month, so 10,000 incidents stay quick to load.
-        // Past maintenance windows belong to the record too (upcoming ones are on the front page).
+        Ok(())
+    }
+
+    /// Incident history, one page per month, so 10,000 incidents stay quick to load. Past
+    /// maintenance windows belong to the record too (upcoming ones are on the front page).
+    fn history(&self, snapshot: &Snapshot, out: &mut SiteWriter) -> Result<(), RenderError> {
+        #[derive(Serialize)]
+        struct HistoryPage<'a> {
+            month: Option<&'a String>,
+            months: &'a [&'a String],
+            incidents: &'a [&'a IncidentView],
+        }
         let mut months: BTreeMap<String, Vec<&IncidentView>> = BTreeMap::new();
         let past_maintenance = snapshot.all_maintenance.iter().filter(|m| {
             matches!(
@@ -334,80 +502,67 @@ impl Renderer {
         }
         let month_names: Vec<&String> = months.keys().rev().collect();
         for (month, list) in &months {
-            add(
-                format!("history/{month}.html"),
-                self.page(
-                    "history.html",
-                    &serde_json::json!({"month": month, "months": month_names, "incidents": list}),
-                    "../",
-                )?,
-            );
-        }
-        let latest: Vec<&IncidentView> = months
-            .values()
-            .next_back()
-            .map(|v| v.to_vec())
-            .unwrap_or_default();
-        add(
-            "history/index.html".to_owned(),
-            self.page(
+            self.emit_typed(
+                out,
+                &format!("history/{month}.html"),
                 "history.html",
-                &serde_json::json!({"month": months.keys().next_back(), "months": month_names, "incidents": latest}),
                 "../",
-            )?,
-        );
-        add(
-            "objectives.html".to_owned(),
-            self.page(
-                "objectives.html",
-                // The full reference, every row (the front page shows only rows that say something).
-                &serde_json::json!({"objectives": snapshot.objectives}),
-                "",
-            )?,
-        );
-
-        add("status.json".to_owned(), json::status_json(snapshot)?);
-        for (path, bytes) in statuspage::files(snapshot)? {
-            add(path, bytes);
+                &HistoryPage {
+                    month: Some(month),
+                    months: &month_names,
+                    incidents: list,
+                },
+            )?;
         }
-        for (path, bytes) in json::shields(snapshot, |key| self.label(key))? {
-            add(path, bytes);
-        }
-        for (path, bytes) in feeds::files(snapshot) {
-            add(path, bytes);
-        }
-        for (path, content) in STATIC_FILES {
-            add(path.to_owned(), content.as_bytes().to_vec());
-        }
-        add(
-            "robots.txt".to_owned(),
-            format!(
-                "User-agent: *\nAllow: /\nSitemap: {}\n",
-                // A URI, so a line break in the configured base_url cannot add a rule.
-                crate::text::uri(&format!("{}/sitemap.xml", snapshot.site.base_url))
-            )
-            .into_bytes(),
-        );
-        add(
-            "_headers".to_owned(),
-            crate::site::headers_file().into_bytes(),
-        );
-        Ok(out)
+        let latest = months.iter().next_back();
+        self.emit_typed(
+            out,
+            "history/index.html",
+            "history.html",
+            "../",
+            &HistoryPage {
+                month: latest.map(|(m, _)| m),
+                months: &month_names,
+                incidents: latest.map_or(&[][..], |(_, list)| list.as_slice()),
+            },
+        )
     }
 
-    /// `sitemap.xml` over every HTML page of `files` (call last, after content pages).
-    pub fn sitemap(&self, snapshot: &Snapshot, files: &[OutputFile]) -> OutputFile {
-        OutputFile {
-            path: "sitemap.xml".to_owned(),
-            bytes: feeds::sitemap(snapshot, files.iter().map(|f| f.path.as_str())),
+    /// What is made without a template: JSON, feeds, static assets, `robots.txt`, `_headers`.
+    fn generated(&self, snapshot: &Snapshot, out: &mut SiteWriter) -> Result<(), RenderError> {
+        out.put("status.json", None, &json::status_json(snapshot)?)?;
+        for (path, bytes) in statuspage::files(snapshot)? {
+            out.put(&path, None, &bytes)?;
         }
+        for (path, bytes) in json::shields(snapshot, |key| self.label(key))? {
+            out.put(&path, None, &bytes)?;
+        }
+        for (path, bytes) in feeds::files(snapshot) {
+            out.put(&path, None, &bytes)?;
+        }
+        for (path, content) in STATIC_FILES {
+            out.put(path, None, content.as_bytes())?;
+        }
+        let robots = format!(
+            "User-agent: *\nAllow: /\nSitemap: {}\n",
+            // A URI, so a line break in the configured base_url cannot add a rule.
+            crate::text::uri(&format!("{}/sitemap.xml", snapshot.site.base_url))
+        );
+        out.put("robots.txt", None, robots.as_bytes())?;
+        out.put("_headers", None, crate::site::headers_file().as_bytes())
+    }
+
+    /// `sitemap.xml` over every HTML page written so far (call last, after content pages).
+    pub fn sitemap(&self, snapshot: &Snapshot, out: &mut SiteWriter) -> Result<(), RenderError> {
+        let bytes = feeds::sitemap(snapshot, out.paths().iter().map(String::as_str));
+        out.put("sitemap.xml", None, &bytes)
     }
 
     /// `content/*.md` as pages (`content/about.md` => `about.html`); front matter may set `title`.
     ///
     /// A file whose real location is outside `content/` (a symbolic link to
     /// `/proc/self/environ`, say) is left out, never read; `crate::inputs::refused` reports it.
-    pub fn content_pages(&self, dir: &Path) -> Result<Vec<OutputFile>, RenderError> {
+    pub fn content_pages(&self, dir: &Path, out: &mut SiteWriter) -> Result<(), RenderError> {
         let folder = crate::inputs::InputFolder::new(dir);
         let paths: Vec<PathBuf> = folder
             .walk_top(dir)
@@ -416,7 +571,6 @@ impl Renderer {
             .map(|f| f.path)
             .filter(|p| p.extension().is_some_and(|x| x == "md"))
             .collect();
-        let mut out = Vec::new();
         for path in paths {
             let text = match folder.read_to_string(&path) {
                 Ok(Some(text)) => text,
@@ -433,16 +587,15 @@ impl Renderer {
             };
             let (title, body) = front::page_title(&text, &stem);
             let html = crate::incident::markdown::to_safe_html(body);
-            out.push(OutputFile {
-                path: format!("{slug}.html"),
-                bytes: self.page(
-                    "page.html",
-                    &serde_json::json!({"title": title, "html": html, "slug": slug}),
-                    "",
-                )?,
-            });
+            self.emit(
+                out,
+                &format!("{slug}.html"),
+                "page.html",
+                "",
+                &serde_json::json!({"title": title, "html": html, "slug": slug}),
+            )?;
         }
-        Ok(out)
+        Ok(())
     }
 
     /// The theme's label for a state key (`major_outage` => "Major outage", `no_data`).
@@ -456,68 +609,72 @@ impl Renderer {
 
     fn badge(
         &self,
+        out: &mut SiteWriter,
+        path: &str,
         label: &str,
         state: Option<crate::state::ComponentState>,
-    ) -> Result<Vec<u8>, RenderError> {
+    ) -> Result<(), RenderError> {
         let state = crate::state::words(state).key;
         // Width from character count: no font metrics at build time, so be generous.
         let text = self.label(state);
         let lw = 10 + label.chars().count() * 7;
         let rw = 10 + text.chars().count() * 7;
-        self.page(
+        self.emit(
+            out,
+            path,
             "badge.svg",
-            &serde_json::json!({"label": label, "text": text, "state": state, "lw": lw, "rw": rw, "w": lw + rw}),
             "",
+            &serde_json::json!({"label": label, "text": text, "state": state, "lw": lw, "rw": rw, "w": lw + rw}),
         )
     }
 }
 
-/// Brings the build folder `dir` to exactly `files`: only files whose bytes changed are
-/// written (each to a temporary file renamed into place, so a new inode: a published hard link
-/// to the old one is never modified), and files the site no longer has are removed.
-///
-/// The build folder is private to upstate; readers see the published target, which the folder
-/// publisher swaps in whole. Rewriting only what changed keeps a 10,000-incident site from
-/// paying for 10,000 file creations and deletions on every run (the kernel's inode work
-/// dominated the profile).
-pub fn write_site(files: &[OutputFile], dir: &Path) -> Result<(), RenderError> {
-    let io = |path: &Path, e: std::io::Error| RenderError::Io {
-        path: path.display().to_string(),
+/// `value` as JSON bytes, for a digest.
+fn json<T: Serialize + ?Sized>(name: &str, value: &T) -> Result<Vec<u8>, RenderError> {
+    serde_json::to_vec(value).map_err(|e| RenderError::Serialize {
+        file: name.to_owned(),
         reason: e.to_string(),
+    })
+}
+
+/// For each template, the [`VOLATILE`] names that appear in it or in any template it names
+/// (extends, includes, imports), which is what it can print. Over-approximates on purpose: a
+/// name in a comment only costs a render.
+fn volatile_uses(templates: &[(&str, String)]) -> BTreeMap<String, Vec<&'static str>> {
+    let named = |text: &str, other: &str| {
+        ['"', '\'', '`']
+            .iter()
+            .any(|q| text.contains(&format!("{q}{other}{q}")))
     };
-    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-    let mut wanted = std::collections::HashSet::with_capacity(files.len());
-    for f in files {
-        wanted.insert(f.path.as_str());
-        let path: PathBuf = dir.join(&f.path);
-        match std::fs::read(&path) {
-            Ok(old) if old == f.bytes => continue,
-            Ok(_) => {}
-            Err(_) => {
-                // A new file is a new inode anyway: write it directly (a crash leaves a partial
-                // file that the next build sees differ and rewrites).
-                let parent = path.parent().unwrap_or(dir);
-                std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
-                std::fs::write(&path, &f.bytes).map_err(|e| io(&path, e))?;
+    let mut out = BTreeMap::new();
+    for (name, _) in templates {
+        let mut seen = vec![*name];
+        let mut todo = vec![*name];
+        while let Some(current) = todo.pop() {
+            let Some((_, text)) = templates.iter().find(|(n, _)| *n == current) else {
                 continue;
+            };
+            for (other, _) in templates {
+                if !seen.contains(other) && named(text, other) {
+                    seen.push(other);
+                    todo.push(other);
+                }
             }
         }
-        let parent = path.parent().unwrap_or(dir);
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".upstate-")
-            .tempfile_in(parent)
-            .map_err(|e| io(parent, e))?;
-        std::io::Write::write_all(&mut tmp, &f.bytes).map_err(|e| io(&path, e))?;
-        tmp.persist(&path).map_err(|e| io(&path, e.error))?;
+        let texts: Vec<&str> = templates
+            .iter()
+            .filter(|(n, _)| seen.contains(n))
+            .map(|(_, t)| t.as_str())
+            .collect();
+        let uses = VOLATILE
+            .into_iter()
+            .filter(|v| {
+                texts
+                    .iter()
+                    .any(|t| t.contains(v) || t.contains("__tera_context"))
+            })
+            .collect();
+        out.insert((*name).to_owned(), uses);
     }
-    let existing = crate::site::files_list(dir).map_err(|e| io(dir, e))?;
-    let marker = crate::site::MARKER;
-    for stale in existing
-        .iter()
-        .filter(|p| !wanted.contains(p.as_str()) && p.as_str() != marker)
-    {
-        let path = dir.join(stale);
-        std::fs::remove_file(&path).map_err(|e| io(&path, e))?;
-    }
-    Ok(())
+    out
 }

@@ -16,6 +16,7 @@ mod history;
 mod history_git;
 mod import;
 mod incidents;
+mod incremental;
 mod injection;
 #[cfg(unix)]
 mod inputs;

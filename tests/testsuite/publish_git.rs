@@ -144,7 +144,7 @@ address = "127.0.0.1:{}"
 }
 
 /// Every file of the built site (`[publish] output`, default `.upstate/site`), without the
-/// folder's `.upstate-build` marker, which is never published.
+/// folder's `.upstate-build` marker and `.upstate-cache/`, which are never published.
 fn built(site: &TestSite) -> BTreeMap<String, Vec<u8>> {
     let root = site.path().join(".upstate/site");
     let mut out = BTreeMap::new();
@@ -166,6 +166,7 @@ fn built(site: &TestSite) -> BTreeMap<String, Vec<u8>> {
     }
     out.remove(".upstate-build")
         .expect("the build marks its folder");
+    out.retain(|path, _| !upstate::site::is_plumbing(path));
     out
 }
 

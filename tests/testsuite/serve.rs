@@ -201,6 +201,39 @@ fn no_path_leads_out_of_the_site() {
 }
 
 #[test]
+fn the_build_folders_marker_and_cache_are_never_served() {
+    let site = site();
+    site.incident(
+        "2026-11-20-private.md",
+        &format!(
+            "{}private: true\n---\nBody.\n",
+            incident("Secret vendor name").trim_end_matches("---\n")
+        ),
+    );
+    let server = Server::start(&site);
+    assert!(
+        site.path()
+            .join(".upstate/site/.upstate-cache/render-manifest.json")
+            .is_file()
+    );
+    for path in [
+        "/.upstate-build",
+        "/.upstate-cache/render-manifest.json",
+        "/.upstate-cache/markdown.json",
+        "/%2eupstate-cache/markdown.json",
+        "/./.upstate-cache/markdown.json",
+        "/.upstate-cache%2fmarkdown.json",
+    ] {
+        let r = get(server.addr, path);
+        assert!(
+            matches!(r.status, 400 | 404),
+            "{path} answered {}",
+            r.status
+        );
+    }
+}
+
+#[test]
 fn rebuilds_when_an_incident_is_edited_or_a_static_file_added() {
     let site = site();
     site.incident("2026-11-20-outage.md", &incident("Database outage"));

@@ -18,7 +18,8 @@ pub fn upstate() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_upstate"));
     cmd.env_remove("UPSTATE_LOG")
         .env_remove("RUST_LOG")
-        .env_remove("UPSTATE_CONFIG");
+        .env_remove("UPSTATE_CONFIG")
+        .env_remove("UPSTATE_NOW");
     cmd
 }
 

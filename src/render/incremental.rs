@@ -1,0 +1,339 @@
+//! Writes the build folder as files are produced, and remembers what each file was made from
+//! so that the next build renders only the pages whose inputs changed.
+//!
+//! Why: a scheduled run rebuilds a site in which almost nothing changed, and rendering 10,000
+//! incident pages through Tera again to find the same bytes was most of its cost. Each page is a
+//! pure function of (theme, site-wide values, its own context); the manifest
+//! (`.upstate-cache/render-manifest.json` in the build folder) records, per file, a digest of those
+//! inputs and of the bytes written, with the file's size and modification time. A page whose
+//! input digest is unchanged, and whose file still has the recorded size and time, is kept
+//! without rendering. Anything unreadable (no manifest, a corrupt one, another format or another
+//! `upstate` binary) means a full render; the output is the same either way, only slower.
+//!
+//! Streaming: files go to disk as they are rendered, so a build holds one page at a time,
+//! not the whole site, in memory.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use super::RenderError;
+
+/// A SHA-256 digest.
+pub type Digest = [u8; 32];
+
+/// The manifest's path inside the build folder (never published: see [`crate::site::is_plumbing`]).
+const MANIFEST: &str = "render-manifest.json";
+
+/// Bumped whenever what a digest covers changes, so an old manifest is never trusted.
+const FORMAT: u32 = 1;
+
+/// Feeds values into SHA-256 without building their bytes in memory first.
+pub struct Hasher(Sha256);
+
+impl Hasher {
+    pub fn new() -> Self {
+        Self(Sha256::new())
+    }
+
+    /// A delimited byte string: `("ab", "c")` and `("a", "bc")` hash differently.
+    pub fn part(&mut self, bytes: &[u8]) {
+        self.0.update((bytes.len() as u64).to_le_bytes());
+        self.0.update(bytes);
+    }
+
+    /// A value's JSON serialization (self-delimiting, so parts cannot run into each other).
+    pub fn json<T: Serialize + ?Sized>(
+        &mut self,
+        what: &str,
+        value: &T,
+    ) -> Result<(), RenderError> {
+        serde_json::to_writer(&mut *self, value).map_err(|e| RenderError::Serialize {
+            file: what.to_owned(),
+            reason: e.to_string(),
+        })
+    }
+
+    pub fn finish(self) -> Digest {
+        self.0.finalize().into()
+    }
+}
+
+impl std::io::Write for Hasher {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The digest of some bytes.
+pub fn digest(bytes: &[u8]) -> Digest {
+    Sha256::digest(bytes).into()
+}
+
+/// What the manifest remembers about one file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Entry {
+    /// Digest of the page's inputs (hex); `None` for files made without a template.
+    input: Option<String>,
+    /// Digest of the bytes written (hex).
+    output: String,
+    size: u64,
+    /// Modification time in nanoseconds since 1970 (0 = unknown, never trusted).
+    mtime_ns: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct ManifestFile {
+    format: u32,
+    /// The `upstate` binary that wrote it: the renderer's own code is an input of every page.
+    program: String,
+    files: HashMap<String, Entry>,
+}
+
+/// How much a build rendered, kept and wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteStats {
+    /// Pages rendered through the theme.
+    pub rendered: usize,
+    /// Pages whose inputs had not changed: kept as they were, not rendered.
+    pub kept: usize,
+    /// Files whose bytes changed (or were new) and were written.
+    pub written: usize,
+    /// Files the site no longer has, removed.
+    pub removed: usize,
+}
+
+/// The build folder, being written. Call [`SiteWriter::finish`] at the end: it removes the files
+/// this build did not make and saves the manifest.
+pub struct SiteWriter {
+    dir: PathBuf,
+    old: HashMap<String, Entry>,
+    new: HashMap<String, Entry>,
+    /// Every path produced, in order (the sitemap lists pages in this order).
+    order: Vec<String>,
+    pub stats: WriteStats,
+}
+
+fn program() -> String {
+    crate::site::program_id()
+}
+
+fn mtime_ns(meta: &std::fs::Metadata) -> u64 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(0))
+}
+
+fn io_error(path: &Path, e: &std::io::Error) -> RenderError {
+    RenderError::Io {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    }
+}
+
+impl SiteWriter {
+    /// Opens the build folder `dir` (created if missing) and reads its manifest; a missing,
+    /// unreadable or foreign manifest only means every page is rendered.
+    pub fn open(dir: &Path) -> Result<Self, RenderError> {
+        std::fs::create_dir_all(dir).map_err(|e| io_error(dir, &e))?;
+        let path = dir.join(crate::site::CACHE_DIR).join(MANIFEST);
+        let old = std::fs::read(&path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<ManifestFile>(&bytes).ok())
+            .filter(|m| m.format == FORMAT && m.program == program())
+            .map(|m| m.files)
+            .unwrap_or_default();
+        Ok(Self {
+            dir: dir.to_owned(),
+            old,
+            new: HashMap::new(),
+            order: Vec::new(),
+            stats: WriteStats::default(),
+        })
+    }
+
+    /// Whether this build already produced `path`.
+    pub fn contains(&self, path: &str) -> bool {
+        self.new.contains_key(path)
+    }
+
+    /// Every path this build produced, in the order produced.
+    pub fn paths(&self) -> &[String] {
+        &self.order
+    }
+
+    /// The recorded entry of `path`, if the file on disk is still the one it describes.
+    fn intact(&self, path: &str) -> Option<&Entry> {
+        let entry = self.old.get(path)?;
+        let meta = std::fs::symlink_metadata(self.dir.join(path)).ok()?;
+        let same = meta.is_file()
+            && meta.len() == entry.size
+            && entry.mtime_ns != 0
+            && mtime_ns(&meta) == entry.mtime_ns;
+        same.then_some(entry)
+    }
+
+    /// Keeps `path` as it is when it was made from exactly `input` and is untouched since;
+    /// returns whether it did (then the caller does not render it).
+    pub fn keep_if_fresh(&mut self, path: &str, input: &Digest) -> bool {
+        let input = hex::encode(input);
+        let Some(entry) = self
+            .intact(path)
+            .filter(|e| e.input.as_deref() == Some(input.as_str()))
+            .cloned()
+        else {
+            return false;
+        };
+        self.new.insert(path.to_owned(), entry);
+        self.order.push(path.to_owned());
+        self.stats.kept += 1;
+        true
+    }
+
+    /// Records that `path` is `bytes` (made from `input`, when it came from a template) and
+    /// writes it unless the folder already has those bytes. A changed file is written to a
+    /// temporary file renamed into place, so a new inode: a published hard link to the old one
+    /// is never modified.
+    pub fn put(
+        &mut self,
+        path: &str,
+        input: Option<Digest>,
+        bytes: &[u8],
+    ) -> Result<(), RenderError> {
+        if input.is_some() {
+            self.stats.rendered += 1;
+        }
+        let output = hex::encode(digest(bytes));
+        let input = input.map(hex::encode);
+        let target = self.dir.join(path);
+        let same = match self.intact(path) {
+            // The manifest vouches for what is on disk: no need to read it.
+            Some(entry) => entry.output == output,
+            None => std::fs::read(&target).is_ok_and(|old| old == bytes),
+        };
+        if !same {
+            write_file(&self.dir, &target, bytes)?;
+            self.stats.written += 1;
+        }
+        let meta = std::fs::symlink_metadata(&target).map_err(|e| io_error(&target, &e))?;
+        self.new.insert(
+            path.to_owned(),
+            Entry {
+                input,
+                output,
+                size: meta.len(),
+                mtime_ns: mtime_ns(&meta),
+            },
+        );
+        self.order.push(path.to_owned());
+        Ok(())
+    }
+
+    /// Removes the files the site no longer has and saves the manifest. Returns every path of
+    /// the site, in the order produced, and what was done.
+    pub fn finish(mut self) -> Result<(Vec<String>, WriteStats), RenderError> {
+        let dir = self.dir.clone();
+        let existing = crate::site::files_list(&dir).map_err(|e| io_error(&dir, &e))?;
+        let wanted: HashSet<&str> = self.order.iter().map(String::as_str).collect();
+        for stale in existing
+            .iter()
+            .filter(|p| !wanted.contains(p.as_str()) && !crate::site::is_plumbing(p))
+        {
+            let path = dir.join(stale);
+            std::fs::remove_file(&path).map_err(|e| io_error(&path, &e))?;
+            self.stats.removed += 1;
+        }
+        let cache = dir.join(crate::site::CACHE_DIR);
+        let manifest = ManifestFile {
+            format: FORMAT,
+            program: program(),
+            files: std::mem::take(&mut self.new),
+        };
+        let bytes = serde_json::to_vec(&manifest).map_err(|e| RenderError::Serialize {
+            file: MANIFEST.to_owned(),
+            reason: e.to_string(),
+        })?;
+        std::fs::create_dir_all(&cache).map_err(|e| io_error(&cache, &e))?;
+        write_file(&cache, &cache.join(MANIFEST), &bytes)?;
+        Ok((self.order, self.stats))
+    }
+}
+
+/// Writes `bytes` to `path`: directly when the file is new (a crash leaves a partial file that
+/// the next build sees differ and rewrites), else through a renamed temporary file.
+fn write_file(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), RenderError> {
+    let parent = path.parent().unwrap_or(dir);
+    if std::fs::symlink_metadata(path).is_err() {
+        std::fs::create_dir_all(parent).map_err(|e| io_error(parent, &e))?;
+        return std::fs::write(path, bytes).map_err(|e| io_error(path, &e));
+    }
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".upstate-")
+        .tempfile_in(parent)
+        .map_err(|e| io_error(parent, &e))?;
+    tmp.write_all(bytes).map_err(|e| io_error(path, &e))?;
+    tmp.persist(path).map_err(|e| io_error(path, &e.error))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_is_kept_only_while_its_inputs_and_its_file_are_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = digest(b"inputs");
+        let mut w = SiteWriter::open(dir.path()).unwrap();
+        w.put("a.html", Some(input), b"one").unwrap();
+        w.finish().unwrap();
+
+        let mut w = SiteWriter::open(dir.path()).unwrap();
+        assert!(w.keep_if_fresh("a.html", &input));
+        assert!(!w.keep_if_fresh("b.html", &input));
+        w.finish().unwrap();
+
+        // Edited behind upstate's back: rendered again.
+        std::fs::write(dir.path().join("a.html"), b"three").unwrap();
+        let mut w = SiteWriter::open(dir.path()).unwrap();
+        assert!(!w.keep_if_fresh("a.html", &input));
+        w.put("a.html", Some(input), b"one").unwrap();
+        let (paths, stats) = w.finish().unwrap();
+        assert_eq!(paths, ["a.html"]);
+        assert_eq!(stats.written, 1);
+        assert_eq!(std::fs::read(dir.path().join("a.html")).unwrap(), b"one");
+
+        // A corrupt manifest: nothing is trusted.
+        std::fs::write(dir.path().join(crate::site::CACHE_DIR).join(MANIFEST), b"{").unwrap();
+        let mut w = SiteWriter::open(dir.path()).unwrap();
+        assert!(!w.keep_if_fresh("a.html", &input));
+    }
+
+    #[test]
+    fn stale_files_go_and_plumbing_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(crate::site::MARKER), b"").unwrap();
+        std::fs::write(dir.path().join("old.html"), b"old").unwrap();
+        let mut w = SiteWriter::open(dir.path()).unwrap();
+        w.put("new.html", None, b"new").unwrap();
+        let (_, stats) = w.finish().unwrap();
+        assert_eq!(stats.removed, 1);
+        assert!(dir.path().join(crate::site::MARKER).exists());
+        assert!(!dir.path().join("old.html").exists());
+        assert!(
+            dir.path()
+                .join(crate::site::CACHE_DIR)
+                .join(MANIFEST)
+                .exists()
+        );
+    }
+}
