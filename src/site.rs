@@ -49,6 +49,22 @@ pub fn cache_file(dir: &Path, name: &str) -> Option<std::path::PathBuf> {
         .then(|| dir.join(CACHE_DIR).join(name))
 }
 
+/// The mode of a site file: what `std::fs::write` gives a new file (0666, less the umask).
+pub fn readable_file() -> std::fs::Permissions {
+    mode(0o666)
+}
+
+/// The mode of a site folder: what `std::fs::create_dir` gives (0777, less the umask).
+pub fn readable_dir() -> std::fs::Permissions {
+    mode(0o777)
+}
+
+/// Unix permission bits (upstate runs on Linux and macOS runners; folder publishing relies on
+/// POSIX renames and hard links anyway).
+fn mode(bits: u32) -> std::fs::Permissions {
+    std::os::unix::fs::PermissionsExt::from_mode(bits)
+}
+
 /// Writes a cache file through a renamed temporary file, so a reader never sees half of one.
 pub fn write_cache_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let parent = path.parent().unwrap_or(Path::new("."));

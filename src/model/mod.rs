@@ -315,7 +315,7 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
     let observed_at = components.iter().filter_map(|c| c.last_checked_at).max();
     let groups = group(&components);
     let window_start = now - config.site.incident_window.chrono();
-    let lists = incident_lists(incidents, ids, now, window_start);
+    let lists = incident_lists(incidents, ids, now, window_start, markdown);
 
     Snapshot {
         site: site_view(config),
@@ -636,6 +636,7 @@ fn incident_lists(
     ids: Vec<(String, Vec<String>)>,
     now: DateTime<Utc>,
     window_start: DateTime<Utc>,
+    markdown: &crate::incident::cache::MarkdownCache,
 ) -> IncidentLists {
     let mut views: Vec<IncidentView> = incidents
         .iter()

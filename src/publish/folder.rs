@@ -51,6 +51,9 @@ impl FolderTarget {
         std::fs::create_dir_all(parent).map_err(|e| fail(e.to_string()))?;
         let staging = tempfile::Builder::new()
             .prefix(".upstate-publish-")
+            // It becomes the served folder: the mode `create_dir` gives (0777 less the umask),
+            // never a temporary folder's 0700, which a web server as another user cannot enter.
+            .permissions(crate::site::readable_dir())
             .tempdir_in(parent)
             .map_err(|e| fail(e.to_string()))?;
         for (path, bytes) in &new {

@@ -278,6 +278,10 @@ fn write_file(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), RenderError> 
     }
     let mut tmp = tempfile::Builder::new()
         .prefix(".upstate-")
+        // A page is for readers: the mode `fs::write` gives a new file (0666 less the umask),
+        // never the temporary file's private 0600 (the folder target publishes hard links, and
+        // a web server running as another user could not read a rewritten page).
+        .permissions(crate::site::readable_file())
         .tempfile_in(parent)
         .map_err(|e| io_error(parent, &e))?;
     tmp.write_all(bytes).map_err(|e| io_error(path, &e))?;

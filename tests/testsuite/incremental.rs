@@ -3,13 +3,11 @@
 //! incrementally (folder `a`, never cleared) must be byte-identical to the site built from
 //! scratch (folder `b`, removed before each build): same files, same bytes.
 
-use crate::common;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use chrono::{DateTime, Utc};
 use crate::common::{TestSite, text, upstate};
+use chrono::{DateTime, Utc};
 use upstate::history::{History, LocalStore, RawObservation};
 use upstate::probe::{Observation, Outcome};
 use upstate::state::{ComponentState, Memory};

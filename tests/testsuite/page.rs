@@ -188,3 +188,37 @@ fn r19_maintenance_calendar_is_stamped_with_the_build_time() {
     let callout = html.find("id=\"now-h\"").expect("ongoing callout");
     assert!(html[callout..].find("Upgrade").unwrap() < html[callout..].find("comp-h").unwrap());
 }
+
+/// A page rewritten on a later run is as readable as a new one: the build folder replaces files
+/// through temporary files (mode 0600) and the folder target publishes hard links to them in a
+/// staging folder (mode 0700), which a web server running as another user could not read.
+#[test]
+fn published_files_and_folder_are_readable_by_the_web_server() {
+    use std::os::unix::fs::PermissionsExt;
+    let site = site("");
+    run(&site);
+    site.incident(
+        "2026-11-02-db.md",
+        "---\ntitle: Database down\nseverity: major\nstatus: resolved\ncomponents: [db]\n\
+         discovered_at: 2026-11-02T14:05:00Z\nresolved_at: 2026-11-02T15:00:00Z\n---\nThe disk filled.\n",
+    );
+    run(&site);
+    // What this process's umask gives a new file and folder: the modes a reader can rely on.
+    let probe_file = site.path().join("probe.txt");
+    std::fs::write(&probe_file, "x").unwrap();
+    let probe_dir = site.path().join("probe-dir");
+    std::fs::create_dir(&probe_dir).unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(
+        mode(&site.public("")),
+        mode(&probe_dir),
+        "the published folder"
+    );
+    for rewritten in ["index.html", "status.json", "components/db.html"] {
+        assert_eq!(
+            mode(&site.public(rewritten)),
+            mode(&probe_file),
+            "{rewritten} was rewritten on the second run"
+        );
+    }
+}
