@@ -23,20 +23,10 @@ pub fn run_with(path: &Path, merge: bool) -> Exit {
     for e in &left_out {
         print_input_error(e);
     }
-    let store = match pipeline::store(&config) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::Invalid;
-        }
+    let mut history = match open_history(&config) {
+        Ok(history) => history,
+        Err(exit) => return exit,
     };
-    // A shared store (git) is fetched first; one that cannot be read is an error, never a page
-    // built from empty history.
-    if let Err(e) = store.sync() {
-        eprintln!("error: {e}");
-        return Exit::Fatal;
-    }
-    let mut history = History::open_read_only(store, pipeline::retention(&config));
     // A file with errors is shown at the last valid version a run remembered.
     let loaded = pipeline::load_incidents_remembering(&config, &mut history);
     for e in &loaded.errors {
@@ -95,6 +85,20 @@ pub fn run_with(path: &Path, merge: bool) -> Exit {
     } else {
         Exit::Attention
     }
+}
+
+/// History, read only. A shared store (git) is fetched first; one that cannot be read is an
+/// error, never a page built from empty history.
+fn open_history(config: &upstate::config::Config) -> Result<History, Exit> {
+    let store = pipeline::store(config).map_err(|e| {
+        eprintln!("error: {e}");
+        Exit::Invalid
+    })?;
+    if let Err(e) = store.sync() {
+        eprintln!("error: {e}");
+        return Err(Exit::Fatal);
+    }
+    Ok(History::open_read_only(store, pipeline::retention(config)))
 }
 
 /// The build's "now": the clock, or `UPSTATE_NOW` (RFC 3339) when set, so a build can be

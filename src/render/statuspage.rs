@@ -196,6 +196,30 @@ fn incident(i: &IncidentView, snapshot: &Snapshot, page: &str, all: &[Value]) ->
     v
 }
 
+/// The maintenance lists of the API, as its documents carry them.
+struct Maintenance {
+    upcoming: Vec<Value>,
+    active: Vec<Value>,
+    all: Vec<Value>,
+}
+
+/// The newest 50 maintenance windows: scheduled, in progress, and all of them.
+fn maintenance(snapshot: &Snapshot, page: &str, comps: &[Value]) -> Maintenance {
+    let maint: Vec<&IncidentView> = snapshot.maintenance.iter().take(50).collect();
+    let of = |status: Option<Status>| -> Vec<Value> {
+        maint
+            .iter()
+            .filter(|m| status.is_none_or(|s| m.status == s))
+            .map(|m| incident(m, snapshot, page, comps))
+            .collect()
+    };
+    Maintenance {
+        upcoming: of(Some(Status::Scheduled)),
+        active: of(Some(Status::InProgress)),
+        all: of(None),
+    }
+}
+
 /// Every file of the API. A document that cannot be serialized is an error, never an empty
 /// file published in its place.
 pub fn files(snapshot: &Snapshot) -> Result<Vec<(String, Vec<u8>)>, RenderError> {
@@ -219,21 +243,11 @@ pub fn files(snapshot: &Snapshot) -> Result<Vec<(String, Vec<u8>)>, RenderError>
         .filter(|i| i.active)
         .map(|i| incident(i, snapshot, &page, &comps))
         .collect();
-    let maint: Vec<&IncidentView> = snapshot.maintenance.iter().take(50).collect();
-    let upcoming: Vec<Value> = maint
-        .iter()
-        .filter(|m| m.status == Status::Scheduled)
-        .map(|m| incident(m, snapshot, &page, &comps))
-        .collect();
-    let active: Vec<Value> = maint
-        .iter()
-        .filter(|m| m.status == Status::InProgress)
-        .map(|m| incident(m, snapshot, &page, &comps))
-        .collect();
-    let all_maint: Vec<Value> = maint
-        .iter()
-        .map(|m| incident(m, snapshot, &page, &comps))
-        .collect();
+    let Maintenance {
+        upcoming,
+        active,
+        all: all_maint,
+    } = maintenance(snapshot, &page, &comps);
     let summary_maint: Vec<Value> = upcoming.iter().chain(&active).cloned().collect();
     let objectives = json!(super::json::objectives(snapshot));
     let docs = vec![

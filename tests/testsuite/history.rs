@@ -6,7 +6,7 @@ use crate::common;
 use std::collections::BTreeMap;
 
 use crate::common::history_fixtures::{obs, retention, t};
-use crate::common::{TestSite, http_server, text};
+use crate::common::{TestSite, http_server, text, upstate};
 use chrono::{DateTime, Duration, Utc};
 use upstate::history::{History, LocalStore};
 use upstate::state::{ComponentState, Memory};
@@ -321,8 +321,15 @@ fn build_after_a_window_ends_shows_the_probe_not_the_window() {
         "degraded",
         "inside the window"
     );
-    std::thread::sleep(std::time::Duration::from_secs(4));
-    assert_eq!(site.cmd(&["build"]).status.code(), Some(0));
+    // The clock moved past the window's end (`UPSTATE_NOW`), rather than a sleep.
+    let later = fmt(now + Duration::seconds(10));
+    let out = upstate()
+        .args(["build", "--config"])
+        .arg(site.config())
+        .env("UPSTATE_NOW", &later)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let built: serde_json::Value = serde_json::from_slice(
         &std::fs::read(site.path().join(".upstate/site/status.json")).unwrap(),
     )
