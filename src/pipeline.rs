@@ -251,6 +251,12 @@ pub fn render(
 fn static_files(dir: &std::path::Path, out: &mut SiteWriter) -> Result<(), RenderError> {
     let folder = crate::inputs::InputFolder::new(dir);
     for file in folder.walk(dir).files {
+        // `static/.upstate-cache/…` or a marker would land in the build's own plumbing (a cache
+        // that the next build trusts): never copied.
+        if crate::site::is_plumbing(&file.relative) {
+            tracing::warn!(file = %file.relative, "static/ file ignored: the name is the build folder's own.");
+            continue;
+        }
         if out.contains(&file.relative) {
             tracing::warn!(file = %file.relative, "static/ file ignored: the build makes a file with this name.");
             continue;

@@ -21,23 +21,77 @@ pub fn is_plumbing(rel: &str) -> bool {
             .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
-/// Identifies the running `upstate` binary (version, size, modification time). Everything in the
-/// build folder's cache was computed by some binary's code: a rebuilt one may compute it
-/// differently, so a cache written by another binary is not trusted.
+/// Identifies the running `upstate` binary to the caches it writes: a digest of its version, the
+/// executable's size and modification time (read once, at first use) and a random key kept
+/// outside the site folder ([`cache_key`]).
+///
+/// Why keyed: the caches hold sanitised HTML and rendered pages that later builds publish as
+/// they are. A cache committed by a pull request (under the build folder, or anywhere a build
+/// might copy it) must never be trusted, and version, size and time alone can be read off a
+/// public release or image. Without the key, nobody can write a cache this machine accepts.
 pub fn program_id() -> String {
-    let exe = std::env::current_exe()
-        .ok()
-        .and_then(|p| std::fs::metadata(p).ok())
-        .map(|m| {
-            let mtime = m
-                .modified()
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map_or(0, |d| d.as_nanos());
-            format!("{}:{mtime}", m.len())
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        use sha2::Digest as _;
+        let exe = std::env::current_exe()
+            .ok()
+            .and_then(|p| std::fs::metadata(p).ok())
+            .map(|m| {
+                let mtime = m
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_nanos());
+                format!("{}:{mtime}", m.len())
+            })
+            .unwrap_or_else(|| "unknown".to_owned());
+        let mut id = sha2::Sha256::new();
+        id.update(format!("{} {exe}\n", env!("CARGO_PKG_VERSION")));
+        id.update(cache_key());
+        hex::encode(id.finalize())
+    })
+    .clone()
+}
+
+/// 32 random bytes kept in the user's cache folder (`$XDG_CACHE_HOME/upstate/cache-key`, else
+/// `~/.cache/upstate/cache-key`), outside any repository a pull request can write to. Where
+/// there is none, a fresh key for this process: the caches are then never reused, which costs
+/// time, never correctness.
+fn cache_key() -> Vec<u8> {
+    let folder = std::env::var_os("XDG_CACHE_HOME")
+        .map(std::path::PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .map(|home| std::path::PathBuf::from(home).join(".cache"))
+                .filter(|p| p.is_absolute())
         })
-        .unwrap_or_else(|| "unknown".to_owned());
-    format!("{} {exe}", env!("CARGO_PKG_VERSION"))
+        .map(|p| p.join("upstate"));
+    let fresh = || {
+        let mut key = vec![0u8; 32];
+        // No randomness at all: the key is still unknown to anyone outside this process
+        // only if it is random, so the caches are not trusted (a key nobody can match).
+        if getrandom::fill(&mut key).is_err() {
+            key = std::process::id().to_le_bytes().to_vec();
+            key.extend(format!("{:?}", std::time::SystemTime::now()).into_bytes());
+        }
+        key
+    };
+    let Some(folder) = folder else {
+        return fresh();
+    };
+    let path = folder.join("cache-key");
+    if let Ok(key) = std::fs::read(&path)
+        && key.len() == 32
+    {
+        return key;
+    }
+    let key = fresh();
+    let kept = std::fs::create_dir_all(&folder).and_then(|()| write_cache_file(&path, &key));
+    if let Err(e) = kept {
+        tracing::debug!(file = %path.display(), error = %e, "Cache key not kept; caches will not be reused.");
+    }
+    key
 }
 
 /// A cache file of the build folder `dir`, named `name` inside [`CACHE_DIR`], when `dir` is

@@ -88,12 +88,14 @@ pub async fn run(config_path: &Path, bind: IpAddr, port: u16) -> Exit {
 }
 
 /// The build folder's plumbing (its marker, its cache, which holds parsed incident files, private
-/// ones included) is not part of the site: the preview never serves it, however it is spelled.
+/// ones excluded) is not part of the site: the preview never serves it, however it is spelled.
 async fn hide_plumbing(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     let path = percent_encoding::percent_decode_str(request.uri().path()).decode_utf8_lossy();
+    // Lower-cased: a case-insensitive file system (macOS) serves `.UPSTATE-CACHE` too.
+    let path = path.to_ascii_lowercase();
     if path.split(['/', '\\']).any(upstate::site::is_plumbing) {
         return axum::response::IntoResponse::into_response(axum::http::StatusCode::NOT_FOUND);
     }

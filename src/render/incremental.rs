@@ -209,6 +209,13 @@ impl SiteWriter {
         input: Option<Digest>,
         bytes: &[u8],
     ) -> Result<(), RenderError> {
+        // The marker and the cache are the build's own; no output may overwrite them.
+        if crate::site::is_plumbing(path) {
+            return Err(RenderError::Io {
+                path: path.to_owned(),
+                reason: "is the build folder's own plumbing, never an output".to_owned(),
+            });
+        }
         if input.is_some() {
             self.stats.rendered += 1;
         }

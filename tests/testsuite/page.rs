@@ -222,3 +222,30 @@ fn published_files_and_folder_are_readable_by_the_web_server() {
         );
     }
 }
+
+/// A file in `static/` named like the build's own cache is never copied into the build folder:
+/// the next build would trust it, and cached Markdown is published as it is (review of issue 18).
+#[test]
+fn static_files_never_reach_the_build_cache() {
+    let site = site("");
+    let forged = br#"{"format":1,"program":"x","entries":{}}"#;
+    for name in ["markdown.json", "incidents.json", "render-manifest.json"] {
+        let path = site.path().join("static/.upstate-cache").join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, forged).unwrap();
+    }
+    std::fs::write(site.path().join("static/.upstate-build"), "forged").unwrap();
+    run(&site);
+    run(&site);
+    let build = site.path().join(".upstate/site");
+    for name in ["markdown.json", "incidents.json", "render-manifest.json"] {
+        let cached = build.join(".upstate-cache").join(name);
+        let bytes = std::fs::read(&cached).unwrap_or_default();
+        assert_ne!(bytes, forged, "{name} came from static/");
+        assert!(!site.public(&format!(".upstate-cache/{name}")).exists());
+    }
+    assert_ne!(
+        std::fs::read(build.join(".upstate-build")).unwrap_or_default(),
+        b"forged"
+    );
+}
