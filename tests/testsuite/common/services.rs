@@ -2,7 +2,7 @@
 //! the helpers try to start them, and fail with a message naming the package to install.
 
 use std::net::TcpStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -203,8 +203,8 @@ fn private_cluster(
     (port, dir)
 }
 
-/// Clusters from earlier test processes (a test binary has no teardown hook) are stopped and
-/// removed, so at most one outlives a test run.
+/// Clusters of test processes that have ended (a test binary has no teardown hook) are stopped
+/// and removed, so at most one outlives a test run; a running suite's are never touched.
 fn stop_stale_clusters(bin: &std::path::Path) {
     let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
         return;
@@ -217,9 +217,11 @@ fn stop_stale_clusters(bin: &std::path::Path) {
         {
             continue;
         }
-        // This process's own clusters stay; those of earlier test processes go.
+        // Clusters of a test process still running (this one, or another suite run beside it)
+        // stay; those of processes that have ended go.
         let owner = std::fs::read_to_string(path.join("owner")).unwrap_or_default();
-        if owner.trim() == std::process::id().to_string() {
+        let owner = owner.trim();
+        if !owner.is_empty() && Path::new("/proc").join(owner).exists() {
             continue;
         }
         let data = path.join("data");
