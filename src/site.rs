@@ -69,8 +69,8 @@ fn cache_key() -> Vec<u8> {
         .map(|p| p.join("upstate"));
     let fresh = || {
         let mut key = vec![0u8; 32];
-        // No randomness at all: the key is still unknown to anyone outside this process
-        // only if it is random, so the caches are not trusted (a key nobody can match).
+        // No randomness from the OS (never seen on Linux): the process id and the time, a key
+        // of another length, which no later process reads back, so no cache is ever reused.
         if getrandom::fill(&mut key).is_err() {
             key = std::process::id().to_le_bytes().to_vec();
             key.extend(format!("{:?}", std::time::SystemTime::now()).into_bytes());

@@ -122,10 +122,6 @@ pub struct SiteWriter {
     pub stats: WriteStats,
 }
 
-fn program() -> String {
-    crate::site::program_id()
-}
-
 fn mtime_ns(meta: &std::fs::Metadata) -> u64 {
     meta.modified()
         .ok()
@@ -149,7 +145,7 @@ impl SiteWriter {
         let old = std::fs::read(&path)
             .ok()
             .and_then(|bytes| serde_json::from_slice::<ManifestFile>(&bytes).ok())
-            .filter(|m| m.format == FORMAT && m.program == program())
+            .filter(|m| m.format == FORMAT && m.program == crate::site::program_id())
             .map(|m| m.files)
             .unwrap_or_default();
         Ok(Self {
@@ -259,18 +255,18 @@ impl SiteWriter {
             std::fs::remove_file(&path).map_err(|e| io_error(&path, &e))?;
             self.stats.removed += 1;
         }
-        let cache = dir.join(crate::site::CACHE_DIR);
         let manifest = ManifestFile {
             format: FORMAT,
-            program: program(),
+            program: crate::site::program_id(),
             files: std::mem::take(&mut self.new),
         };
         let bytes = serde_json::to_vec(&manifest).map_err(|e| RenderError::Serialize {
             file: MANIFEST.to_owned(),
             reason: e.to_string(),
         })?;
-        std::fs::create_dir_all(&cache).map_err(|e| io_error(&cache, &e))?;
-        write_file(&cache, &cache.join(MANIFEST), &bytes)?;
+        // A cache file like the others (private, replaced whole), not a page.
+        let path = dir.join(crate::site::CACHE_DIR).join(MANIFEST);
+        crate::site::write_cache_file(&path, &bytes).map_err(|e| io_error(&path, &e))?;
         Ok((self.order, self.stats))
     }
 }
