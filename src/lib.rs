@@ -5,6 +5,7 @@
 //! it, and [`publish`] the folder. Each stage is one module; see `DESIGN.md` for the map.
 
 pub mod config;
+pub mod digest;
 mod document;
 pub mod duration;
 pub mod git;

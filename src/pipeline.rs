@@ -32,19 +32,24 @@ pub fn load_incidents(config: &Config) -> (Vec<Incident>, Vec<IncidentError>) {
 
 /// Parses every incident file; a file that has errors is published at the last valid version
 /// history remembers ([`History::remembered_incidents`]), its errors still reported. Files an
-/// earlier build parsed, unchanged since, come from the build folder's cache.
+/// earlier build parsed, unchanged since, come from the build folder's cache. With `texts`,
+/// every file's text is read into [`crate::incident::Loaded::remember`] (for a run to save);
+/// without (`build`, which writes no history), an unchanged file is not even read.
 pub fn load_incidents_remembering(
     config: &Config,
     history: &mut History,
+    texts: bool,
 ) -> crate::incident::Loaded {
     let ids = config.component_ids();
-    let remembered = history.remembered_incidents();
-    let path = crate::site::cache_file(&output_dir(config), "incidents.json");
-    let mut cache = crate::incident::cache::ParseCache::open(path);
-    let loaded =
-        crate::incident::load_dir_cached(&incidents_dir(config), &ids, &remembered, &mut cache);
-    cache.save();
-    loaded
+    let path = crate::site::cache_file(&output_dir(config), "incidents.bin");
+    let cache = crate::incident::cache::ParseCache::open(path);
+    crate::incident::load_dir_cached(
+        &incidents_dir(config),
+        &ids,
+        || history.remembered_incidents(),
+        cache,
+        texts,
+    )
 }
 
 /// The configured history store.
@@ -218,8 +223,6 @@ pub fn render(
     // the folder is checked and marked, so even a first build can keep its Markdown cache there.
     let mut renderer = Renderer::new(&config.base_dir(), &config.site.theme)?;
     let dir = prepare_output(config)?;
-    let markdown =
-        crate::incident::cache::MarkdownCache::open(crate::site::cache_file(&dir, "markdown.json"));
     let snapshot = model::build(
         model::Inputs {
             config,
@@ -228,11 +231,9 @@ pub fn render(
             counters,
             now,
             stale_now,
-            markdown: &markdown,
         },
         history,
     );
-    markdown.save();
     renderer.set_globals(&snapshot)?;
     let mut out = SiteWriter::open(&dir)?;
     renderer.render(&snapshot, &mut out)?;
@@ -394,7 +395,7 @@ pub async fn run(
     }
     let (target, mut history) = open(config, notice).await?;
     // Read under the lock: the last valid version of a file with errors is in history.
-    let loaded = load_incidents_remembering(config, &mut history);
+    let loaded = load_incidents_remembering(config, &mut history, true);
     report_incident_errors(&loaded, &mut attention, notice);
     let incidents = loaded.incidents;
     let observed = observe(config, &history, merge, &mut attention, notice, progress).await;

@@ -28,7 +28,7 @@ pub fn run_with(path: &Path, merge: bool) -> Exit {
         Err(exit) => return exit,
     };
     // A file with errors is shown at the last valid version a run remembered.
-    let loaded = pipeline::load_incidents_remembering(&config, &mut history);
+    let loaded = pipeline::load_incidents_remembering(&config, &mut history, false);
     for e in &loaded.errors {
         print_incident_error(e);
     }

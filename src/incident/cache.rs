@@ -1,79 +1,148 @@
-//! Parsed incident files and rendered Markdown, remembered in the build folder's cache
-//! (`.upstate-cache/`) between builds.
+//! Parsed incident files, remembered in the build folder's cache (`.upstate-cache/`) between
+//! builds.
 //!
-//! Why: a scheduled run of a site with 10,000 incident files changed none of them, yet reading
-//! their YAML front matter and turning their Markdown into sanitised HTML was a third of a
-//! rebuild. Both are pure functions of the file's text (and, for the front matter, the
-//! component ids it is checked against), so they are cached by a digest of exactly that. Only
-//! successes are cached: a file with errors is parsed, and reported, every time; so is a private
-//! incident, whose text stays out of the cache. A cache from another format or another `upstate`
-//! binary is ignored; so is one that cannot be read.
+//! Why: a scheduled build of a site with 10,000 incident files changed none of them, yet
+//! reading each file, its YAML front matter and turning its Markdown into sanitised HTML was
+//! most of a rebuild. A parse is a pure function of the file's path, its text and the component
+//! ids it is checked against ([`source_digest`]), so it is remembered under the file's path with
+//! that digest, and with the file's stamp (size, modification and change times, inode):
+//!
+//! - a file whose stamp is unchanged is not even read (when the caller needs no text);
+//! - a file whose stamp changed but whose text did not (a `touch`, a fresh checkout) is read,
+//!   found unchanged and not parsed.
+//!
+//! A stamp is only trusted when it was recorded well after the file's last change: a file
+//! rewritten within the file system's clock tick keeps its times, and such a file must be read
+//! (git's "racily clean" rule). Only successes are cached: a file with errors is parsed, and
+//! reported, every time; so is a private incident, whose text stays out of the cache. A cache
+//! from another format or another `upstate` binary is ignored, as is one that cannot be read.
+//!
+//! The file is `postcard`, not JSON: 10,000 parsed incidents with their HTML are tens of
+//! megabytes, and decoding them as JSON cost more than the rest of a rebuild.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 
 use super::{Incident, IncidentError};
 
 /// Bumped whenever what is cached, or how it is keyed, changes.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
-/// What a cache file holds: entries by hex digest of their inputs.
-#[derive(Serialize, Deserialize)]
-struct CacheFile<T> {
-    format: u32,
-    program: String,
-    entries: HashMap<String, T>,
+/// How long after a file's last change its stamp is trusted: well over any file system's
+/// timestamp granularity.
+const SETTLED: Duration = Duration::from_secs(2);
+
+/// What identifies a file's current content without reading it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stamp {
+    len: u64,
+    mtime_ns: i128,
+    ctime_ns: i128,
+    inode: u64,
 }
 
-fn load<T: serde::de::DeserializeOwned>(path: Option<&Path>) -> HashMap<String, T> {
-    path.and_then(|p| std::fs::read(p).ok())
-        .and_then(|bytes| serde_json::from_slice::<CacheFile<T>>(&bytes).ok())
-        .filter(|f| f.format == FORMAT && f.program == crate::site::program_id())
-        .map(|f| f.entries)
-        .unwrap_or_default()
-}
-
-/// Saves `entries` to `path`. A cache that cannot be written costs the next build time, never
-/// correctness, so the failure is logged and the build goes on.
-fn save<T: Serialize>(path: Option<&Path>, entries: HashMap<String, T>) {
-    let Some(path) = path else { return };
-    let file = CacheFile {
-        format: FORMAT,
-        program: crate::site::program_id(),
-        entries,
-    };
-    let written = serde_json::to_vec(&file)
-        .map_err(std::io::Error::other)
-        .and_then(|bytes| crate::site::write_cache_file(path, &bytes));
-    if let Err(e) = written {
-        tracing::warn!(file = %path.display(), error = %e, "Cache not saved; the next build parses again.");
+impl Stamp {
+    /// The stamp of the plain file at `path` (never through a link), if it has settled.
+    fn of(path: &Path) -> Option<Self> {
+        use std::os::unix::fs::MetadataExt as _;
+        let meta = std::fs::symlink_metadata(path).ok()?;
+        if !meta.file_type().is_file() {
+            return None;
+        }
+        let ns = |secs: i64, nanos: i64| i128::from(secs) * 1_000_000_000 + i128::from(nanos);
+        let stamp = Self {
+            len: meta.len(),
+            mtime_ns: ns(meta.mtime(), meta.mtime_nsec()),
+            ctime_ns: ns(meta.ctime(), meta.ctime_nsec()),
+            inode: meta.ino(),
+        };
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| i128::try_from(d.as_nanos()).unwrap_or(i128::MAX));
+        let settled = i128::try_from(SETTLED.as_nanos()).unwrap_or(i128::MAX);
+        let newest = stamp.mtime_ns.max(stamp.ctime_ns);
+        (now - newest >= settled).then_some(stamp)
     }
 }
 
-/// Parsed incident files by (path, text, known component ids).
+/// One remembered file.
+#[derive(Serialize, Deserialize)]
+struct Entry {
+    /// The file when it was last read; `None` when it had not settled (read it again).
+    stamp: Option<Stamp>,
+    incident: Incident,
+}
+
+/// [`Entry`], borrowed, for saving (the same encoding).
+#[derive(Serialize)]
+struct EntryRef<'a> {
+    stamp: Option<Stamp>,
+    incident: &'a Incident,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CacheFile<E> {
+    format: u32,
+    program: String,
+    /// [`ids_digest`] of the component ids the entries were checked against.
+    ids: Vec<u8>,
+    /// By file path as walked.
+    files: HashMap<String, E>,
+}
+
+/// Parsed incident files by path, stamp and (path, text, known component ids).
 pub struct ParseCache {
     path: Option<PathBuf>,
-    known: HashMap<String, Incident>,
-    /// Entries used or added by this build: what the saved cache keeps.
-    next: HashMap<String, Incident>,
-    /// Something was added or dropped since it was loaded.
+    /// Loaded and not used yet.
+    known: HashMap<String, Entry>,
+    /// The component ids `known` was checked against.
+    known_ids: Vec<u8>,
+    /// The files this build parsed or reused, with their stamps: what the saved cache keeps.
+    used: HashMap<String, Option<Stamp>>,
+    /// The component ids this build checked against (what the saved cache is keyed by).
+    ids: Option<Vec<u8>>,
+    /// Something was added or re-stamped since it was loaded.
     changed: bool,
 }
 
 impl ParseCache {
-    /// The cache at `path` (`None`: no cache, everything is parsed).
+    /// The cache at `path` (`None`: no cache, everything is read and parsed).
     pub fn open(path: Option<PathBuf>) -> Self {
-        let known = load(path.as_deref());
+        let file = path
+            .as_deref()
+            .and_then(|p| std::fs::read(p).ok())
+            .and_then(|bytes| postcard::from_bytes::<CacheFile<Entry>>(&bytes).ok())
+            .filter(|f| f.format == FORMAT && f.program == crate::site::program_id());
+        let (known, known_ids) = file.map(|f| (f.files, f.ids)).unwrap_or_default();
         Self {
             path,
             known,
-            next: HashMap::new(),
+            known_ids,
+            used: HashMap::new(),
+            ids: None,
             changed: false,
         }
+    }
+
+    /// The incident at `path` as an earlier build parsed it, when the file provably has not
+    /// changed since (same stamp, checked against the same component ids): no need to read it.
+    pub(super) fn unchanged(&mut self, path: &Path, ids_digest: &[u8]) -> Option<Incident> {
+        self.ids.get_or_insert_with(|| ids_digest.to_vec());
+        if self.known_ids != ids_digest {
+            return None;
+        }
+        let key = path.to_string_lossy();
+        let entry = self.known.get(key.as_ref())?;
+        let stamp = Stamp::of(path)?;
+        if entry.stamp != Some(stamp) {
+            return None;
+        }
+        let entry = self.known.remove(key.as_ref())?;
+        self.used.insert(key.into_owned(), entry.stamp);
+        Some(entry.incident)
     }
 
     /// [`super::parse`], or the result of an earlier parse of the very same input.
@@ -84,140 +153,159 @@ impl ParseCache {
         known: &[&str],
         ids_digest: &[u8],
     ) -> Result<Incident, Vec<IncidentError>> {
-        let mut hasher = Sha256::new();
-        for part in [
-            path.to_string_lossy().as_bytes(),
-            text.as_bytes(),
-            ids_digest,
-        ] {
-            hasher.update((part.len() as u64).to_le_bytes());
-            hasher.update(part);
-        }
-        let key = hex::encode(hasher.finalize());
-        if let Some(hit) = self.known.remove(&key) {
-            self.next.insert(key, hit.clone());
-            return Ok(hit);
+        self.ids.get_or_insert_with(|| ids_digest.to_vec());
+        let source = source_digest(path, text, ids_digest);
+        let key = path.to_string_lossy().into_owned();
+        let stamp = Stamp::of(path);
+        if let Some(entry) = self
+            .known
+            .remove(&key)
+            .filter(|e| e.incident.source == source)
+        {
+            self.changed |= entry.stamp != stamp;
+            self.used.insert(key, stamp);
+            return Ok(entry.incident);
         }
         let parsed = super::parse(path, text, known)?;
         // A private incident's title and body never leave the repository: not even into a
         // cache file, which a site served straight from its build folder would publish.
         if !parsed.private {
-            self.next.insert(key, parsed.clone());
+            self.used.insert(key, stamp);
             self.changed = true;
         }
         Ok(parsed)
     }
 
-    /// Saves what this build used, when it differs from what was loaded.
-    pub fn save(self) {
-        if self.changed || !self.known.is_empty() {
-            save(self.path.as_deref(), self.next);
+    /// Saves the entries of `incidents` this cache parsed or reused (call before their slugs
+    /// are made unique: the cache holds what a parse returns), when anything differs from what
+    /// was loaded. A cache that cannot be written costs the next build time, never
+    /// correctness: the failure is logged.
+    pub(super) fn save(self, incidents: &[Incident]) {
+        let Some(path) = self.path else { return };
+        if !self.changed && self.known.is_empty() {
+            return;
+        }
+        let files = incidents
+            .iter()
+            .filter_map(|i| {
+                let key = i.path.to_string_lossy().into_owned();
+                let stamp = *self.used.get(&key)?;
+                Some((key, EntryRef { stamp, incident: i }))
+            })
+            .collect();
+        let file = CacheFile {
+            format: FORMAT,
+            program: crate::site::program_id(),
+            ids: self.ids.unwrap_or(self.known_ids),
+            files,
+        };
+        let written = postcard::to_stdvec(&file)
+            .map_err(std::io::Error::other)
+            .and_then(|bytes| crate::site::write_cache_file(&path, &bytes));
+        if let Err(e) = written {
+            tracing::warn!(file = %path.display(), error = %e, "Cache not saved; the next build parses again.");
         }
     }
 }
 
 /// A digest of the component ids incidents are checked against.
-pub(super) fn ids_digest(known: &[&str]) -> Vec<u8> {
-    let mut hasher = Sha256::new();
-    for id in known {
-        hasher.update((id.len() as u64).to_le_bytes());
-        hasher.update(id.as_bytes());
-    }
-    hasher.finalize().to_vec()
+pub fn ids_digest(known: &[&str]) -> Vec<u8> {
+    crate::digest::of_parts(known.iter().map(|id| id.as_bytes())).to_vec()
 }
 
-/// Sanitised HTML of Markdown, by digest of the Markdown ([`super::markdown::to_safe_html`]).
-#[derive(Default)]
-pub struct MarkdownCache {
-    path: Option<PathBuf>,
-    known: HashMap<String, String>,
-    /// Used or added by this build; behind a lock so the model can borrow the cache shared.
-    next: Mutex<(HashMap<String, String>, bool)>,
-}
-
-impl MarkdownCache {
-    /// The cache at `path` (`None`: no cache, every text is rendered).
-    pub fn open(path: Option<PathBuf>) -> Self {
-        let known = load(path.as_deref());
-        Self {
-            path,
-            known,
-            next: Mutex::new((HashMap::new(), false)),
-        }
-    }
-
-    /// Sanitised HTML of `markdown`.
-    pub fn html(&self, markdown: &str) -> String {
-        let key = hex::encode(Sha256::digest(markdown.as_bytes()));
-        let Ok(mut next) = self.next.lock() else {
-            // A panic elsewhere poisoned the lock: render without the cache.
-            return super::markdown::to_safe_html(markdown);
-        };
-        if let Some(hit) = next.0.get(&key) {
-            return hit.clone();
-        }
-        let html = match self.known.get(&key) {
-            Some(hit) => hit.clone(),
-            None => {
-                next.1 = true;
-                super::markdown::to_safe_html(markdown)
-            }
-        };
-        next.0.insert(key, html.clone());
-        html
-    }
-
-    /// Saves what this build used, when it differs from what was loaded.
-    pub fn save(self) {
-        let Ok((next, added)) = self.next.into_inner() else {
-            return;
-        };
-        let used: HashSet<&String> = next.keys().collect();
-        let dropped = self.known.keys().any(|k| !used.contains(k));
-        if added || dropped {
-            save(self.path.as_deref(), next);
-        }
-    }
+/// What a parse is a function of: the file's path, its text, and the component ids.
+pub fn source_digest(path: &Path, text: &str, ids_digest: &[u8]) -> crate::digest::Digest {
+    crate::digest::of_parts([
+        path.to_string_lossy().as_bytes(),
+        text.as_bytes(),
+        ids_digest,
+    ])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_parse_is_reused_only_for_the_same_text_and_ids_and_errors_are_never_cached() {
-        let dir = tempfile::tempdir().unwrap();
-        let cache = dir.path().join("incidents.json");
-        let text = "---\ntitle: Down\nkind: incident\nseverity: major\nstatus: resolved\ncomponents: [api]\nimpact: major_outage\ndiscovered_at: 2026-11-02T14:05:00Z\nresolved_at: 2026-11-02T15:00:00Z\n---\nBody\n";
-        let path = Path::new("incidents/2026-11-02-down.md");
-        let ids = ids_digest(&["api"]);
-        let mut c = ParseCache::open(Some(cache.clone()));
-        let first = c.parse(path, text, &["api"], &ids).unwrap();
-        assert!(
-            c.parse(path, "---\ntitle: [\n---\n", &["api"], &ids)
-                .is_err()
-        );
-        let private = text.replace("title: Down", "title: Down\nprivate: true");
-        assert!(c.parse(path, &private, &["api"], &ids).unwrap().private);
-        c.save();
+    const TEXT: &str = "---\ntitle: Down\nkind: incident\nseverity: major\nstatus: resolved\ncomponents: [api]\nimpact: major_outage\ndiscovered_at: 2026-11-02T14:05:00Z\nresolved_at: 2026-11-02T15:00:00Z\n---\nBody *here*\n";
 
-        let mut c = ParseCache::open(Some(cache.clone()));
-        assert_eq!(c.known.len(), 1, "only the public success is cached");
-        assert_eq!(c.parse(path, text, &["api"], &ids).unwrap(), first);
-        // Another set of ids: checked again (here: `api` is no longer a component).
-        let other = ids_digest(&["web"]);
-        assert!(c.parse(path, text, &["web"], &other).is_err());
+    /// Makes `path`'s times old enough for its stamp to be trusted.
+    fn settle(path: &Path) {
+        let old = SystemTime::now() - Duration::from_secs(60);
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        // The change time moved with set_modified; it is trusted once it is old enough too.
+        std::thread::sleep(SETTLED + Duration::from_millis(50));
     }
 
     #[test]
-    fn markdown_is_rendered_once_and_remembered() {
+    fn a_parse_is_reused_only_for_the_same_text_and_ids_and_errors_are_never_cached() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("markdown.json");
-        let c = MarkdownCache::open(Some(path.clone()));
-        assert_eq!(c.html("*hi*"), "<p><em>hi</em></p>\n");
-        c.save();
-        let c = MarkdownCache::open(Some(path));
-        assert_eq!(c.known.len(), 1);
-        assert_eq!(c.html("*hi*"), "<p><em>hi</em></p>\n");
+        let cache = dir.path().join("incidents.bin");
+        let path = dir.path().join("2026-11-02-down.md");
+        std::fs::write(&path, TEXT).unwrap();
+        let ids = ids_digest(&["api"]);
+        let mut c = ParseCache::open(Some(cache.clone()));
+        let first = c.parse(&path, TEXT, &["api"], &ids).unwrap();
+        let mut parsed = vec![first.clone()];
+        assert_eq!(first.body_html, "<p>Body <em>here</em></p>\n");
+        let other = dir.path().join("broken.md");
+        assert!(
+            c.parse(&other, "---\ntitle: [\n---\n", &["api"], &ids)
+                .is_err()
+        );
+        let secret = dir.path().join("secret.md");
+        let private = TEXT.replace("title: Down", "title: Down\nprivate: true");
+        let hidden = c.parse(&secret, &private, &["api"], &ids).unwrap();
+        assert!(hidden.private && hidden.body_html.is_empty());
+        parsed.push(hidden);
+        c.save(&parsed);
+
+        let mut c = ParseCache::open(Some(cache.clone()));
+        assert_eq!(c.known.len(), 1, "only the public success is cached");
+        assert_eq!(c.parse(&path, TEXT, &["api"], &ids).unwrap(), first);
+        // Another set of ids: checked again (here: `api` is no longer a component).
+        let web = ids_digest(&["web"]);
+        assert!(c.parse(&path, TEXT, &["web"], &web).is_err());
+    }
+
+    #[test]
+    fn an_unchanged_file_is_not_read_and_a_changed_one_always_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("incidents.bin");
+        let path = dir.path().join("2026-11-02-down.md");
+        std::fs::write(&path, TEXT).unwrap();
+        let ids = ids_digest(&["api"]);
+
+        // Just written: not settled, so its stamp is not trusted yet.
+        let mut c = ParseCache::open(Some(cache.clone()));
+        let parsed = c.parse(&path, TEXT, &["api"], &ids).unwrap();
+        assert!(c.unchanged(&path, &ids).is_none());
+        c.save(std::slice::from_ref(&parsed));
+        settle(&path);
+        let mut c = ParseCache::open(Some(cache.clone()));
+        assert!(
+            c.unchanged(&path, &ids).is_none(),
+            "stamp recorded unsettled"
+        );
+        c.parse(&path, TEXT, &["api"], &ids).unwrap();
+        c.save(std::slice::from_ref(&parsed));
+
+        let mut c = ParseCache::open(Some(cache.clone()));
+        let hit = c.unchanged(&path, &ids).expect("settled and unchanged");
+        assert_eq!(hit.title, "Down");
+        assert!(
+            c.unchanged(&path, &ids_digest(&["web"])).is_none(),
+            "other component ids"
+        );
+        c.save(&[hit]);
+
+        // Same length, new text: the stamp (times, change time) no longer matches.
+        std::fs::write(&path, TEXT.replace("Down", "Dawn")).unwrap();
+        let mut c = ParseCache::open(Some(cache.clone()));
+        assert!(c.unchanged(&path, &ids).is_none());
     }
 }

@@ -122,10 +122,10 @@ impl Incident {
 }
 
 /// Applies open incidents and maintenance to a probed state.
-pub fn apply(
+pub fn apply<'a>(
     component: &str,
     probed: ComponentState,
-    incidents: &[Incident],
+    incidents: impl IntoIterator<Item = &'a Incident>,
     now: DateTime<Utc>,
 ) -> (ComponentState, Option<String>) {
     apply_with(component, probed, incidents, |i| i.forced_state(now))

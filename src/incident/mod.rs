@@ -100,6 +100,8 @@ pub struct Update {
     pub status: Status,
     /// Markdown, untrusted.
     pub message: String,
+    /// `message` as sanitised HTML ([`markdown::to_safe_html`]); empty in a private incident.
+    pub message_html: String,
 }
 
 /// A parsed, validated incident or maintenance file (deserialized only from the parse cache,
@@ -133,6 +135,14 @@ pub struct Incident {
     pub updates: Vec<Update>,
     /// The postmortem, Markdown, untrusted.
     pub body: String,
+    /// `body` as sanitised HTML ([`markdown::to_safe_html`]); empty in a private incident,
+    /// whose text never leaves the repository. Rendered once, at parse time, so a parse that is
+    /// remembered ([`cache::ParseCache`]) remembers its HTML too.
+    pub body_html: String,
+    /// What it was parsed from: [`cache::source_digest`] of (path, text, component ids). An
+    /// incident is a function of these, so pages made from it are kept while it is unchanged
+    /// (see `model::IncidentView::fingerprint`).
+    pub source: [u8; 32],
 }
 
 /// An error in an incident file.
@@ -332,9 +342,26 @@ pub fn parse(path: &Path, text: &str, known: &[&str]) -> Result<Incident, Vec<In
         ends_at: times.ends_at,
         private: fm.private,
         suppress_pages: fm.suppress_pages,
-        updates,
+        updates: updates
+            .into_iter()
+            .map(|u| Update {
+                message_html: safe_html(&u.message, fm.private),
+                ..u
+            })
+            .collect(),
+        body_html: safe_html(split.body.trim(), fm.private),
         body: split.body.trim().to_owned(),
+        source: cache::source_digest(path, text, &cache::ids_digest(known)),
     })
+}
+
+/// Sanitised HTML of untrusted Markdown, or nothing for a private incident's text.
+fn safe_html(markdown_text: &str, private: bool) -> String {
+    if private {
+        String::new()
+    } else {
+        markdown::to_safe_html(markdown_text)
+    }
 }
 
 /// A file's front matter as read, before its fields are checked.
@@ -634,6 +661,7 @@ fn read_updates(
                 at,
                 status,
                 message: u.message.trim().to_owned(),
+                message_html: String::new(), // see `parse`
             });
         }
     }
@@ -715,6 +743,20 @@ pub fn load_dir(dir: &Path, known: &[&str]) -> (Vec<Incident>, Vec<IncidentError
     (loaded.incidents, loaded.errors)
 }
 
+/// The last valid versions of incident files, read the first time they are needed.
+struct Remembered<F> {
+    load: Option<F>,
+    read: Option<BTreeMap<String, String>>,
+}
+
+impl<F: FnOnce() -> BTreeMap<String, String>> Remembered<F> {
+    fn get(&mut self) -> &BTreeMap<String, String> {
+        let load = &mut self.load;
+        self.read
+            .get_or_insert_with(|| load.take().map(|f| f()).unwrap_or_default())
+    }
+}
+
 /// What [`load_dir_remembering`] found.
 #[derive(Debug, Default)]
 pub struct Loaded {
@@ -737,30 +779,43 @@ pub fn load_dir_remembering(
     known: &[&str],
     remembered: &BTreeMap<String, String>,
 ) -> Loaded {
-    load_dir_cached(dir, known, remembered, &mut cache::ParseCache::open(None))
+    load_dir_cached(
+        dir,
+        known,
+        || remembered.clone(),
+        cache::ParseCache::open(None),
+        true,
+    )
 }
 
 /// [`load_dir_remembering`], reusing what `cache` remembers of files parsed by an earlier build.
+/// `remembered` is called only when a file has errors: reading every last valid version (the
+/// whole text of 10,000 files) is wasted on a folder that parses. With `texts`, every file is
+/// read and its text kept in [`Loaded::remember`] (a run saves them to history); without, a
+/// file the cache proves unchanged is not read at all and `remember` stays empty.
 pub fn load_dir_cached(
     dir: &Path,
     known: &[&str],
-    remembered: &BTreeMap<String, String>,
-    cache: &mut cache::ParseCache,
+    remembered: impl FnOnce() -> BTreeMap<String, String>,
+    cache: cache::ParseCache,
+    texts: bool,
 ) -> Loaded {
+    let mut cache = cache;
+    let mut remembered = Remembered {
+        load: Some(remembered),
+        read: None,
+    };
     let ids = cache::ids_digest(known);
     let folder = crate::inputs::InputFolder::new(dir);
     let walk = folder.walk_top(dir);
-    let mut incidents = Vec::new();
-    let mut errors = Vec::new();
-    let mut kept = Vec::new();
-    let mut remember = BTreeMap::new();
+    let mut loaded = Loaded::default();
     let is_markdown = |p: &Path| p.extension().is_some_and(|x| x == "md");
     for refused in walk.refused {
         // A refused sub-folder or stray file is no incident; a refused `*.md` at the top (or
         // the folder itself) is one that was left out.
         let top_level = refused.path().parent() == Some(dir) || refused.path() == dir;
         if top_level && (is_markdown(refused.path()) || refused.path() == dir) {
-            errors.push(IncidentError {
+            loaded.errors.push(IncidentError {
                 file: refused.path().to_path_buf(),
                 line: 0,
                 field: None,
@@ -773,7 +828,10 @@ pub fn load_dir_cached(
         if file.relative.contains('/') || !is_markdown(&file.path) {
             continue; // only `incidents/*.md` are incidents
         }
-        let name = file.relative.clone();
+        if !texts && let Some(hit) = cache.unchanged(&file.path, &ids) {
+            loaded.incidents.push(hit);
+            continue;
+        }
         let read = match folder.read_to_string(&file.path) {
             Ok(Some(text)) => cache
                 .parse(&file.path, &text, known, &ids)
@@ -787,33 +845,35 @@ pub fn load_dir_cached(
                 help: Some(e.help().to_owned()),
             }]),
         };
+        let name = file.relative;
         match read {
             Ok((i, text)) => {
-                incidents.push(i);
-                remember.insert(name, text);
+                loaded.incidents.push(i);
+                if texts {
+                    loaded.remember.insert(name, text);
+                }
             }
             Err(e) => {
-                errors.extend(e);
+                loaded.errors.extend(e);
                 // The version a run last published, if it still holds (a component it names
                 // may have been removed since).
                 let last_valid = remembered
+                    .get()
                     .get(&name)
                     .and_then(|text| Some((text, parse(&file.path, text, known).ok()?)));
                 if let Some((text, i)) = last_valid {
-                    incidents.push(i);
-                    kept.push(file.path.clone());
-                    remember.insert(name, text.clone());
+                    loaded.incidents.push(i);
+                    loaded.kept.push(file.path.clone());
+                    if texts {
+                        loaded.remember.insert(name, text.clone());
+                    }
                 }
             }
         }
     }
-    disambiguate(&mut incidents, &mut errors);
-    Loaded {
-        incidents,
-        errors,
-        kept,
-        remember,
-    }
+    cache.save(&loaded.incidents);
+    disambiguate(&mut loaded.incidents, &mut loaded.errors);
+    loaded
 }
 
 #[cfg(test)]

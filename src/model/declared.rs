@@ -20,9 +20,12 @@ pub(crate) struct Declared<'a> {
 }
 
 impl<'a> Declared<'a> {
-    pub(crate) fn new(component: &'a str, incidents: &'a [Incident]) -> Self {
+    pub(crate) fn new(
+        component: &'a str,
+        incidents: impl IntoIterator<Item = &'a Incident>,
+    ) -> Self {
         let incidents: Vec<&Incident> = incidents
-            .iter()
+            .into_iter()
             .filter(|i| i.components.iter().any(|c| c == component))
             .collect();
         let cuts = lifecycle::change_points(component, incidents.iter().copied());

@@ -7,7 +7,7 @@ mod declared;
 mod objectives;
 mod slo;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -225,6 +225,28 @@ pub struct IncidentView {
     pub suppress_pages: bool,
     /// Sanitised postmortem HTML; empty for private incidents.
     pub body_html: String,
+    /// What every field above is a function of ([`IncidentView::fingerprint_of`]): two views
+    /// with the same fingerprint serialise the same, so a page made of views is kept without
+    /// serialising them while their fingerprints are unchanged (`render`). Never serialised.
+    #[serde(skip)]
+    pub fingerprint: crate::digest::Digest,
+}
+
+impl IncidentView {
+    /// A view is [`incident_view`] of (the incident, its ids, the clock); the incident is a
+    /// function of its [`Incident::source`], and the clock reaches the view only through the
+    /// status, `active`, the impact and the duration. So those, and nothing else, are digested.
+    fn fingerprint_of(source: &crate::digest::Digest, v: &IncidentView) -> crate::digest::Digest {
+        let clock = format!(
+            "{:?}|{}|{:?}|{:?}",
+            v.status, v.active, v.impact, v.duration_minutes
+        );
+        let aliases = v.aliases.len().to_le_bytes();
+        let mut parts: Vec<&[u8]> = vec![b"incident-view/1", source, v.slug.as_bytes(), &aliases];
+        parts.extend(v.aliases.iter().map(|a| a.as_bytes()));
+        parts.push(clock.as_bytes());
+        crate::digest::of_parts(parts)
+    }
 }
 
 /// Everything every output needs.
@@ -282,8 +304,6 @@ pub struct Inputs<'a> {
     /// The run knows nothing it shows is fresh (a merge whose every region is silent): the
     /// page is published stale at once, whatever the times of the states it keeps.
     pub stale_now: bool,
-    /// Markdown already rendered by an earlier build (an empty cache renders everything).
-    pub markdown: &'a crate::incident::cache::MarkdownCache,
 }
 
 const BAR_DAYS: u32 = 90;
@@ -297,25 +317,34 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
         counters,
         now,
         stale_now,
-        markdown,
     } = inputs;
     let ids = public_ids(incidents, history);
+    let touching = by_component(incidents);
     let scope = ComponentScope {
         config,
         incidents,
+        touching: &touching,
         ids: &ids,
         now,
     };
-    let components: Vec<ComponentView> = config
-        .components
-        .iter()
-        .map(|c| component_view(&scope, c, current.get(&c.id).cloned(), history))
-        .collect();
+    let window_start = now - config.site.incident_window.chrono();
+    // The incidents' views on a second thread while this one computes the components' figures
+    // from history: neither reads what the other makes, and a build has two cores to use.
+    let (components, lists) = std::thread::scope(|s| {
+        let lists = s.spawn(|| incident_lists(incidents, &ids, now, window_start));
+        let components: Vec<ComponentView> = config
+            .components
+            .iter()
+            .map(|c| component_view(&scope, c, current.get(&c.id).cloned(), history))
+            .collect();
+        let lists = lists
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (components, lists)
+    });
     let overall = roll_up_shown(components.iter().map(|c| c.state));
     let observed_at = components.iter().filter_map(|c| c.last_checked_at).max();
     let groups = group(&components);
-    let window_start = now - config.site.incident_window.chrono();
-    let lists = incident_lists(incidents, ids, now, window_start, markdown);
 
     Snapshot {
         site: site_view(config),
@@ -347,9 +376,27 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
 struct ComponentScope<'a> {
     config: &'a Config,
     incidents: &'a [Incident],
+    /// Which incidents name each component ([`by_component`]).
+    touching: &'a HashMap<&'a str, Vec<usize>>,
     /// Each incident's (public id, aliases), in input order: see [`public_ids`].
     ids: &'a [(String, Vec<String>)],
     now: DateTime<Utc>,
+}
+
+/// For each component id, the positions of the incidents that name it, in input order. Built
+/// once: each component scanning all 10,000 incidents (three times) was most of a rebuild.
+fn by_component(incidents: &[Incident]) -> HashMap<&str, Vec<usize>> {
+    let mut out: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (n, i) in incidents.iter().enumerate() {
+        for c in &i.components {
+            let list = out.entry(c.as_str()).or_default();
+            // A file naming a component twice is listed once.
+            if list.last() != Some(&n) {
+                list.push(n);
+            }
+        }
+    }
+    out
 }
 
 /// One component's view: its shown state, uptime figures, daily bars and incidents.
@@ -362,10 +409,13 @@ fn component_view(
     let ComponentScope {
         config,
         incidents,
+        touching,
         ids,
         now,
     } = *scope;
-    let (state, detail) = shown_state(&c.id, status.as_ref(), incidents, now);
+    let mine: &[usize] = touching.get(c.id.as_str()).map_or(&[], Vec::as_slice);
+    let own = || mine.iter().map(|&n| &incidents[n]);
+    let (state, detail) = shown_state(&c.id, status.as_ref(), own(), now);
     let status = status.unwrap_or(CurrentStatus {
         state: ComponentState::Operational,
         detail: String::new(),
@@ -374,7 +424,7 @@ fn component_view(
     });
     let memory = history.memory(&c.id);
     let min_coverage = config.site.uptime_min_coverage.fraction();
-    let declared = declared::Declared::new(&c.id, incidents);
+    let declared = declared::Declared::new(&c.id, own());
     let timelines = Timelines {
         shown: &declared.overlay(&memory.timeline),
         measured: &memory.timeline,
@@ -403,16 +453,16 @@ fn component_view(
             .filter(|m| !m.starts_with("latency"))
             .map(str::to_owned),
         daily_value: days.daily_value,
-        incidents: touching_incidents(&c.id, incidents, ids),
+        incidents: touching_incidents(mine, incidents, ids),
     }
 }
 
 /// The state shown for a component and its detail line: the observed state as open incidents
 /// and maintenance windows override it, with their note in front of the probe's detail.
-fn shown_state(
+fn shown_state<'a>(
     id: &str,
     status: Option<&CurrentStatus>,
-    incidents: &[Incident],
+    incidents: impl IntoIterator<Item = &'a Incident>,
     now: DateTime<Utc>,
 ) -> (Option<ComponentState>, String) {
     match status {
@@ -588,15 +638,11 @@ fn uptime(
 
 /// The public ids of the incidents that name a component, newest first.
 fn touching_incidents(
-    id: &str,
+    mine: &[usize],
     incidents: &[Incident],
     ids: &[(String, Vec<String>)],
 ) -> Vec<String> {
-    let mut list: Vec<(usize, &Incident)> = incidents
-        .iter()
-        .enumerate()
-        .filter(|(_, i)| i.components.iter().any(|c| c == id))
-        .collect();
+    let mut list: Vec<(usize, &Incident)> = mine.iter().map(|&n| (n, &incidents[n])).collect();
     list.sort_by_key(|(_, i)| std::cmp::Reverse(i.started_at()));
     list.iter().map(|(n, _)| ids[*n].0.clone()).collect()
 }
@@ -633,15 +679,14 @@ struct IncidentLists {
 /// open or started or resolved since `window_start`.
 fn incident_lists(
     incidents: &[Incident],
-    ids: Vec<(String, Vec<String>)>,
+    ids: &[(String, Vec<String>)],
     now: DateTime<Utc>,
     window_start: DateTime<Utc>,
-    markdown: &crate::incident::cache::MarkdownCache,
 ) -> IncidentLists {
     let mut views: Vec<IncidentView> = incidents
         .iter()
         .zip(ids)
-        .map(|(i, (id, aliases))| incident_view(i, id, aliases, now, markdown))
+        .map(|(i, (id, aliases))| incident_view(i, id.clone(), aliases.clone(), now))
         .collect();
     views.sort_by(|a, b| {
         b.started_at
@@ -815,7 +860,6 @@ fn incident_view(
     id: String,
     aliases: Vec<String>,
     now: DateTime<Utc>,
-    markdown: &crate::incident::cache::MarkdownCache,
 ) -> IncidentView {
     let status = i.status_at(now);
     let started = i.started_at();
@@ -829,7 +873,7 @@ fn incident_view(
     } else {
         i.title.clone()
     };
-    IncidentView {
+    let mut view = IncidentView {
         slug: id,
         aliases,
         kind: i.kind,
@@ -855,17 +899,21 @@ fn incident_view(
             .map(|u| UpdateView {
                 at: u.at,
                 status: u.status,
+                // Already empty in a private incident (`incident::parse`); blanked here too.
                 message_html: if i.private {
                     String::new()
                 } else {
-                    markdown.html(&u.message)
+                    u.message_html.clone()
                 },
             })
             .collect(),
         body_html: if i.private {
             String::new()
         } else {
-            markdown.html(&i.body)
+            i.body_html.clone()
         },
-    }
+        fingerprint: [0; 32],
+    };
+    view.fingerprint = IncidentView::fingerprint_of(&i.source, &view);
+    view
 }

@@ -191,17 +191,22 @@ impl Renderer {
         out.put(path, Some(input), &bytes)
     }
 
-    /// [`Renderer::emit`] for a typed context: a page that is kept costs a digest, and no JSON
-    /// value is built for it.
-    fn emit_typed<T: Serialize>(
+    /// [`Renderer::emit`] for a typed context whose inputs `own` digests (with the page's
+    /// path): a page that is kept costs that digest, no serialisation and no JSON value.
+    /// `own` must cover everything in `ctx` that the site-wide values do not.
+    fn emit_digested<T: Serialize>(
         &self,
         out: &mut SiteWriter,
-        path: &str,
-        template: &str,
-        root: &str,
+        (path, template, root): (&str, &str, &str),
+        own: &[&[u8]],
         ctx: &T,
     ) -> Result<(), RenderError> {
-        let input = self.digest(path, template, root, ctx)?;
+        let mut hasher = self.page_hasher(template, root);
+        hasher.part(path.as_bytes());
+        for part in own {
+            hasher.part(part);
+        }
+        let input = hasher.finish();
         if out.keep_if_fresh(path, &input) {
             return Ok(());
         }
@@ -223,6 +228,13 @@ impl Renderer {
         root: &str,
         ctx: &T,
     ) -> Result<Digest, RenderError> {
+        let mut hasher = self.page_hasher(template, root);
+        hasher.json(path, ctx)?;
+        Ok(hasher.finish())
+    }
+
+    /// A digest under way of what every page of `template` at `root` shares.
+    fn page_hasher(&self, template: &str, root: &str) -> Hasher {
         let mut hasher = Hasher::new();
         hasher.part(&self.globals_digest);
         hasher.part(template.as_bytes());
@@ -231,8 +243,7 @@ impl Renderer {
             hasher.part(name.as_bytes());
             hasher.part(self.volatile.get(name).map_or(&[][..], Vec::as_slice));
         }
-        hasher.json(path, ctx)?;
-        Ok(hasher.finish())
+        hasher
     }
 
     fn page<T: Serialize>(
@@ -403,6 +414,14 @@ impl Renderer {
 
     /// A page and a badge per component.
     fn components(&self, snapshot: &Snapshot, out: &mut SiteWriter) -> Result<(), RenderError> {
+        #[derive(Serialize)]
+        struct ComponentPage<'a> {
+            component: &'a ComponentView,
+            incidents: &'a [&'a IncidentView],
+            chart: &'a str,
+            value_chart: Option<&'a str>,
+            day_incidents: &'a [Vec<&'a str>],
+        }
         // By slug, once: looking each one up in the list made 10,000 incidents quadratic.
         let by_slug: std::collections::HashMap<&str, &IncidentView> = snapshot
             .all_incidents
@@ -422,12 +441,23 @@ impl Renderer {
                 .as_deref()
                 .and_then(|m| value_chart::value_chart(&c.daily_value, m));
             let day_incidents = front::day_incidents(&c.bars, &touching, snapshot.generated_at);
-            self.emit(
+            // The charts are functions of the component's view; its incidents are digested by
+            // their fingerprints, not serialised (a component can have hundreds).
+            let path = format!("components/{}.html", c.id);
+            let (view, days) = (json(&path, c)?, json(&path, &day_incidents)?);
+            let mut own: Vec<&[u8]> = vec![&view, &days];
+            own.extend(touching.iter().map(|i| &i.fingerprint[..]));
+            self.emit_digested(
                 out,
-                &format!("components/{}.html", c.id),
-                "component.html",
-                "../",
-                &serde_json::json!({"component": c, "incidents": touching, "chart": chart, "value_chart": value_chart, "day_incidents": day_incidents}),
+                (&path, "component.html", "../"),
+                &own,
+                &ComponentPage {
+                    component: c,
+                    incidents: &touching,
+                    chart: &chart,
+                    value_chart: value_chart.as_deref(),
+                    day_incidents: &day_incidents,
+                },
             )?;
             self.badge(out, &format!("badges/{}.svg", c.id), &c.label, c.state)?;
         }
@@ -436,7 +466,7 @@ impl Renderer {
 
     /// A page per incident and maintenance window.
     fn incidents(&self, snapshot: &Snapshot, out: &mut SiteWriter) -> Result<(), RenderError> {
-        /// Typed, so a page that is kept costs a digest and no JSON value.
+        /// Typed, so a page that is kept costs a digest of its view's fingerprint and no JSON.
         #[derive(Serialize)]
         struct IncidentPage<'a> {
             incident: &'a IncidentView,
@@ -457,11 +487,15 @@ impl Renderer {
                 .iter()
                 .map(|id| labels.get(id.as_str()).copied().unwrap_or(id.as_str()))
                 .collect();
-            self.emit_typed(
+            // The component names come from the labels, which the site-wide digest covers.
+            self.emit_digested(
                 out,
-                &format!("incidents/{}.html", i.slug),
-                "incident.html",
-                "../",
+                (
+                    &format!("incidents/{}.html", i.slug),
+                    "incident.html",
+                    "../",
+                ),
+                &[&i.fingerprint],
                 &IncidentPage {
                     incident: i,
                     component_names,
@@ -501,31 +535,49 @@ impl Renderer {
             });
         }
         let month_names: Vec<&String> = months.keys().rev().collect();
-        for (month, list) in &months {
-            self.emit_typed(
+        // A month page is a function of its month, the list of months and its views.
+        let own = |month: Option<&String>, list: &[&IncidentView]| -> Vec<Vec<u8>> {
+            let mut parts = vec![
+                month.map_or_else(Vec::new, |m| m.clone().into_bytes()),
+                month_names.len().to_le_bytes().to_vec(),
+            ];
+            parts.extend(month_names.iter().map(|m| m.as_bytes().to_vec()));
+            parts.extend(list.iter().map(|i| i.fingerprint.to_vec()));
+            parts
+        };
+        let latest = months
+            .iter()
+            .next_back()
+            .map(|(m, list)| (m, list.as_slice()));
+        let pages = months
+            .iter()
+            .map(|(month, list)| {
+                (
+                    format!("history/{month}.html"),
+                    Some(month),
+                    list.as_slice(),
+                )
+            })
+            .chain(std::iter::once((
+                "history/index.html".to_owned(),
+                latest.map(|(m, _)| m),
+                latest.map_or(&[][..], |(_, list)| list),
+            )));
+        for (path, month, list) in pages {
+            let parts = own(month, list);
+            let parts: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+            self.emit_digested(
                 out,
-                &format!("history/{month}.html"),
-                "history.html",
-                "../",
+                (&path, "history.html", "../"),
+                &parts,
                 &HistoryPage {
-                    month: Some(month),
+                    month,
                     months: &month_names,
                     incidents: list,
                 },
             )?;
         }
-        let latest = months.iter().next_back();
-        self.emit_typed(
-            out,
-            "history/index.html",
-            "history.html",
-            "../",
-            &HistoryPage {
-                month: latest.map(|(m, _)| m),
-                months: &month_names,
-                incidents: latest.map_or(&[][..], |(_, list)| list.as_slice()),
-            },
-        )
+        Ok(())
     }
 
     /// What is made without a template: JSON, feeds, static assets, `robots.txt`, `_headers`.
@@ -537,9 +589,7 @@ impl Renderer {
         for (path, bytes) in json::shields(snapshot, |key| self.label(key))? {
             out.put(&path, None, &bytes)?;
         }
-        for (path, bytes) in feeds::files(snapshot) {
-            out.put(&path, None, &bytes)?;
-        }
+        feeds::write(snapshot, out, &self.globals_digest)?;
         for (path, content) in STATIC_FILES {
             out.put(path, None, content.as_bytes())?;
         }

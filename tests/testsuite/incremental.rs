@@ -333,7 +333,7 @@ fn incremental_builds_equal_builds_from_scratch_after_every_edit() {
     let log = p.check("nothing changed at the end", now);
     assert!(kept(&log) > 10, "{log}");
     assert!(p.builds > 25);
-    for cache in ["render-manifest.json", "incidents.json", "markdown.json"] {
+    for cache in ["render-manifest.json", "incidents.bin"] {
         let path = p.path("a/.upstate-cache").join(cache);
         assert!(path.is_file(), "{} is missing", path.display());
     }

@@ -57,7 +57,6 @@ fn run_at(config: &Config, history: &mut History, at: DateTime<Utc>, state: Comp
             counters: Counters::default(),
             now: at,
             stale_now: false,
-            markdown: &Default::default(),
         },
         history,
     );
