@@ -190,6 +190,15 @@ EOF2
 timed "$bin" probe --json --config "$hang/upstate.toml"
 row "probe round: 9 kinds, every target hanging (deadline 2 s)" "${secs} s (slowest deadline 2 s)" "—"
 
+# (2b) a whole scheduled run: 2,000 components, a third of them hanging, probe + history + render
+run2k="$work/run-2000"
+python3 scripts/gen_site.py "$run2k" --incidents 0 --components 2000 --kind http --target "127.0.0.1:$port" \
+  --hang-every 3 --hang-target "127.0.0.1:$hport" --timeout 2s --concurrency 1000
+timed "$bin" run --config "$run2k/upstate.toml"
+first_run="${secs} s, ${peak_mb} MB peak"
+timed "$bin" run --config "$run2k/upstate.toml"
+row "upstate run: 2,000 components, a third hanging (deadline 2 s, concurrency 1,000): first / next run" "$first_run / ${secs} s, ${peak_mb} MB peak" "Gatus: 3 checks at once; Upptime: one after another"
+
 # (3) first-visit bytes
 for s in 20 200; do
   site="$work/site-100-$s"

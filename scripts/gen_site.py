@@ -4,9 +4,11 @@ content, so both generators build the same text.
 
 usage: gen_site.py OUT_DIR --incidents N --components S [--target HOST:PORT] [--timeout 2s]
                    [--cstate CSTATE_SITE_DIR] [--down-every K] [--history-days D]
+                   [--hang-every K --hang-target HOST:PORT]
 
 --down-every K points every K-th component at a closed port (127.0.0.1:9), the rest at --target,
-so a run sees a realistic few down. --history-days D writes D days of synthetic daily rollups
+so a run sees a realistic few down. --hang-every K points every K-th component (counting from the
+first) at --hang-target, a server that accepts and never answers. --history-days D writes D days of synthetic daily rollups
 (seeded, mostly operational, some degraded or down hours) into .upstate/history/, so a build
 shows full 90-day bars and latency charts, as a site that has run for months.
 """
@@ -25,6 +27,8 @@ p.add_argument("--timeout", default="2s")
 p.add_argument("--concurrency", type=int, default=64)
 p.add_argument("--cstate")
 p.add_argument("--down-every", type=int, default=0)
+p.add_argument("--hang-every", type=int, default=0)
+p.add_argument("--hang-target")
 p.add_argument("--history-days", type=int, default=0)
 a = p.parse_args()
 rng = random.Random(42)
@@ -39,6 +43,8 @@ with open(os.path.join(a.out, "upstate.toml"), "w") as f:
         target = a.target
         if a.down_every and n % a.down_every == a.down_every - 1:
             target = "127.0.0.1:9"
+        if a.hang_every and n % a.hang_every == 0:
+            target = a.hang_target
         if a.kind == "http":
             f.write(f'kind = "http"\nurl = "http://{target}/ok"\n\n')
         else:

@@ -41,7 +41,7 @@ pub fn load_incidents_remembering(
     texts: bool,
 ) -> crate::incident::Loaded {
     let ids = config.component_ids();
-    let path = crate::site::cache_file(&output_dir(config), "incidents.bin");
+    let path = crate::site::cache_file(&output_dir(config), "incidents");
     let cache = crate::incident::cache::ParseCache::open(path);
     crate::incident::load_dir_cached(
         &incidents_dir(config),
@@ -220,9 +220,10 @@ pub fn render(
     stale_now: bool,
 ) -> Result<(Snapshot, Built), RenderError> {
     // The theme first: a template that does not parse leaves the output folder untouched. Then
-    // the folder is checked and marked, so even a first build can keep its Markdown cache there.
+    // the folder is checked and marked, so the builds after it can keep their cache there.
     let mut renderer = Renderer::new(&config.base_dir(), &config.site.theme)?;
     let dir = prepare_output(config)?;
+    crate::site::forget_old_caches(&dir);
     let snapshot = model::build(
         model::Inputs {
             config,

@@ -119,6 +119,22 @@ fn mode(bits: u32) -> std::fs::Permissions {
     std::os::unix::fs::PermissionsExt::from_mode(bits)
 }
 
+/// Cache files earlier versions kept in the build folder's cache, now unused.
+const OLD_CACHE_FILES: [&str; 4] = [
+    "markdown.json",
+    "incidents.json",
+    "incidents.bin",
+    "render-manifest.json",
+];
+
+/// Removes the cache files of earlier versions from the build folder `dir` (tens of megabytes
+/// on a large site that no build reads any more). Best effort: one left behind is only space.
+pub fn forget_old_caches(dir: &Path) {
+    for name in OLD_CACHE_FILES {
+        let _ = std::fs::remove_file(dir.join(CACHE_DIR).join(name));
+    }
+}
+
 /// Writes a cache file through a renamed temporary file, so a reader never sees half of one.
 pub fn write_cache_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let parent = path.parent().unwrap_or(Path::new("."));
@@ -236,7 +252,7 @@ mod tests {
     #[test]
     fn plumbing_is_the_marker_and_the_cache_folder() {
         assert!(is_plumbing(".upstate-build"));
-        assert!(is_plumbing(".upstate-cache/render-manifest.json"));
+        assert!(is_plumbing(".upstate-cache/render-manifest.bin"));
         assert!(!is_plumbing(".upstate-cachefile"));
         assert!(!is_plumbing("index.html"));
     }

@@ -45,8 +45,10 @@ pub struct Stamp {
 }
 
 impl Stamp {
-    /// The stamp of the plain file at `path` (never through a link), if it has settled.
-    fn of(path: &Path) -> Option<Self> {
+    /// The stamp of the plain file at `path` (never through a link), if it has settled. Take
+    /// it before reading the file: a change after that leaves the stamp stale, so it is caught
+    /// by the next build.
+    pub fn of(path: &Path) -> Option<Self> {
         use std::os::unix::fs::MetadataExt as _;
         let meta = std::fs::symlink_metadata(path).ok()?;
         if !meta.file_type().is_file() {
@@ -77,12 +79,17 @@ struct Entry {
 }
 
 /// [`Entry`], borrowed, for saving (the same encoding).
-#[derive(Serialize)]
+#[derive(Serialize, Clone, Copy)]
 struct EntryRef<'a> {
     stamp: Option<Stamp>,
     incident: &'a Incident,
 }
 
+/// How many files the cache is split into, by a digest of each incident file's path: editing
+/// one incident rewrites one shard (a few hundred entries), not the whole cache.
+const SHARDS: usize = 32;
+
+/// One shard of the cache, `<cache>/NN.bin`.
 #[derive(Serialize, Deserialize)]
 struct CacheFile<E> {
     format: u32,
@@ -93,51 +100,69 @@ struct CacheFile<E> {
     files: HashMap<String, E>,
 }
 
+/// The shard of the file at `key` (its path as walked).
+fn shard_of(key: &str) -> usize {
+    usize::from(crate::digest::of_parts([key.as_bytes()])[0]) % SHARDS
+}
+
 /// Parsed incident files by path, stamp and (path, text, known component ids).
 pub struct ParseCache {
-    path: Option<PathBuf>,
+    /// The cache's folder; `None`: no cache.
+    dir: Option<PathBuf>,
     /// Loaded and not used yet.
     known: HashMap<String, Entry>,
-    /// The component ids `known` was checked against.
-    known_ids: Vec<u8>,
+    /// Per shard, the component ids its entries were checked against (`None`: none loaded).
+    shard_ids: Vec<Option<Vec<u8>>>,
     /// The files this build parsed or reused, with their stamps: what the saved cache keeps.
     used: HashMap<String, Option<Stamp>>,
     /// The component ids this build checked against (what the saved cache is keyed by).
     ids: Option<Vec<u8>>,
-    /// Something was added or re-stamped since it was loaded.
-    changed: bool,
+    /// Per shard: something was added or re-stamped since it was loaded.
+    changed: Vec<bool>,
 }
 
 impl ParseCache {
-    /// The cache at `path` (`None`: no cache, everything is read and parsed).
-    pub fn open(path: Option<PathBuf>) -> Self {
-        let file = path
-            .as_deref()
-            .and_then(|p| std::fs::read(p).ok())
-            .and_then(|bytes| postcard::from_bytes::<CacheFile<Entry>>(&bytes).ok())
-            .filter(|f| f.format == FORMAT && f.program == crate::site::program_id());
-        let (known, known_ids) = file.map(|f| (f.files, f.ids)).unwrap_or_default();
+    /// The cache in the folder `dir` (`None`: no cache, everything is read and parsed).
+    pub fn open(dir: Option<PathBuf>) -> Self {
+        let mut known = HashMap::new();
+        let mut shard_ids = vec![None; SHARDS];
+        for (n, ids) in shard_ids.iter_mut().enumerate() {
+            let shard = dir
+                .as_deref()
+                .and_then(|d| std::fs::read(d.join(format!("{n:02}.bin"))).ok())
+                .and_then(|bytes| postcard::from_bytes::<CacheFile<Entry>>(&bytes).ok())
+                .filter(|f| f.format == FORMAT && f.program == crate::site::program_id());
+            if let Some(shard) = shard {
+                // An entry filed under another shard was not written by this code: ignored.
+                known.extend(shard.files.into_iter().filter(|(k, _)| shard_of(k) == n));
+                *ids = Some(shard.ids);
+            }
+        }
         Self {
-            path,
+            dir,
             known,
-            known_ids,
+            shard_ids,
             used: HashMap::new(),
             ids: None,
-            changed: false,
+            changed: vec![false; SHARDS],
         }
     }
 
     /// The incident at `path` as an earlier build parsed it, when the file provably has not
     /// changed since (same stamp, checked against the same component ids): no need to read it.
-    pub(super) fn unchanged(&mut self, path: &Path, ids_digest: &[u8]) -> Option<Incident> {
+    pub(super) fn unchanged(
+        &mut self,
+        path: &Path,
+        stamp: Option<Stamp>,
+        ids_digest: &[u8],
+    ) -> Option<Incident> {
         self.ids.get_or_insert_with(|| ids_digest.to_vec());
-        if self.known_ids != ids_digest {
+        let key = path.to_string_lossy();
+        if self.shard_ids[shard_of(&key)].as_deref() != Some(ids_digest) {
             return None;
         }
-        let key = path.to_string_lossy();
         let entry = self.known.get(key.as_ref())?;
-        let stamp = Stamp::of(path)?;
-        if entry.stamp != Some(stamp) {
+        if stamp.is_none() || entry.stamp != stamp {
             return None;
         }
         let entry = self.known.remove(key.as_ref())?;
@@ -145,10 +170,12 @@ impl ParseCache {
         Some(entry.incident)
     }
 
-    /// [`super::parse`], or the result of an earlier parse of the very same input.
+    /// [`super::parse`], or the result of an earlier parse of the very same input. `stamp` is
+    /// the file's, taken before `text` was read.
     pub(super) fn parse(
         &mut self,
         path: &Path,
+        stamp: Option<Stamp>,
         text: &str,
         known: &[&str],
         ids_digest: &[u8],
@@ -156,13 +183,13 @@ impl ParseCache {
         self.ids.get_or_insert_with(|| ids_digest.to_vec());
         let source = source_digest(path, text, ids_digest);
         let key = path.to_string_lossy().into_owned();
-        let stamp = Stamp::of(path);
+        let shard = shard_of(&key);
         if let Some(entry) = self
             .known
             .remove(&key)
             .filter(|e| e.incident.source == source)
         {
-            self.changed |= entry.stamp != stamp;
+            self.changed[shard] |= entry.stamp != stamp;
             self.used.insert(key, stamp);
             return Ok(entry.incident);
         }
@@ -171,39 +198,49 @@ impl ParseCache {
         // cache file, which a site served straight from its build folder would publish.
         if !parsed.private {
             self.used.insert(key, stamp);
-            self.changed = true;
+            self.changed[shard] = true;
         }
         Ok(parsed)
     }
 
     /// Saves the entries of `incidents` this cache parsed or reused (call before their slugs
-    /// are made unique: the cache holds what a parse returns), when anything differs from what
-    /// was loaded. A cache that cannot be written costs the next build time, never
-    /// correctness: the failure is logged.
-    pub(super) fn save(self, incidents: &[Incident]) {
-        let Some(path) = self.path else { return };
-        if !self.changed && self.known.is_empty() {
-            return;
+    /// are made unique: the cache holds what a parse returns), rewriting only the shards that
+    /// differ from what was loaded. A cache that cannot be written costs the next build time,
+    /// never correctness: the failure is logged.
+    pub(super) fn save(mut self, incidents: &[Incident]) {
+        let Some(dir) = self.dir.take() else { return };
+        // A loaded entry this build did not use is a file that is gone or changed.
+        for key in self.known.keys() {
+            self.changed[shard_of(key)] = true;
         }
-        let files = incidents
-            .iter()
-            .filter_map(|i| {
-                let key = i.path.to_string_lossy().into_owned();
-                let stamp = *self.used.get(&key)?;
-                Some((key, EntryRef { stamp, incident: i }))
-            })
-            .collect();
-        let file = CacheFile {
-            format: FORMAT,
-            program: crate::site::program_id(),
-            ids: self.ids.unwrap_or(self.known_ids),
-            files,
-        };
-        let written = postcard::to_stdvec(&file)
-            .map_err(std::io::Error::other)
-            .and_then(|bytes| crate::site::write_cache_file(&path, &bytes));
-        if let Err(e) = written {
-            tracing::warn!(file = %path.display(), error = %e, "Cache not saved; the next build parses again.");
+        let Some(ids) = self.ids.take() else { return };
+        let mut shards: Vec<HashMap<String, EntryRef<'_>>> = vec![HashMap::new(); SHARDS];
+        for i in incidents {
+            let key = i.path.to_string_lossy().into_owned();
+            if let Some(&stamp) = self.used.get(&key) {
+                shards[shard_of(&key)].insert(key, EntryRef { stamp, incident: i });
+            }
+        }
+        for (n, files) in shards.into_iter().enumerate() {
+            if !self.changed[n] && self.shard_ids[n].as_deref() == Some(ids.as_slice()) {
+                continue;
+            }
+            if files.is_empty() && self.shard_ids[n].is_none() {
+                continue; // nothing to remember, nothing to forget
+            }
+            let path = dir.join(format!("{n:02}.bin"));
+            let file = CacheFile {
+                format: FORMAT,
+                program: crate::site::program_id(),
+                ids: ids.clone(),
+                files,
+            };
+            let written = postcard::to_stdvec(&file)
+                .map_err(std::io::Error::other)
+                .and_then(|bytes| crate::site::write_cache_file(&path, &bytes));
+            if let Err(e) = written {
+                tracing::warn!(file = %path.display(), error = %e, "Cache not saved; the next build parses again.");
+            }
         }
     }
 }
@@ -244,61 +281,81 @@ mod tests {
     #[test]
     fn a_parse_is_reused_only_for_the_same_text_and_ids_and_errors_are_never_cached() {
         let dir = tempfile::tempdir().unwrap();
-        let cache = dir.path().join("incidents.bin");
+        let cache = dir.path().join("incidents");
         let path = dir.path().join("2026-11-02-down.md");
         std::fs::write(&path, TEXT).unwrap();
         let ids = ids_digest(&["api"]);
         let mut c = ParseCache::open(Some(cache.clone()));
-        let first = c.parse(&path, TEXT, &["api"], &ids).unwrap();
+        let first = c
+            .parse(&path, Stamp::of(&path), TEXT, &["api"], &ids)
+            .unwrap();
         let mut parsed = vec![first.clone()];
         assert_eq!(first.body_html, "<p>Body <em>here</em></p>\n");
         let other = dir.path().join("broken.md");
         assert!(
-            c.parse(&other, "---\ntitle: [\n---\n", &["api"], &ids)
+            c.parse(&other, None, "---\ntitle: [\n---\n", &["api"], &ids)
                 .is_err()
         );
         let secret = dir.path().join("secret.md");
         let private = TEXT.replace("title: Down", "title: Down\nprivate: true");
-        let hidden = c.parse(&secret, &private, &["api"], &ids).unwrap();
+        let hidden = c.parse(&secret, None, &private, &["api"], &ids).unwrap();
         assert!(hidden.private && hidden.body_html.is_empty());
         parsed.push(hidden);
         c.save(&parsed);
 
         let mut c = ParseCache::open(Some(cache.clone()));
         assert_eq!(c.known.len(), 1, "only the public success is cached");
-        assert_eq!(c.parse(&path, TEXT, &["api"], &ids).unwrap(), first);
+        assert_eq!(
+            std::fs::read_dir(&cache).unwrap().count(),
+            1,
+            "one shard written"
+        );
+        assert_eq!(
+            c.parse(&path, Stamp::of(&path), TEXT, &["api"], &ids)
+                .unwrap(),
+            first
+        );
         // Another set of ids: checked again (here: `api` is no longer a component).
         let web = ids_digest(&["web"]);
-        assert!(c.parse(&path, TEXT, &["web"], &web).is_err());
+        assert!(
+            c.parse(&path, Stamp::of(&path), TEXT, &["web"], &web)
+                .is_err()
+        );
     }
 
     #[test]
     fn an_unchanged_file_is_not_read_and_a_changed_one_always_is() {
         let dir = tempfile::tempdir().unwrap();
-        let cache = dir.path().join("incidents.bin");
+        let cache = dir.path().join("incidents");
         let path = dir.path().join("2026-11-02-down.md");
         std::fs::write(&path, TEXT).unwrap();
         let ids = ids_digest(&["api"]);
 
         // Just written: not settled, so its stamp is not trusted yet.
         let mut c = ParseCache::open(Some(cache.clone()));
-        let parsed = c.parse(&path, TEXT, &["api"], &ids).unwrap();
-        assert!(c.unchanged(&path, &ids).is_none());
+        let parsed = c
+            .parse(&path, Stamp::of(&path), TEXT, &["api"], &ids)
+            .unwrap();
+        assert!(c.unchanged(&path, Stamp::of(&path), &ids).is_none());
         c.save(std::slice::from_ref(&parsed));
         settle(&path);
         let mut c = ParseCache::open(Some(cache.clone()));
         assert!(
-            c.unchanged(&path, &ids).is_none(),
+            c.unchanged(&path, Stamp::of(&path), &ids).is_none(),
             "stamp recorded unsettled"
         );
-        c.parse(&path, TEXT, &["api"], &ids).unwrap();
+        c.parse(&path, Stamp::of(&path), TEXT, &["api"], &ids)
+            .unwrap();
         c.save(std::slice::from_ref(&parsed));
 
         let mut c = ParseCache::open(Some(cache.clone()));
-        let hit = c.unchanged(&path, &ids).expect("settled and unchanged");
+        let hit = c
+            .unchanged(&path, Stamp::of(&path), &ids)
+            .expect("settled and unchanged");
         assert_eq!(hit.title, "Down");
         assert!(
-            c.unchanged(&path, &ids_digest(&["web"])).is_none(),
+            c.unchanged(&path, Stamp::of(&path), &ids_digest(&["web"]))
+                .is_none(),
             "other component ids"
         );
         c.save(&[hit]);
@@ -306,6 +363,6 @@ mod tests {
         // Same length, new text: the stamp (times, change time) no longer matches.
         std::fs::write(&path, TEXT.replace("Down", "Dawn")).unwrap();
         let mut c = ParseCache::open(Some(cache.clone()));
-        assert!(c.unchanged(&path, &ids).is_none());
+        assert!(c.unchanged(&path, Stamp::of(&path), &ids).is_none());
     }
 }

@@ -828,13 +828,15 @@ pub fn load_dir_cached(
         if file.relative.contains('/') || !is_markdown(&file.path) {
             continue; // only `incidents/*.md` are incidents
         }
-        if !texts && let Some(hit) = cache.unchanged(&file.path, &ids) {
+        // Before reading: a change after this leaves the stamp stale, caught next time.
+        let stamp = cache::Stamp::of(&file.path);
+        if !texts && let Some(hit) = cache.unchanged(&file.path, stamp, &ids) {
             loaded.incidents.push(hit);
             continue;
         }
         let read = match folder.read_to_string(&file.path) {
             Ok(Some(text)) => cache
-                .parse(&file.path, &text, known, &ids)
+                .parse(&file.path, stamp, &text, known, &ids)
                 .map(|i| (i, text)),
             Ok(None) => continue, // removed while reading: nothing to parse
             Err(e) => Err(vec![IncidentError {

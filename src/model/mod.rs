@@ -330,18 +330,12 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
     let window_start = now - config.site.incident_window.chrono();
     // The incidents' views on a second thread while this one computes the components' figures
     // from history: neither reads what the other makes, and a build has two cores to use.
-    let (components, lists) = std::thread::scope(|s| {
-        let lists = s.spawn(|| incident_lists(incidents, &ids, now, window_start));
-        let components: Vec<ComponentView> = config
-            .components
-            .iter()
-            .map(|c| component_view(&scope, c, current.get(&c.id).cloned(), history))
-            .collect();
-        let lists = lists
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (components, lists)
-    });
+    let components: Vec<ComponentView> = config
+        .components
+        .iter()
+        .map(|c| component_view(&scope, c, current.get(&c.id).cloned(), history))
+        .collect();
+    let lists = incident_lists(incidents, &ids, now, window_start);
     let overall = roll_up_shown(components.iter().map(|c| c.state));
     let observed_at = components.iter().filter_map(|c| c.last_checked_at).max();
     let groups = group(&components);

@@ -4,7 +4,7 @@
 //! Why: a scheduled run rebuilds a site in which almost nothing changed, and rendering 10,000
 //! incident pages through Tera again to find the same bytes was most of its cost. Each page is a
 //! pure function of (theme, site-wide values, its own context); the manifest
-//! (`.upstate-cache/render-manifest.json` in the build folder) records, per file, a digest of those
+//! (`.upstate-cache/render-manifest.bin` in the build folder) records, per file, a digest of those
 //! inputs and of the bytes written, with the file's size and modification time. A page whose
 //! input digest is unchanged, and whose file still has the recorded size and time, is kept
 //! without rendering. Anything unreadable (no manifest, a corrupt one, another format or another
@@ -22,14 +22,13 @@ use sha2::{Digest as _, Sha256};
 
 use super::RenderError;
 
-/// A SHA-256 digest.
-pub type Digest = [u8; 32];
+pub use crate::digest::Digest;
 
 /// The manifest's path inside the build folder (never published: see [`crate::site::is_plumbing`]).
-const MANIFEST: &str = "render-manifest.json";
+const MANIFEST: &str = "render-manifest.bin";
 
 /// Bumped whenever what a digest covers changes, so an old manifest is never trusted.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// Feeds values into SHA-256 without building their bytes in memory first.
 pub struct Hasher(Sha256);
@@ -81,10 +80,10 @@ pub fn digest(bytes: &[u8]) -> Digest {
 /// What the manifest remembers about one file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Entry {
-    /// Digest of the page's inputs (hex); `None` for files made without a template.
-    input: Option<String>,
-    /// Digest of the bytes written (hex).
-    output: String,
+    /// Digest of the page's inputs; `None` for files made without one.
+    input: Option<Digest>,
+    /// Digest of the bytes written.
+    output: Digest,
     size: u64,
     /// Modification time in nanoseconds since 1970 (0 = unknown, never trusted).
     mtime_ns: u64,
@@ -144,7 +143,7 @@ impl SiteWriter {
         let path = dir.join(crate::site::CACHE_DIR).join(MANIFEST);
         let old = std::fs::read(&path)
             .ok()
-            .and_then(|bytes| serde_json::from_slice::<ManifestFile>(&bytes).ok())
+            .and_then(|bytes| postcard::from_bytes::<ManifestFile>(&bytes).ok())
             .filter(|m| m.format == FORMAT && m.program == crate::site::program_id())
             .map(|m| m.files)
             .unwrap_or_default();
@@ -181,10 +180,9 @@ impl SiteWriter {
     /// Keeps `path` as it is when it was made from exactly `input` and is untouched since;
     /// returns whether it did (then the caller does not render it).
     pub fn keep_if_fresh(&mut self, path: &str, input: &Digest) -> bool {
-        let input = hex::encode(input);
         let Some(entry) = self
             .intact(path)
-            .filter(|e| e.input.as_deref() == Some(input.as_str()))
+            .filter(|e| e.input.as_ref() == Some(input))
             .cloned()
         else {
             return false;
@@ -215,8 +213,7 @@ impl SiteWriter {
         if input.is_some() {
             self.stats.rendered += 1;
         }
-        let output = hex::encode(digest(bytes));
-        let input = input.map(hex::encode);
+        let output = digest(bytes);
         let target = self.dir.join(path);
         let same = match self.intact(path) {
             // The manifest vouches for what is on disk: no need to read it.
@@ -260,7 +257,7 @@ impl SiteWriter {
             program: crate::site::program_id(),
             files: std::mem::take(&mut self.new),
         };
-        let bytes = serde_json::to_vec(&manifest).map_err(|e| RenderError::Serialize {
+        let bytes = postcard::to_stdvec(&manifest).map_err(|e| RenderError::Serialize {
             file: MANIFEST.to_owned(),
             reason: e.to_string(),
         })?;

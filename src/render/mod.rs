@@ -183,12 +183,26 @@ impl Renderer {
         root: &str,
         ctx: &serde_json::Value,
     ) -> Result<(), RenderError> {
+        // A page that prints the build time changes on every build: digesting its context
+        // (the whole front page) could never keep it.
+        if self.prints_build_time(template) {
+            out.stats.rendered += 1;
+            let bytes = self.page(template, ctx, root)?;
+            return out.put(path, None, &bytes);
+        }
         let input = self.digest(path, template, root, ctx)?;
         if out.keep_if_fresh(path, &input) {
             return Ok(());
         }
         let bytes = self.page(template, ctx, root)?;
         out.put(path, Some(input), &bytes)
+    }
+
+    /// Whether `template` (or a template it names) prints `generated_at`.
+    fn prints_build_time(&self, template: &str) -> bool {
+        self.uses
+            .get(template)
+            .is_some_and(|uses| uses.contains(&"generated_at"))
     }
 
     /// [`Renderer::emit`] for a typed context whose inputs `own` digests (with the page's

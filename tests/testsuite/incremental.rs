@@ -333,8 +333,8 @@ fn incremental_builds_equal_builds_from_scratch_after_every_edit() {
     let log = p.check("nothing changed at the end", now);
     assert!(kept(&log) > 10, "{log}");
     assert!(p.builds > 25);
-    for cache in ["render-manifest.json", "incidents.bin"] {
-        let path = p.path("a/.upstate-cache").join(cache);
-        assert!(path.is_file(), "{} is missing", path.display());
-    }
+    let cache = p.path("a/.upstate-cache");
+    assert!(cache.join("render-manifest.bin").is_file());
+    let shards = std::fs::read_dir(cache.join("incidents")).unwrap().count();
+    assert!(shards > 0, "no parsed incidents remembered");
 }

@@ -229,7 +229,7 @@ fn published_files_and_folder_are_readable_by_the_web_server() {
 fn static_files_never_reach_the_build_cache() {
     let site = site("");
     let forged = br#"{"format":1,"program":"x","entries":{}}"#;
-    for name in ["incidents.bin", "render-manifest.json"] {
+    for name in ["incidents/00.bin", "render-manifest.bin"] {
         let path = site.path().join("static/.upstate-cache").join(name);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, forged).unwrap();
@@ -238,7 +238,7 @@ fn static_files_never_reach_the_build_cache() {
     run(&site);
     run(&site);
     let build = site.path().join(".upstate/site");
-    for name in ["incidents.bin", "render-manifest.json"] {
+    for name in ["incidents/00.bin", "render-manifest.bin"] {
         let cached = build.join(".upstate-cache").join(name);
         let bytes = std::fs::read(&cached).unwrap_or_default();
         assert_ne!(bytes, forged, "{name} came from static/");

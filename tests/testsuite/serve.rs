@@ -210,21 +210,34 @@ fn the_build_folders_marker_and_cache_are_never_served() {
             incident("Secret vendor name").trim_end_matches("---\n")
         ),
     );
+    site.incident("2026-11-21-public.md", &incident("Public outage"));
+    // A first build marks the folder as upstate's; the server's build keeps its cache there.
+    common::upstate()
+        .args(["build", "--config"])
+        .arg(site.config())
+        .output()
+        .unwrap();
     let server = Server::start(&site);
-    assert!(
-        site.path()
-            .join(".upstate/site/.upstate-cache/render-manifest.json")
-            .is_file()
-    );
+    let cache = site.path().join(".upstate/site/.upstate-cache");
+    assert!(cache.join("render-manifest.bin").is_file());
+    // Whichever shard holds the public incident.
+    let shard = std::fs::read_dir(cache.join("incidents"))
+        .unwrap()
+        .next()
+        .expect("a shard of parsed incidents")
+        .unwrap()
+        .file_name()
+        .into_string()
+        .unwrap();
     for path in [
-        "/.upstate-build",
-        "/.upstate-cache/render-manifest.json",
-        "/.upstate-cache/markdown.json",
-        "/%2eupstate-cache/markdown.json",
-        "/./.upstate-cache/markdown.json",
-        "/.upstate-cache%2fmarkdown.json",
+        "/.upstate-build".to_owned(),
+        "/.upstate-cache/render-manifest.bin".to_owned(),
+        format!("/.upstate-cache/incidents/{shard}"),
+        format!("/%2eupstate-cache/incidents/{shard}"),
+        format!("/./.upstate-cache/incidents/{shard}"),
+        format!("/.upstate-cache%2fincidents%2f{shard}"),
     ] {
-        let r = get(server.addr, path);
+        let r = get(server.addr, &path);
         assert!(
             matches!(r.status, 400 | 404),
             "{path} answered {}",
