@@ -743,6 +743,30 @@ pub fn load_dir(dir: &Path, known: &[&str]) -> (Vec<Incident>, Vec<IncidentError
     (loaded.incidents, loaded.errors)
 }
 
+fn is_markdown(path: &Path) -> bool {
+    path.extension().is_some_and(|x| x == "md")
+}
+
+/// The errors of the entries a walk of the incidents folder `dir` refused. A refused sub-folder
+/// or stray file is no incident; a refused `*.md` at the top (or the folder itself) is one that
+/// was left out.
+fn refused_incidents(dir: &Path, refused: Vec<crate::inputs::InputError>) -> Vec<IncidentError> {
+    refused
+        .into_iter()
+        .filter(|r| {
+            let top_level = r.path().parent() == Some(dir) || r.path() == dir;
+            top_level && (is_markdown(r.path()) || r.path() == dir)
+        })
+        .map(|r| IncidentError {
+            file: r.path().to_path_buf(),
+            line: 0,
+            field: None,
+            message: r.reason(),
+            help: Some(r.help().to_owned()),
+        })
+        .collect()
+}
+
 /// The last valid versions of incident files, read the first time they are needed.
 struct Remembered<F> {
     load: Option<F>,
@@ -808,22 +832,10 @@ pub fn load_dir_cached(
     let ids = cache::ids_digest(known);
     let folder = crate::inputs::InputFolder::new(dir);
     let walk = folder.walk_top(dir);
-    let mut loaded = Loaded::default();
-    let is_markdown = |p: &Path| p.extension().is_some_and(|x| x == "md");
-    for refused in walk.refused {
-        // A refused sub-folder or stray file is no incident; a refused `*.md` at the top (or
-        // the folder itself) is one that was left out.
-        let top_level = refused.path().parent() == Some(dir) || refused.path() == dir;
-        if top_level && (is_markdown(refused.path()) || refused.path() == dir) {
-            loaded.errors.push(IncidentError {
-                file: refused.path().to_path_buf(),
-                line: 0,
-                field: None,
-                message: refused.reason(),
-                help: Some(refused.help().to_owned()),
-            });
-        }
-    }
+    let mut loaded = Loaded {
+        errors: refused_incidents(dir, walk.refused),
+        ..Loaded::default()
+    };
     for file in walk.files {
         if file.relative.contains('/') || !is_markdown(&file.path) {
             continue; // only `incidents/*.md` are incidents
