@@ -1,6 +1,6 @@
 //! SHA-256 over several byte strings, each prefixed by its length, so `("ab", "c")` and
 //! `("a", "bc")` differ. What the build caches key things by (parsed incidents, incident views,
-//! pages): one rule, written once.
+//! feeds); `render::incremental::Hasher::part` streams the same rule for page digests.
 
 use sha2::{Digest as _, Sha256};
 

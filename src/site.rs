@@ -94,7 +94,7 @@ fn cache_key() -> Vec<u8> {
     key
 }
 
-/// A cache file of the build folder `dir`, named `name` inside [`CACHE_DIR`], when `dir` is
+/// A cache file (or folder) of the build folder `dir`, named `name` inside [`CACHE_DIR`], when `dir` is
 /// upstate's own (it has the [`MARKER`]): the cache is never written into a folder that a
 /// build would refuse.
 pub fn cache_file(dir: &Path, name: &str) -> Option<std::path::PathBuf> {

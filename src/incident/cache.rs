@@ -117,7 +117,7 @@ pub struct ParseCache {
     used: HashMap<String, Option<Stamp>>,
     /// The component ids this build checked against (what the saved cache is keyed by).
     ids: Option<Vec<u8>>,
-    /// Per shard: something was added or re-stamped since it was loaded.
+    /// Per shard: an entry was added, re-stamped or dropped since it was loaded.
     changed: Vec<bool>,
 }
 
@@ -184,14 +184,15 @@ impl ParseCache {
         let source = source_digest(path, text, ids_digest);
         let key = path.to_string_lossy().into_owned();
         let shard = shard_of(&key);
-        if let Some(entry) = self
-            .known
-            .remove(&key)
-            .filter(|e| e.incident.source == source)
-        {
-            self.changed[shard] |= entry.stamp != stamp;
-            self.used.insert(key, stamp);
-            return Ok(entry.incident);
+        if let Some(entry) = self.known.remove(&key) {
+            if entry.incident.source == source {
+                self.changed[shard] |= entry.stamp != stamp;
+                self.used.insert(key, stamp);
+                return Ok(entry.incident);
+            }
+            // The file changed: its old entry goes, whatever the new text parses to (an error,
+            // or a now private incident whose old public text must not stay in the cache).
+            self.changed[shard] = true;
         }
         let parsed = super::parse(path, text, known)?;
         // A private incident's title and body never leave the repository: not even into a
@@ -213,7 +214,8 @@ impl ParseCache {
         for key in self.known.keys() {
             self.changed[shard_of(key)] = true;
         }
-        let Some(ids) = self.ids.take() else { return };
+        // No file looked at (the folder is empty now): the shards that held entries are emptied.
+        let ids = self.ids.take().unwrap_or_default();
         let mut shards: Vec<HashMap<String, EntryRef<'_>>> = vec![HashMap::new(); SHARDS];
         for i in incidents {
             let key = i.path.to_string_lossy().into_owned();

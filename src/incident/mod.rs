@@ -791,7 +791,8 @@ pub struct Loaded {
     /// Files with errors published at their last valid version.
     pub kept: Vec<PathBuf>,
     /// What to remember for the next run: file name → text of its last valid version, for
-    /// every file in the folder that has one (deleted files are forgotten).
+    /// every file in the folder that has one (deleted files are forgotten). Empty when loaded
+    /// without texts ([`load_dir_cached`] for `build`, which writes no history).
     pub remember: BTreeMap<String, String>,
 }
 

@@ -328,8 +328,6 @@ pub fn build(inputs: Inputs<'_>, history: &mut History) -> Snapshot {
         now,
     };
     let window_start = now - config.site.incident_window.chrono();
-    // The incidents' views on a second thread while this one computes the components' figures
-    // from history: neither reads what the other makes, and a build has two cores to use.
     let components: Vec<ComponentView> = config
         .components
         .iter()

@@ -324,7 +324,6 @@ fn ics(snapshot: &Snapshot) -> Vec<u8> {
     out.into_bytes()
 }
 
-/// Feed files: site-wide RSS/Atom, per-component Atom and RSS, and the maintenance calendar.
 /// Writes every feed into `out`: the site's RSS and Atom feeds, the maintenance calendar, and
 /// each component's feeds. A feed is a function of the site-wide values (`site_digest`), its
 /// own title and place, and its entries, which are digested by their fingerprints: a feed whose
