@@ -153,6 +153,9 @@ pub struct ComponentView {
     pub uptime: Uptime,
     pub bars: Vec<DayBar>,
     /// Daily p50/p95/p99 for the latency chart, oldest first (`None` = no samples that day).
+    /// Not serialised: templates get the chart drawn from it (`chart` on a component page), and
+    /// 90 days of it for each of 2,000 components on the front page cost a run hundreds of MB.
+    #[serde(skip)]
     pub daily_latency: Vec<(String, Percentiles)>,
     pub latency_30d: Percentiles,
     /// Checks in the last 30 days, failed ones included (only successful checks have a latency).
@@ -161,7 +164,9 @@ pub struct ComponentView {
     /// the title of the value chart. `None` for latency-only kinds.
     pub measure: Option<String>,
     /// Daily (date, lowest, mean, highest) of that value, oldest first; `None` = no value that
-    /// day (never observed is a gap, not a zero).
+    /// day (never observed is a gap, not a zero). Not serialised, like `daily_latency`: drawn as
+    /// `value_chart` on the component page.
+    #[serde(skip)]
     pub daily_value: Vec<(String, Option<ValueDay>)>,
     /// Slugs of incidents and maintenance that touch it, newest first.
     pub incidents: Vec<String>,
