@@ -1,7 +1,7 @@
 //! `target = "<folder>"`: the site is assembled beside the target and swapped in at once, so a
 //! web server (or a sync job) reading the folder never sees half a site.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use super::{PublishError, PublishReport, Target};
@@ -29,17 +29,21 @@ impl FolderTarget {
         // Someone else's folder is refused before anything is compared or written.
         super::guard::check_ours(&self.dir, "target")
             .map_err(|e| fail(format!("{e}; {}", e.help())))?;
-        let new = files(site).map_err(|e| fail(format!("reading the built site: {e}")))?;
-        let old = files(&self.dir).unwrap_or_default();
+        let new = site_paths(site).map_err(|e| fail(format!("reading the built site: {e}")))?;
+        let old: HashSet<String> = site_paths(&self.dir)
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
         let mut report = PublishReport::default();
-        for (path, bytes) in &new {
-            if old.get(path) == Some(bytes) {
+        for path in &new {
+            if old.contains(path) && same_bytes(&site.join(path), &self.dir.join(path)) {
                 report.unchanged += 1;
             } else {
                 report.uploaded += 1;
             }
         }
-        report.deleted = old.keys().filter(|k| !new.contains_key(*k)).count();
+        let wanted: HashSet<&str> = new.iter().map(String::as_str).collect();
+        report.deleted = old.iter().filter(|k| !wanted.contains(k.as_str())).count();
         if report.uploaded == 0 && report.deleted == 0 {
             return Ok(report);
         }
@@ -56,7 +60,7 @@ impl FolderTarget {
             .permissions(crate::site::readable_dir())
             .tempdir_in(parent)
             .map_err(|e| fail(e.to_string()))?;
-        for (path, bytes) in &new {
+        for path in &new {
             let dest = staging.path().join(path);
             if let Some(p) = dest.parent() {
                 std::fs::create_dir_all(p).map_err(|e| fail(e.to_string()))?;
@@ -64,7 +68,7 @@ impl FolderTarget {
             // A hard link to the built file costs no data write and no new inode; the build
             // folder only ever replaces files by rename, so the link keeps today's bytes.
             if std::fs::hard_link(site.join(path), &dest).is_err() {
-                std::fs::write(&dest, bytes)
+                std::fs::copy(site.join(path), &dest)
                     .map_err(|e| fail(format!("{}: {e}", dest.display())))?;
             }
         }
@@ -92,6 +96,34 @@ impl Target for FolderTarget {
                 })?
         })
     }
+}
+
+/// Every file of the site under `dir`, by relative `/` path, without reading any: the build
+/// folder's marker and cache are plumbing, not part of the site.
+fn site_paths(dir: &Path) -> std::io::Result<Vec<String>> {
+    Ok(files_list(dir)?
+        .into_iter()
+        .filter(|rel| !crate::site::is_plumbing(rel))
+        .collect())
+}
+
+/// Whether the files `a` and `b` hold the same bytes. The last publish hard-linked each built
+/// file, and a build replaces a changed file by a rename (a new inode), so one `lstat` each
+/// usually answers: the same inode is the same bytes. Only copies (a target on another file
+/// system) are read, one pair at a time, never the whole site into memory at once (that was
+/// hundreds of megabytes for 2,000 components).
+fn same_bytes(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    let (Ok(ma), Ok(mb)) = (std::fs::symlink_metadata(a), std::fs::symlink_metadata(b)) else {
+        return false;
+    };
+    if !ma.is_file() || !mb.is_file() {
+        return false;
+    }
+    if ma.dev() == mb.dev() && ma.ino() == mb.ino() {
+        return true;
+    }
+    ma.len() == mb.len() && matches!((std::fs::read(a), std::fs::read(b)), (Ok(x), Ok(y)) if x == y)
 }
 
 /// Every file under `dir`, by relative `/` path, with its bytes; the build folder's marker
@@ -134,4 +166,28 @@ pub fn swap_in(staged: &Path, target: &Path) -> std::io::Result<()> {
         return Err(e);
     }
     std::fs::remove_dir_all(&old)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_bytes_by_inode_or_by_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, link, copy, other) = (
+            dir.path().join("a"),
+            dir.path().join("link"),
+            dir.path().join("copy"),
+            dir.path().join("other"),
+        );
+        std::fs::write(&a, b"status").unwrap();
+        std::fs::hard_link(&a, &link).unwrap();
+        std::fs::write(&copy, b"status").unwrap();
+        std::fs::write(&other, b"statux").unwrap();
+        assert!(same_bytes(&a, &link), "one inode");
+        assert!(same_bytes(&a, &copy), "a copy with the same bytes");
+        assert!(!same_bytes(&a, &other), "same length, other bytes");
+        assert!(!same_bytes(&a, &dir.path().join("missing")));
+    }
 }
