@@ -194,7 +194,7 @@ impl ParseCache {
             // or a now private incident whose old public text must not stay in the cache).
             self.changed[shard] = true;
         }
-        let parsed = super::parse(path, text, known)?;
+        let parsed = super::parse_from(path, text, known, source)?;
         // A private incident's title and body never leave the repository: not even into a
         // cache file, which a site served straight from its build folder would publish.
         if !parsed.private {

@@ -284,6 +284,18 @@ impl FileErrors<'_> {
 
 /// Parses one file. `known` is the list of component ids from the config.
 pub fn parse(path: &Path, text: &str, known: &[&str]) -> Result<Incident, Vec<IncidentError>> {
+    let source = cache::source_digest(path, text, &cache::ids_digest(known));
+    parse_from(path, text, known, source)
+}
+
+/// [`parse`], given the [`cache::source_digest`] of its input (a loader of many files has
+/// already computed it, and the digest of the ids, once).
+fn parse_from(
+    path: &Path,
+    text: &str,
+    known: &[&str],
+    source: [u8; 32],
+) -> Result<Incident, Vec<IncidentError>> {
     let mut errors = FileErrors {
         file: path,
         line_offset: 0,
@@ -351,7 +363,7 @@ pub fn parse(path: &Path, text: &str, known: &[&str]) -> Result<Incident, Vec<In
             .collect(),
         body_html: safe_html(split.body.trim(), fm.private),
         body: split.body.trim().to_owned(),
-        source: cache::source_digest(path, text, &cache::ids_digest(known)),
+        source,
     })
 }
 
@@ -822,10 +834,9 @@ pub fn load_dir_cached(
     dir: &Path,
     known: &[&str],
     remembered: impl FnOnce() -> BTreeMap<String, String>,
-    cache: cache::ParseCache,
+    mut cache: cache::ParseCache,
     texts: bool,
 ) -> Loaded {
-    let mut cache = cache;
     let mut remembered = Remembered {
         load: Some(remembered),
         read: None,
@@ -872,10 +883,10 @@ pub fn load_dir_cached(
                 loaded.errors.extend(e);
                 // The version a run last published, if it still holds (a component it names
                 // may have been removed since).
-                let last_valid = remembered
-                    .get()
-                    .get(&name)
-                    .and_then(|text| Some((text, parse(&file.path, text, known).ok()?)));
+                let last_valid = remembered.get().get(&name).and_then(|text| {
+                    let source = cache::source_digest(&file.path, text, &ids);
+                    Some((text, parse_from(&file.path, text, known, source).ok()?))
+                });
                 if let Some((text, i)) = last_valid {
                     loaded.incidents.push(i);
                     loaded.kept.push(file.path.clone());

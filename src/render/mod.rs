@@ -571,15 +571,7 @@ impl Renderer {
         }
         let month_names: Vec<&String> = months.keys().rev().collect();
         // A month page is a function of its month, the list of months and its views.
-        let own = |month: Option<&String>, list: &[&IncidentView]| -> Vec<Vec<u8>> {
-            let mut parts = vec![
-                month.map_or_else(Vec::new, |m| m.clone().into_bytes()),
-                month_names.len().to_le_bytes().to_vec(),
-            ];
-            parts.extend(month_names.iter().map(|m| m.as_bytes().to_vec()));
-            parts.extend(list.iter().map(|i| i.fingerprint.to_vec()));
-            parts
-        };
+        let month_count = month_names.len().to_le_bytes();
         let latest = months
             .iter()
             .next_back()
@@ -599,8 +591,9 @@ impl Renderer {
                 latest.map_or(&[][..], |(_, list)| list),
             )));
         for (path, month, list) in pages {
-            let parts = own(month, list);
-            let parts: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+            let mut parts: Vec<&[u8]> = vec![month.map_or(&[][..], |m| m.as_bytes()), &month_count];
+            parts.extend(month_names.iter().map(|m| m.as_bytes()));
+            parts.extend(list.iter().map(|i| &i.fingerprint[..]));
             self.emit_digested(
                 out,
                 (&path, "history.html", "../"),
