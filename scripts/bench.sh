@@ -130,8 +130,8 @@ for t in $targets; do
 done
 # every target of the contract config hanging
 hang="$work/hang"; mkdir -p "$hang"
-# A server that accepts every connection and never says a word.
-python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(1000); print(s.getsockname()[1], flush=True); held=[s.accept() for _ in iter(int, 1)]' > "$hang/port" &
+# A server that accepts every connection and never says a word (each held for a minute).
+python3 scripts/hang_server.py > "$hang/port" &
 hang_pid=$!
 for _ in $(seq 50); do [ -s "$hang/port" ] && break; sleep 0.1; done
 hport=$(cat "$hang/port")

@@ -394,12 +394,16 @@ pub async fn run(
         notice(Notice::Input(e));
         attention.push(e.to_string());
     }
+    let clock = StageClock::start();
     let (target, mut history) = open(config, notice).await?;
+    clock.lap("history opened");
     // Read under the lock: the last valid version of a file with errors is in history.
     let loaded = load_incidents_remembering(config, &mut history, true);
     report_incident_errors(&loaded, &mut attention, notice);
     let incidents = loaded.incidents;
+    clock.lap("incidents loaded");
     let observed = observe(config, &history, merge, &mut attention, notice, progress).await;
+    clock.lap("observed");
     let now = Utc::now();
     // Components this run did not observe (a merge with silent regions) keep what history last
     // saw, with its time, so the page shows them stale rather than guessed.
@@ -421,6 +425,7 @@ pub async fn run(
         notice(Notice::Error(p.to_string()));
         attention.push(p.to_string());
     }
+    clock.lap("history recorded");
     let site = Site {
         incidents: &incidents,
         now,
@@ -435,7 +440,9 @@ pub async fn run(
         notice,
     )
     .await;
+    clock.lap("built and published");
     finish(config, history, &observed, &loaded.remember, now, notice)?;
+    clock.lap("history saved");
     let (files, publish, shown) = published.ok_or(RunFailure::Fatal)?;
     Ok(RunReport {
         target: target.name(),
@@ -581,6 +588,7 @@ async fn publish_site(
         .collect();
     // This run's counters, set on the history before it recorded.
     let counters = history.counters();
+    let started = std::time::Instant::now();
     let built = render(
         config,
         history,
@@ -597,6 +605,13 @@ async fn publish_site(
             return None;
         }
     };
+    tracing::debug!(
+        files = built.files.len(),
+        rendered = built.stats.rendered,
+        written = built.stats.written,
+        took_ms = started.elapsed().as_millis() as u64,
+        "site built"
+    );
     let dir = built.dir;
     let mut notify_memory = history.notify_memory();
     let plan = crate::notify::plan(&snapshot, &probed, &mut notify_memory);
@@ -648,4 +663,32 @@ fn finish(
         notice(Notice::Error(format!("saving history failed: {e}")));
         RunFailure::Fatal
     })
+}
+
+/// Logs (at debug level) how long each stage of a run took, for an operator asking where a slow
+/// run's time went: `UPSTATE_LOG=debug upstate run`.
+struct StageClock {
+    started: std::time::Instant,
+    last: std::cell::Cell<std::time::Instant>,
+}
+
+impl StageClock {
+    fn start() -> Self {
+        let now = std::time::Instant::now();
+        Self {
+            started: now,
+            last: std::cell::Cell::new(now),
+        }
+    }
+
+    fn lap(&self, stage: &str) {
+        let now = std::time::Instant::now();
+        let took = now - self.last.replace(now);
+        tracing::debug!(
+            stage,
+            took_ms = took.as_millis() as u64,
+            since_start_ms = (now - self.started).as_millis() as u64,
+            "run stage done"
+        );
+    }
 }

@@ -1,13 +1,23 @@
 //! `target = "<folder>"`: the site is assembled beside the target and swapped in at once, so a
 //! web server (or a sync job) reading the folder never sees half a site.
+//!
+//! Assembling is cheap: each file is a hard link to the built one (no data written), and the
+//! site the swap replaced is kept in the build folder's cache (`.upstate-cache/published-before`)
+//! to be brought up to date next time, so a run that changed 2,000 of 18,000 files relinks
+//! those 2,000 instead of making 18,000 links and 2,000 folders and deleting as many. On this
+//! machine's file system creating and deleting inodes was most of a run's publish time.
 
 use std::collections::{BTreeMap, HashSet};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use super::{PublishError, PublishReport, Target};
 use futures_util::future::BoxFuture;
 
 pub use crate::site::files_list;
+
+/// The previously published site, kept in the build folder's cache for the next publish.
+const PUBLISHED_BEFORE: &str = "published-before";
 
 /// A local folder target.
 #[derive(Debug, Clone)]
@@ -53,29 +63,148 @@ impl FolderTarget {
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         std::fs::create_dir_all(parent).map_err(|e| fail(e.to_string()))?;
-        let staging = tempfile::Builder::new()
-            .prefix(".upstate-publish-")
-            // It becomes the served folder: the mode `create_dir` gives (0777 less the umask),
-            // never a temporary folder's 0700, which a web server as another user cannot enter.
-            .permissions(crate::site::readable_dir())
-            .tempdir_in(parent)
-            .map_err(|e| fail(e.to_string()))?;
-        for path in &new {
-            let dest = staging.path().join(path);
-            if let Some(p) = dest.parent() {
-                std::fs::create_dir_all(p).map_err(|e| fail(e.to_string()))?;
-            }
-            // A hard link to the built file costs no data write and no new inode; the build
-            // folder only ever replaces files by rename, so the link keeps today's bytes.
-            if std::fs::hard_link(site.join(path), &dest).is_err() {
-                std::fs::copy(site.join(path), &dest)
-                    .map_err(|e| fail(format!("{}: {e}", dest.display())))?;
+        let spare = crate::site::cache_file(site, PUBLISHED_BEFORE);
+        let staged = match spare
+            .as_deref()
+            .and_then(|spare| reuse_spare(spare, site, &new, parent))
+        {
+            Some(staged) => staged,
+            None => fresh_staging(site, &new, parent).map_err(|e| fail(e.to_string()))?,
+        };
+        if let Err(e) = super::guard::mark(&staged) {
+            let _ = std::fs::remove_dir_all(&staged);
+            return Err(fail(e.to_string()));
+        }
+        let replaced = swap_in(&staged, &self.dir).map_err(|e| {
+            let _ = std::fs::remove_dir_all(&staged);
+            fail(e.to_string())
+        })?;
+        if let Some(replaced) = replaced {
+            keep_as_spare(&replaced, spare.as_deref());
+        }
+        Ok(report)
+    }
+}
+
+/// The site published before the last one, claimed and brought up to date with `site` to be
+/// swapped in: `None` when there is none, it is on another file system than the target (a swap
+/// is a rename), or anything about it fails (then it is removed and a fresh folder is made).
+fn reuse_spare(spare: &Path, site: &Path, paths: &[String], parent: &Path) -> Option<PathBuf> {
+    use std::os::unix::fs::MetadataExt as _;
+    let meta = std::fs::symlink_metadata(spare).ok()?;
+    let same_device = std::fs::metadata(parent).is_ok_and(|p| p.dev() == meta.dev());
+    if !meta.is_dir() || !same_device || super::guard::check_ours(spare, "target").is_err() {
+        let _ = remove_any(spare);
+        return None;
+    }
+    // Claimed by a rename first: two publishes at once never assemble in the same folder.
+    let claimed = spare.with_file_name(format!(
+        "{PUBLISHED_BEFORE}.{}.{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    ));
+    std::fs::rename(spare, &claimed).ok()?;
+    match refresh(site, &claimed, paths) {
+        Ok(()) => Some(claimed),
+        Err(e) => {
+            tracing::debug!(error = %e, "The previously published site could not be reused; assembling the site afresh.");
+            let _ = std::fs::remove_dir_all(&claimed);
+            None
+        }
+    }
+}
+
+/// Makes `tree` hold exactly the files `paths` of `site`: files the site no longer has are
+/// removed first (so a file never stands where a folder must go), and a file that is not
+/// already the built file's inode is linked again. A replaced file only `tree` held goes to the
+/// build's recycle bin, for the next build to write a changed page into.
+fn refresh(site: &Path, tree: &Path, paths: &[String]) -> io::Result<()> {
+    let mut bin = crate::site::recycle::RecycleBin::of(site);
+    let mut binned = 0;
+    let wanted: HashSet<&str> = paths.iter().map(String::as_str).collect();
+    for stale in site_paths(tree)?
+        .iter()
+        .filter(|p| !wanted.contains(p.as_str()))
+    {
+        let path = tree.join(stale);
+        bin.put(&path, binned)?;
+        binned += 1;
+        // Folders left empty go too (a removed component's badge folder).
+        for folder in path.ancestors().skip(1).take_while(|a| *a != tree) {
+            if std::fs::remove_dir(folder).is_err() {
+                break;
             }
         }
-        super::guard::mark(staging.path()).map_err(|e| fail(e.to_string()))?;
-        let staged = staging.keep();
-        swap_in(&staged, &self.dir).map_err(|e| fail(e.to_string()))?;
-        Ok(report)
+    }
+    for path in paths {
+        let (from, dest) = (site.join(path), tree.join(path));
+        if same_inode(&from, &dest) {
+            continue;
+        }
+        match std::fs::symlink_metadata(&dest) {
+            Ok(m) if m.is_dir() => std::fs::remove_dir_all(&dest)?,
+            Ok(_) => {
+                bin.put(&dest, binned)?;
+                binned += 1;
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        link_or_copy(&from, &dest)?;
+    }
+    Ok(())
+}
+
+/// A new folder beside the target holding the whole site.
+fn fresh_staging(site: &Path, paths: &[String], parent: &Path) -> io::Result<PathBuf> {
+    let staging = tempfile::Builder::new()
+        .prefix(".upstate-publish-")
+        // It becomes the served folder: the mode `create_dir` gives (0777 less the umask),
+        // never a temporary folder's 0700, which a web server as another user cannot enter.
+        .permissions(crate::site::readable_dir())
+        .tempdir_in(parent)?;
+    for path in paths {
+        link_or_copy(&site.join(path), &staging.path().join(path))?;
+    }
+    Ok(staging.keep())
+}
+
+/// Puts `dest` in place as `from`'s bytes: a hard link costs no data write, and the build
+/// folder only ever replaces a file by a rename, so the link keeps today's bytes. A copy where
+/// links cannot be made (another file system).
+fn link_or_copy(from: &Path, dest: &Path) -> io::Result<()> {
+    if let Some(p) = dest.parent() {
+        std::fs::create_dir_all(p)?;
+    }
+    if std::fs::hard_link(from, dest).is_err() {
+        std::fs::copy(from, dest)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", dest.display())))?;
+    }
+    Ok(())
+}
+
+/// Keeps the site a swap replaced as the next publish's starting point, or removes it when it
+/// cannot be kept (no build cache, another file system, a spare already there).
+fn keep_as_spare(replaced: &Path, spare: Option<&Path>) {
+    let kept = spare.is_some_and(|spare| {
+        spare
+            .parent()
+            .is_some_and(|p| std::fs::create_dir_all(p).is_ok())
+            && std::fs::rename(replaced, spare).is_ok()
+    });
+    if !kept {
+        let _ = std::fs::remove_dir_all(replaced);
+    }
+}
+
+/// Removes a file, a link or a folder.
+fn remove_any(path: &Path) -> io::Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => std::fs::remove_dir_all(path),
+        Ok(_) => std::fs::remove_file(path),
+        Err(e) => Err(e),
     }
 }
 
@@ -126,6 +255,19 @@ fn same_bytes(a: &Path, b: &Path) -> bool {
     ma.len() == mb.len() && matches!((std::fs::read(a), std::fs::read(b)), (Ok(x), Ok(y)) if x == y)
 }
 
+/// Whether `a` and `b` are the same regular file (one inode): the bytes are the same without
+/// reading them.
+fn same_inode(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    let (Ok(ma), Ok(mb)) = (std::fs::symlink_metadata(a), std::fs::symlink_metadata(b)) else {
+        return false;
+    };
+    if !ma.is_file() || !mb.is_file() {
+        return false;
+    }
+    ma.dev() == mb.dev() && ma.ino() == mb.ino()
+}
+
 /// Every file under `dir`, by relative `/` path, with its bytes; the build folder's marker
 /// ([`super::guard::MARKER`]) and cache are plumbing, not part of the site.
 pub fn files(dir: &Path) -> std::io::Result<BTreeMap<String, Vec<u8>>> {
@@ -136,19 +278,20 @@ pub fn files(dir: &Path) -> std::io::Result<BTreeMap<String, Vec<u8>>> {
         .collect()
 }
 
-/// Replaces `target` with the folder `staged`. On Linux the two are exchanged with one
+/// Replaces `target` with the folder `staged` and returns where the site it replaced now is
+/// (`None` when there was none). On Linux the two are exchanged with one
 /// `renameat2(RENAME_EXCHANGE)`, so `target` is never missing; elsewhere (or on filesystems
 /// without it) the old folder is renamed away first and the gap is two renames long.
-pub fn swap_in(staged: &Path, target: &Path) -> std::io::Result<()> {
+pub fn swap_in(staged: &Path, target: &Path) -> io::Result<Option<PathBuf>> {
     if !target.exists() {
-        return std::fs::rename(staged, target);
+        return std::fs::rename(staged, target).map(|()| None);
     }
     #[cfg(target_os = "linux")]
     {
         use rustix::fs::{CWD, RenameFlags, renameat_with};
         if renameat_with(CWD, staged, CWD, target, RenameFlags::EXCHANGE).is_ok() {
             // `staged` now holds the old site.
-            return std::fs::remove_dir_all(staged);
+            return Ok(Some(staged.to_owned()));
         }
     }
     let old = target.with_file_name(format!(
@@ -165,7 +308,7 @@ pub fn swap_in(staged: &Path, target: &Path) -> std::io::Result<()> {
         let _ = std::fs::rename(&old, target);
         return Err(e);
     }
-    std::fs::remove_dir_all(&old)
+    Ok(Some(old))
 }
 
 #[cfg(test)]

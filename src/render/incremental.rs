@@ -118,6 +118,8 @@ pub struct SiteWriter {
     new: HashMap<String, Entry>,
     /// Every path produced, in order (the sitemap lists pages in this order).
     order: Vec<String>,
+    /// Old pages the folder target handed back, to write changed pages into.
+    bin: crate::site::recycle::RecycleBin,
     pub stats: WriteStats,
 }
 
@@ -152,6 +154,7 @@ impl SiteWriter {
             old,
             new: HashMap::new(),
             order: Vec::new(),
+            bin: crate::site::recycle::RecycleBin::of(dir),
             stats: WriteStats::default(),
         })
     }
@@ -215,25 +218,28 @@ impl SiteWriter {
         }
         let output = digest(bytes);
         let target = self.dir.join(path);
-        let same = match self.intact(path) {
-            // The manifest vouches for what is on disk: no need to read it.
-            Some(entry) => entry.output == output,
-            None => std::fs::read(&target).is_ok_and(|old| old == bytes),
-        };
-        if !same {
-            write_file(&self.dir, &target, bytes)?;
-            self.stats.written += 1;
-        }
-        let meta = std::fs::symlink_metadata(&target).map_err(|e| io_error(&target, &e))?;
-        self.new.insert(
-            path.to_owned(),
-            Entry {
+        let entry = match self.intact(path) {
+            // The manifest vouches for what is on disk: no need to read it, nor to look again.
+            Some(entry) if entry.output == output => Entry {
                 input,
-                output,
-                size: meta.len(),
-                mtime_ns: mtime_ns(&meta),
+                ..entry.clone()
             },
-        );
+            intact => {
+                let same = intact.is_none() && std::fs::read(&target).is_ok_and(|old| old == bytes);
+                if !same {
+                    write_file(&self.dir, &target, bytes, &mut self.bin)?;
+                    self.stats.written += 1;
+                }
+                let meta = std::fs::symlink_metadata(&target).map_err(|e| io_error(&target, &e))?;
+                Entry {
+                    input,
+                    output,
+                    size: meta.len(),
+                    mtime_ns: mtime_ns(&meta),
+                }
+            }
+        };
+        self.new.insert(path.to_owned(), entry);
         self.order.push(path.to_owned());
         Ok(())
     }
@@ -269,12 +275,30 @@ impl SiteWriter {
 }
 
 /// Writes `bytes` to `path`: directly when the file is new (a crash leaves a partial file that
-/// the next build sees differ and rewrites), else through a renamed temporary file.
-fn write_file(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), RenderError> {
+/// the next build sees differ and rewrites), else through a file renamed into place, so a new
+/// inode (a published hard link to the old one is never modified): a recycled one when the
+/// folder target handed some back (see [`crate::site::recycle`]), else a new temporary file.
+fn write_file(
+    dir: &Path,
+    path: &Path,
+    bytes: &[u8],
+    bin: &mut crate::site::recycle::RecycleBin,
+) -> Result<(), RenderError> {
     let parent = path.parent().unwrap_or(dir);
     if std::fs::symlink_metadata(path).is_err() {
         std::fs::create_dir_all(parent).map_err(|e| io_error(parent, &e))?;
         return std::fs::write(path, bytes).map_err(|e| io_error(path, &e));
+    }
+    if let Some((mut file, recycled)) = bin.take() {
+        let written = file
+            .write_all(bytes)
+            .and_then(|()| file.set_len(bytes.len() as u64))
+            .and_then(|()| std::fs::rename(&recycled, path));
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&recycled);
+            return Err(io_error(path, &e));
+        }
+        return Ok(());
     }
     let mut tmp = tempfile::Builder::new()
         .prefix(".upstate-")

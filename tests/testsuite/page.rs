@@ -249,3 +249,119 @@ fn static_files_never_reach_the_build_cache() {
         b"forged"
     );
 }
+
+/// Every file of a folder by relative path (the build folder's marker and cache left out).
+fn served(dir: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    walk(dir, dir)
+}
+
+fn walk(
+    root: &std::path::Path,
+    dir: &std::path::Path,
+) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries {
+        let path = entry.unwrap().path();
+        let rel = path
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        if rel == ".upstate-build" || rel == ".upstate-cache" {
+            continue;
+        }
+        if path.is_dir() {
+            out.extend(walk(root, &path));
+        } else {
+            out.insert(rel, std::fs::read(&path).unwrap());
+        }
+    }
+    out
+}
+
+/// The folder target assembles each publish from the site it replaced last time and the build
+/// writes changed pages into files that publish handed back (issue 18: making and freeing
+/// thousands of inodes per run was most of a run's time). Whatever goes round, the served
+/// folder is the build exactly, a page already published never changes while it is served,
+/// and a rewritten page stays readable.
+#[test]
+fn republishing_reuses_files_yet_never_changes_a_served_page() {
+    use std::io::{Read as _, Seek as _};
+    use std::os::unix::fs::PermissionsExt;
+    let site = site("");
+    let build = site.path().join(".upstate/site");
+    for round in 0..6 {
+        // Pages that appear, change and go: a new incident each round, the one before removed.
+        if round > 0 {
+            let _ = std::fs::remove_file(
+                site.path()
+                    .join(format!("incidents/2026-11-0{round}-db.md")),
+            );
+        }
+        site.incident(
+            &format!("2026-11-0{}-db.md", round + 1),
+            &format!(
+                "---\ntitle: Database down {round}\nseverity: major\nstatus: resolved\ncomponents: [db]\n\
+                 discovered_at: 2026-11-0{}T14:05:00Z\nresolved_at: 2026-11-0{}T15:00:00Z\n---\nRound {round}.\n",
+                round + 1,
+                round + 1
+            ),
+        );
+        // Every served page, opened before the run: what a reader mid-download holds.
+        let before = served(&site.public(""));
+        let mut open: Vec<(String, std::fs::File)> = before
+            .keys()
+            .map(|rel| (rel.clone(), std::fs::File::open(site.public(rel)).unwrap()))
+            .collect();
+        run(&site);
+        for (rel, file) in &mut open {
+            let mut bytes = Vec::new();
+            file.rewind().unwrap();
+            file.read_to_end(&mut bytes).unwrap();
+            assert_eq!(
+                &bytes,
+                &before[rel.as_str()],
+                "round {round}: {rel} changed while served"
+            );
+        }
+        let now = served(&site.public(""));
+        assert_eq!(
+            now.keys().collect::<Vec<_>>(),
+            served(&build).keys().collect::<Vec<_>>(),
+            "round {round}: the served folder has exactly the build's files"
+        );
+        assert_eq!(now, served(&build), "round {round}: and the same bytes");
+        assert!(
+            now.contains_key(&format!("incidents/2026-11-0{}-db.html", round + 1)),
+            "{:?}",
+            now.keys()
+        );
+        if round > 0 {
+            assert!(
+                !now.contains_key(&format!("incidents/2026-11-0{round}-db.html")),
+                "round {round}: a removed incident's page goes"
+            );
+        }
+        let mode = std::fs::metadata(site.public("components/db.html"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o044,
+            0o044,
+            "round {round}: readable by group and others"
+        );
+        assert_eq!(mode & 0o002, 0, "round {round}: never writable by others");
+    }
+    assert!(
+        build.join(".upstate-cache/published-before").is_dir(),
+        "the replaced site is kept for the next publish"
+    );
+    assert!(
+        build.join(".upstate-cache/recycled").is_dir(),
+        "and pages it replaced went to the build's recycle bin"
+    );
+}

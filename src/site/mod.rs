@@ -5,6 +5,8 @@
 
 use std::path::Path;
 
+pub mod recycle;
+
 /// The file that marks a folder as written by upstate.
 pub const MARKER: &str = ".upstate-build";
 
@@ -150,9 +152,16 @@ pub fn write_cache_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// The relative `/` paths of every file under `dir`, without reading them. Links are listed
 /// as files, never followed: a link (or a loop) in the output folder is not upstate's, and
 /// removing a stale one must remove the link, not walk into what it points at.
+///
+/// The build folder's cache is not walked (its files are plumbing, never the site's, and it
+/// holds the previously published site: thousands of files no caller wants listed).
 pub fn files_list(dir: &Path) -> std::io::Result<Vec<String>> {
     let mut out = Vec::new();
-    for entry in walkdir::WalkDir::new(dir).follow_links(false) {
+    let walk = walkdir::WalkDir::new(dir)
+        .follow_links(false)
+        .into_iter()
+        .filter_entry(|e| !(e.depth() == 1 && e.file_name() == CACHE_DIR));
+    for entry in walk {
         let entry = entry?;
         if entry.file_type().is_dir() {
             continue;
