@@ -11,7 +11,11 @@ import socket
 import time
 
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+wanted = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
+try:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, wanted), hard))
+except (ValueError, OSError):
+    pass  # the soft limit stays; connections older than a minute are closed anyway
 server = socket.socket()
 server.bind(("127.0.0.1", 0))
 server.listen(4096)

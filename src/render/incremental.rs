@@ -97,6 +97,10 @@ struct ManifestFile {
     files: HashMap<String, Entry>,
 }
 
+/// A file found unchanged by [`SiteWriter::fresh`], to [`SiteWriter::keep`].
+#[derive(Debug)]
+pub struct Fresh(Entry);
+
 /// How much a build rendered, kept and wrote.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WriteStats {
@@ -118,8 +122,6 @@ pub struct SiteWriter {
     new: HashMap<String, Entry>,
     /// Every path produced, in order (the sitemap lists pages in this order).
     order: Vec<String>,
-    /// Old pages the folder target handed back, to write changed pages into.
-    bin: crate::site::recycle::RecycleBin,
     pub stats: WriteStats,
 }
 
@@ -154,7 +156,6 @@ impl SiteWriter {
             old,
             new: HashMap::new(),
             order: Vec::new(),
-            bin: crate::site::recycle::RecycleBin::of(dir),
             stats: WriteStats::default(),
         })
     }
@@ -183,17 +184,30 @@ impl SiteWriter {
     /// Keeps `path` as it is when it was made from exactly `input` and is untouched since;
     /// returns whether it did (then the caller does not render it).
     pub fn keep_if_fresh(&mut self, path: &str, input: &Digest) -> bool {
-        let Some(entry) = self
-            .intact(path)
+        match self.fresh(path, input) {
+            Some(fresh) => {
+                self.keep(path, fresh);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether `path` was made from exactly `input` and is untouched since, without recording
+    /// anything: pages rendered on several threads ask this, then [`SiteWriter::keep`] or
+    /// [`SiteWriter::put`] in order on one.
+    pub fn fresh(&self, path: &str, input: &Digest) -> Option<Fresh> {
+        self.intact(path)
             .filter(|e| e.input.as_ref() == Some(input))
             .cloned()
-        else {
-            return false;
-        };
+            .map(Fresh)
+    }
+
+    /// Keeps `path` as it is (see [`SiteWriter::fresh`]).
+    pub fn keep(&mut self, path: &str, Fresh(entry): Fresh) {
         self.new.insert(path.to_owned(), entry);
         self.order.push(path.to_owned());
         self.stats.kept += 1;
-        true
     }
 
     /// Records that `path` is `bytes` (made from `input`, when it came from a template) and
@@ -227,7 +241,7 @@ impl SiteWriter {
             intact => {
                 let same = intact.is_none() && std::fs::read(&target).is_ok_and(|old| old == bytes);
                 if !same {
-                    write_file(&self.dir, &target, bytes, &mut self.bin)?;
+                    write_file(&self.dir, &target, bytes)?;
                     self.stats.written += 1;
                 }
                 let meta = std::fs::symlink_metadata(&target).map_err(|e| io_error(&target, &e))?;
@@ -275,30 +289,12 @@ impl SiteWriter {
 }
 
 /// Writes `bytes` to `path`: directly when the file is new (a crash leaves a partial file that
-/// the next build sees differ and rewrites), else through a file renamed into place, so a new
-/// inode (a published hard link to the old one is never modified): a recycled one when the
-/// folder target handed some back (see [`crate::site::recycle`]), else a new temporary file.
-fn write_file(
-    dir: &Path,
-    path: &Path,
-    bytes: &[u8],
-    bin: &mut crate::site::recycle::RecycleBin,
-) -> Result<(), RenderError> {
+/// the next build sees differ and rewrites), else through a renamed temporary file.
+fn write_file(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), RenderError> {
     let parent = path.parent().unwrap_or(dir);
     if std::fs::symlink_metadata(path).is_err() {
         std::fs::create_dir_all(parent).map_err(|e| io_error(parent, &e))?;
         return std::fs::write(path, bytes).map_err(|e| io_error(path, &e));
-    }
-    if let Some((mut file, recycled)) = bin.take() {
-        let written = file
-            .write_all(bytes)
-            .and_then(|()| file.set_len(bytes.len() as u64))
-            .and_then(|()| std::fs::rename(&recycled, path));
-        if let Err(e) = written {
-            let _ = std::fs::remove_file(&recycled);
-            return Err(io_error(path, &e));
-        }
-        return Ok(());
     }
     let mut tmp = tempfile::Builder::new()
         .prefix(".upstate-")

@@ -215,22 +215,39 @@ impl Renderer {
         own: &[&[u8]],
         ctx: &T,
     ) -> Result<(), RenderError> {
+        let input = self.input_digest(path, template, root, own);
+        if out.keep_if_fresh(path, &input) {
+            return Ok(());
+        }
+        let bytes = self.render_page(path, template, root, ctx)?;
+        out.put(path, Some(input), &bytes)
+    }
+
+    /// The digest of a page's inputs: what its template shares with every page (see
+    /// [`Renderer::page_hasher`]), its path and its `own` parts.
+    fn input_digest(&self, path: &str, template: &str, root: &str, own: &[&[u8]]) -> Digest {
         let mut hasher = self.page_hasher(template, root);
         hasher.part(path.as_bytes());
         for part in own {
             hasher.part(part);
         }
-        let input = hasher.finish();
-        if out.keep_if_fresh(path, &input) {
-            return Ok(());
-        }
+        hasher.finish()
+    }
+
+    /// A page's bytes from its typed context.
+    fn render_page<T: Serialize>(
+        &self,
+        path: &str,
+        template: &str,
+        root: &str,
+        ctx: &T,
+    ) -> Result<Vec<u8>, RenderError> {
         // Through a JSON value, as every context goes, so templates see the same values.
         let value = serde_json::to_value(ctx).map_err(|e| RenderError::Serialize {
             file: path.to_owned(),
             reason: e.to_string(),
         })?;
-        let bytes = self.page(template, &value, root)?;
-        out.put(path, Some(input), &bytes)
+        self.page(template, &value, root)
     }
 
     /// Everything a page is a function of: the theme and site-wide values, the volatile values
@@ -441,8 +458,44 @@ impl Renderer {
         )
     }
 
-    /// A page and a badge per component.
+    /// A page and a badge per component. Pages are digested and rendered on every core, a
+    /// batch at a time, and written in order on this thread: with 2,000 components, each page's
+    /// own history and charts, a run that follows every component's latest check renders them
+    /// all (each says when it was last checked), and that was most of a run's build.
     fn components(&self, snapshot: &Snapshot, out: &mut SiteWriter) -> Result<(), RenderError> {
+        // By slug, once: looking each one up in the list made 10,000 incidents quadratic.
+        let by_slug: std::collections::HashMap<&str, &IncidentView> = snapshot
+            .all_incidents
+            .iter()
+            .chain(&snapshot.all_maintenance)
+            .map(|i| (i.slug.as_str(), i))
+            .collect();
+        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        // A batch bounds the pages held in memory at once.
+        for batch in snapshot.components.chunks(64) {
+            let writer = &*out;
+            let made = parallel_map(batch, threads, |c| {
+                self.component_page(snapshot, &by_slug, c, writer)
+            });
+            for (c, page) in batch.iter().zip(made) {
+                match page? {
+                    Page::Kept(path, fresh) => out.keep(&path, fresh),
+                    Page::Made(path, input, bytes) => out.put(&path, Some(input), &bytes)?,
+                }
+                self.badge(out, &format!("badges/{}.svg", c.id), &c.label, c.state)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A component's page: kept when its inputs did not change, else rendered (not written).
+    fn component_page(
+        &self,
+        snapshot: &Snapshot,
+        by_slug: &std::collections::HashMap<&str, &IncidentView>,
+        c: &ComponentView,
+        out: &SiteWriter,
+    ) -> Result<Page, RenderError> {
         #[derive(Serialize)]
         struct ComponentPage<'a> {
             component: &'a ComponentView,
@@ -451,52 +504,47 @@ impl Renderer {
             value_chart: Option<&'a str>,
             day_incidents: &'a [Vec<&'a str>],
         }
-        // By slug, once: looking each one up in the list made 10,000 incidents quadratic.
-        let by_slug: std::collections::HashMap<&str, &IncidentView> = snapshot
-            .all_incidents
+        let touching: Vec<&IncidentView> = c
+            .incidents
             .iter()
-            .chain(&snapshot.all_maintenance)
-            .map(|i| (i.slug.as_str(), i))
+            .filter_map(|slug| by_slug.get(slug.as_str()).copied())
             .collect();
-        for c in &snapshot.components {
-            let touching: Vec<&IncidentView> = c
-                .incidents
-                .iter()
-                .filter_map(|slug| by_slug.get(slug.as_str()).copied())
-                .collect();
-            let chart = filters::latency_chart(&c.daily_latency);
-            let value_chart = c
-                .measure
-                .as_deref()
-                .and_then(|m| value_chart::value_chart(&c.daily_value, m));
-            let day_incidents = front::day_incidents(&c.bars, &touching, snapshot.generated_at);
-            // The charts are drawn from series the view does not serialise, so they are digested
-            // as drawn; its incidents are digested by their fingerprints, not serialised (a
-            // component can have hundreds).
-            let path = format!("components/{}.html", c.id);
-            let (view, days) = (json(&path, c)?, json(&path, &day_incidents)?);
-            let mut own: Vec<&[u8]> = vec![
-                &view,
-                &days,
-                chart.as_bytes(),
-                value_chart.as_deref().unwrap_or("\u{0}none").as_bytes(),
-            ];
-            own.extend(touching.iter().map(|i| &i.fingerprint[..]));
-            self.emit_digested(
-                out,
-                (&path, "component.html", "../"),
-                &own,
-                &ComponentPage {
-                    component: c,
-                    incidents: &touching,
-                    chart: &chart,
-                    value_chart: value_chart.as_deref(),
-                    day_incidents: &day_incidents,
-                },
-            )?;
-            self.badge(out, &format!("badges/{}.svg", c.id), &c.label, c.state)?;
+        let chart = filters::latency_chart(&c.daily_latency);
+        let value_chart = c
+            .measure
+            .as_deref()
+            .and_then(|m| value_chart::value_chart(&c.daily_value, m));
+        let day_incidents = front::day_incidents(&c.bars, &touching, snapshot.generated_at);
+        // The charts are drawn from series the view does not serialise, so they are digested
+        // as drawn; its incidents are digested by their fingerprints, not serialised (a
+        // component can have hundreds).
+        let path = format!("components/{}.html", c.id);
+        let (view, days) = (json(&path, c)?, json(&path, &day_incidents)?);
+        let mut own: Vec<&[u8]> = vec![
+            &view,
+            &days,
+            chart.as_bytes(),
+            value_chart.as_deref().unwrap_or("\u{0}none").as_bytes(),
+        ];
+        own.extend(touching.iter().map(|i| &i.fingerprint[..]));
+        let (template, root) = ("component.html", "../");
+        let input = self.input_digest(&path, template, root, &own);
+        if let Some(fresh) = out.fresh(&path, &input) {
+            return Ok(Page::Kept(path, fresh));
         }
-        Ok(())
+        let bytes = self.render_page(
+            &path,
+            template,
+            root,
+            &ComponentPage {
+                component: c,
+                incidents: &touching,
+                chart: &chart,
+                value_chart: value_chart.as_deref(),
+                day_incidents: &day_incidents,
+            },
+        )?;
+        Ok(Page::Made(path, input, bytes))
     }
 
     /// A page per incident and maintenance window.
@@ -755,4 +803,32 @@ fn volatile_uses(templates: &[(&str, String)]) -> BTreeMap<String, Vec<&'static 
         out.insert((*name).to_owned(), uses);
     }
     out
+}
+
+/// A page of a batch rendered on several threads, to be kept or written in order.
+enum Page {
+    Kept(String, incremental::Fresh),
+    Made(String, Digest, Vec<u8>),
+}
+
+/// `items` mapped by `f` on up to `threads` threads, in order.
+fn parallel_map<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    if threads <= 1 || items.len() < 2 {
+        return items.iter().map(f).collect();
+    }
+    let per = items.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = items
+            .chunks(per)
+            .map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<R>>()))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|part| part.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
 }

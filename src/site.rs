@@ -5,8 +5,6 @@
 
 use std::path::Path;
 
-pub mod recycle;
-
 /// The file that marks a folder as written by upstate.
 pub const MARKER: &str = ".upstate-build";
 
