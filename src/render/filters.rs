@@ -118,6 +118,16 @@ fn day_states(bars: &Value) -> Vec<Option<String>> {
         .unwrap_or_default()
 }
 
+/// [`bar_style`] of a component's day bars, straight from the model (the front page's
+/// `bar_styles`, so its context need not carry every bar).
+pub fn bar_style_of(bars: &[crate::model::DayBar]) -> String {
+    let days: Vec<Option<String>> = bars
+        .iter()
+        .map(|b| b.state.map(|s| s.as_str().to_owned()))
+        .collect();
+    bar_style(&days)
+}
+
 /// The inline style of a front-page day bar: one CSS gradient for the day colours (`--b`) and
 /// one for the down-day notch (`--x`, the cue that does not rely on colour).
 ///

@@ -90,6 +90,10 @@ pub struct Renderer {
     theme_digest: Digest,
     /// Per template: the [`VOLATILE`] values it may print.
     uses: BTreeMap<String, Vec<&'static str>>,
+    /// Whether the front page's template (or one it names) reads a component's `bars`. The
+    /// default one reads `bar_styles` instead: 90 days of bars for each of 2,000 components, as
+    /// Tera values, were 50 MB of the front page's context.
+    front_page_uses_bars: bool,
     /// The theme plus the site-wide values that change only with the config (set by
     /// [`Renderer::set_globals`]).
     globals_digest: Digest,
@@ -150,6 +154,9 @@ impl Renderer {
         hasher.json("strings.toml", &strings)?;
         let theme_digest = hasher.finish();
         let uses = volatile_uses(&templates);
+        let front_page_uses_bars = closure(&templates, "index.html")
+            .iter()
+            .any(|t| names_bars(t));
         // All at once: templates include and extend each other.
         tera.add_raw_templates(templates)
             .map_err(|e| RenderError::Template {
@@ -168,6 +175,7 @@ impl Renderer {
             strings,
             theme_digest,
             uses,
+            front_page_uses_bars,
             globals_digest: theme_digest,
             volatile: BTreeMap::new(),
         })
@@ -407,11 +415,29 @@ impl Renderer {
     }
 
     fn index(&self, snapshot: &Snapshot, out: &mut SiteWriter) -> Result<(), RenderError> {
-        let by_id: BTreeMap<&str, &ComponentView> = snapshot
+        // Each component's 90 days as one CSS value; the bars themselves only for a theme
+        // whose front page reads them.
+        let bar_styles: BTreeMap<&str, String> = snapshot
             .components
             .iter()
-            .map(|c| (c.id.as_str(), c))
+            .map(|c| (c.id.as_str(), filters::bar_style_of(&c.bars)))
             .collect();
+        let without_bars: Vec<ComponentView>;
+        let components = if self.front_page_uses_bars {
+            &snapshot.components
+        } else {
+            without_bars = snapshot
+                .components
+                .iter()
+                .map(|c| ComponentView {
+                    bars: Vec::new(),
+                    ..c.clone()
+                })
+                .collect();
+            &without_bars
+        };
+        let by_id: BTreeMap<&str, &ComponentView> =
+            components.iter().map(|c| (c.id.as_str(), c)).collect();
         let groups = front::groups(snapshot, &by_id);
         let open_maintenance: Vec<&IncidentView> = snapshot
             .maintenance
@@ -428,6 +454,7 @@ impl Renderer {
         #[derive(Serialize)]
         struct IndexPage<'a> {
             groups: Vec<front::Group<'a>>,
+            bar_styles: BTreeMap<&'a str, String>,
             counts: front::Counts,
             ongoing: Vec<&'a IncidentView>,
             incidents: Vec<&'a IncidentView>,
@@ -445,6 +472,7 @@ impl Renderer {
             "",
             &IndexPage {
                 groups,
+                bar_styles,
                 counts: front::Counts::of(&snapshot.components),
                 ongoing: front::ongoing(snapshot),
                 incidents: front::past(snapshot),
@@ -767,31 +795,9 @@ fn json<T: Serialize + ?Sized>(name: &str, value: &T) -> Result<Vec<u8>, RenderE
 /// (extends, includes, imports), which is what it can print. Over-approximates on purpose: a
 /// name in a comment only costs a render.
 fn volatile_uses(templates: &[(&str, String)]) -> BTreeMap<String, Vec<&'static str>> {
-    let named = |text: &str, other: &str| {
-        ['"', '\'', '`']
-            .iter()
-            .any(|q| text.contains(&format!("{q}{other}{q}")))
-    };
     let mut out = BTreeMap::new();
     for (name, _) in templates {
-        let mut seen = vec![*name];
-        let mut todo = vec![*name];
-        while let Some(current) = todo.pop() {
-            let Some((_, text)) = templates.iter().find(|(n, _)| *n == current) else {
-                continue;
-            };
-            for (other, _) in templates {
-                if !seen.contains(other) && named(text, other) {
-                    seen.push(other);
-                    todo.push(other);
-                }
-            }
-        }
-        let texts: Vec<&str> = templates
-            .iter()
-            .filter(|(n, _)| seen.contains(n))
-            .map(|(_, t)| t.as_str())
-            .collect();
+        let texts = closure(templates, name);
         let uses = VOLATILE
             .into_iter()
             .filter(|v| {
@@ -803,6 +809,45 @@ fn volatile_uses(templates: &[(&str, String)]) -> BTreeMap<String, Vec<&'static 
         out.insert((*name).to_owned(), uses);
     }
     out
+}
+
+/// The texts of the template `name` and of every template it names (extends, includes,
+/// imports), found by their quoted names. Over-approximates on purpose.
+fn closure<'a>(templates: &'a [(&str, String)], name: &str) -> Vec<&'a str> {
+    let named = |text: &str, other: &str| {
+        ['"', '\'', '`']
+            .iter()
+            .any(|q| text.contains(&format!("{q}{other}{q}")))
+    };
+    let mut seen = vec![name];
+    let mut todo = vec![name];
+    while let Some(current) = todo.pop() {
+        let Some((_, text)) = templates.iter().find(|(n, _)| *n == current) else {
+            continue;
+        };
+        for (other, _) in templates {
+            if !seen.contains(other) && named(text, other) {
+                seen.push(other);
+                todo.push(other);
+            }
+        }
+    }
+    templates
+        .iter()
+        .filter(|(n, _)| seen.contains(n))
+        .map(|(_, t)| t.as_str())
+        .collect()
+}
+
+/// Whether a template's text names `bars` as a whole word (`c.bars`, `bars`), or the whole
+/// context, which holds them. `bars_90` and `bar_styles` are other names.
+fn names_bars(text: &str) -> bool {
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    text.contains("__tera_context")
+        || text.match_indices("bars").any(|(at, _)| {
+            !text[..at].chars().next_back().is_some_and(word)
+                && !text[at + 4..].chars().next().is_some_and(word)
+        })
 }
 
 /// A page of a batch rendered on several threads, to be kept or written in order.
@@ -831,4 +876,46 @@ fn parallel_map<T: Sync, R: Send>(
             .flat_map(|part| part.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bars_are_named_as_a_whole_word_only() {
+        assert!(names_bars("{{ c.bars | bar_style }}"));
+        assert!(names_bars("{% for b in bars %}"));
+        assert!(
+            names_bars("{{ __tera_context }}"),
+            "the whole context holds them"
+        );
+        assert!(!names_bars(
+            "{{ s.bars_90 }} {{ bar_styles[c.id] }} {{ crowbars }}"
+        ));
+    }
+
+    /// The default front page reads `bar_styles`, so its context carries no bars (50 MB for
+    /// 2,000 components); a theme whose front page reads `c.bars` still gets them.
+    #[test]
+    fn the_front_page_context_carries_bars_only_for_a_theme_that_reads_them() {
+        let site = tempfile::tempdir().unwrap();
+        assert!(
+            !Renderer::new(site.path(), "default")
+                .unwrap()
+                .front_page_uses_bars
+        );
+        let theme = site.path().join("themes/default/templates");
+        std::fs::create_dir_all(&theme).unwrap();
+        std::fs::write(
+            theme.join("index.html"),
+            "{% for g in groups %}{% for c in g.components %}{{ c.bars | length }}{% endfor %}{% endfor %}",
+        )
+        .unwrap();
+        assert!(
+            Renderer::new(site.path(), "default")
+                .unwrap()
+                .front_page_uses_bars
+        );
+    }
 }
