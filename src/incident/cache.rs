@@ -216,15 +216,26 @@ impl ParseCache {
         }
         // No file looked at (the folder is empty now): the shards that held entries are emptied.
         let ids = self.ids.take().unwrap_or_default();
+        let stale: Vec<bool> = (0..SHARDS)
+            .map(|n| self.changed[n] || self.shard_ids[n].as_deref() != Some(ids.as_slice()))
+            .collect();
+        // The usual scheduled build: nothing changed, nothing to gather or write.
+        if !stale.contains(&true) {
+            return;
+        }
         let mut shards: Vec<HashMap<String, EntryRef<'_>>> = vec![HashMap::new(); SHARDS];
         for i in incidents {
-            let key = i.path.to_string_lossy().into_owned();
-            if let Some(&stamp) = self.used.get(&key) {
-                shards[shard_of(&key)].insert(key, EntryRef { stamp, incident: i });
+            let key = i.path.to_string_lossy();
+            let shard = shard_of(&key);
+            if !stale[shard] {
+                continue;
+            }
+            if let Some(&stamp) = self.used.get(key.as_ref()) {
+                shards[shard].insert(key.into_owned(), EntryRef { stamp, incident: i });
             }
         }
         for (n, files) in shards.into_iter().enumerate() {
-            if !self.changed[n] && self.shard_ids[n].as_deref() == Some(ids.as_slice()) {
+            if !stale[n] {
                 continue;
             }
             if files.is_empty() && self.shard_ids[n].is_none() {

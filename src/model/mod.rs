@@ -690,11 +690,9 @@ fn incident_lists(
             .cmp(&a.started_at)
             .then_with(|| a.slug.cmp(&b.slug))
     });
-    let all_incidents: Vec<IncidentView> = views
-        .iter()
-        .filter(|i| i.kind == Kind::Incident)
-        .cloned()
-        .collect();
+    // Moved, not cloned: 10,000 views with their bodies were a noticeable part of a build.
+    let (all_incidents, all_maintenance): (Vec<IncidentView>, Vec<IncidentView>) =
+        views.into_iter().partition(|i| i.kind == Kind::Incident);
     let recent: Vec<IncidentView> = all_incidents
         .iter()
         .filter(|i| {
@@ -704,19 +702,14 @@ fn incident_lists(
         })
         .cloned()
         .collect();
-    let all_maintenance: Vec<IncidentView> = views
+    let mut maintenance: Vec<IncidentView> = all_maintenance
         .iter()
-        .filter(|i| i.kind == Kind::Maintenance)
-        .cloned()
-        .collect();
-    let mut maintenance: Vec<IncidentView> = views
-        .into_iter()
-        .filter(|i| i.kind == Kind::Maintenance)
         .filter(|i| {
             i.active
                 || i.status == Status::Scheduled
                 || i.ends_at.is_some_and(|t| t >= window_start)
         })
+        .cloned()
         .collect();
     maintenance.sort_by_key(maintenance_order);
     IncidentLists {
