@@ -154,11 +154,21 @@ pub fn write_cache_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// The build folder's cache is not walked (its files are plumbing, never the site's, and it
 /// holds the previously published site: thousands of files no caller wants listed).
 pub fn files_list(dir: &Path) -> std::io::Result<Vec<String>> {
+    walk_files(dir, true)
+}
+
+/// [`files_list`] with nothing left out, a cache folder included: for a folder every entry of
+/// which must be accounted for (the previously published site, before it is served again).
+pub fn every_file(dir: &Path) -> std::io::Result<Vec<String>> {
+    walk_files(dir, false)
+}
+
+fn walk_files(dir: &Path, skip_cache: bool) -> std::io::Result<Vec<String>> {
     let mut out = Vec::new();
     let walk = walkdir::WalkDir::new(dir)
         .follow_links(false)
         .into_iter()
-        .filter_entry(|e| !(e.depth() == 1 && e.file_name() == CACHE_DIR));
+        .filter_entry(|e| !(skip_cache && e.depth() == 1 && e.file_name() == CACHE_DIR));
     for entry in walk {
         let entry = entry?;
         if entry.file_type().is_dir() {

@@ -112,8 +112,7 @@ fn reuse_spare(
     let cache = spare.parent()?;
     // The cache folder must be the build folder's own, not a link (a build folder committed
     // with `.upstate-cache -> /somewhere` would have the old site moved there).
-    let cache_meta = std::fs::symlink_metadata(cache).ok()?;
-    if !cache_meta.is_dir() {
+    if !is_real_dir(cache) {
         return None;
     }
     forget_abandoned_claims(cache);
@@ -177,23 +176,14 @@ fn refresh(
     let wanted: HashSet<&str> = paths.iter().map(String::as_str).collect();
     // Every entry, not [`files_list`], which leaves a cache folder out: nothing in the kept
     // site is skipped.
-    for entry in walkdir::WalkDir::new(tree).min_depth(1).follow_links(false) {
-        let entry = entry.map_err(io::Error::other)?;
-        if entry.file_type().is_dir() {
-            continue;
-        }
-        let rel = entry
-            .path()
-            .strip_prefix(tree)
-            .map_err(io::Error::other)?
-            .to_string_lossy()
-            .replace('\\', "/");
-        if wanted.contains(rel.as_str()) {
-            continue;
-        }
-        std::fs::remove_file(entry.path())?;
+    for stale in crate::site::every_file(tree)?
+        .iter()
+        .filter(|p| !wanted.contains(p.as_str()))
+    {
+        let path = tree.join(stale);
+        std::fs::remove_file(&path)?;
         // Folders left empty go too (a removed component's badge folder), never `tree`.
-        for folder in entry.path().ancestors().skip(1).take_while(|a| *a != tree) {
+        for folder in path.ancestors().skip(1).take_while(|a| *a != tree) {
             if std::fs::remove_dir(folder).is_err() {
                 break;
             }
@@ -204,13 +194,10 @@ fn refresh(
         if id.is_some() && *id == file_id(&dest) {
             continue;
         }
-        match std::fs::symlink_metadata(&dest) {
-            Ok(m) if m.is_dir() => std::fs::remove_dir_all(&dest)?,
-            Ok(_) => std::fs::remove_file(&dest)?,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e),
+        match remove_any(&dest) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => link_or_copy(&from, &dest)?,
         }
-        link_or_copy(&from, &dest)?;
     }
     Ok(())
 }
@@ -247,14 +234,19 @@ fn link_or_copy(from: &Path, dest: &Path) -> io::Result<()> {
 /// cannot be kept (no build cache, a linked one, another file system, a spare already there).
 fn keep_as_spare(replaced: &Path, spare: Option<&Path>) {
     let kept = spare.is_some_and(|spare| {
-        spare.parent().is_some_and(|cache| {
-            std::fs::create_dir_all(cache).is_ok()
-                && std::fs::symlink_metadata(cache).is_ok_and(|m| m.is_dir())
-        }) && std::fs::rename(replaced, spare).is_ok()
+        spare
+            .parent()
+            .is_some_and(|cache| std::fs::create_dir_all(cache).is_ok() && is_real_dir(cache))
+            && std::fs::rename(replaced, spare).is_ok()
     });
     if !kept {
         let _ = std::fs::remove_dir_all(replaced);
     }
+}
+
+/// Whether `path` is a folder itself, not a link to one.
+fn is_real_dir(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir())
 }
 
 /// Removes a file, a link or a folder.

@@ -104,15 +104,11 @@ pub fn postmortem(html: &str) -> String {
 }
 
 /// The state key of each day of a `bars` list (`None` = no data), oldest first.
-fn day_states(bars: &Value) -> Vec<Option<String>> {
+fn day_states(bars: &Value) -> Vec<Option<&str>> {
     bars.as_array()
         .map(|days| {
             days.iter()
-                .map(|d| {
-                    d.get_from_path("state")
-                        .and_then(Value::as_str)
-                        .map(str::to_owned)
-                })
+                .map(|d| d.get_from_path("state").and_then(Value::as_str))
                 .collect()
         })
         .unwrap_or_default()
@@ -121,10 +117,7 @@ fn day_states(bars: &Value) -> Vec<Option<String>> {
 /// [`bar_style`] of a component's day bars, straight from the model (the front page's
 /// `bar_styles`, so its context need not carry every bar).
 pub fn bar_style_of(bars: &[crate::model::DayBar]) -> String {
-    let days: Vec<Option<String>> = bars
-        .iter()
-        .map(|b| b.state.map(|s| s.as_str().to_owned()))
-        .collect();
+    let days: Vec<Option<&str>> = bars.iter().map(|b| b.state.map(|s| s.as_str())).collect();
     bar_style(&days)
 }
 
@@ -134,7 +127,7 @@ pub fn bar_style_of(bars: &[crate::model::DayBar]) -> String {
 /// Why a gradient and not an element per day: 500 components × 90 days was 45,000 elements,
 /// most of the page's weight and main-thread time; runs of equal days collapse into one stop
 /// each, so a steady component costs a few bytes. Day-by-day detail is on the component page.
-pub fn bar_style(days: &[Option<String>]) -> String {
+pub fn bar_style(days: &[Option<&str>]) -> String {
     let n = days.len().max(1) as f64;
     let at = |i: usize| {
         let p = (i as f64) * 100.0 / n;
@@ -142,7 +135,7 @@ pub fn bar_style(days: &[Option<String>]) -> String {
     };
     let mut runs: Vec<(usize, usize, &'static str)> = Vec::new();
     for (i, d) in days.iter().enumerate() {
-        let class = state_class(d.as_deref());
+        let class = state_class(*d);
         match runs.last_mut() {
             Some((_, end, c)) if *c == class => *end = i + 1,
             _ => runs.push((i, i + 1, class)),
@@ -165,10 +158,10 @@ pub fn bar_style(days: &[Option<String>]) -> String {
 }
 
 /// How many days were in each state (`no_data` for days without observations).
-fn day_counts(days: &[Option<String>]) -> Value {
+fn day_counts(days: &[Option<&str>]) -> Value {
     let mut counts: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
     for d in days {
-        *counts.entry(d.as_deref().unwrap_or("no_data")).or_default() += 1;
+        *counts.entry(d.unwrap_or("no_data")).or_default() += 1;
     }
     Value::from_serializable(&counts)
 }
@@ -385,16 +378,13 @@ mod tests {
 
     #[test]
     fn day_bars_merge_equal_days_and_notch_down_days() {
-        let days: Vec<Option<String>> = [None, None, Some("operational"), Some("major_outage")]
-            .iter()
-            .map(|d| d.map(str::to_owned))
-            .collect();
+        let days = [None, None, Some("operational"), Some("major_outage")];
         assert_eq!(
             bar_style(&days),
             "--b:linear-gradient(90deg,var(--n) 0 50%,var(--o) 0 75%,var(--m) 0 100%);\
              --x:linear-gradient(90deg,#0000 75%,var(--bg) 0 100%,#0000 0)"
         );
-        let steady = vec![Some("operational".to_owned()); 90];
+        let steady = [Some("operational"); 90];
         assert_eq!(
             bar_style(&steady),
             "--b:linear-gradient(90deg,var(--o) 0 100%)"
