@@ -144,6 +144,7 @@ pub fn merge(
                 component: c.id.clone(),
                 at,
                 outcome,
+                took_ms: None,
             })
         })
         .collect()

@@ -144,6 +144,10 @@ pub struct ComponentMemory {
     #[serde(default)]
     pub last_detail: String,
     pub last_latency_ms: Option<u64>,
+    /// How long the last check took (a hanging target: its whole deadline), so the next run
+    /// starts the slowest first. Absent in memory written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_took_ms: Option<u64>,
     /// Exact state timeline for the last `raw_retention` (24 h and 7 d figures).
     #[serde(default)]
     pub timeline: Vec<Segment>,
@@ -445,6 +449,11 @@ impl History {
             .unwrap_or_default()
     }
 
+    /// How long `component`'s last check took, if known (without copying its memory).
+    pub fn last_took_ms(&self, component: &str) -> Option<u64> {
+        self.memory.components.get(component)?.last_took_ms
+    }
+
     /// The counters the last run saw.
     pub fn counters(&self) -> crate::probe::counters::Counters {
         self.memory.counters.clone().into()
@@ -662,6 +671,7 @@ impl History {
             .last_detail
             .clone_from(&raw.observation.outcome.detail);
         memory.last_latency_ms = raw.observation.outcome.latency_ms;
+        memory.last_took_ms = raw.observation.took_ms;
         self.memory.components.insert(id, memory);
     }
 

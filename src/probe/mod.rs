@@ -44,7 +44,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::document::{KindError, parse_kind};
 
-pub use runner::{Progress, RunOptions, Target, run_all};
+pub use runner::{Progress, RunOptions, Schedule, Target, run_all, run_scheduled};
 pub use thresholds::Thresholds;
 
 /// What a probe saw: healthy, degraded (answering, but not as it should) or down.
@@ -150,6 +150,11 @@ pub struct Observation {
     pub at: DateTime<Utc>,
     #[serde(flatten)]
     pub outcome: Outcome,
+    /// How long the check took, retries included (absent where no check ran here: a merge of
+    /// regions' reports, history written before it existed). The next run starts the slowest
+    /// checks first (see [`crate::probe::Schedule`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub took_ms: Option<u64>,
 }
 
 /// A boxed future, so [`Probe`] stays object-safe.

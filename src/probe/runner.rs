@@ -42,14 +42,37 @@ pub struct RunOptions {
     pub progress: Option<Progress>,
 }
 
+/// What a run knows before it starts, beyond the components: the order to start them in and
+/// who hears of each result as it comes.
+#[derive(Default)]
+pub struct Schedule {
+    /// Positions in the component list, started in this order (the ones left out follow in
+    /// list order). With fewer permits than components, starting the checks that took longest
+    /// last time first (those that hung) keeps a run near one deadline long: started last,
+    /// they would each add a deadline after the quick ones.
+    pub start_order: Vec<usize>,
+    /// Told `(position, observation)` as each check ends, so later stages can begin on it
+    /// while the slowest checks run out their deadlines.
+    pub results: Option<std::sync::mpsc::Sender<(usize, Observation)>>,
+}
+
 /// Probes `components` and returns one observation each, in the order given.
 pub async fn run_all<T: Target>(components: &[T], options: RunOptions) -> Vec<Observation> {
+    run_scheduled(components, options, Schedule::default()).await
+}
+
+/// [`run_all`], started in `schedule`'s order and telling its listener of each result.
+pub async fn run_scheduled<T: Target>(
+    components: &[T],
+    options: RunOptions,
+    schedule: Schedule,
+) -> Vec<Observation> {
     let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let total = components.len();
     let mut tasks = JoinSet::new();
-    for (index, component) in components.iter().enumerate() {
-        let component = component.clone();
+    for index in start_order(&schedule.start_order, total) {
+        let component = components[index].clone();
         let permits = Arc::clone(&permits);
         let done = Arc::clone(&done);
         let progress = options.progress.clone();
@@ -57,7 +80,9 @@ pub async fn run_all<T: Target>(components: &[T], options: RunOptions) -> Vec<Ob
             // The semaphore is never closed, so acquiring cannot fail; if it somehow did, probing
             // without a permit is better than not probing.
             let _permit = permits.acquire_owned().await.ok();
+            let started = std::time::Instant::now();
             let outcome = check_with_retries(&component, options.retries).await;
+            let took_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             let finished = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
             if let Some(tell) = &progress {
                 tell(finished, total);
@@ -68,6 +93,7 @@ pub async fn run_all<T: Target>(components: &[T], options: RunOptions) -> Vec<Ob
                     component: component.id().to_owned(),
                     at: Utc::now(),
                     outcome,
+                    took_ms: Some(took_ms),
                 },
             )
         });
@@ -76,6 +102,10 @@ pub async fn run_all<T: Target>(components: &[T], options: RunOptions) -> Vec<Ob
     while let Some(joined) = tasks.join_next().await {
         match joined {
             Ok((index, observation)) => {
+                if let Some(listener) = &schedule.results {
+                    // A listener that went away only stops hearing; the run goes on.
+                    let _ = listener.send((index, observation.clone()));
+                }
                 if let Some(slot) = results.get_mut(index) {
                     *slot = Some(observation);
                 }
@@ -86,14 +116,36 @@ pub async fn run_all<T: Target>(components: &[T], options: RunOptions) -> Vec<Ob
     results
         .into_iter()
         .zip(components)
-        .map(|(o, c)| {
-            o.unwrap_or_else(|| Observation {
-                component: c.id().to_owned(),
-                at: Utc::now(),
-                outcome: Outcome::down("The probe crashed; see the run's log."),
+        .enumerate()
+        .map(|(index, (o, c))| {
+            o.unwrap_or_else(|| {
+                let crashed = Observation {
+                    component: c.id().to_owned(),
+                    at: Utc::now(),
+                    outcome: Outcome::down("The probe crashed; see the run's log."),
+                    took_ms: None,
+                };
+                if let Some(listener) = &schedule.results {
+                    let _ = listener.send((index, crashed.clone()));
+                }
+                crashed
             })
         })
         .collect()
+}
+
+/// Every position below `total` once: those of `first` (in its order, each once, out of range
+/// ones ignored), then the rest in order.
+fn start_order(first: &[usize], total: usize) -> Vec<usize> {
+    let mut seen = vec![false; total];
+    let mut order = Vec::with_capacity(total);
+    for &i in first.iter().chain(&(0..total).collect::<Vec<_>>()) {
+        if i < total && !seen[i] {
+            seen[i] = true;
+            order.push(i);
+        }
+    }
+    order
 }
 
 /// The check, then up to `retries` more while it fails, all inside the component's one

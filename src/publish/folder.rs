@@ -73,7 +73,8 @@ impl FolderTarget {
         let spare = crate::site::cache_file(site, PUBLISHED_BEFORE);
         let reused = spare
             .as_deref()
-            .and_then(|spare| reuse_spare(spare, site, (&new, &built), parent));
+            .and_then(|spare| claim_spare(spare, parent))
+            .and_then(|claimed| refresh_claimed(claimed, site, (&new, &built)));
         let replaced = match reused.map(|staged| self.swap(&staged)) {
             Some(Ok(replaced)) => replaced,
             // No kept site, or it could not be swapped in (a bind mount of the same file system
@@ -97,17 +98,49 @@ impl FolderTarget {
         }
         swapped
     }
+
+    /// See [`Target::prepare`]: the kept site is brought up to date with the build folder as
+    /// the last build left it, so that the publish after this build relinks only what this
+    /// build changed, and the files only the kept site still had (the site of two builds ago)
+    /// are deleted now. On this machine's file system, deleting 2,000 inodes was most of a
+    /// 2,000-component run's publish.
+    fn prepare_spare(&self, site: &Path) {
+        // Only upstate's own build folder is linked from (the publish checks it again).
+        if super::guard::check_ours(site, "output").is_err() {
+            return;
+        }
+        let Some(spare) = crate::site::cache_file(site, PUBLISHED_BEFORE) else {
+            return;
+        };
+        let parent = self
+            .dir
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let Some(claimed) = claim_spare(&spare, parent) else {
+            return;
+        };
+        let Ok(paths) = site_paths(site) else {
+            let _ = std::fs::remove_dir_all(&claimed);
+            return;
+        };
+        let ids: Vec<Option<FileId>> = paths.iter().map(|p| file_id(&site.join(p))).collect();
+        let Some(refreshed) = refresh_claimed(claimed, site, (&paths, &ids)) else {
+            return;
+        };
+        // Marked again (the refresh removed everything the site does not have, the marker
+        // too) and handed back under its own name for the publish to claim; if that name is
+        // taken meanwhile (another publish kept its own), this one goes.
+        if super::guard::mark(&refreshed).is_err() || std::fs::rename(&refreshed, &spare).is_err() {
+            let _ = std::fs::remove_dir_all(&refreshed);
+        }
+    }
 }
 
-/// The site published before the last one, claimed and brought up to date with `site` to be
-/// swapped in: `None` when there is none, it is on another file system than the target (a swap
-/// is a rename), or anything about it fails (then it is removed and a fresh folder is made).
-fn reuse_spare(
-    spare: &Path,
-    site: &Path,
-    built: (&[String], &[Option<FileId>]),
-    parent: &Path,
-) -> Option<PathBuf> {
+/// The site published before the last one, claimed (renamed to a name of this process's own)
+/// to be brought up to date: `None` when there is none or it is on another file system than
+/// the target (a swap is a rename).
+fn claim_spare(spare: &Path, parent: &Path) -> Option<PathBuf> {
     use std::os::unix::fs::MetadataExt as _;
     let cache = spare.parent()?;
     // The cache folder must be the build folder's own, not a link (a build folder committed
@@ -135,6 +168,16 @@ fn reuse_spare(
             .map_or(0, |d| d.as_nanos())
     ));
     std::fs::rename(spare, &claimed).ok()?;
+    Some(claimed)
+}
+
+/// The `claimed` kept site brought up to date with `site`, to be swapped in; `None` (and
+/// removed) if anything about that fails: then a fresh folder is made.
+fn refresh_claimed(
+    claimed: PathBuf,
+    site: &Path,
+    built: (&[String], &[Option<FileId>]),
+) -> Option<PathBuf> {
     match refresh(site, &claimed, built) {
         Ok(()) => Some(claimed),
         Err(e) => {
@@ -275,6 +318,14 @@ impl Target for FolderTarget {
                 })?
         })
     }
+
+    fn prepare<'a>(&'a self, site: &'a Path) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let this = self.clone();
+            let site = site.to_path_buf();
+            let _ = tokio::task::spawn_blocking(move || this.prepare_spare(&site)).await;
+        })
+    }
 }
 
 /// Every file of the site under `dir`, by relative `/` path, without reading any: the build
@@ -369,6 +420,58 @@ pub fn swap_in(staged: &Path, target: &Path) -> io::Result<Option<PathBuf>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Replaces `path` by a new inode holding `text`, as a build does.
+    fn rewrite(path: &Path, text: &str) {
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, text).unwrap();
+        std::fs::rename(tmp, path).unwrap();
+    }
+
+    #[test]
+    fn a_prepared_kept_site_mirrors_the_last_build_and_is_the_one_swapped_in() {
+        use std::os::unix::fs::MetadataExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let (build, public) = (dir.path().join("build"), dir.path().join("public"));
+        super::super::guard::mark(&build).unwrap();
+        std::fs::write(build.join("a.html"), "1").unwrap();
+        std::fs::write(build.join("b.html"), "1").unwrap();
+        let target = FolderTarget::new(public.clone());
+        target.run(&build).unwrap();
+        rewrite(&build.join("a.html"), "2");
+        target.run(&build).unwrap();
+        let spare = build.join(".upstate-cache").join(PUBLISHED_BEFORE);
+        assert_eq!(std::fs::read_to_string(spare.join("a.html")).unwrap(), "1");
+
+        // A file only the kept site has (planted, or a page the site no longer has) goes too.
+        std::fs::write(spare.join("planted.html"), "x").unwrap();
+        target.prepare_spare(&build);
+        for name in ["a.html", "b.html"] {
+            assert_eq!(
+                file_id(&spare.join(name)),
+                file_id(&build.join(name)),
+                "{name}: the last build's file itself"
+            );
+        }
+        assert!(!spare.join("planted.html").exists());
+        assert!(
+            std::fs::symlink_metadata(spare.join(super::super::guard::MARKER))
+                .is_ok_and(|m| m.is_file()),
+            "marked again, or the publish would not claim it"
+        );
+        let prepared = std::fs::metadata(&spare).unwrap().ino();
+
+        rewrite(&build.join("b.html"), "3");
+        let report = target.run(&build).unwrap();
+        assert_eq!((report.uploaded, report.unchanged), (1, 1), "{report:?}");
+        assert_eq!(
+            std::fs::metadata(&public).unwrap().ino(),
+            prepared,
+            "the prepared folder was swapped in, not a fresh one"
+        );
+        assert_eq!(std::fs::read_to_string(public.join("a.html")).unwrap(), "2");
+        assert_eq!(std::fs::read_to_string(public.join("b.html")).unwrap(), "3");
+    }
 
     #[test]
     fn same_bytes_by_inode() {

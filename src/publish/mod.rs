@@ -42,6 +42,15 @@ pub trait Target: Send + Sync {
     fn name(&self) -> String;
     /// Publishes the folder `site`; the published site stays consistent if this fails.
     fn publish<'a>(&'a self, site: &'a Path) -> BoxFuture<'a, Result<PublishReport, PublishError>>;
+
+    /// Gets ready for a publish of `site` while the run still probes (the slowest checks wait
+    /// out their deadlines with the machine idle): work done here is off the publish's path.
+    /// It may do nothing, and it never changes what is published; a failure only means the
+    /// publish does that work itself.
+    fn prepare<'a>(&'a self, site: &'a Path) -> BoxFuture<'a, ()> {
+        let _ = site;
+        Box::pin(async {})
+    }
 }
 
 /// The target configured in `[publish] target`.

@@ -101,6 +101,14 @@ struct ManifestFile {
 #[derive(Debug)]
 pub struct Fresh(Entry);
 
+/// A file [`SiteWriter::write`] put on disk, to [`SiteWriter::record`].
+#[derive(Debug)]
+pub struct Written {
+    entry: Entry,
+    /// Its bytes changed (or it is new): it was written.
+    wrote: bool,
+}
+
 /// How much a build rendered, kept and wrote.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WriteStats {
@@ -220,6 +228,20 @@ impl SiteWriter {
         input: Option<Digest>,
         bytes: &[u8],
     ) -> Result<(), RenderError> {
+        let written = self.write(path, input, bytes)?;
+        self.record(path, written);
+        Ok(())
+    }
+
+    /// The disk half of [`SiteWriter::put`], which changes nothing in the writer: pages
+    /// rendered on several threads are written there too (making and renaming a file was half
+    /// of a run's component pages), then [`SiteWriter::record`]ed in order on one.
+    pub fn write(
+        &self,
+        path: &str,
+        input: Option<Digest>,
+        bytes: &[u8],
+    ) -> Result<Written, RenderError> {
         // The marker and the cache are the build's own; no output may overwrite them.
         if crate::site::is_plumbing(path) {
             return Err(RenderError::Io {
@@ -227,9 +249,7 @@ impl SiteWriter {
                 reason: "is the build folder's own plumbing, never an output".to_owned(),
             });
         }
-        if input.is_some() {
-            self.stats.rendered += 1;
-        }
+        let mut wrote = false;
         let output = digest(bytes);
         let target = self.dir.join(path);
         let entry = match self.intact(path) {
@@ -242,7 +262,7 @@ impl SiteWriter {
                 let same = intact.is_none() && std::fs::read(&target).is_ok_and(|old| old == bytes);
                 if !same {
                     write_file(&self.dir, &target, bytes)?;
-                    self.stats.written += 1;
+                    wrote = true;
                 }
                 let meta = std::fs::symlink_metadata(&target).map_err(|e| io_error(&target, &e))?;
                 Entry {
@@ -253,9 +273,19 @@ impl SiteWriter {
                 }
             }
         };
+        Ok(Written { entry, wrote })
+    }
+
+    /// Records a file [`SiteWriter::write`] wrote (or found already there).
+    pub fn record(&mut self, path: &str, Written { entry, wrote }: Written) {
+        if entry.input.is_some() {
+            self.stats.rendered += 1;
+        }
+        if wrote {
+            self.stats.written += 1;
+        }
         self.new.insert(path.to_owned(), entry);
         self.order.push(path.to_owned());
-        Ok(())
     }
 
     /// Removes the files the site no longer has and saves the manifest. Returns every path of

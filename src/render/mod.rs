@@ -429,10 +429,7 @@ impl Renderer {
             without_bars = snapshot
                 .components
                 .iter()
-                .map(|c| ComponentView {
-                    bars: Vec::new(),
-                    ..c.clone()
-                })
+                .map(ComponentView::without_series)
                 .collect();
             &without_bars
         };
@@ -508,7 +505,7 @@ impl Renderer {
             for (c, page) in batch.iter().zip(made) {
                 match page? {
                     Page::Kept(path, fresh) => out.keep(&path, fresh),
-                    Page::Made(path, input, bytes) => out.put(&path, Some(input), &bytes)?,
+                    Page::Written(path, written) => out.record(&path, written),
                 }
                 self.badge(out, &format!("badges/{}.svg", c.id), &c.label, c.state)?;
             }
@@ -516,7 +513,8 @@ impl Renderer {
         Ok(())
     }
 
-    /// A component's page: kept when its inputs did not change, else rendered (not written).
+    /// A component's page: kept when its inputs did not change, else rendered and written
+    /// (to be recorded in order by the caller).
     fn component_page(
         &self,
         snapshot: &Snapshot,
@@ -572,7 +570,8 @@ impl Renderer {
                 day_incidents: &day_incidents,
             },
         )?;
-        Ok(Page::Made(path, input, bytes))
+        let written = out.write(&path, Some(input), &bytes)?;
+        Ok(Page::Written(path, written))
     }
 
     /// A page per incident and maintenance window.
@@ -850,10 +849,10 @@ fn names_bars(text: &str) -> bool {
         })
 }
 
-/// A page of a batch rendered on several threads, to be kept or written in order.
+/// A page of a batch made on several threads, to be recorded in order.
 enum Page {
     Kept(String, incremental::Fresh),
-    Made(String, Digest, Vec<u8>),
+    Written(String, incremental::Written),
 }
 
 /// `items` mapped by `f` on up to `threads` threads, in order.

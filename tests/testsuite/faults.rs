@@ -95,6 +95,32 @@ fn lying_and_trickling_servers_are_reported_honestly_within_their_deadlines() {
     );
 }
 
+/// A run remembers how long each check took, and the next run starts the slowest first: with
+/// fewer permits than components, a hanging target checked last would add its whole deadline
+/// after the quick ones.
+#[test]
+fn the_next_run_starts_the_checks_that_hung_first() {
+    let hung = common::silent_server();
+    let quick = common::http_server();
+    let site = TestSite::new(&format!(
+        "[run]\nconcurrency = 1\n\n[[component]]\nid = \"quick\"\nlabel = \"Q\"\nkind = \"http\"\nurl = \"http://{quick}/ok\"\n\n[[component]]\nid = \"hung\"\nlabel = \"H\"\nkind = \"http\"\nurl = \"http://{hung}/\"\ntimeout = \"300ms\"\n"
+    ));
+    let out = site.cmd(&["run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let config = upstate::config::Config::load(&site.config()).unwrap();
+    let history = upstate::history::History::open_read_only(
+        upstate::pipeline::store(&config).unwrap(),
+        upstate::pipeline::retention(&config),
+    );
+    assert!(
+        history.last_took_ms("hung").is_some_and(|ms| ms >= 300),
+        "{:?}",
+        history.last_took_ms("hung")
+    );
+    assert!(history.last_took_ms("quick").is_some_and(|ms| ms < 300));
+    assert_eq!(upstate::pipeline::slowest_first(&config, &history), [1, 0]);
+}
+
 /// Kills `upstate run` with SIGKILL at many points of probe, history write, render and publish.
 /// After every kill the history loads, no earlier observation is lost, and the next run publishes.
 #[test]

@@ -130,6 +130,7 @@ fn observe(site: &Path, component: &str, at: &str, state: ComponentState) {
             component: component.to_owned(),
             at,
             outcome,
+            took_ms: None,
         },
         state,
         probed: None,

@@ -318,6 +318,42 @@ async fn the_runner_reports_progress_to_its_caller() {
     assert_eq!(told, (1..=5).map(|n| (n, 5)).collect::<Vec<_>>());
 }
 
+/// With fewer permits than components, checks start in the schedule's order (a run puts the
+/// ones that hung last time first), the listener hears each result as it comes, results stay in
+/// config order, and each says how long its check took.
+#[tokio::test]
+async fn the_runner_starts_checks_in_the_schedules_order_and_tells_each_result() {
+    use upstate::probe::{RunOptions, Schedule, run_scheduled};
+    let (quick, hung) = (http_server(), silent_server());
+    let text = format!(
+        "[[component]]\nid = \"quick\"\nlabel = \"Q\"\nkind = \"http\"\nurl = \"http://{quick}/ok\"\n\n\
+         [[component]]\nid = \"hung\"\nlabel = \"H\"\nkind = \"http\"\nurl = \"http://{hung}/\"\ntimeout = \"300ms\"\n"
+    );
+    let config = Config::parse(&text, std::path::Path::new("test.toml")).unwrap();
+    let options = RunOptions {
+        concurrency: 1,
+        retries: 0,
+        progress: None,
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let schedule = Schedule {
+        start_order: vec![1, 7, 1],
+        results: Some(tx),
+    };
+    let seen = run_scheduled(&config.components, options, schedule).await;
+    let told: Vec<(usize, String)> = rx.try_iter().map(|(n, o)| (n, o.component)).collect();
+    assert_eq!(
+        told,
+        [(1, "hung".to_owned()), (0, "quick".to_owned())],
+        "one permit: the scheduled check first, each once, an unknown position ignored"
+    );
+    assert_eq!(seen[0].component, "quick");
+    assert_eq!(seen[1].component, "hung");
+    assert_eq!(seen[0].outcome.health, Health::Up, "{seen:?}");
+    assert!(seen[1].took_ms.is_some_and(|ms| ms >= 300), "{seen:?}");
+    assert!(seen[0].took_ms.is_some_and(|ms| ms < 300), "{seen:?}");
+}
+
 /// A retry cut short by what the first attempt left keeps the first attempt's failure: the page
 /// says "HTTP 503", not "Timed out", when the server did answer.
 #[tokio::test]

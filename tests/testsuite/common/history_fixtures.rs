@@ -22,6 +22,7 @@ pub fn obs(at: DateTime<Utc>, state: ComponentState, latency: u64) -> RawObserva
             component: "api".into(),
             at,
             outcome,
+            took_ms: None,
         },
         state,
         probed: None,
