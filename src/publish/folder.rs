@@ -45,36 +45,31 @@ impl FolderTarget {
         super::guard::check_ours(&self.dir, "target")
             .map_err(|e| fail(format!("{e}; {}", e.help())))?;
         let new = site_paths(site).map_err(|e| fail(format!("reading the built site: {e}")))?;
-        let old: HashSet<String> = site_paths(&self.dir)
-            .unwrap_or_default()
-            .into_iter()
-            .collect();
         // Each built file looked at once, for the report and for the refresh.
         let built: Vec<Option<FileId>> = new.iter().map(|p| file_id(&site.join(p))).collect();
-        let mut report = PublishReport::default();
-        for (path, id) in new.iter().zip(&built) {
-            if old.contains(path) && same_bytes(*id, &site.join(path), &self.dir.join(path)) {
-                report.unchanged += 1;
-            } else {
-                report.uploaded += 1;
-            }
-        }
-        let wanted: HashSet<&str> = new.iter().map(String::as_str).collect();
-        report.deleted = old.iter().filter(|k| !wanted.contains(k.as_str())).count();
-        if report.uploaded == 0 && report.deleted == 0 {
-            return Ok(report);
-        }
-        let parent = self
-            .dir
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
+        let parent = self.parent();
         std::fs::create_dir_all(parent).map_err(|e| fail(e.to_string()))?;
         let spare = crate::site::cache_file(site, PUBLISHED_BEFORE);
-        let reused = spare
-            .as_deref()
-            .and_then(|spare| claim_spare(spare, parent))
-            .and_then(|claimed| refresh_claimed(claimed, site, (&new, &built)));
+        // The report walks the served folder, the refresh the kept site: different folders,
+        // so both at once on two threads (each took about a quarter of a second for the
+        // 18,000 files of 2,000 components). A refresh that turns out not to be needed only
+        // brought the kept site up to date; it is handed back for next time.
+        let (report, reused) = std::thread::scope(|threads| {
+            let refreshing = threads.spawn(|| {
+                spare
+                    .as_deref()
+                    .and_then(|spare| claim_spare(spare, parent))
+                    .and_then(|claimed| refresh_claimed(claimed, site, (&new, &built)))
+            });
+            let report = self.compare(site, &new, &built);
+            (report, refreshing.join().ok().flatten())
+        });
+        if report.uploaded == 0 && report.deleted == 0 {
+            if let (Some(refreshed), Some(spare)) = (reused, spare.as_deref()) {
+                hand_back(&refreshed, spare);
+            }
+            return Ok(report);
+        }
         let replaced = match reused.map(|staged| self.swap(&staged)) {
             Some(Ok(replaced)) => replaced,
             // No kept site, or it could not be swapped in (a bind mount of the same file system
@@ -88,6 +83,33 @@ impl FolderTarget {
             keep_as_spare(&replaced, spare.as_deref());
         }
         Ok(report)
+    }
+
+    /// What publishing the built files `new` (their identities `built`) changes in the target.
+    fn compare(&self, site: &Path, new: &[String], built: &[Option<FileId>]) -> PublishReport {
+        let old: HashSet<String> = site_paths(&self.dir)
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        let mut report = PublishReport::default();
+        for (path, id) in new.iter().zip(built) {
+            if old.contains(path) && same_bytes(*id, &site.join(path), &self.dir.join(path)) {
+                report.unchanged += 1;
+            } else {
+                report.uploaded += 1;
+            }
+        }
+        let wanted: HashSet<&str> = new.iter().map(String::as_str).collect();
+        report.deleted = old.iter().filter(|k| !wanted.contains(k.as_str())).count();
+        report
+    }
+
+    /// The folder the target sits in, where the site is assembled.
+    fn parent(&self) -> &Path {
+        self.dir
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
     }
 
     /// Marks `staged` and swaps it in (see [`swap_in`]); removes it if that fails.
@@ -112,12 +134,7 @@ impl FolderTarget {
         let Some(spare) = crate::site::cache_file(site, PUBLISHED_BEFORE) else {
             return;
         };
-        let parent = self
-            .dir
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let Some(claimed) = claim_spare(&spare, parent) else {
+        let Some(claimed) = claim_spare(&spare, self.parent()) else {
             return;
         };
         let Ok(paths) = site_paths(site) else {
@@ -125,15 +142,18 @@ impl FolderTarget {
             return;
         };
         let ids: Vec<Option<FileId>> = paths.iter().map(|p| file_id(&site.join(p))).collect();
-        let Some(refreshed) = refresh_claimed(claimed, site, (&paths, &ids)) else {
-            return;
-        };
-        // Marked again (the refresh removed everything the site does not have, the marker
-        // too) and handed back under its own name for the publish to claim; if that name is
-        // taken meanwhile (another publish kept its own), this one goes.
-        if super::guard::mark(&refreshed).is_err() || std::fs::rename(&refreshed, &spare).is_err() {
-            let _ = std::fs::remove_dir_all(&refreshed);
+        if let Some(refreshed) = refresh_claimed(claimed, site, (&paths, &ids)) {
+            hand_back(&refreshed, &spare);
         }
+    }
+}
+
+/// Puts a claimed and `refreshed` kept site back as `spare` for the next publish to claim:
+/// marked again (the refresh removed everything the site does not have, the marker too). If
+/// that name is taken meanwhile (another publish kept its own), this one goes.
+fn hand_back(refreshed: &Path, spare: &Path) {
+    if super::guard::mark(refreshed).is_err() || std::fs::rename(refreshed, spare).is_err() {
+        let _ = std::fs::remove_dir_all(refreshed);
     }
 }
 
