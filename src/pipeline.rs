@@ -108,7 +108,7 @@ pub async fn probe_all(
     probe_scheduled(config, progress, probe::Schedule::default()).await
 }
 
-/// [`probe_all`] in `schedule`'s order, telling its listener of each result.
+/// [`probe_all`] in `schedule`'s order.
 pub async fn probe_scheduled(
     config: &Config,
     progress: Option<crate::probe::Progress>,
@@ -430,7 +430,8 @@ pub async fn run(
     report_incident_errors(&loaded, &mut attention, notice);
     let incidents = loaded.incidents;
     clock.lap("incidents loaded");
-    // While the probes run, the target gets ready to publish (see `Target::prepare`).
+    // While the probes run, the target gets ready to publish (see `Target::prepare`: it yields
+    // the processor to them).
     let build_dir = output_dir(config);
     let (observed, ()) = tokio::join!(
         observe(config, &history, merge, &mut attention, notice, progress),
@@ -573,7 +574,6 @@ async fn observe(
     if !merge {
         let schedule = probe::Schedule {
             start_order: slowest_first(config, history),
-            results: None,
         };
         let (observations, counters) = tokio::join!(
             probe_scheduled(config, progress, schedule),

@@ -42,8 +42,7 @@ pub struct RunOptions {
     pub progress: Option<Progress>,
 }
 
-/// What a run knows before it starts, beyond the components: the order to start them in and
-/// who hears of each result as it comes.
+/// What a run knows before it starts, beyond the components: the order to start them in.
 #[derive(Default)]
 pub struct Schedule {
     /// Positions in the component list, started in this order (the ones left out follow in
@@ -51,9 +50,6 @@ pub struct Schedule {
     /// last time first (those that hung) keeps a run near one deadline long: started last,
     /// they would each add a deadline after the quick ones.
     pub start_order: Vec<usize>,
-    /// Told `(position, observation)` as each check ends, so later stages can begin on it
-    /// while the slowest checks run out their deadlines.
-    pub results: Option<std::sync::mpsc::Sender<(usize, Observation)>>,
 }
 
 /// Probes `components` and returns one observation each, in the order given.
@@ -61,7 +57,7 @@ pub async fn run_all<T: Target>(components: &[T], options: RunOptions) -> Vec<Ob
     run_scheduled(components, options, Schedule::default()).await
 }
 
-/// [`run_all`], started in `schedule`'s order and telling its listener of each result.
+/// [`run_all`], started in `schedule`'s order.
 pub async fn run_scheduled<T: Target>(
     components: &[T],
     options: RunOptions,
@@ -102,10 +98,6 @@ pub async fn run_scheduled<T: Target>(
     while let Some(joined) = tasks.join_next().await {
         match joined {
             Ok((index, observation)) => {
-                if let Some(listener) = &schedule.results {
-                    // A listener that went away only stops hearing; the run goes on.
-                    let _ = listener.send((index, observation.clone()));
-                }
                 if let Some(slot) = results.get_mut(index) {
                     *slot = Some(observation);
                 }
@@ -116,19 +108,12 @@ pub async fn run_scheduled<T: Target>(
     results
         .into_iter()
         .zip(components)
-        .enumerate()
-        .map(|(index, (o, c))| {
-            o.unwrap_or_else(|| {
-                let crashed = Observation {
-                    component: c.id().to_owned(),
-                    at: Utc::now(),
-                    outcome: Outcome::down("The probe crashed; see the run's log."),
-                    took_ms: None,
-                };
-                if let Some(listener) = &schedule.results {
-                    let _ = listener.send((index, crashed.clone()));
-                }
-                crashed
+        .map(|(o, c)| {
+            o.unwrap_or_else(|| Observation {
+                component: c.id().to_owned(),
+                at: Utc::now(),
+                outcome: Outcome::down("The probe crashed; see the run's log."),
+                took_ms: None,
             })
         })
         .collect()

@@ -7,6 +7,8 @@
 //! two builds (about 2,000 of 18,000 for a 2,000-component site, whose pages each say when they
 //! were last checked) instead of making 18,000 links and 2,000 folders and deleting as many.
 //! On this machine's file system, making and deleting inodes was most of a run's publish time.
+//! `run` does the first half of that (up to the last build) in [`Target::prepare`], while the
+//! probes wait, so the publish itself relinks only what this build changed.
 //!
 //! The kept site is trusted for nothing: every file in it that is not the built file's inode is
 //! replaced, anything else in it is removed, and it is used only inside a real (not linked)
@@ -54,15 +56,21 @@ impl FolderTarget {
         // so both at once on two threads (each took about a quarter of a second for the
         // 18,000 files of 2,000 components). A refresh that turns out not to be needed only
         // brought the kept site up to date; it is handed back for next time.
+        let refresh = || {
+            spare
+                .as_deref()
+                .and_then(|spare| claim_spare(spare, parent))
+                .and_then(|claimed| refresh_claimed(claimed, site, (&new, &built)))
+        };
         let (report, reused) = std::thread::scope(|threads| {
-            let refreshing = threads.spawn(|| {
-                spare
-                    .as_deref()
-                    .and_then(|spare| claim_spare(spare, parent))
-                    .and_then(|claimed| refresh_claimed(claimed, site, (&new, &built)))
-            });
-            let report = self.compare(site, &new, &built);
-            (report, refreshing.join().ok().flatten())
+            match std::thread::Builder::new().spawn_scoped(threads, refresh) {
+                Ok(refreshing) => {
+                    let report = self.compare(site, &new, &built);
+                    (report, refreshing.join().ok().flatten())
+                }
+                // No thread to be had: one after the other.
+                Err(_) => (self.compare(site, &new, &built), refresh()),
+            }
         });
         if report.uploaded == 0 && report.deleted == 0 {
             if let (Some(refreshed), Some(spare)) = (reused, spare.as_deref()) {
@@ -148,6 +156,18 @@ impl FolderTarget {
     }
 }
 
+/// Gives the calling thread the lowest scheduling priority (nice 19), so that it runs only on
+/// what the rest of the process leaves of the processor. Linux keeps a nice value per thread;
+/// elsewhere this does nothing.
+fn lowest_priority_for_this_thread() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: plain system calls on this thread's own id; no pointers.
+    unsafe {
+        let tid = libc::gettid();
+        let _ = libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 19);
+    }
+}
+
 /// Puts a claimed and `refreshed` kept site back as `spare` for the next publish to claim:
 /// marked again (the refresh removed everything the site does not have, the marker too). If
 /// that name is taken meanwhile (another publish kept its own), this one goes.
@@ -209,18 +229,29 @@ fn refresh_claimed(
 }
 
 /// Removes claimed copies of the kept site that a publish killed half-way left behind (an hour
-/// old: a publish that takes longer than that is not waited for).
+/// old: a publish that takes longer than that is not waited for). A claim's age is the time in
+/// its name, when it was claimed: the folder's own modification time is that of the kept
+/// site, which a claim does not change (a kept site untouched for an hour would look abandoned
+/// the moment another publish claimed it, and be removed under it).
 fn forget_abandoned_claims(cache: &Path) {
     let prefix = format!("{PUBLISHED_BEFORE}.");
     let Ok(entries) = std::fs::read_dir(cache) else {
         return;
     };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
     for entry in entries.flatten() {
-        let abandoned = entry.file_name().to_string_lossy().starts_with(&prefix)
-            && entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age.as_secs() > 3600));
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(claim) = name.strip_prefix(&prefix) else {
+            continue;
+        };
+        // `<pid>.<nanoseconds>`; anything else under the prefix is not a claim of ours and
+        // goes too (the cache is the build's own).
+        let claimed_at = claim
+            .split_once('.')
+            .and_then(|(_, nanos)| nanos.parse::<u128>().ok());
+        let abandoned = claimed_at.is_none_or(|at| now.saturating_sub(at) > 3_600 * 1_000_000_000);
         if abandoned {
             let _ = remove_any(&entry.path());
         }
@@ -343,7 +374,19 @@ impl Target for FolderTarget {
         Box::pin(async move {
             let this = self.clone();
             let site = site.to_path_buf();
-            let _ = tokio::task::spawn_blocking(move || this.prepare_spare(&site)).await;
+            let (done, finished) = tokio::sync::oneshot::channel();
+            // A thread of its own at the lowest priority (never one of the runtime's, which
+            // would keep it): the checks measuring latencies meanwhile get the processor first.
+            let spawned = std::thread::Builder::new()
+                .name("upstate-prepare".to_owned())
+                .spawn(move || {
+                    lowest_priority_for_this_thread();
+                    this.prepare_spare(&site);
+                    let _ = done.send(());
+                });
+            if spawned.is_ok() {
+                let _ = finished.await;
+            }
         })
     }
 }
@@ -440,6 +483,25 @@ pub fn swap_in(staged: &Path, target: &Path) -> io::Result<Option<PathBuf>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_claim_is_abandoned_by_the_time_in_its_name_not_its_folders_age() {
+        let cache = tempfile::tempdir().unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let fresh = cache.path().join(format!("{PUBLISHED_BEFORE}.1.{now}"));
+        let old = cache.path().join(format!("{PUBLISHED_BEFORE}.1.1000"));
+        let odd = cache.path().join(format!("{PUBLISHED_BEFORE}.not-a-claim"));
+        for dir in [&fresh, &old, &odd] {
+            std::fs::create_dir(dir).unwrap();
+        }
+        forget_abandoned_claims(cache.path());
+        assert!(fresh.is_dir(), "claimed just now: in use");
+        assert!(!old.exists(), "claimed in 1970, whatever its folder's time");
+        assert!(!odd.exists());
+    }
 
     /// Replaces `path` by a new inode holding `text`, as a build does.
     fn rewrite(path: &Path, text: &str) {

@@ -43,10 +43,12 @@ pub trait Target: Send + Sync {
     /// Publishes the folder `site`; the published site stays consistent if this fails.
     fn publish<'a>(&'a self, site: &'a Path) -> BoxFuture<'a, Result<PublishReport, PublishError>>;
 
-    /// Gets ready for a publish of `site` while the run still probes (the slowest checks wait
-    /// out their deadlines with the machine idle): work done here is off the publish's path.
-    /// It may do nothing, and it never changes what is published; a failure only means the
-    /// publish does that work itself.
+    /// Gets ready for a publish of `site` while the run still probes (once the quick checks are
+    /// done, the slowest wait out their deadlines with the machine idle): work done here is
+    /// off the publish's path. It must not slow the checks (a latency measured while it
+    /// competes for the processor would be wrong): a target that works here does so at the
+    /// lowest priority. It may do nothing, and it never changes what is published; a failure
+    /// only means the publish does that work itself.
     fn prepare<'a>(&'a self, site: &'a Path) -> BoxFuture<'a, ()> {
         let _ = site;
         Box::pin(async {})

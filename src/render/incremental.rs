@@ -202,8 +202,8 @@ impl SiteWriter {
     }
 
     /// Whether `path` was made from exactly `input` and is untouched since, without recording
-    /// anything: pages rendered on several threads ask this, then [`SiteWriter::keep`] or
-    /// [`SiteWriter::put`] in order on one.
+    /// anything: pages rendered on several threads ask this (and [`SiteWriter::write`] the
+    /// ones they render), then [`SiteWriter::keep`] or [`SiteWriter::record`] in order on one.
     pub fn fresh(&self, path: &str, input: &Digest) -> Option<Fresh> {
         self.intact(path)
             .filter(|e| e.input.as_ref() == Some(input))

@@ -483,8 +483,8 @@ impl Renderer {
         )
     }
 
-    /// A page and a badge per component. Pages are digested and rendered on every core, a
-    /// batch at a time, and written in order on this thread: with 2,000 components, each page's
+    /// A page and a badge per component. Pages are digested, rendered and written on every
+    /// core, a batch at a time, and recorded in order on this thread: with 2,000 components, each page's
     /// own history and charts, a run that follows every component's latest check renders them
     /// all (each says when it was last checked), and that was most of a run's build.
     fn components(&self, snapshot: &Snapshot, out: &mut SiteWriter) -> Result<(), RenderError> {

@@ -105,20 +105,63 @@ fn the_next_run_starts_the_checks_that_hung_first() {
     let site = TestSite::new(&format!(
         "[run]\nconcurrency = 1\n\n[[component]]\nid = \"quick\"\nlabel = \"Q\"\nkind = \"http\"\nurl = \"http://{quick}/ok\"\n\n[[component]]\nid = \"hung\"\nlabel = \"H\"\nkind = \"http\"\nurl = \"http://{hung}/\"\ntimeout = \"300ms\"\n"
     ));
+    let config = upstate::config::Config::load(&site.config()).unwrap();
+    let history = || {
+        upstate::history::History::open_read_only(
+            upstate::pipeline::store(&config).unwrap(),
+            upstate::pipeline::retention(&config),
+        )
+    };
+    // When each check ended, from the newest raw run history kept.
+    let ended = || {
+        let mut runs: Vec<std::path::PathBuf> =
+            walkdir::WalkDir::new(site.path().join(".upstate/history/raw"))
+                .into_iter()
+                .flatten()
+                .map(|e| e.into_path())
+                .filter(|p| p.to_string_lossy().ends_with(".json.gz"))
+                .collect();
+        runs.sort();
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(std::fs::File::open(runs.last().unwrap()).unwrap())
+            .read_to_string(&mut text)
+            .unwrap();
+        let run: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let at = |id: &str| {
+            run["observations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|o| o["component"] == id)
+                .and_then(|o| o["at"].as_str())
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .unwrap()
+        };
+        (at("quick"), at("hung"))
+    };
     let out = site.cmd(&["run"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let config = upstate::config::Config::load(&site.config()).unwrap();
-    let history = upstate::history::History::open_read_only(
-        upstate::pipeline::store(&config).unwrap(),
-        upstate::pipeline::retention(&config),
-    );
+    let (quick_ended, hung_ended) = ended();
     assert!(
-        history.last_took_ms("hung").is_some_and(|ms| ms >= 300),
-        "{:?}",
-        history.last_took_ms("hung")
+        quick_ended < hung_ended,
+        "no durations known yet: config order"
     );
-    assert!(history.last_took_ms("quick").is_some_and(|ms| ms < 300));
-    assert_eq!(upstate::pipeline::slowest_first(&config, &history), [1, 0]);
+    let first = history();
+    assert!(
+        first.last_took_ms("hung").is_some_and(|ms| ms >= 300),
+        "{:?}",
+        first.last_took_ms("hung")
+    );
+    assert!(first.last_took_ms("quick").is_some_and(|ms| ms < 300));
+    assert_eq!(upstate::pipeline::slowest_first(&config, &first), [1, 0]);
+
+    let out = site.cmd(&["run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let (quick_ended, hung_ended) = ended();
+    assert!(
+        hung_ended < quick_ended,
+        "one permit: the check that hung last time ran first"
+    );
 }
 
 /// Kills `upstate run` with SIGKILL at many points of probe, history write, render and publish.
