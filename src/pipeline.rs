@@ -431,11 +431,16 @@ pub async fn run(
     let incidents = loaded.incidents;
     clock.lap("incidents loaded");
     // While the probes run, the target gets ready to publish (see `Target::prepare`: it yields
-    // the processor to them).
+    // the processor to them). A merge reads files and does not wait: nothing to fill.
     let build_dir = output_dir(config);
+    let prepare = async {
+        if !merge {
+            target.prepare(&build_dir).await;
+        }
+    };
     let (observed, ()) = tokio::join!(
         observe(config, &history, merge, &mut attention, notice, progress),
-        target.prepare(&build_dir)
+        prepare
     );
     clock.lap("observed");
     release_freed_memory();
