@@ -46,9 +46,8 @@ impl FolderTarget {
         // Someone else's folder is refused before anything is compared or written.
         super::guard::check_ours(&self.dir, "target")
             .map_err(|e| fail(format!("{e}; {}", e.help())))?;
-        let new = site_paths(site).map_err(|e| fail(format!("reading the built site: {e}")))?;
-        // Each built file looked at once, for the report and for the refresh.
-        let built: Vec<Option<FileId>> = new.iter().map(|p| file_id(&site.join(p))).collect();
+        let (new, built) =
+            built_files(site).map_err(|e| fail(format!("reading the built site: {e}")))?;
         let parent = self.parent();
         std::fs::create_dir_all(parent).map_err(|e| fail(e.to_string()))?;
         let spare = crate::site::cache_file(site, PUBLISHED_BEFORE);
@@ -145,11 +144,10 @@ impl FolderTarget {
         let Some(claimed) = claim_spare(&spare, self.parent()) else {
             return;
         };
-        let Ok(paths) = site_paths(site) else {
+        let Ok((paths, ids)) = built_files(site) else {
             let _ = std::fs::remove_dir_all(&claimed);
             return;
         };
-        let ids: Vec<Option<FileId>> = paths.iter().map(|p| file_id(&site.join(p))).collect();
         if let Some(refreshed) = refresh_claimed(claimed, site, (&paths, &ids)) {
             hand_back(&refreshed, &spare);
         }
@@ -203,9 +201,7 @@ fn claim_spare(spare: &Path, parent: &Path) -> Option<PathBuf> {
     let claimed = cache.join(format!(
         "{PUBLISHED_BEFORE}.{}.{}",
         std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos())
+        unix_nanos()
     ));
     std::fs::rename(spare, &claimed).ok()?;
     Some(claimed)
@@ -238,9 +234,7 @@ fn forget_abandoned_claims(cache: &Path) {
     let Ok(entries) = std::fs::read_dir(cache) else {
         return;
     };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
+    let now = unix_nanos();
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         let Some(claim) = name.strip_prefix(&prefix) else {
@@ -256,6 +250,13 @@ fn forget_abandoned_claims(cache: &Path) {
             let _ = remove_any(&entry.path());
         }
     }
+}
+
+/// Now, in nanoseconds since 1970: the time a claim's name carries.
+fn unix_nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
 }
 
 /// Makes `tree` hold exactly the files `paths` of `site` and nothing else: everything the site
@@ -400,6 +401,14 @@ fn site_paths(dir: &Path) -> std::io::Result<Vec<String>> {
         .collect())
 }
 
+/// Every file of the built site under `site` with its identity, each looked at once (for the
+/// report and for the refresh).
+fn built_files(site: &Path) -> std::io::Result<(Vec<String>, Vec<Option<FileId>>)> {
+    let paths = site_paths(site)?;
+    let ids = paths.iter().map(|p| file_id(&site.join(p))).collect();
+    Ok((paths, ids))
+}
+
 /// A regular file's identity: the same inode is the same bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct FileId {
@@ -487,10 +496,7 @@ mod tests {
     #[test]
     fn a_claim_is_abandoned_by_the_time_in_its_name_not_its_folders_age() {
         let cache = tempfile::tempdir().unwrap();
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
+        let now = unix_nanos();
         let fresh = cache.path().join(format!("{PUBLISHED_BEFORE}.1.{now}"));
         let old = cache.path().join(format!("{PUBLISHED_BEFORE}.1.1000"));
         let odd = cache.path().join(format!("{PUBLISHED_BEFORE}.not-a-claim"));

@@ -422,16 +422,16 @@ impl Renderer {
             .iter()
             .map(|c| (c.id.as_str(), filters::bar_style_of(&c.bars)))
             .collect();
-        let without_bars: Vec<ComponentView>;
+        let without_series: Vec<ComponentView>;
         let components = if self.front_page_uses_bars {
             &snapshot.components
         } else {
-            without_bars = snapshot
+            without_series = snapshot
                 .components
                 .iter()
                 .map(ComponentView::without_series)
                 .collect();
-            &without_bars
+            &without_series
         };
         let by_id: BTreeMap<&str, &ComponentView> =
             components.iter().map(|c| (c.id.as_str(), c)).collect();
@@ -484,9 +484,10 @@ impl Renderer {
     }
 
     /// A page and a badge per component. Pages are digested, rendered and written on every
-    /// core, a batch at a time, and recorded in order on this thread: with 2,000 components, each page's
-    /// own history and charts, a run that follows every component's latest check renders them
-    /// all (each says when it was last checked), and that was most of a run's build.
+    /// core, a batch at a time, and recorded in order on this thread: with 2,000 components,
+    /// each page's own history and charts, a run that follows every component's latest check
+    /// renders them all (each says when it was last checked), and that was most of a run's
+    /// build.
     fn components(&self, snapshot: &Snapshot, out: &mut SiteWriter) -> Result<(), RenderError> {
         // By slug, once: looking each one up in the list made 10,000 incidents quadratic.
         let by_slug: std::collections::HashMap<&str, &IncidentView> = snapshot
