@@ -15,6 +15,7 @@ pub mod incident;
 pub mod inputs;
 pub mod model;
 pub mod notify;
+pub mod parallel;
 pub mod pipeline;
 pub mod probe;
 pub mod publish;

@@ -817,6 +817,19 @@ impl History {
         out
     }
 
+    /// Loads the day files from `first` to `last` (inclusive) and lends what figures are
+    /// computed from: every component's memory and those days, as plain data that several
+    /// threads can read at once (`History` itself holds the store, which is not shared).
+    pub fn figures(&mut self, first: NaiveDate, last: NaiveDate) -> Figures<'_> {
+        for day in first.iter_days().take_while(|d| *d <= last) {
+            self.day(day);
+        }
+        Figures {
+            components: &self.memory.components,
+            days: &self.days,
+        }
+    }
+
     /// The rollup of one component on one day.
     pub fn day_rollup(&mut self, component: &str, day: NaiveDate) -> Option<DayRollup> {
         self.day(day).and_then(|f| f.get(component)).cloned()
@@ -946,6 +959,26 @@ fn to_json<T: Serialize>(key: &str, value: &T) -> Result<Vec<u8>, HistoryError> 
         file: key.to_owned(),
         reason: format!("could not be serialized ({e}); nothing was written"),
     })
+}
+
+/// A component's memory and the day files loaded, borrowed from a [`History`]: see
+/// [`History::figures`].
+#[derive(Clone, Copy)]
+pub struct Figures<'a> {
+    components: &'a BTreeMap<String, ComponentMemory>,
+    days: &'a BTreeMap<NaiveDate, Option<DayFile>>,
+}
+
+impl<'a> Figures<'a> {
+    /// What history remembers of `component` (never seen: `None`).
+    pub fn memory(&self, component: &str) -> Option<&'a ComponentMemory> {
+        self.components.get(component)
+    }
+
+    /// `component`'s rollup of `day`, if that day was loaded and has one.
+    pub fn day_rollup(&self, component: &str, day: NaiveDate) -> Option<&'a DayRollup> {
+        self.days.get(&day)?.as_ref()?.get(component)
+    }
 }
 
 #[cfg(test)]

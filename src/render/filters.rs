@@ -269,7 +269,7 @@ fn thousands(n: i64) -> String {
 /// The latency chart: an inline SVG of daily p50/p95/p99 (days without samples leave gaps, a
 /// day with no neighbour is drawn as a dot, so one day of data is visible) and an HTML legend
 /// and scale, which stay readable at any width where SVG text would shrink with the drawing.
-pub fn latency_chart(days: &[(String, Percentiles)]) -> String {
+pub fn latency_chart(days: &[(chrono::NaiveDate, Percentiles)]) -> String {
     let (w, h, pad) = (400.0_f64, 120.0_f64, 6.0_f64);
     let max = days
         .iter()
@@ -321,8 +321,11 @@ pub fn latency_chart(days: &[(String, Percentiles)]) -> String {
         }
         svg.push_str(&dots);
     }
-    let first = days.first().map_or("", |(d, _)| d.as_str());
-    let last = days.last().map_or("", |(d, _)| d.as_str());
+    let day = |d: Option<&(chrono::NaiveDate, Percentiles)>| d.map(|(d, _)| d.to_string());
+    let (first, last) = (
+        day(days.first()).unwrap_or_default(),
+        day(days.last()).unwrap_or_default(),
+    );
     svg.push_str(&format!(
         "</svg><figcaption><span class=\"k p50\">p50</span> <span class=\"k p95\">p95</span> <span class=\"k p99\">p99</span> <span class=\"mut nw\">0–{max:.0} ms</span> <span class=\"mut nw\">{first} – {last}</span></figcaption></figure>"
     ));
@@ -349,14 +352,14 @@ mod tests {
         assert_eq!(when(t, chrono_tz::Europe::Berlin), "2026-11-02 15:05 CET");
     }
 
-    fn day(p50: Option<f64>) -> (String, Percentiles) {
+    fn day(p50: Option<f64>) -> (chrono::NaiveDate, Percentiles) {
         let p = Percentiles {
             p50,
             p95: p50.map(|v| v * 2.0),
             p99: p50.map(|v| v * 3.0),
             ..Percentiles::default()
         };
-        ("2026-11-02".to_owned(), p)
+        (chrono::NaiveDate::from_ymd_opt(2026, 11, 2).unwrap(), p)
     }
 
     #[test]

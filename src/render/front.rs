@@ -180,6 +180,62 @@ pub fn nav_pages(dir: &Path) -> Vec<NavPage> {
     pages
 }
 
+/// The items of a component page's 90-day strip (`<li>` per day: its state, uptime and the
+/// incidents open that day), as the default theme's `partials/bars.html` prints them.
+///
+/// Made here rather than by a loop in the template: 90 days of lookups, filters and escaping
+/// were most of the time Tera spent on a component page, and a run renders every component
+/// page (each says when it was last checked). A theme that overrides the partial still has
+/// `c.bars` and `page.day_incidents`. `label` gives a theme string by key.
+pub fn day_strip<'a>(
+    bars: &[crate::model::DayBar],
+    day_incidents: &[Vec<&str>],
+    label: impl Fn(&'static str) -> &'a str,
+) -> String {
+    let mut out = String::with_capacity(bars.len() * 96);
+    let escaped = |out: &mut String, text: &str| {
+        for c in text.chars() {
+            match c {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '"' => out.push_str("&quot;"),
+                '\'' => out.push_str("&#39;"),
+                c => out.push(c),
+            }
+        }
+    };
+    for (n, b) in bars.iter().enumerate() {
+        let key = b.state.map(|s| crate::state::words(Some(s)).key);
+        out.push_str("<li class=\"");
+        out.push_str(super::filters::state_class(key));
+        out.push_str("\" tabindex=\"0\"><span class=\"tip vh\">");
+        out.push_str(&b.date.to_string());
+        out.push_str(": ");
+        match key {
+            Some(key) => {
+                escaped(&mut out, label(key));
+                if let Some(uptime) = b.uptime {
+                    out.push_str(", ");
+                    escaped(&mut out, &super::filters::pct(uptime));
+                }
+            }
+            None => escaped(&mut out, label("no_data")),
+        }
+        let seen = day_incidents.get(n).map_or(&[][..], Vec::as_slice);
+        if !seen.is_empty() {
+            out.push_str("; ");
+            out.push_str(&seen.len().to_string());
+            out.push(' ');
+            escaped(&mut out, label("day_incidents"));
+            out.push_str(": ");
+            escaped(&mut out, &seen.join("; "));
+        }
+        out.push_str("</span></li>");
+    }
+    out
+}
+
 /// For each day of `bars` (oldest first), the titles of the incidents and maintenance in
 /// `touching` that were open some time that day (UTC days, as the bars are), for the per-day
 /// detail of the component page.
@@ -190,10 +246,7 @@ pub fn day_incidents<'a>(
 ) -> Vec<Vec<&'a str>> {
     bars.iter()
         .map(|b| {
-            let Ok(day) = chrono::NaiveDate::parse_from_str(&b.date, "%Y-%m-%d") else {
-                return Vec::new();
-            };
-            let from = day.and_time(chrono::NaiveTime::MIN).and_utc();
+            let from = b.date.and_time(chrono::NaiveTime::MIN).and_utc();
             let to = from + chrono::Duration::days(1);
             touching
                 .iter()

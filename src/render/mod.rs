@@ -496,11 +496,11 @@ impl Renderer {
             .chain(&snapshot.all_maintenance)
             .map(|i| (i.slug.as_str(), i))
             .collect();
-        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        let threads = crate::parallel::threads();
         // A batch bounds the pages held in memory at once.
         for batch in snapshot.components.chunks(64) {
             let writer = &*out;
-            let made = parallel_map(batch, threads, |c| {
+            let made = crate::parallel::map(batch, threads, |c| {
                 self.component_page(snapshot, &by_slug, c, writer)
             });
             for (c, page) in batch.iter().zip(made) {
@@ -530,6 +530,7 @@ impl Renderer {
             chart: &'a str,
             value_chart: Option<&'a str>,
             day_incidents: &'a [Vec<&'a str>],
+            day_strip: &'a str,
         }
         let touching: Vec<&IncidentView> = c
             .incidents
@@ -559,6 +560,12 @@ impl Renderer {
         if let Some(fresh) = out.fresh(&path, &input) {
             return Ok(Page::Kept(path, fresh));
         }
+        let day_strip = front::day_strip(&c.bars, &day_incidents, |key| {
+            self.strings
+                .get(key)
+                .and_then(|v| v.as_str())
+                .unwrap_or(key)
+        });
         let bytes = self.render_page(
             &path,
             template,
@@ -569,6 +576,7 @@ impl Renderer {
                 chart: &chart,
                 value_chart: value_chart.as_deref(),
                 day_incidents: &day_incidents,
+                day_strip: &day_strip,
             },
         )?;
         let written = out.write(&path, Some(input), &bytes)?;
@@ -856,31 +864,90 @@ enum Page {
     Written(String, incremental::Written),
 }
 
-/// `items` mapped by `f` on up to `threads` threads, in order.
-fn parallel_map<T: Sync, R: Send>(
-    items: &[T],
-    threads: usize,
-    f: impl Fn(&T) -> R + Sync,
-) -> Vec<R> {
-    if threads <= 1 || items.len() < 2 {
-        return items.iter().map(f).collect();
-    }
-    let per = items.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let parts: Vec<_> = items
-            .chunks(per)
-            .map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<R>>()))
-            .collect();
-        parts
-            .into_iter()
-            .flat_map(|part| part.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The loop `partials/bars.html` had before the strip was made in Rust, kept here as the
+    /// reference `front::day_strip` must print byte for byte, escaping included.
+    const BARS_LOOP: &str = r#"{% for b in c.bars %}{% set seen = page.day_incidents[loop.index0] %}<li class="{{ b.state | state_class }}" tabindex="0"><span class="tip vh">{{ b.date }}: {% if b.state %}{{ s[b.state] }}{% if b.uptime is not none %}, {{ b.uptime | pct }}{% endif %}{% else %}{{ s.no_data }}{% endif %}{% if seen %}; {{ seen | length }} {{ s.day_incidents }}: {{ seen | join(sep="; ") }}{% endif %}</span></li>{% endfor %}"#;
+
+    #[test]
+    fn the_day_strip_prints_what_the_template_loop_printed() {
+        use crate::model::DayBar;
+        use crate::state::ComponentState;
+        let day = |n| chrono::NaiveDate::from_ymd_opt(2026, 11, n).unwrap();
+        let bars = vec![
+            DayBar {
+                date: day(1),
+                state: None,
+                uptime: None,
+            },
+            DayBar {
+                date: day(2),
+                state: Some(ComponentState::Operational),
+                uptime: Some(1.0),
+            },
+            DayBar {
+                date: day(3),
+                state: Some(ComponentState::MajorOutage),
+                uptime: Some(0.4567),
+            },
+            DayBar {
+                date: day(4),
+                state: Some(ComponentState::UnderMaintenance),
+                uptime: None,
+            },
+            DayBar {
+                date: day(5),
+                state: Some(ComponentState::DegradedPerformance),
+                uptime: Some(0.99999),
+            },
+            DayBar {
+                date: day(6),
+                state: Some(ComponentState::PartialOutage),
+                uptime: Some(0.0),
+            },
+        ];
+        let day_incidents: Vec<Vec<&str>> = vec![
+            vec![],
+            vec!["<script>alert('x')</script> & \"quotes\""],
+            vec!["First", "Second; with a semicolon"],
+            vec![],
+            vec!["Ünïcode ✓ > less"],
+            vec![],
+        ];
+        let mut strings: toml::Table = toml::from_str(
+            DEFAULT_THEME
+                .iter()
+                .find(|(path, _)| *path == "strings.toml")
+                .unwrap()
+                .1,
+        )
+        .unwrap();
+        // A translation with markup characters is escaped the same way.
+        strings.insert("no_data".into(), "<no> \"data\" & 'more'".into());
+        let mut tera = tera::Tera::new();
+        tera.autoescape_on(vec![".html"]);
+        filters::register(&mut tera);
+        tera.add_raw_template("loop.html", BARS_LOOP).unwrap();
+        let mut ctx = tera::Context::new();
+        ctx.insert("c", &serde_json::json!({ "bars": bars }));
+        ctx.insert(
+            "page",
+            &serde_json::json!({ "day_incidents": day_incidents }),
+        );
+        ctx.insert("s", &strings);
+        let expected = tera.render("loop.html", &ctx).unwrap();
+        let strip = front::day_strip(&bars, &day_incidents, |key| {
+            strings.get(key).and_then(|v| v.as_str()).unwrap_or(key)
+        });
+        assert_eq!(strip, expected);
+        assert!(
+            strip.contains("&lt;script&gt;alert(&#39;x&#39;)"),
+            "{strip}"
+        );
+    }
 
     #[test]
     fn bars_are_named_as_a_whole_word_only() {

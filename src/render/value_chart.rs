@@ -8,7 +8,10 @@ use crate::probe::thresholds::number;
 
 /// An inline SVG of the daily values; `None` when no day has one (nothing to draw).
 #[allow(clippy::cast_precision_loss)] // at most a few hundred days
-pub fn value_chart(days: &[(String, Option<ValueDay>)], measure: &str) -> Option<String> {
+pub fn value_chart(
+    days: &[(chrono::NaiveDate, Option<ValueDay>)],
+    measure: &str,
+) -> Option<String> {
     let values = days.iter().filter_map(|(_, v)| v.as_ref());
     let (low, high) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
         (lo.min(v.min), hi.max(v.max))
@@ -74,6 +77,10 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    fn d(day: u32) -> chrono::NaiveDate {
+        chrono::NaiveDate::from_ymd_opt(2026, 1, day).unwrap()
+    }
+
     fn day(min: f64, mean: f64, max: f64) -> Option<ValueDay> {
         Some(ValueDay {
             min,
@@ -85,19 +92,16 @@ mod tests {
 
     #[test]
     fn no_value_on_any_day_draws_nothing() {
-        let days = vec![
-            ("2026-01-01".to_owned(), None),
-            ("2026-01-02".to_owned(), None),
-        ];
+        let days = vec![(d(1), None), (d(2), None)];
         assert_eq!(value_chart(&days, "queue depth"), None);
     }
 
     #[test]
     fn a_gap_day_breaks_the_line_and_the_scale_shows_the_highest() {
         let days = vec![
-            ("a".to_owned(), day(1.0, 2.0, 4.0)),
-            ("b".to_owned(), None),
-            ("c".to_owned(), day(0.0, 10.0, 40.0)),
+            (d(1), day(1.0, 2.0, 4.0)),
+            (d(2), None),
+            (d(3), day(0.0, 10.0, 40.0)),
         ];
         let svg = value_chart(&days, "queue depth").unwrap();
         assert!(
@@ -119,7 +123,7 @@ mod tests {
 
     #[test]
     fn negative_values_stay_on_the_scale() {
-        let days = vec![("a".to_owned(), day(-5.0, -1.0, 2.0))];
+        let days = vec![(d(1), day(-5.0, -1.0, 2.0))];
         let svg = value_chart(&days, "query value").unwrap();
         assert!(svg.contains(">-5</text>"), "{svg}");
     }

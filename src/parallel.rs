@@ -1,0 +1,41 @@
+//! Work split over the processor's cores, for the few loops of a build that are worth it
+//! (component views and pages: thousands of independent items of similar cost).
+//!
+//! Scoped standard threads rather than a pool crate: two call sites, each one scope per build,
+//! and the order of the results must be the order of the items.
+
+/// The number of threads worth using: the cores this process may run on (1 if unknown).
+pub fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+}
+
+/// `items` mapped by `f` on up to `threads` threads, in order. A panic in `f` is resumed on the
+/// calling thread.
+pub fn map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    if threads <= 1 || items.len() < 2 {
+        return items.iter().map(f).collect();
+    }
+    let per = items.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = items
+            .chunks(per)
+            .map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<R>>()))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|part| part.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn results_keep_the_order_of_the_items_whatever_the_threads() {
+        let items: Vec<u32> = (0..1001).collect();
+        for threads in [1, 2, 3, 8] {
+            let doubled = super::map(&items, threads, |n| n * 2);
+            assert_eq!(doubled, items.iter().map(|n| n * 2).collect::<Vec<_>>());
+        }
+    }
+}
