@@ -94,6 +94,10 @@ pub struct Renderer {
     /// default one reads `bar_styles` instead: 90 days of bars for each of 2,000 components, as
     /// Tera values, were 50 MB of the front page's context.
     front_page_uses_bars: bool,
+    /// Whether the component page's templates read `c.bars` or `page.day_incidents`. The
+    /// default theme's do not (it prints `page.day_strip`): serialising 90 days twice (for
+    /// the page's digest and for Tera) was a fifth of every component page.
+    component_page_uses_days: bool,
     /// The theme plus the site-wide values that change only with the config (set by
     /// [`Renderer::set_globals`]).
     globals_digest: Digest,
@@ -157,6 +161,9 @@ impl Renderer {
         let front_page_uses_bars = closure(&templates, "index.html")
             .iter()
             .any(|t| names_bars(t));
+        let component_page_uses_days = closure(&templates, "component.html")
+            .iter()
+            .any(|t| names_bars(t) || names(t, "day_incidents"));
         // All at once: templates include and extend each other.
         tera.add_raw_templates(templates)
             .map_err(|e| RenderError::Template {
@@ -176,6 +183,7 @@ impl Renderer {
             theme_digest,
             uses,
             front_page_uses_bars,
+            component_page_uses_days,
             globals_digest: theme_digest,
             volatile: BTreeMap::new(),
         })
@@ -543,14 +551,30 @@ impl Renderer {
             .as_deref()
             .and_then(|m| value_chart::value_chart(&c.daily_value, m));
         let day_incidents = front::day_incidents(&c.bars, &touching, snapshot.generated_at);
+        let day_strip = front::day_strip(&c.bars, &day_incidents, |key| {
+            self.strings
+                .get(key)
+                .and_then(|v| v.as_str())
+                .unwrap_or(key)
+        });
+        // A theme that does not read the days gets (and digests) them as the strip only.
+        let slim;
+        let (component, days_shown): (&ComponentView, &[Vec<&str>]) =
+            if self.component_page_uses_days {
+                (c, &day_incidents)
+            } else {
+                slim = c.without_series();
+                (&slim, &[])
+            };
         // The charts are drawn from series the view does not serialise, so they are digested
         // as drawn; its incidents are digested by their fingerprints, not serialised (a
         // component can have hundreds).
         let path = format!("components/{}.html", c.id);
-        let (view, days) = (json(&path, c)?, json(&path, &day_incidents)?);
+        let (view, days) = (json(&path, component)?, json(&path, days_shown)?);
         let mut own: Vec<&[u8]> = vec![
             &view,
             &days,
+            day_strip.as_bytes(),
             chart.as_bytes(),
             value_chart.as_deref().unwrap_or("\u{0}none").as_bytes(),
         ];
@@ -560,22 +584,16 @@ impl Renderer {
         if let Some(fresh) = out.fresh(&path, &input) {
             return Ok(Page::Kept(path, fresh));
         }
-        let day_strip = front::day_strip(&c.bars, &day_incidents, |key| {
-            self.strings
-                .get(key)
-                .and_then(|v| v.as_str())
-                .unwrap_or(key)
-        });
         let bytes = self.render_page(
             &path,
             template,
             root,
             &ComponentPage {
-                component: c,
+                component,
                 incidents: &touching,
                 chart: &chart,
                 value_chart: value_chart.as_deref(),
-                day_incidents: &day_incidents,
+                day_incidents: days_shown,
                 day_strip: &day_strip,
             },
         )?;
@@ -848,13 +866,23 @@ fn closure<'a>(templates: &'a [(&str, String)], name: &str) -> Vec<&'a str> {
 }
 
 /// Whether a template's text names `bars` as a whole word (`c.bars`, `bars`), or the whole
-/// context, which holds them. `bars_90` and `bar_styles` are other names.
+/// context, which holds them. `bars_90` and `bar_styles` are other names, and so is the
+/// partial `bars.html` that a template includes.
 fn names_bars(text: &str) -> bool {
+    names(text, "bars")
+}
+
+/// Whether a template's text names `name` as a whole word (not followed by `.html`: that is a
+/// template's file name), or the whole context. Over-approximates on purpose (a comment
+/// counts).
+fn names(text: &str, name: &str) -> bool {
     let word = |c: char| c.is_alphanumeric() || c == '_';
     text.contains("__tera_context")
-        || text.match_indices("bars").any(|(at, _)| {
+        || text.match_indices(name).any(|(at, _)| {
+            let after = &text[at + name.len()..];
             !text[..at].chars().next_back().is_some_and(word)
-                && !text[at + 4..].chars().next().is_some_and(word)
+                && !after.chars().next().is_some_and(word)
+                && !after.starts_with(".html")
         })
 }
 
@@ -960,6 +988,10 @@ mod tests {
         assert!(!names_bars(
             "{{ s.bars_90 }} {{ bar_styles[c.id] }} {{ crowbars }}"
         ));
+        assert!(
+            !names_bars(r#"{% include "partials/bars.html" %}"#),
+            "a partial's file name is not the field"
+        );
     }
 
     /// The default front page reads `bar_styles`, so its context carries no bars (50 MB for

@@ -295,6 +295,29 @@ fn incremental_builds_equal_builds_from_scratch_after_every_edit() {
         ),
     );
     p.check("an included template overridden", now);
+    // The default theme prints the 90-day strip made in Rust; a theme's own loop over
+    // `c.bars` (the loop the default partial had) prints the same page.
+    let page = |p: &Pair| std::fs::read(p.path("a/components/api.html")).unwrap();
+    let strip_page = page(&p);
+    p.write(
+        "themes/default/templates/partials/bars.html",
+        concat!(
+            r#"<ol class="days">{% for b in c.bars %}{% set seen = page.day_incidents[loop.index0] %}"#,
+            r#"<li class="{{ b.state | state_class }}" tabindex="0"><span class="tip vh">{{ b.date }}: "#,
+            r#"{% if b.state %}{{ s[b.state] }}{% if b.uptime is not none %}, {{ b.uptime | pct }}{% endif %}"#,
+            r#"{% else %}{{ s.no_data }}{% endif %}{% if seen %}; {{ seen | length }} {{ s.day_incidents }}: "#,
+            r#"{{ seen | join(sep="; ") }}{% endif %}</span></li>{% endfor %}</ol>"#,
+            "\n"
+        ),
+    );
+    p.check("the day strip as a theme's own loop", now);
+    assert_eq!(
+        String::from_utf8(page(&p)).unwrap(),
+        String::from_utf8(strip_page).unwrap(),
+        "a theme's loop over the days prints what the built-in strip prints"
+    );
+    std::fs::remove_file(p.path("themes/default/templates/partials/bars.html")).unwrap();
+    p.check("the theme's loop removed", now);
     p.write(
         "themes/default/templates/base.html",
         &default_template("base.html").replace("</footer>", "<p>{{ generated_at }}</p></footer>"),
