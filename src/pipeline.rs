@@ -716,7 +716,9 @@ fn finish(
 /// Why: thousands of probe tasks allocate on every runtime thread, and glibc keeps what they
 /// free in per-thread arenas; the build's allocations then came on top of it, so a run's peak
 /// was the probes' and the build's together (170 MB for 2,000 components) instead of the
-/// larger of the two.
+/// larger of the two. The `upstate` binary allocates through mimalloc (`main.rs`), which
+/// returns freed pages by itself; what is left to trim there is what C code (TLS) allocated
+/// through glibc. A program that uses this library with the system allocator gets the rest.
 fn release_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only returns free pages to the system; it takes no pointers.
