@@ -66,6 +66,10 @@ for s in 20 200; do for n in $sizes; do
       cs="$work/cstate-$n-$s"; mkdir -p "$cs/themes"; cp -r "$CSTATE_DIR/exampleSite/." "$cs/" 2>/dev/null || true
       cp -r "$CSTATE_DIR" "$cs/themes/cstate"
       rm -rf "$cs/content/issues"; cp -r "$work/cstate-issues-$n-$s/content/issues" "$cs/content/issues"
+      # Hugo stops a partial after 30 s by default; cState's yearly incident list can take
+      # longer at 10,000 incidents on a busy 2-core machine, and a build that stopped measures
+      # nothing.
+      printf '\ntimeout: 7200s\n' >> "$cs/config.yml"
       python3 - "$cs/config.yml" "$s" <<'PY'
 import sys
 path, s = sys.argv[1], int(sys.argv[2])

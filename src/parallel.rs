@@ -10,20 +10,31 @@ pub fn threads() -> usize {
 }
 
 /// `items` mapped by `f` on up to `threads` threads, in order. A panic in `f` is resumed on the
+/// calling thread; a part no thread could be started for (a process limit) is mapped on the
 /// calling thread.
 pub fn map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     if threads <= 1 || items.len() < 2 {
         return items.iter().map(f).collect();
     }
     let per = items.len().div_ceil(threads);
+    let f = &f;
     std::thread::scope(|scope| {
         let parts: Vec<_> = items
             .chunks(per)
-            .map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<R>>()))
+            .map(|part| {
+                let started = std::thread::Builder::new()
+                    .spawn_scoped(scope, move || part.iter().map(f).collect::<Vec<R>>());
+                (part, started.ok())
+            })
             .collect();
         parts
             .into_iter()
-            .flat_map(|part| part.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .flat_map(|(part, started)| match started {
+                Some(thread) => thread
+                    .join()
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e)),
+                None => part.iter().map(f).collect(),
+            })
             .collect()
     })
 }

@@ -961,7 +961,7 @@ fn to_json<T: Serialize>(key: &str, value: &T) -> Result<Vec<u8>, HistoryError> 
     })
 }
 
-/// A component's memory and the day files loaded, borrowed from a [`History`]: see
+/// Every component's memory and the day files loaded, borrowed from a [`History`]: see
 /// [`History::figures`].
 #[derive(Clone, Copy)]
 pub struct Figures<'a> {

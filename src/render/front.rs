@@ -215,7 +215,8 @@ pub fn day_strip<'a>(
         match key {
             Some(key) => {
                 escaped(&mut out, label(key));
-                if let Some(uptime) = b.uptime {
+                // As the template saw it: a figure that is not finite was `null` in JSON.
+                if let Some(uptime) = b.uptime.filter(|u| u.is_finite()) {
                     out.push_str(", ");
                     escaped(&mut out, &super::filters::pct(uptime));
                 }

@@ -127,6 +127,9 @@ pub struct WriteStats {
 pub struct SiteWriter {
     dir: PathBuf,
     old: HashMap<String, Entry>,
+    /// Every file in the folder when the build began (cache folder left out), by relative `/`
+    /// path: `(size, mtime)` for a regular file, `None` for anything else (a link).
+    on_disk: HashMap<String, Option<(u64, u64)>>,
     new: HashMap<String, Entry>,
     /// Every path produced, in order (the sitemap lists pages in this order).
     order: Vec<String>,
@@ -159,9 +162,11 @@ impl SiteWriter {
             .filter(|m| m.format == FORMAT && m.program == crate::site::program_id())
             .map(|m| m.files)
             .unwrap_or_default();
+        let on_disk = files_on_disk(dir).map_err(|e| io_error(dir, &e))?;
         Ok(Self {
             dir: dir.to_owned(),
             old,
+            on_disk,
             new: HashMap::new(),
             order: Vec::new(),
             stats: WriteStats::default(),
@@ -181,11 +186,8 @@ impl SiteWriter {
     /// The recorded entry of `path`, if the file on disk is still the one it describes.
     fn intact(&self, path: &str) -> Option<&Entry> {
         let entry = self.old.get(path)?;
-        let meta = std::fs::symlink_metadata(self.dir.join(path)).ok()?;
-        let same = meta.is_file()
-            && meta.len() == entry.size
-            && entry.mtime_ns != 0
-            && mtime_ns(&meta) == entry.mtime_ns;
+        let (size, mtime_ns) = (*self.on_disk.get(path)?)?;
+        let same = size == entry.size && entry.mtime_ns != 0 && mtime_ns == entry.mtime_ns;
         same.then_some(entry)
     }
 
@@ -259,9 +261,14 @@ impl SiteWriter {
                 ..entry.clone()
             },
             intact => {
-                let same = intact.is_none() && std::fs::read(&target).is_ok_and(|old| old == bytes);
+                // Only a plain file can already be the page (never a link that reads the same).
+                let plain_file = matches!(self.on_disk.get(path), Some(Some(_)));
+                let same = intact.is_none()
+                    && plain_file
+                    && std::fs::read(&target).is_ok_and(|old| old == bytes);
                 if !same {
-                    write_file(&self.dir, &target, bytes)?;
+                    let existed = self.on_disk.contains_key(path);
+                    write_file(&self.dir, &target, bytes, existed)?;
                     wrote = true;
                 }
                 let meta = std::fs::symlink_metadata(&target).map_err(|e| io_error(&target, &e))?;
@@ -292,12 +299,16 @@ impl SiteWriter {
     /// the site, in the order produced, and what was done.
     pub fn finish(mut self) -> Result<(Vec<String>, WriteStats), RenderError> {
         let dir = self.dir.clone();
-        let existing = crate::site::files_list(&dir).map_err(|e| io_error(&dir, &e))?;
         let wanted: HashSet<&str> = self.order.iter().map(String::as_str).collect();
-        for stale in existing
-            .iter()
+        // What was there when the build began and is not part of this site (every file the
+        // build made is wanted; one someone adds during the build goes with the next).
+        let mut stale: Vec<&String> = self
+            .on_disk
+            .keys()
             .filter(|p| !wanted.contains(p.as_str()) && !crate::site::is_plumbing(p))
-        {
+            .collect();
+        stale.sort();
+        for stale in stale {
             let path = dir.join(stale);
             std::fs::remove_file(&path).map_err(|e| io_error(&path, &e))?;
             self.stats.removed += 1;
@@ -318,11 +329,46 @@ impl SiteWriter {
     }
 }
 
+/// Every file under `dir` (not following links, the cache folder left out) by relative `/`
+/// path, with `(size, mtime)` for a regular file. Listed once when a build begins: looking each
+/// page up by its full path as it was rendered or kept, then walking the folder again to find
+/// what to remove, were a sixth of a rebuild with nothing changed.
+fn files_on_disk(dir: &Path) -> std::io::Result<HashMap<String, Option<(u64, u64)>>> {
+    fn walk(
+        folder: &Path,
+        prefix: &str,
+        out: &mut HashMap<String, Option<(u64, u64)>>,
+    ) -> std::io::Result<()> {
+        for entry in std::fs::read_dir(folder)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let relative = format!("{prefix}{name}");
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                if !(prefix.is_empty() && name == crate::site::CACHE_DIR) {
+                    walk(&entry.path(), &format!("{relative}/"), out)?;
+                }
+            } else if kind.is_file() {
+                // Relative to the open folder (fstatat), not a walk of the whole path again.
+                let meta = entry.metadata()?;
+                out.insert(relative, Some((meta.len(), mtime_ns(&meta))));
+            } else {
+                out.insert(relative, None);
+            }
+        }
+        Ok(())
+    }
+    let mut out = HashMap::new();
+    walk(dir, "", &mut out)?;
+    Ok(out)
+}
+
 /// Writes `bytes` to `path`: directly when the file is new (a crash leaves a partial file that
-/// the next build sees differ and rewrites), else through a renamed temporary file.
-fn write_file(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), RenderError> {
+/// the next build sees differ and rewrites), else through a renamed temporary file. `existed`:
+/// the path was in the folder when the build began.
+fn write_file(dir: &Path, path: &Path, bytes: &[u8], existed: bool) -> Result<(), RenderError> {
     let parent = path.parent().unwrap_or(dir);
-    if std::fs::symlink_metadata(path).is_err() {
+    if !existed && std::fs::symlink_metadata(path).is_err() {
         std::fs::create_dir_all(parent).map_err(|e| io_error(parent, &e))?;
         return std::fs::write(path, bytes).map_err(|e| io_error(path, &e));
     }
@@ -366,6 +412,19 @@ mod tests {
         assert_eq!(stats.written, 1);
         assert_eq!(std::fs::read(dir.path().join("a.html")).unwrap(), b"one");
 
+        // Replaced by a link to a file with the same bytes: never kept, written again as a file.
+        let elsewhere = tempfile::tempdir().unwrap();
+        std::fs::write(elsewhere.path().join("same"), b"one").unwrap();
+        std::fs::remove_file(dir.path().join("a.html")).unwrap();
+        std::os::unix::fs::symlink(elsewhere.path().join("same"), dir.path().join("a.html"))
+            .unwrap();
+        let mut w = SiteWriter::open(dir.path()).unwrap();
+        assert!(!w.keep_if_fresh("a.html", &input));
+        w.put("a.html", Some(input), b"one").unwrap();
+        w.finish().unwrap();
+        let meta = std::fs::symlink_metadata(dir.path().join("a.html")).unwrap();
+        assert!(meta.is_file(), "a plain file again, not the link");
+
         // A corrupt manifest: nothing is trusted.
         std::fs::write(dir.path().join(crate::site::CACHE_DIR).join(MANIFEST), b"{").unwrap();
         let mut w = SiteWriter::open(dir.path()).unwrap();
@@ -377,12 +436,29 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(crate::site::MARKER), b"").unwrap();
         std::fs::write(dir.path().join("old.html"), b"old").unwrap();
+        std::fs::create_dir_all(dir.path().join("components/deep")).unwrap();
+        std::fs::write(dir.path().join("components/deep/gone.html"), b"gone").unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), b"keep me").unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret"), dir.path().join("link.html"))
+            .unwrap();
+        let kept_cache = dir.path().join(crate::site::CACHE_DIR).join("other-cache");
+        std::fs::create_dir_all(kept_cache.parent().unwrap()).unwrap();
+        std::fs::write(&kept_cache, b"cache").unwrap();
         let mut w = SiteWriter::open(dir.path()).unwrap();
         w.put("new.html", None, b"new").unwrap();
         let (_, stats) = w.finish().unwrap();
-        assert_eq!(stats.removed, 1);
+        assert_eq!(stats.removed, 3, "old.html, the nested page and the link");
         assert!(dir.path().join(crate::site::MARKER).exists());
         assert!(!dir.path().join("old.html").exists());
+        assert!(!dir.path().join("components/deep/gone.html").exists());
+        assert!(std::fs::symlink_metadata(dir.path().join("link.html")).is_err());
+        assert_eq!(
+            std::fs::read(outside.path().join("secret")).unwrap(),
+            b"keep me",
+            "the link goes, never what it points at"
+        );
+        assert!(kept_cache.exists(), "the cache folder is the build's own");
         assert!(
             dir.path()
                 .join(crate::site::CACHE_DIR)

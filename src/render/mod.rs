@@ -96,7 +96,10 @@ pub struct Renderer {
     front_page_uses_bars: bool,
     /// Whether the component page's templates read `c.bars` or `page.day_incidents`. The
     /// default theme's do not (it prints `page.day_strip`): serialising 90 days twice (for
-    /// the page's digest and for Tera) was a fifth of every component page.
+    /// the page's digest and for Tera) was a fifth of every component page. Found by name
+    /// (see [`names`]): a theme that reaches the days without naming them (`c | pairs`, a
+    /// computed `get`) finds them empty; its pages still follow every change, as the strip
+    /// stands for the days in their digest.
     component_page_uses_days: bool,
     /// The theme plus the site-wide values that change only with the config (set by
     /// [`Renderer::set_globals`]).
@@ -936,6 +939,12 @@ mod tests {
                 state: Some(ComponentState::PartialOutage),
                 uptime: Some(0.0),
             },
+            // Not finite (a tampered day file): no figure, as `null` printed none.
+            DayBar {
+                date: day(7),
+                state: Some(ComponentState::MajorOutage),
+                uptime: Some(f64::NAN),
+            },
         ];
         let day_incidents: Vec<Vec<&str>> = vec![
             vec![],
@@ -943,6 +952,7 @@ mod tests {
             vec!["First", "Second; with a semicolon"],
             vec![],
             vec!["Ünïcode ✓ > less"],
+            vec![],
             vec![],
         ];
         let mut strings: toml::Table = toml::from_str(

@@ -299,23 +299,46 @@ fn incremental_builds_equal_builds_from_scratch_after_every_edit() {
     // `c.bars` (the loop the default partial had) prints the same page.
     let page = |p: &Pair| std::fs::read(p.path("a/components/api.html")).unwrap();
     let strip_page = page(&p);
-    p.write(
-        "themes/default/templates/partials/bars.html",
+    let own_loop = default_template("partials/bars.html").replace(
+        r#"<ol class="days">{{ page.day_strip | safe }}</ol>"#,
         concat!(
             r#"<ol class="days">{% for b in c.bars %}{% set seen = page.day_incidents[loop.index0] %}"#,
             r#"<li class="{{ b.state | state_class }}" tabindex="0"><span class="tip vh">{{ b.date }}: "#,
             r#"{% if b.state %}{{ s[b.state] }}{% if b.uptime is not none %}, {{ b.uptime | pct }}{% endif %}"#,
             r#"{% else %}{{ s.no_data }}{% endif %}{% if seen %}; {{ seen | length }} {{ s.day_incidents }}: "#,
             r#"{{ seen | join(sep="; ") }}{% endif %}</span></li>{% endfor %}</ol>"#,
-            "\n"
         ),
     );
+    assert!(
+        own_loop.contains("c.bars"),
+        "the default partial prints the strip"
+    );
+    p.write("themes/default/templates/partials/bars.html", &own_loop);
     p.check("the day strip as a theme's own loop", now);
     assert_eq!(
         String::from_utf8(page(&p)).unwrap(),
         String::from_utf8(strip_page).unwrap(),
         "a theme's loop over the days prints what the built-in strip prints"
     );
+    assert!(
+        String::from_utf8(page(&p))
+            .unwrap()
+            .contains(r#"class="axis-l""#),
+        "the strip's axis legend is printed"
+    );
+    // While the theme reads the days itself, its pages follow history and incidents too.
+    observe(
+        p.site.path(),
+        "api",
+        "2026-11-21T00:00:40Z",
+        ComponentState::Operational,
+    );
+    p.check("a state change under the theme's loop", now);
+    p.write(
+        "incidents/2026-11-02-api.md",
+        &incident("API errors & <timeouts>", "2026-11-02T15:10:00Z", "Edited."),
+    );
+    p.check("an incident title under the theme's loop", now);
     std::fs::remove_file(p.path("themes/default/templates/partials/bars.html")).unwrap();
     p.check("the theme's loop removed", now);
     p.write(
