@@ -177,8 +177,8 @@ impl ComponentView {
     /// A copy without its day series (`bars`, and the unserialised chart series), for a page
     /// that does not show them: cloning them for 2,000 components only to drop them was the
     /// largest allocation of a run's front page (26 MB); a component page whose theme prints
-    /// the made strip instead of the bars is serialised (twice) without them too. Every field is named, so a new one is
-    /// a compile error here rather than silently left out.
+    /// the made strip instead of the bars is serialised (twice) without them too. Every field
+    /// is named, so a new one is a compile error here rather than silently left out.
     pub fn without_series(&self) -> Self {
         let Self {
             id,
