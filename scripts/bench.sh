@@ -61,7 +61,7 @@ for s in 20 200; do for n in $sizes; do
   peer="not run"
   if [ $peers = 1 ]; then
     if [ "$n" -gt "${PEERS_MAX:-1000}" ]; then
-      peer="not run (cState needs ~15 min here; PEERS_MAX=$n to include it)"
+      peer="not run (cState needs 30-70 min here at 10,000; PEERS_MAX=$n to include it)"
     elif [ -n "${CSTATE_DIR:-}" ] && command -v hugo >/dev/null; then
       cs="$work/cstate-$n-$s"; mkdir -p "$cs/themes"; cp -r "$CSTATE_DIR/exampleSite/." "$cs/" 2>/dev/null || true
       cp -r "$CSTATE_DIR" "$cs/themes/cstate"
