@@ -74,6 +74,12 @@ pub fn yaml_string(text: &str) -> String {
 /// Escapes for HTML text and quoted attribute values.
 pub fn html_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
+    push_html_escaped(&mut out, text);
+    out
+}
+
+/// [`html_escape`] onto the end of `out`, for a page assembled piece by piece.
+pub fn push_html_escaped(out: &mut String, text: &str) {
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -84,7 +90,6 @@ pub fn html_escape(text: &str) -> String {
             c => out.push(c),
         }
     }
-    out
 }
 
 /// Escapes for XML text and attribute values, dropping characters XML 1.0 does not allow at

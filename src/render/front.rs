@@ -192,19 +192,9 @@ pub fn day_strip<'a>(
     day_incidents: &[Vec<&str>],
     label: impl Fn(&'static str) -> &'a str,
 ) -> String {
+    // The characters Tera's autoescape replaced, replaced the same way.
+    use crate::text::push_html_escaped as escaped;
     let mut out = String::with_capacity(bars.len() * 96);
-    let escaped = |out: &mut String, text: &str| {
-        for c in text.chars() {
-            match c {
-                '&' => out.push_str("&amp;"),
-                '<' => out.push_str("&lt;"),
-                '>' => out.push_str("&gt;"),
-                '"' => out.push_str("&quot;"),
-                '\'' => out.push_str("&#39;"),
-                c => out.push(c),
-            }
-        }
-    };
     for (n, b) in bars.iter().enumerate() {
         let key = b.state.map(|s| crate::state::words(Some(s)).key);
         out.push_str("<li class=\"");

@@ -554,12 +554,7 @@ impl Renderer {
             .as_deref()
             .and_then(|m| value_chart::value_chart(&c.daily_value, m));
         let day_incidents = front::day_incidents(&c.bars, &touching, snapshot.generated_at);
-        let day_strip = front::day_strip(&c.bars, &day_incidents, |key| {
-            self.strings
-                .get(key)
-                .and_then(|v| v.as_str())
-                .unwrap_or(key)
-        });
+        let day_strip = front::day_strip(&c.bars, &day_incidents, |key| self.theme_string(key));
         // A theme that does not read the days gets (and digests) them as the strip only.
         let slim;
         let (component, days_shown): (&ComponentView, &[Vec<&str>]) =
@@ -783,11 +778,15 @@ impl Renderer {
 
     /// The theme's label for a state key (`major_outage` => "Major outage", `no_data`).
     fn label(&self, key: &str) -> String {
+        self.theme_string(key).to_owned()
+    }
+
+    /// The theme's string for `key` (`strings.toml`), or the key itself when it has none.
+    fn theme_string<'a>(&'a self, key: &'a str) -> &'a str {
         self.strings
             .get(key)
             .and_then(|v| v.as_str())
             .unwrap_or(key)
-            .to_owned()
     }
 
     fn badge(
