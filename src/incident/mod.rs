@@ -157,10 +157,42 @@ pub struct IncidentError {
     pub help: Option<String>,
 }
 
-/// The fields, typed. Unknown keys are not denied here but found and reported, every one of
-/// them, by [`front_matter::read`] (serde would stop at the first and hide every other error).
-#[derive(Debug, Deserialize)]
-struct FrontMatter {
+/// Declares the front matter's fields once for both ways they are read: [`FrontMatter`], where
+/// unknown keys are not denied but found and reported, every one of them, by
+/// [`front_matter::read`] (serde would stop at the first and hide every other error); and
+/// [`StrictFrontMatter`], the same fields with unknown keys denied, which reads the usual file
+/// (no unknown key, no error) in one pass instead of three.
+macro_rules! front_matter_types {
+    ($($(#[$attr:meta])* $field:ident: $ty:ty,)*) => {
+        /// The fields, typed (unknown keys ignored: see [`front_matter_types`]).
+        #[derive(Debug, Deserialize)]
+        struct FrontMatter {
+            $($(#[$attr])* $field: $ty,)*
+            #[serde(default)]
+            updates: Vec<RawUpdate>,
+        }
+
+        /// [`FrontMatter`] where an unknown key, at the top or in an update, is an error.
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct StrictFrontMatter {
+            $($(#[$attr])* $field: $ty,)*
+            #[serde(default)]
+            updates: Vec<StrictUpdate>,
+        }
+
+        impl From<StrictFrontMatter> for FrontMatter {
+            fn from(strict: StrictFrontMatter) -> Self {
+                Self {
+                    $($field: strict.$field,)*
+                    updates: strict.updates.into_iter().map(RawUpdate::from).collect(),
+                }
+            }
+        }
+    };
+}
+
+front_matter_types! {
     title: Option<Spanned<String>>,
     #[serde(default)]
     kind: Option<Spanned<String>>,
@@ -178,8 +210,6 @@ struct FrontMatter {
     private: bool,
     #[serde(default)]
     suppress_pages: bool,
-    #[serde(default)]
-    updates: Vec<RawUpdate>,
 }
 
 const FIELDS: [&str; 14] = [
@@ -209,6 +239,32 @@ struct RawUpdate {
     status: Spanned<String>,
     #[serde(default)]
     message: String,
+}
+
+/// [`RawUpdate`] where an unknown key is an error (see [`StrictFrontMatter`]).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StrictUpdate {
+    at: Spanned<String>,
+    status: Spanned<String>,
+    #[serde(default)]
+    message: String,
+}
+
+impl From<StrictUpdate> for RawUpdate {
+    fn from(
+        StrictUpdate {
+            at,
+            status,
+            message,
+        }: StrictUpdate,
+    ) -> Self {
+        Self {
+            at,
+            status,
+            message,
+        }
+    }
 }
 
 /// Collects the errors of one file.
@@ -825,6 +881,67 @@ pub fn load_dir_remembering(
     )
 }
 
+/// How many incident files are read before they are parsed together on every core.
+const PARSE_BATCH: usize = 256;
+
+/// One incident file, as far as [`read_cached`] took it.
+enum Read<'a> {
+    /// Removed between the walk and the read.
+    Gone,
+    /// The cache proves the file unchanged since an earlier build parsed it (not read).
+    Unchanged(Incident),
+    /// Read, and either found in the cache or not readable.
+    Done(
+        &'a crate::inputs::InputFile,
+        Result<(Incident, String), Vec<IncidentError>>,
+    ),
+    /// Read; to be parsed (its source digest is what the parse is cached under).
+    Parse {
+        file: &'a crate::inputs::InputFile,
+        text: String,
+        stamp: Option<cache::Stamp>,
+        source: crate::digest::Digest,
+    },
+}
+
+/// Reads `file` unless the cache proves it unchanged (and the caller needs no `texts`), and
+/// takes its parse from the cache when the text is one an earlier build parsed.
+fn read_cached<'a>(
+    folder: &crate::inputs::InputFolder,
+    file: &'a crate::inputs::InputFile,
+    cache: &mut cache::ParseCache,
+    ids: &[u8],
+    texts: bool,
+) -> Read<'a> {
+    // Before reading: a change after this leaves the stamp stale, caught next time.
+    let stamp = cache::Stamp::of(&file.path);
+    if !texts && let Some(hit) = cache.unchanged(&file.path, stamp, ids) {
+        return Read::Unchanged(hit);
+    }
+    match folder.read_to_string(&file.path) {
+        Ok(Some(text)) => match cache.reuse(&file.path, stamp, &text, ids) {
+            Ok(reused) => Read::Done(file, Ok((reused, text))),
+            Err(source) => Read::Parse {
+                file,
+                text,
+                stamp,
+                source,
+            },
+        },
+        Ok(None) => Read::Gone,
+        Err(e) => Read::Done(
+            file,
+            Err(vec![IncidentError {
+                file: file.path.clone(),
+                line: 0,
+                field: None,
+                message: e.reason(),
+                help: Some(e.help().to_owned()),
+            }]),
+        ),
+    }
+}
+
 /// [`load_dir_remembering`], reusing what `cache` remembers of files parsed by an earlier build.
 /// `remembered` is called only when a file has errors: reading every last valid version (the
 /// whole text of 10,000 files) is wasted on a folder that parses. With `texts`, every file is
@@ -848,50 +965,75 @@ pub fn load_dir_cached(
         errors: refused_incidents(dir, walk.refused),
         ..Loaded::default()
     };
-    for file in walk.files {
-        if file.relative.contains('/') || !is_markdown(&file.path) {
-            continue; // only `incidents/*.md` are incidents
-        }
-        // Before reading: a change after this leaves the stamp stale, caught next time.
-        let stamp = cache::Stamp::of(&file.path);
-        if !texts && let Some(hit) = cache.unchanged(&file.path, stamp, &ids) {
-            loaded.incidents.push(hit);
-            continue;
-        }
-        let read = match folder.read_to_string(&file.path) {
-            Ok(Some(text)) => cache
-                .parse(&file.path, stamp, &text, known, &ids)
-                .map(|i| (i, text)),
-            Ok(None) => continue, // removed while reading: nothing to parse
-            Err(e) => Err(vec![IncidentError {
-                file: file.path.clone(),
-                line: 0,
-                field: None,
-                message: e.reason(),
-                help: Some(e.help().to_owned()),
-            }]),
-        };
-        let name = file.relative;
-        match read {
-            Ok((i, text)) => {
-                loaded.incidents.push(i);
-                if texts {
-                    loaded.remember.insert(name, text);
+    // Only `incidents/*.md` are incidents.
+    let files: Vec<_> = walk
+        .files
+        .into_iter()
+        .filter(|file| !file.relative.contains('/') && is_markdown(&file.path))
+        .collect();
+    let threads = crate::parallel::threads();
+    // A batch at a time: the texts of a batch are held at once, not the whole folder's.
+    for batch in files.chunks(PARSE_BATCH) {
+        let read: Vec<Read<'_>> = batch
+            .iter()
+            .map(|file| read_cached(&folder, file, &mut cache, &ids, texts))
+            .collect();
+        // The parses (YAML, Markdown, sanitising: most of a cold build's loading) on every
+        // core; the cache and the results are handled in file order on this thread.
+        let parsed = crate::parallel::map(&read, threads, |r| match r {
+            Read::Parse {
+                file, text, source, ..
+            } => Some(parse_from(&file.path, text, known, *source)),
+            _ => None,
+        });
+        for (r, parsed) in read.into_iter().zip(parsed) {
+            let (file, read) = match (r, parsed) {
+                (Read::Gone, _) => continue, // removed while reading: nothing to parse
+                (Read::Unchanged(hit), _) => {
+                    loaded.incidents.push(hit);
+                    continue;
                 }
-            }
-            Err(e) => {
-                loaded.errors.extend(e);
-                // The version a run last published, if it still holds (a component it names
-                // may have been removed since).
-                let last_valid = remembered.get().get(&name).and_then(|text| {
-                    let source = cache::source_digest(&file.path, text, &ids);
-                    Some((text, parse_from(&file.path, text, known, source).ok()?))
-                });
-                if let Some((text, i)) = last_valid {
+                (Read::Done(file, read), _) => (file, read),
+                (
+                    Read::Parse {
+                        file,
+                        text,
+                        stamp,
+                        source,
+                    },
+                    parsed,
+                ) => {
+                    // (Mapped above; the fallback only keeps this total.)
+                    let parsed =
+                        parsed.unwrap_or_else(|| parse_from(&file.path, &text, known, source));
+                    if let Ok(i) = &parsed {
+                        cache.parsed(&file.path, stamp, i);
+                    }
+                    (file, parsed.map(|i| (i, text)))
+                }
+            };
+            let name = file.relative.clone();
+            match read {
+                Ok((i, text)) => {
                     loaded.incidents.push(i);
-                    loaded.kept.push(file.path.clone());
                     if texts {
-                        loaded.remember.insert(name, text.clone());
+                        loaded.remember.insert(name, text);
+                    }
+                }
+                Err(e) => {
+                    loaded.errors.extend(e);
+                    // The version a run last published, if it still holds (a component it
+                    // names may have been removed since).
+                    let last_valid = remembered.get().get(&name).and_then(|text| {
+                        let source = cache::source_digest(&file.path, text, &ids);
+                        Some((text, parse_from(&file.path, text, known, source).ok()?))
+                    });
+                    if let Some((text, i)) = last_valid {
+                        loaded.incidents.push(i);
+                        loaded.kept.push(file.path.clone());
+                        if texts {
+                            loaded.remember.insert(name, text.clone());
+                        }
                     }
                 }
             }

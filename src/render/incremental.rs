@@ -109,6 +109,14 @@ pub struct Written {
     wrote: bool,
 }
 
+/// A page made on one of several threads: kept as it was, or written. [`SiteWriter::add`]s it
+/// in order on one.
+#[derive(Debug)]
+pub enum Page {
+    Kept(String, Fresh),
+    Written(String, Written),
+}
+
 /// How much a build rendered, kept and wrote.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WriteStats {
@@ -293,6 +301,14 @@ impl SiteWriter {
         }
         self.new.insert(path.to_owned(), entry);
         self.order.push(path.to_owned());
+    }
+
+    /// Records `page` as kept ([`SiteWriter::keep`]) or written ([`SiteWriter::record`]).
+    pub fn add(&mut self, page: Page) {
+        match page {
+            Page::Kept(path, fresh) => self.keep(&path, fresh),
+            Page::Written(path, written) => self.record(&path, written),
+        }
     }
 
     /// Removes the files the site no longer has and saves the manifest. Returns every path of

@@ -20,7 +20,7 @@ use serde::Serialize;
 
 use crate::model::{ComponentView, IncidentView, Snapshot};
 
-use incremental::{Digest, Hasher};
+use incremental::{Digest, Hasher, Page};
 pub use incremental::{SiteWriter, WriteStats};
 
 /// Rendering failures.
@@ -234,12 +234,27 @@ impl Renderer {
         own: &[&[u8]],
         ctx: &T,
     ) -> Result<(), RenderError> {
-        let input = self.input_digest(path, template, root, own);
-        if out.keep_if_fresh(path, &input) {
-            return Ok(());
+        let page = self.digested_page(out, (path.to_owned(), template, root), own, ctx)?;
+        out.add(page);
+        Ok(())
+    }
+
+    /// [`Renderer::emit_digested`] without recording: the page kept, or rendered and written
+    /// (for [`SiteWriter::add`] in order, when pages are made on several threads).
+    fn digested_page<T: Serialize>(
+        &self,
+        out: &SiteWriter,
+        (path, template, root): (String, &str, &str),
+        own: &[&[u8]],
+        ctx: &T,
+    ) -> Result<Page, RenderError> {
+        let input = self.input_digest(&path, template, root, own);
+        if let Some(fresh) = out.fresh(&path, &input) {
+            return Ok(Page::Kept(path, fresh));
         }
-        let bytes = self.render_page(path, template, root, ctx)?;
-        out.put(path, Some(input), &bytes)
+        let bytes = self.render_page(&path, template, root, ctx)?;
+        let written = out.write(&path, Some(input), &bytes)?;
+        Ok(Page::Written(path, written))
     }
 
     /// The digest of a page's inputs: what its template shares with every page (see
@@ -515,10 +530,7 @@ impl Renderer {
                 self.component_page(snapshot, &by_slug, c, writer)
             });
             for (c, page) in batch.iter().zip(made) {
-                match page? {
-                    Page::Kept(path, fresh) => out.keep(&path, fresh),
-                    Page::Written(path, written) => out.record(&path, written),
-                }
+                out.add(page?);
                 self.badge(out, &format!("badges/{}.svg", c.id), &c.label, c.state)?;
             }
         }
@@ -577,15 +589,10 @@ impl Renderer {
             value_chart.as_deref().unwrap_or("\u{0}none").as_bytes(),
         ];
         own.extend(touching.iter().map(|i| &i.fingerprint[..]));
-        let (template, root) = ("component.html", "../");
-        let input = self.input_digest(&path, template, root, &own);
-        if let Some(fresh) = out.fresh(&path, &input) {
-            return Ok(Page::Kept(path, fresh));
-        }
-        let bytes = self.render_page(
-            &path,
-            template,
-            root,
+        self.digested_page(
+            out,
+            (path, "component.html", "../"),
+            &own,
             &ComponentPage {
                 component,
                 incidents: &touching,
@@ -594,9 +601,7 @@ impl Renderer {
                 day_incidents: days_shown,
                 day_strip: &day_strip,
             },
-        )?;
-        let written = out.write(&path, Some(input), &bytes)?;
-        Ok(Page::Written(path, written))
+        )
     }
 
     /// A page per incident and maintenance window.
@@ -612,30 +617,36 @@ impl Renderer {
             .iter()
             .map(|c| (c.id.as_str(), c.label.as_str()))
             .collect();
-        for i in snapshot
+        let pages: Vec<&IncidentView> = snapshot
             .all_incidents
             .iter()
             .chain(&snapshot.all_maintenance)
-        {
-            let component_names = i
-                .components
-                .iter()
-                .map(|id| labels.get(id.as_str()).copied().unwrap_or(id.as_str()))
-                .collect();
-            // The component names come from the labels, which the site-wide digest covers.
-            self.emit_digested(
-                out,
-                (
-                    &format!("incidents/{}.html", i.slug),
-                    "incident.html",
-                    "../",
-                ),
-                &[&i.fingerprint],
-                &IncidentPage {
-                    incident: i,
-                    component_names,
-                },
-            )?;
+            .collect();
+        let threads = crate::parallel::threads();
+        // 10,000 incident pages were most of a cold build's rendering: on every core, a batch
+        // at a time, recorded in order.
+        for batch in pages.chunks(256) {
+            let writer = &*out;
+            let made = crate::parallel::map(batch, threads, |i| {
+                let component_names = i
+                    .components
+                    .iter()
+                    .map(|id| labels.get(id.as_str()).copied().unwrap_or(id.as_str()))
+                    .collect();
+                // The component names come from the labels, which the site-wide digest covers.
+                self.digested_page(
+                    writer,
+                    (format!("incidents/{}.html", i.slug), "incident.html", "../"),
+                    &[&i.fingerprint],
+                    &IncidentPage {
+                        incident: i,
+                        component_names,
+                    },
+                )
+            });
+            for page in made {
+                out.add(page?);
+            }
         }
         Ok(())
     }
@@ -886,12 +897,6 @@ fn names(text: &str, name: &str) -> bool {
                 && !after.chars().next().is_some_and(word)
                 && !after.starts_with(".html")
         })
-}
-
-/// A page of a batch made on several threads, to be recorded in order.
-enum Page {
-    Kept(String, incremental::Fresh),
-    Written(String, incremental::Written),
 }
 
 #[cfg(test)]
