@@ -288,7 +288,81 @@ pub struct IncidentView {
     pub fingerprint: crate::digest::Digest,
 }
 
+/// An [`IncidentView`] without its texts (postmortem and timeline), borrowed: what a list of
+/// incidents serialises when its theme prints no text. A component page lists every incident
+/// that touched it, a month of history every incident of the month; copying their postmortems
+/// into each page's context (twice: a JSON value, then Tera's) was most of a cold build's
+/// component and history pages. Serialises as the view does, less `body_html` and `updates`.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct IncidentSummary<'a> {
+    pub slug: &'a str,
+    pub kind: Kind,
+    pub private: bool,
+    pub title: &'a str,
+    pub severity: Option<&'static str>,
+    pub status: Status,
+    pub active: bool,
+    pub impact: Option<ComponentState>,
+    pub components: &'a [String],
+    pub discovered_at: Option<DateTime<Utc>>,
+    pub contained_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub duration_minutes: Option<i64>,
+}
+
 impl IncidentView {
+    /// The view without its texts (see [`IncidentSummary`]). Every field is named, so a new
+    /// one is a compile error here rather than silently left out.
+    pub fn summary(&self) -> IncidentSummary<'_> {
+        let Self {
+            slug,
+            aliases: _,
+            kind,
+            private,
+            title,
+            severity,
+            status,
+            active,
+            impact,
+            components,
+            discovered_at,
+            contained_at,
+            resolved_at,
+            starts_at,
+            ends_at,
+            started_at,
+            updated_at,
+            duration_minutes,
+            updates: _,
+            suppress_pages: _,
+            body_html: _,
+            fingerprint: _,
+        } = self;
+        IncidentSummary {
+            slug,
+            kind: *kind,
+            private: *private,
+            title,
+            severity: *severity,
+            status: *status,
+            active: *active,
+            impact: *impact,
+            components,
+            discovered_at: *discovered_at,
+            contained_at: *contained_at,
+            resolved_at: *resolved_at,
+            starts_at: *starts_at,
+            ends_at: *ends_at,
+            started_at: *started_at,
+            updated_at: *updated_at,
+            duration_minutes: *duration_minutes,
+        }
+    }
+
     /// A view is [`incident_view`] of (the incident, its ids, the clock); the incident is a
     /// function of its [`Incident::source`], and the clock reaches the view only through the
     /// status, `active`, the impact and the duration. So those, and nothing else, are digested.
@@ -964,4 +1038,40 @@ fn incident_view(
     };
     view.fingerprint = IncidentView::fingerprint_of(&i.source, &view);
     view
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A list that prints no incident text gets summaries: they must serialise as the views,
+    /// less the texts and nothing else (a field added to the view and not to the summary would
+    /// silently go missing from component and history pages).
+    #[test]
+    fn a_summary_serialises_as_its_view_without_the_texts() {
+        let texts = [
+            "---\ntitle: \"Slow <api> & co\"\nseverity: major\nstatus: resolved\ncomponents: [api, web]\nimpact: partial_outage\ndiscovered_at: 2026-01-01T10:00:00Z\ncontained_at: 2026-01-01T10:30:00Z\nresolved_at: 2026-01-01T11:00:00Z\nupdates:\n  - at: 2026-01-01T10:00:00Z\n    status: investigating\n    message: Looking *into* it.\n---\n## Root cause\nA **bad** deploy.\n",
+            "---\ntitle: Upgrade\nkind: maintenance\nstatus: scheduled\ncomponents: [api]\nstarts_at: 2026-02-01T10:00:00Z\nends_at: 2026-02-01T12:00:00Z\n---\nRolling restart.\n",
+            "---\ntitle: Secret\nseverity: minor\nstatus: investigating\ncomponents: [web]\ndiscovered_at: 2026-01-05T10:00:00Z\nprivate: true\n---\nInternal.\n",
+        ];
+        let now = "2026-01-20T00:00:00Z".parse().unwrap();
+        for (n, text) in texts.iter().enumerate() {
+            let path = std::path::PathBuf::from(format!("incidents/{n}.md"));
+            let incident = crate::incident::parse(&path, text, &["api", "web"]).unwrap();
+            let view = incident_view(&incident, format!("i-{n}"), Vec::new(), now);
+            let mut full = serde_json::to_value(&view).unwrap();
+            let removed = full.as_object_mut().map(|o| {
+                (
+                    o.remove("body_html").is_some(),
+                    o.remove("updates").is_some(),
+                )
+            });
+            assert_eq!(removed, Some((true, true)), "{full}");
+            assert_eq!(
+                serde_json::to_value(view.summary()).unwrap(),
+                full,
+                "{text}"
+            );
+        }
+    }
 }

@@ -274,12 +274,13 @@ impl SiteWriter {
                 let same = intact.is_none()
                     && plain_file
                     && std::fs::read(&target).is_ok_and(|old| old == bytes);
-                if !same {
-                    let existed = self.on_disk.contains_key(path);
-                    write_file(&self.dir, &target, bytes, existed)?;
+                let meta = if same {
+                    std::fs::symlink_metadata(&target).map_err(|e| io_error(&target, &e))?
+                } else {
                     wrote = true;
-                }
-                let meta = std::fs::symlink_metadata(&target).map_err(|e| io_error(&target, &e))?;
+                    let existed = self.on_disk.contains_key(path);
+                    write_file(&self.dir, &target, bytes, existed)?
+                };
                 Entry {
                     input,
                     output,
@@ -379,14 +380,41 @@ fn files_on_disk(dir: &Path) -> std::io::Result<HashMap<String, Option<(u64, u64
     Ok(out)
 }
 
-/// Writes `bytes` to `path`: directly when the file is new (a crash leaves a partial file that
-/// the next build sees differ and rewrites), else through a renamed temporary file. `existed`:
-/// the path was in the folder when the build began.
-fn write_file(dir: &Path, path: &Path, bytes: &[u8], existed: bool) -> Result<(), RenderError> {
+/// Writes `bytes` to `path` and returns the written file's metadata: directly when the file is
+/// new (a crash leaves a partial file that the next build sees differ and rewrites), else
+/// through a renamed temporary file. `existed`: the path was in the folder when the build began.
+fn write_file(
+    dir: &Path,
+    path: &Path,
+    bytes: &[u8],
+    existed: bool,
+) -> Result<std::fs::Metadata, RenderError> {
     let parent = path.parent().unwrap_or(dir);
-    if !existed && std::fs::symlink_metadata(path).is_err() {
-        std::fs::create_dir_all(parent).map_err(|e| io_error(parent, &e))?;
-        return std::fs::write(path, bytes).map_err(|e| io_error(path, &e));
+    if !existed {
+        // One open that refuses whatever is there (a cold build makes 10,000 pages: every
+        // look-up by path before and after the write showed in its system time).
+        let create = || {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)
+        };
+        let created = match create() {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(parent).map_err(|e| io_error(parent, &e))?;
+                create()
+            }
+            created => created,
+        };
+        match created {
+            Ok(mut file) => {
+                file.write_all(bytes).map_err(|e| io_error(path, &e))?;
+                return file.metadata().map_err(|e| io_error(path, &e));
+            }
+            // Made since the build began (or a link): replaced the safe way below.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io_error(path, &e)),
+        }
     }
     let mut tmp = tempfile::Builder::new()
         .prefix(".upstate-")
@@ -398,7 +426,7 @@ fn write_file(dir: &Path, path: &Path, bytes: &[u8], existed: bool) -> Result<()
         .map_err(|e| io_error(parent, &e))?;
     tmp.write_all(bytes).map_err(|e| io_error(path, &e))?;
     tmp.persist(path).map_err(|e| io_error(path, &e.error))?;
-    Ok(())
+    std::fs::symlink_metadata(path).map_err(|e| io_error(path, &e))
 }
 
 #[cfg(test)]

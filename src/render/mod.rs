@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::model::{ComponentView, IncidentView, Snapshot};
+use crate::model::{ComponentView, IncidentSummary, IncidentView, Snapshot};
 
 use incremental::{Digest, Hasher, Page};
 pub use incremental::{SiteWriter, WriteStats};
@@ -101,6 +101,13 @@ pub struct Renderer {
     /// computed `get`) finds them empty; its pages still follow every change, as the strip
     /// stands for the days in their digest.
     component_page_uses_days: bool,
+    /// Whether the component page's and the history page's templates name an incident's
+    /// texts (`body_html`, `updates`). The default theme's lists print titles and times: the
+    /// incidents they list are serialised as [`IncidentSummary`]s, without their postmortems.
+    /// Found by name, as the days are above (a theme that reaches the texts without naming
+    /// them finds them empty in these lists; the incident's own page always has them).
+    component_page_lists_texts: bool,
+    history_page_lists_texts: bool,
     /// The theme plus the site-wide values that change only with the config (set by
     /// [`Renderer::set_globals`]).
     globals_digest: Digest,
@@ -167,6 +174,13 @@ impl Renderer {
         let component_page_uses_days = closure(&templates, "component.html")
             .iter()
             .any(|t| names_bars(t) || names(t, "day_incidents"));
+        let lists_texts = |template: &str| {
+            closure(&templates, template)
+                .iter()
+                .any(|t| names(t, "body_html") || names(t, "updates"))
+        };
+        let component_page_lists_texts = lists_texts("component.html");
+        let history_page_lists_texts = lists_texts("history.html");
         // All at once: templates include and extend each other.
         tera.add_raw_templates(templates)
             .map_err(|e| RenderError::Template {
@@ -187,6 +201,8 @@ impl Renderer {
             uses,
             front_page_uses_bars,
             component_page_uses_days,
+            component_page_lists_texts,
+            history_page_lists_texts,
             globals_digest: theme_digest,
             volatile: BTreeMap::new(),
         })
@@ -226,21 +242,9 @@ impl Renderer {
 
     /// [`Renderer::emit`] for a typed context whose inputs `own` digests (with the page's
     /// path): a page that is kept costs that digest, no serialisation and no JSON value.
-    /// `own` must cover everything in `ctx` that the site-wide values do not.
-    fn emit_digested<T: Serialize>(
-        &self,
-        out: &mut SiteWriter,
-        (path, template, root): (&str, &str, &str),
-        own: &[&[u8]],
-        ctx: &T,
-    ) -> Result<(), RenderError> {
-        let page = self.digested_page(out, (path.to_owned(), template, root), own, ctx)?;
-        out.add(page);
-        Ok(())
-    }
-
-    /// [`Renderer::emit_digested`] without recording: the page kept, or rendered and written
-    /// (for [`SiteWriter::add`] in order, when pages are made on several threads).
+    /// `own` must cover everything in `ctx` that the site-wide values do not. The page is
+    /// kept, or rendered and written, and not recorded: pages are made on several threads and
+    /// [`SiteWriter::add`]ed in order on one.
     fn digested_page<T: Serialize>(
         &self,
         out: &SiteWriter,
@@ -549,7 +553,7 @@ impl Renderer {
         #[derive(Serialize)]
         struct ComponentPage<'a> {
             component: &'a ComponentView,
-            incidents: &'a [&'a IncidentView],
+            incidents: &'a [Listed<'a>],
             chart: &'a str,
             value_chart: Option<&'a str>,
             day_incidents: &'a [Vec<&'a str>],
@@ -595,7 +599,7 @@ impl Renderer {
             &own,
             &ComponentPage {
                 component,
-                incidents: &touching,
+                incidents: &listed(&touching, self.component_page_lists_texts),
                 chart: &chart,
                 value_chart: value_chart.as_deref(),
                 day_incidents: days_shown,
@@ -658,7 +662,7 @@ impl Renderer {
         struct HistoryPage<'a> {
             month: Option<&'a String>,
             months: &'a [&'a String],
-            incidents: &'a [&'a IncidentView],
+            incidents: &'a [Listed<'a>],
         }
         let mut months: BTreeMap<String, Vec<&IncidentView>> = BTreeMap::new();
         let past_maintenance = snapshot.all_maintenance.iter().filter(|m| {
@@ -701,20 +705,28 @@ impl Renderer {
                 latest.map(|(m, _)| m),
                 latest.map_or(&[][..], |(_, list)| list),
             )));
-        for (path, month, list) in pages {
-            let mut parts: Vec<&[u8]> = vec![month.map_or(&[][..], |m| m.as_bytes()), &month_count];
-            parts.extend(month_names.iter().map(|m| m.as_bytes()));
-            parts.extend(list.iter().map(|i| &i.fingerprint[..]));
-            self.emit_digested(
-                out,
-                (&path, "history.html", "../"),
-                &parts,
-                &HistoryPage {
-                    month,
-                    months: &month_names,
-                    incidents: list,
-                },
-            )?;
+        let pages: Vec<_> = pages.collect();
+        // Months of a large record are independent pages of similar cost: on every core.
+        let writer = &*out;
+        let made =
+            crate::parallel::map(&pages, crate::parallel::threads(), |(path, month, list)| {
+                let mut parts: Vec<&[u8]> =
+                    vec![month.map_or(&[][..], |m| m.as_bytes()), &month_count];
+                parts.extend(month_names.iter().map(|m| m.as_bytes()));
+                parts.extend(list.iter().map(|i| &i.fingerprint[..]));
+                self.digested_page(
+                    writer,
+                    (path.clone(), "history.html", "../"),
+                    &parts,
+                    &HistoryPage {
+                        month: *month,
+                        months: &month_names,
+                        incidents: &listed(list, self.history_page_lists_texts),
+                    },
+                )
+            });
+        for page in made {
+            out.add(page?);
         }
         Ok(())
     }
@@ -878,6 +890,30 @@ fn closure<'a>(templates: &'a [(&str, String)], name: &str) -> Vec<&'a str> {
         .collect()
 }
 
+/// An incident in a list: in full, or as its [`IncidentSummary`] when the page's templates
+/// print no incident text (see `Renderer::component_page_lists_texts`). Serialised as the one
+/// it holds.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Listed<'a> {
+    Full(&'a IncidentView),
+    Summary(IncidentSummary<'a>),
+}
+
+/// `incidents` as a page lists them: in full when `texts`, else as summaries.
+fn listed<'a>(incidents: &[&'a IncidentView], texts: bool) -> Vec<Listed<'a>> {
+    incidents
+        .iter()
+        .map(|&i| {
+            if texts {
+                Listed::Full(i)
+            } else {
+                Listed::Summary(i.summary())
+            }
+        })
+        .collect()
+}
+
 /// Whether a template's text names `bars` as a whole word (`c.bars`, `bars`), or the whole
 /// context, which holds them. `bars_90` and `bar_styles` are other names, and so is the
 /// partial `bars.html` that a template includes.
@@ -1030,5 +1066,31 @@ mod tests {
                 .unwrap()
                 .front_page_uses_bars
         );
+    }
+
+    #[test]
+    fn lists_carry_incident_texts_only_for_a_theme_that_prints_them() {
+        let site = tempfile::tempdir().unwrap();
+        let lists = |site: &Path| {
+            let r = Renderer::new(site, "default").unwrap();
+            (r.component_page_lists_texts, r.history_page_lists_texts)
+        };
+        assert_eq!(lists(site.path()), (false, false));
+        let partials = site.path().join("themes/default/templates/partials");
+        std::fs::create_dir_all(&partials).unwrap();
+        // Through the partial both pages include: both lists carry the texts.
+        std::fs::write(
+            partials.join("incident_item.html"),
+            "{{ i.title }}{% for u in i.updates %}{{ u.message_html | safe }}{% endfor %}",
+        )
+        .unwrap();
+        assert_eq!(lists(site.path()), (true, true));
+        std::fs::remove_file(partials.join("incident_item.html")).unwrap();
+        std::fs::write(
+            site.path().join("themes/default/templates/history.html"),
+            "{% for i in page.incidents %}{{ i.body_html | safe }}{% endfor %}",
+        )
+        .unwrap();
+        assert_eq!(lists(site.path()), (false, true));
     }
 }
