@@ -174,34 +174,43 @@ impl ParseCache {
         Some(entry.incident)
     }
 
-    /// The result of an earlier parse of the very same input (`path`, `text`, the component
-    /// ids), or, as `Err`, the input's [`source_digest`] for [`super::parse_from`], whose result
-    /// goes to [`ParseCache::parsed`]. `stamp` is the file's, taken before `text` was read.
+    /// Whether an earlier parse of the very same input (the file at `path` with the text and
+    /// component ids that `source` digests) is remembered: then [`ParseCache::reuse`] gives it.
+    /// Asked on several threads at once (it changes nothing), before the file is parsed.
+    pub(super) fn holds(&self, path: &Path, source: &crate::digest::Digest) -> bool {
+        self.known
+            .get(path.to_string_lossy().as_ref())
+            .is_some_and(|entry| entry.incident.source == *source)
+    }
+
+    /// The result of an earlier parse of the very same input (`source`: [`source_digest`] of
+    /// the path, the text and the component ids), or `None`: the file is to be parsed
+    /// ([`super::parse_from`]) and the result given to [`ParseCache::parsed`]. `stamp` is the
+    /// file's, taken before its text was read.
     ///
-    /// Split in two so that the parses in between can run on every core while the cache is
+    /// Split so that the reads and parses in between run on every core while the cache is
     /// looked up and updated on one thread, in file order.
     pub(super) fn reuse(
         &mut self,
         path: &Path,
         stamp: Option<Stamp>,
-        text: &str,
+        source: &crate::digest::Digest,
         ids_digest: &[u8],
-    ) -> Result<Incident, crate::digest::Digest> {
+    ) -> Option<Incident> {
         self.ids.get_or_insert_with(|| ids_digest.to_vec());
-        let source = source_digest(path, text, ids_digest);
         let key = path.to_string_lossy().into_owned();
         let shard = shard_of(&key);
         if let Some(entry) = self.known.remove(&key) {
-            if entry.incident.source == source {
+            if entry.incident.source == *source {
                 self.changed[shard] |= entry.stamp != stamp;
                 self.used.insert(key, stamp);
-                return Ok(entry.incident);
+                return Some(entry.incident);
             }
             // The file changed: its old entry goes, whatever the new text parses to (an error,
             // or a now private incident whose old public text must not stay in the cache).
             self.changed[shard] = true;
         }
-        Err(source)
+        None
     }
 
     /// Records the parse of the file at `path` (stamp `stamp`) that [`ParseCache::reuse`] asked
@@ -227,10 +236,10 @@ impl ParseCache {
         known: &[&str],
         ids_digest: &[u8],
     ) -> Result<Incident, Vec<super::IncidentError>> {
-        let source = match self.reuse(path, stamp, text, ids_digest) {
-            Ok(reused) => return Ok(reused),
-            Err(source) => source,
-        };
+        let source = source_digest(path, text, ids_digest);
+        if let Some(reused) = self.reuse(path, stamp, &source, ids_digest) {
+            return Ok(reused);
+        }
         let parsed = super::parse_from(path, text, known, source)?;
         self.parsed(path, stamp, &parsed);
         Ok(parsed)

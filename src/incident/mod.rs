@@ -884,61 +884,64 @@ pub fn load_dir_remembering(
 /// How many incident files are read before they are parsed together on every core.
 const PARSE_BATCH: usize = 256;
 
-/// One incident file, as far as [`read_cached`] took it.
-enum Read<'a> {
-    /// Removed between the walk and the read.
-    Gone,
+/// One incident file, on its way: first [`Step::Unchanged`] or [`Step::ToRead`] (on this
+/// thread, with the cache), then read and parsed on every core ([`Step::read`]), then
+/// recorded in file order.
+enum Step<'a> {
     /// The cache proves the file unchanged since an earlier build parsed it (not read).
     Unchanged(Incident),
-    /// Read, and either found in the cache or not readable.
-    Done(
-        &'a crate::inputs::InputFile,
-        Result<(Incident, String), Vec<IncidentError>>,
-    ),
-    /// Read; to be parsed (its source digest is what the parse is cached under).
-    Parse {
-        file: &'a crate::inputs::InputFile,
-        text: String,
-        stamp: Option<cache::Stamp>,
-        source: crate::digest::Digest,
-    },
+    /// To read, with its stamp taken before.
+    ToRead(&'a crate::inputs::InputFile, Option<cache::Stamp>),
 }
 
-/// Reads `file` unless the cache proves it unchanged (and the caller needs no `texts`), and
-/// takes its parse from the cache when the text is one an earlier build parsed.
-fn read_cached<'a>(
-    folder: &crate::inputs::InputFolder,
-    file: &'a crate::inputs::InputFile,
-    cache: &mut cache::ParseCache,
-    ids: &[u8],
-    texts: bool,
-) -> Read<'a> {
-    // Before reading: a change after this leaves the stamp stale, caught next time.
-    let stamp = cache::Stamp::of(&file.path);
-    if !texts && let Some(hit) = cache.unchanged(&file.path, stamp, ids) {
-        return Read::Unchanged(hit);
-    }
-    match folder.read_to_string(&file.path) {
-        Ok(Some(text)) => match cache.reuse(&file.path, stamp, &text, ids) {
-            Ok(reused) => Read::Done(file, Ok((reused, text))),
-            Err(source) => Read::Parse {
-                file,
-                text,
-                stamp,
-                source,
-            },
-        },
-        Ok(None) => Read::Gone,
-        Err(e) => Read::Done(
-            file,
-            Err(vec![IncidentError {
+/// What became of a file [`Step::ToRead`].
+enum Outcome {
+    /// Removed between the walk and the read.
+    Gone,
+    /// Not readable.
+    Failed(Vec<IncidentError>),
+    /// Read: the cache holds its parse (its source digest says so).
+    Remembered(String, crate::digest::Digest),
+    /// Read and parsed (the text's source digest, the parse).
+    Parsed(
+        String,
+        crate::digest::Digest,
+        Result<Incident, Vec<IncidentError>>,
+    ),
+}
+
+impl Step<'_> {
+    /// Reads and, unless the cache holds it, parses the file (on any thread: the cache is only
+    /// asked).
+    fn read(
+        &self,
+        folder: &crate::inputs::InputFolder,
+        cache: &cache::ParseCache,
+        known: &[&str],
+        ids: &[u8],
+    ) -> Option<Outcome> {
+        let Step::ToRead(file, _) = self else {
+            return None;
+        };
+        Some(match folder.read_to_string(&file.path) {
+            Ok(Some(text)) => {
+                let source = cache::source_digest(&file.path, &text, ids);
+                if cache.holds(&file.path, &source) {
+                    Outcome::Remembered(text, source)
+                } else {
+                    let parsed = parse_from(&file.path, &text, known, source);
+                    Outcome::Parsed(text, source, parsed)
+                }
+            }
+            Ok(None) => Outcome::Gone,
+            Err(e) => Outcome::Failed(vec![IncidentError {
                 file: file.path.clone(),
                 line: 0,
                 field: None,
                 message: e.reason(),
                 help: Some(e.help().to_owned()),
             }]),
-        ),
+        })
     }
 }
 
@@ -974,42 +977,48 @@ pub fn load_dir_cached(
     let threads = crate::parallel::threads();
     // A batch at a time: the texts of a batch are held at once, not the whole folder's.
     for batch in files.chunks(PARSE_BATCH) {
-        let read: Vec<Read<'_>> = batch
+        let steps: Vec<Step<'_>> = batch
             .iter()
-            .map(|file| read_cached(&folder, file, &mut cache, &ids, texts))
+            .map(|file| {
+                // Before reading: a change after this leaves the stamp stale, caught next time.
+                let stamp = cache::Stamp::of(&file.path);
+                if !texts && let Some(hit) = cache.unchanged(&file.path, stamp, &ids) {
+                    Step::Unchanged(hit)
+                } else {
+                    Step::ToRead(file, stamp)
+                }
+            })
             .collect();
-        // The parses (YAML, Markdown, sanitising: most of a cold build's loading) on every
-        // core; the cache and the results are handled in file order on this thread.
-        let parsed = crate::parallel::map(&read, threads, |r| match r {
-            Read::Parse {
-                file, text, source, ..
-            } => Some(parse_from(&file.path, text, known, *source)),
-            _ => None,
+        // The reads and parses (YAML, Markdown, sanitising: most of a cold build's loading)
+        // on every core; the cache and the results are handled in file order on this thread.
+        let outcomes = crate::parallel::map(&steps, threads, |step| {
+            step.read(&folder, &cache, known, &ids)
         });
-        for (r, parsed) in read.into_iter().zip(parsed) {
-            let (file, read) = match (r, parsed) {
-                (Read::Gone, _) => continue, // removed while reading: nothing to parse
-                (Read::Unchanged(hit), _) => {
+        for (step, outcome) in steps.into_iter().zip(outcomes) {
+            let (file, stamp) = match step {
+                Step::Unchanged(hit) => {
                     loaded.incidents.push(hit);
                     continue;
                 }
-                (Read::Done(file, read), _) => (file, read),
-                (
-                    Read::Parse {
-                        file,
-                        text,
-                        stamp,
-                        source,
-                    },
-                    parsed,
-                ) => {
-                    // (Mapped above; the fallback only keeps this total.)
-                    let parsed =
-                        parsed.unwrap_or_else(|| parse_from(&file.path, &text, known, source));
+                Step::ToRead(file, stamp) => (file, stamp),
+            };
+            let read = match outcome {
+                None | Some(Outcome::Gone) => continue, // removed while reading
+                Some(Outcome::Failed(e)) => Err(e),
+                Some(Outcome::Remembered(text, source)) => {
+                    match cache.reuse(&file.path, stamp, &source, &ids) {
+                        Some(reused) => Ok((reused, text)),
+                        // (Held when asked; parsed here should that ever change.)
+                        None => parse_from(&file.path, &text, known, source).map(|i| (i, text)),
+                    }
+                }
+                Some(Outcome::Parsed(text, source, parsed)) => {
+                    // The cache did not hold this text: this drops its entry for an older one.
+                    let _ = cache.reuse(&file.path, stamp, &source, &ids);
                     if let Ok(i) = &parsed {
                         cache.parsed(&file.path, stamp, i);
                     }
-                    (file, parsed.map(|i| (i, text)))
+                    parsed.map(|i| (i, text))
                 }
             };
             let name = file.relative.clone();
