@@ -906,7 +906,7 @@ enum Outcome {
     Parsed(
         String,
         crate::digest::Digest,
-        Result<Incident, Vec<IncidentError>>,
+        Box<Result<Incident, Vec<IncidentError>>>,
     ),
 }
 
@@ -930,7 +930,7 @@ impl Step<'_> {
                     Outcome::Remembered(text, source)
                 } else {
                     let parsed = parse_from(&file.path, &text, known, source);
-                    Outcome::Parsed(text, source, parsed)
+                    Outcome::Parsed(text, source, Box::new(parsed))
                 }
             }
             Ok(None) => Outcome::Gone,
@@ -1015,7 +1015,7 @@ pub fn load_dir_cached(
                 Some(Outcome::Parsed(text, source, parsed)) => {
                     // The cache did not hold this text: this drops its entry for an older one.
                     let _ = cache.reuse(&file.path, stamp, &source, &ids);
-                    if let Ok(i) = &parsed {
+                    if let Ok(i) = parsed.as_ref() {
                         cache.parsed(&file.path, stamp, i);
                     }
                     parsed.map(|i| (i, text))
