@@ -22,6 +22,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use super::filters::iso;
+use super::incremental::Page;
 use super::{Digest, RenderError, SiteWriter};
 use crate::incident::Kind;
 use crate::model::{IncidentView, Snapshot};
@@ -344,20 +345,39 @@ pub fn write(
         feed.write(snapshot, out, site_digest, &entries.site)?;
     }
     out.put("maintenance.ics", None, &ics(snapshot))?;
-    for c in &snapshot.components {
-        let title = format!("{}: {}", snapshot.site.title, c.label);
-        let home = format!("components/{}.html", c.id);
-        for path in [
-            format!("feeds/{}.atom", c.id),
-            format!("feeds/{}.rss", c.id),
-        ] {
+    // Two feeds per component, each a function of the component's incidents: on every core.
+    let feeds: Vec<(String, String, String, &crate::model::ComponentView)> = snapshot
+        .components
+        .iter()
+        .flat_map(|c| {
+            let title = format!("{}: {}", snapshot.site.title, c.label);
+            let home = format!("components/{}.html", c.id);
+            [
+                (
+                    format!("feeds/{}.atom", c.id),
+                    title.clone(),
+                    home.clone(),
+                    c,
+                ),
+                (format!("feeds/{}.rss", c.id), title, home, c),
+            ]
+        })
+        .collect();
+    let writer = &*out;
+    let made = crate::parallel::map(
+        &feeds,
+        crate::parallel::threads(),
+        |(path, title, home, c)| {
             let feed = Feed {
-                title: &title,
-                self_path: &path,
-                home: &home,
+                title,
+                self_path: path,
+                home,
             };
-            feed.write(snapshot, out, site_digest, entries.component(&c.id))?;
-        }
+            feed.page(snapshot, writer, site_digest, entries.component(&c.id))
+        },
+    );
+    for page in made {
+        out.add(page?);
     }
     Ok(())
 }
@@ -371,6 +391,20 @@ impl Feed<'_> {
         site_digest: &Digest,
         list: &[&IncidentView],
     ) -> Result<(), RenderError> {
+        let page = self.page(snapshot, out, site_digest, list)?;
+        out.add(page);
+        Ok(())
+    }
+
+    /// [`Feed::write`] without recording: the feed kept, or rendered and written (for
+    /// [`SiteWriter::add`] in order, when feeds are made on several threads).
+    fn page(
+        &self,
+        snapshot: &Snapshot,
+        out: &SiteWriter,
+        site_digest: &Digest,
+        list: &[&IncidentView],
+    ) -> Result<Page, RenderError> {
         let mut parts: Vec<&[u8]> = vec![
             b"feed/1",
             site_digest,
@@ -380,15 +414,17 @@ impl Feed<'_> {
         ];
         parts.extend(list.iter().map(|i| &i.fingerprint[..]));
         let input = crate::digest::of_parts(parts);
-        if out.keep_if_fresh(self.self_path, &input) {
-            return Ok(());
+        let path = self.self_path.to_owned();
+        if let Some(fresh) = out.fresh(&path, &input) {
+            return Ok(Page::Kept(path, fresh));
         }
         let bytes = if self.self_path.ends_with(".rss") {
             rss(snapshot, self, list)
         } else {
             atom(snapshot, self, list)
         };
-        out.put(self.self_path, Some(input), &bytes)
+        let written = out.write(&path, Some(input), &bytes)?;
+        Ok(Page::Written(path, written))
     }
 }
 
