@@ -1,8 +1,12 @@
-//! Work split over the processor's cores, for the few loops of a build that are worth it
-//! (component views and pages: thousands of independent items of similar cost).
+//! Work split over the processor's cores, for the loops of a build that are worth it:
+//! thousands of independent items of similar cost (incident files read and parsed, incident
+//! views, incident, component and history pages, component feeds, component views, the parse
+//! cache's shards).
 //!
-//! Scoped standard threads rather than a pool crate: two call sites, each one scope per build,
-//! and the order of the results must be the order of the items.
+//! Scoped standard threads rather than a pool crate: the order of the results must be the order
+//! of the items (so the output is the same whatever the thread count), the items borrow from
+//! the caller's stack, and a batch of 256 items costs a thousand times more than starting its
+//! two threads (about 40 batches for a cold build of 10,000 incidents).
 
 /// The number of threads worth using: the cores this process may run on (1 if unknown).
 pub fn threads() -> usize {
