@@ -5,7 +5,7 @@
 //!
 //! Scoped standard threads rather than a pool crate: the order of the results must be the order
 //! of the items (so the output is the same whatever the thread count), the items borrow from
-//! the caller's stack, and a batch of 256 items costs a thousand times more than starting its
+//! the caller's stack, and a batch of 256 items costs about a hundred times more than starting its
 //! two threads (about 40 batches for a cold build of 10,000 incidents).
 
 /// The number of threads worth using: the cores this process may run on (1 if unknown).

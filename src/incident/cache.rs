@@ -126,6 +126,9 @@ impl ParseCache {
     pub fn open(dir: Option<PathBuf>) -> Self {
         let mut known = HashMap::new();
         let mut shard_ids = vec![None; SHARDS];
+        if dir.is_none() {
+            return Self::with_loaded(dir, known, shard_ids);
+        }
         // Decoding 10,000 parsed incidents was a third of a build that changed nothing: the
         // shards are read and decoded on every core.
         let numbers: Vec<usize> = (0..SHARDS).collect();
@@ -142,6 +145,15 @@ impl ParseCache {
                 *ids = Some(shard.ids);
             }
         }
+        Self::with_loaded(dir, known, shard_ids)
+    }
+
+    /// A cache in `dir` holding what was loaded (`known`, `shard_ids`), nothing used yet.
+    fn with_loaded(
+        dir: Option<PathBuf>,
+        known: HashMap<String, Entry>,
+        shard_ids: Vec<Option<Vec<u8>>>,
+    ) -> Self {
         Self {
             dir,
             known,

@@ -66,9 +66,10 @@ type Keys = Vec<(String, usize)>;
 /// own (so they are not reported as missing too). Every error found goes to `errors`, with its
 /// line in the file. `None` when the text is not YAML at all.
 pub(super) fn read(front: &str, errors: &mut FileErrors<'_>) -> Option<(FrontMatter, Vec<String>)> {
-    // The usual file reads in one pass, which no unknown key and no bad value passes; only a
-    // file with an error is read the three ways that find every error (each a whole YAML
-    // parse: they were most of a cold build's loading).
+    // The usual file reads in one pass, which no unknown key and no value of the wrong type
+    // passes; only a file with an error is read the three ways that find every error (each a
+    // whole YAML parse: they were most of a cold build's loading). Both read the same values
+    // the same way (see `keys_only`).
     if let Ok(strict) = serde_saphyr::from_str::<StrictFrontMatter>(front) {
         return Some((strict.into(), Vec::new()));
     }
@@ -105,7 +106,7 @@ pub(super) fn read(front: &str, errors: &mut FileErrors<'_>) -> Option<(FrontMat
 
 /// The top-level keys and their lines; a YAML syntax error (reported) gives `None`.
 fn keys(front: &str, errors: &mut FileErrors<'_>) -> Option<Keys> {
-    let map: Option<HashMap<Spanned<String>, IgnoredAny>> = match serde_saphyr::from_str(front) {
+    let map: Option<HashMap<Spanned<String>, IgnoredAny>> = match keys_only(front) {
         Ok(map) => map,
         Err(e) => {
             let line = e
@@ -147,7 +148,7 @@ fn unknown_keys(front: &str, keys: &Keys, errors: &mut FileErrors<'_>) {
         updates: Vec<HashMap<Spanned<String>, IgnoredAny>>,
     }
     // Not a list of mappings: the typed read reports that.
-    let Ok(parsed) = serde_saphyr::from_str::<UpdateKeys>(front) else {
+    let Ok(parsed) = keys_only::<UpdateKeys>(front) else {
         return;
     };
     let mut unknown: Vec<(usize, String)> = parsed
@@ -170,6 +171,15 @@ fn unknown_keys(front: &str, keys: &Keys, errors: &mut FileErrors<'_>) {
             help,
         );
     }
+}
+
+/// `front` read for its keys alone: a value such as `.inf` or `1e999` is text here, as it is
+/// to the typed read of a `String` field (by default the parser refuses a non-finite number
+/// read as "any value", which made such a file an error only when it had another error too).
+fn keys_only<T: serde::de::DeserializeOwned>(front: &str) -> Result<T, serde_saphyr::Error> {
+    let mut options = serde_saphyr::Options::default();
+    options.non_finite_float_policy = serde_saphyr::NonFiniteFloatPolicy::AsString;
+    serde_saphyr::from_str_with_options(front, options)
 }
 
 /// `text` with lines `from..to` (1-based) emptied, every newline kept.

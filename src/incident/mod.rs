@@ -794,7 +794,17 @@ fn disambiguate(incidents: &mut [Incident], errors: &mut Vec<IncidentError>) {
                             .to_owned(),
                     ),
                 });
-                i.slug = format!("{}-{}", i.slug, stem_suffix(&i.file_stem()));
+                // Its own address, also unlike every address taken so far (a third file may be
+                // named like the first one's suffixed slug); taken in turn.
+                let base = format!("{}-{}", i.slug, stem_suffix(&i.file_stem()));
+                let mut slug = base.clone();
+                let mut n = 2;
+                while first_of.contains_key(&slug) {
+                    slug = format!("{base}-{n}");
+                    n += 1;
+                }
+                i.slug = slug;
+                first_of.insert(i.slug.clone(), i.path.clone());
             }
             None => {
                 first_of.insert(i.slug.clone(), i.path.clone());
@@ -881,7 +891,8 @@ pub fn load_dir_remembering(
     )
 }
 
-/// How many incident files are read before they are parsed together on every core.
+/// How many incident files are stamped and looked up in the cache on one thread before they are
+/// read and parsed together on every core (the texts of one batch are in memory at once).
 const PARSE_BATCH: usize = 256;
 
 /// One incident file, on its way: first [`Step::Unchanged`] or [`Step::ToRead`] (on this
@@ -1056,6 +1067,49 @@ pub fn load_dir_cached(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two files with one address: the later one moves to a suffixed address, which a third
+    /// file may already have (named so on purpose or by chance); every page keeps its own.
+    #[test]
+    fn every_incident_file_gets_an_address_of_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "---\ntitle: T\nseverity: minor\nstatus: resolved\ncomponents: [api]\ndiscovered_at: 2026-01-01T10:00:00Z\nresolved_at: 2026-01-01T11:00:00Z\n---\nBody.\n";
+        let taken = format!("x-{}", stem_suffix("x"));
+        for name in ["X.md", "x.md", &format!("{taken}.md")] {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        let (incidents, errors) = load_dir(dir.path(), &["api"]);
+        let mut slugs: Vec<&str> = incidents.iter().map(|i| i.slug.as_str()).collect();
+        assert_eq!(slugs.len(), 3);
+        assert!(
+            slugs.contains(&"x") && slugs.contains(&taken.as_str()),
+            "{slugs:?}"
+        );
+        slugs.sort_unstable();
+        slugs.dedup();
+        assert_eq!(slugs.len(), 3, "two files share an address: {slugs:?}");
+        assert_eq!(errors.len(), 1, "{errors:?}");
+    }
+
+    /// The one-pass read of a file without errors and the three-pass read of a file with one
+    /// read values alike: a title `.inf` is text in both, so a second mistake in the file never
+    /// turns it into an error of its own.
+    #[test]
+    fn a_value_reads_the_same_whether_the_file_has_another_error_or_not() {
+        let text = |extra: &str| {
+            format!(
+                "---\ntitle: .inf\nseverity: minor\nstatus: resolved\ncomponents: [api]\ndiscovered_at: 2026-01-01T10:00:00Z\nresolved_at: 2026-01-01T11:00:00Z\n{extra}updates:\n  - at: 2026-01-01T10:00:00Z\n    status: investigating\n    message: 1e999\n---\nBody.\n"
+            )
+        };
+        let path = Path::new("incidents/inf.md");
+        let ok = parse(path, &text(""), &["api"]).unwrap();
+        assert_eq!(ok.title, ".inf");
+        assert_eq!(ok.updates.len(), 1);
+        let errors = parse(path, &text("colour: red\n"), &["api"]).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].field.as_deref(), Some("colour"), "{errors:?}");
+        assert_eq!(errors[0].line, 8, "{errors:?}");
+    }
 
     #[test]
     fn slugs_of_file_names_are_safe_short_and_never_empty() {

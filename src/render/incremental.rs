@@ -10,8 +10,8 @@
 //! without rendering. Anything unreadable (no manifest, a corrupt one, another format or another
 //! `upstate` binary) means a full render; the output is the same either way, only slower.
 //!
-//! Streaming: files go to disk as they are rendered, so a build holds one page at a time,
-//! not the whole site, in memory.
+//! Streaming: files go to disk as they are rendered, so a build holds a page per thread at a
+//! time, not the whole site, in memory.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write as _;

@@ -104,8 +104,10 @@ pub struct Renderer {
     /// Whether the component page's and the history page's templates name an incident's
     /// texts (`body_html`, `updates`). The default theme's lists print titles and times: the
     /// incidents they list are serialised as [`IncidentSummary`]s, without their postmortems.
-    /// Found by name, as the days are above (a theme that reaches the texts without naming
-    /// them finds them empty in these lists; the incident's own page always has them).
+    /// Found by name, as the days are above, or by a filter or loop that reaches every field
+    /// (`pairs`, `values`, `str`, `for key, value in`); a theme that reaches the texts some
+    /// other way (a computed `get`) finds them absent from these lists (the incident's own
+    /// page always has them).
     component_page_lists_texts: bool,
     history_page_lists_texts: bool,
     /// The theme plus the site-wide values that change only with the config (set by
@@ -177,7 +179,7 @@ impl Renderer {
         let lists_texts = |template: &str| {
             closure(&templates, template)
                 .iter()
-                .any(|t| names(t, "body_html") || names(t, "updates"))
+                .any(|t| names(t, "body_html") || names(t, "updates") || reaches_every_field(t))
         };
         let component_page_lists_texts = lists_texts("component.html");
         let history_page_lists_texts = lists_texts("history.html");
@@ -621,10 +623,23 @@ impl Renderer {
             .iter()
             .map(|c| (c.id.as_str(), c.label.as_str()))
             .collect();
-        let pages: Vec<&IncidentView> = snapshot
+        let all: Vec<&IncidentView> = snapshot
             .all_incidents
             .iter()
             .chain(&snapshot.all_maintenance)
+            .collect();
+        // One page per address, the last view's as when they were written in turn (addresses
+        // are unique, see `incident::disambiguate`; two threads must never write one path).
+        let last: std::collections::HashMap<&str, usize> = all
+            .iter()
+            .enumerate()
+            .map(|(n, i)| (i.slug.as_str(), n))
+            .collect();
+        let pages: Vec<&IncidentView> = all
+            .iter()
+            .enumerate()
+            .filter(|(n, i)| last.get(i.slug.as_str()) == Some(n))
+            .map(|(_, i)| *i)
             .collect();
         let threads = crate::parallel::threads();
         // 10,000 incident pages were most of a cold build's rendering: on every core, a batch
@@ -914,6 +929,16 @@ fn listed<'a>(incidents: &[&'a IncidentView], texts: bool) -> Vec<Listed<'a>> {
         .collect()
 }
 
+/// Whether a template walks or prints a whole value, which reaches fields it does not name:
+/// Tera's `pairs`, `values` or `str` filters, or a `for key, value in` loop over a map.
+fn reaches_every_field(text: &str) -> bool {
+    ["pairs", "values", "str"].iter().any(|f| names(text, f))
+        || text.match_indices("for ").any(|(at, _)| {
+            let head = text[at + 4..].split(" in ").next().unwrap_or_default();
+            head.len() < 64 && head.contains(',')
+        })
+}
+
 /// Whether a template's text names `bars` as a whole word (`c.bars`, `bars`), or the whole
 /// context, which holds them. `bars_90` and `bar_styles` are other names, and so is the
 /// partial `bars.html` that a template includes.
@@ -1089,6 +1114,18 @@ mod tests {
         std::fs::write(
             site.path().join("themes/default/templates/history.html"),
             "{% for i in page.incidents %}{{ i.body_html | safe }}{% endfor %}",
+        )
+        .unwrap();
+        assert_eq!(lists(site.path()), (false, true));
+        std::fs::write(
+            site.path().join("themes/default/templates/history.html"),
+            "{% for i in page.incidents %}{% for key, value in i %}{{ key }}{% endfor %}{% endfor %}",
+        )
+        .unwrap();
+        assert_eq!(lists(site.path()), (false, true));
+        std::fs::write(
+            site.path().join("themes/default/templates/history.html"),
+            "{% for i in page.incidents %}{{ i | values | length }}{% endfor %}",
         )
         .unwrap();
         assert_eq!(lists(site.path()), (false, true));
