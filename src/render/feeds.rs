@@ -346,37 +346,20 @@ pub fn write(
     }
     out.put("maintenance.ics", None, &ics(snapshot))?;
     // Two feeds per component, each a function of the component's incidents: on every core.
-    let feeds: Vec<(String, String, String, &crate::model::ComponentView)> = snapshot
-        .components
-        .iter()
-        .flat_map(|c| {
-            let title = format!("{}: {}", snapshot.site.title, c.label);
-            let home = format!("components/{}.html", c.id);
-            [
-                (
-                    format!("feeds/{}.atom", c.id),
-                    title.clone(),
-                    home.clone(),
-                    c,
-                ),
-                (format!("feeds/{}.rss", c.id), title, home, c),
-            ]
-        })
-        .collect();
     let writer = &*out;
-    let made = crate::parallel::map(
-        &feeds,
-        crate::parallel::threads(),
-        |(path, title, home, c)| {
+    let made = crate::parallel::map(&snapshot.components, crate::parallel::threads(), |c| {
+        let title = format!("{}: {}", snapshot.site.title, c.label);
+        let home = format!("components/{}.html", c.id);
+        ["atom", "rss"].map(|format| {
             let feed = Feed {
-                title,
-                self_path: path,
-                home,
+                title: &title,
+                self_path: &format!("feeds/{}.{format}", c.id),
+                home: &home,
             };
             feed.page(snapshot, writer, site_digest, entries.component(&c.id))
-        },
-    );
-    for page in made {
+        })
+    });
+    for page in made.into_iter().flatten() {
         out.add(page?);
     }
     Ok(())
@@ -414,17 +397,13 @@ impl Feed<'_> {
         ];
         parts.extend(list.iter().map(|i| &i.fingerprint[..]));
         let input = crate::digest::of_parts(parts);
-        let path = self.self_path.to_owned();
-        if let Some(fresh) = out.fresh(&path, &input) {
-            return Ok(Page::Kept(path, fresh));
-        }
-        let bytes = if self.self_path.ends_with(".rss") {
-            rss(snapshot, self, list)
-        } else {
-            atom(snapshot, self, list)
-        };
-        let written = out.write(&path, Some(input), &bytes)?;
-        Ok(Page::Written(path, written))
+        out.make(self.self_path.to_owned(), input, || {
+            Ok(if self.self_path.ends_with(".rss") {
+                rss(snapshot, self, list)
+            } else {
+                atom(snapshot, self, list)
+            })
+        })
     }
 }
 

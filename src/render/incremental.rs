@@ -199,8 +199,26 @@ impl SiteWriter {
         same.then_some(entry)
     }
 
+    /// The page at `path` made from `input`: kept when the folder has it from exactly that
+    /// input, untouched since; else made by `render` and written. Records nothing (see
+    /// [`SiteWriter::add`]), so pages can be made on several threads.
+    pub fn make(
+        &self,
+        path: String,
+        input: Digest,
+        render: impl FnOnce() -> Result<Vec<u8>, RenderError>,
+    ) -> Result<Page, RenderError> {
+        if let Some(fresh) = self.fresh(&path, &input) {
+            return Ok(Page::Kept(path, fresh));
+        }
+        let bytes = render()?;
+        let written = self.write(&path, Some(input), &bytes)?;
+        Ok(Page::Written(path, written))
+    }
+
     /// Keeps `path` as it is when it was made from exactly `input` and is untouched since;
     /// returns whether it did (then the caller does not render it).
+    #[cfg(test)]
     pub fn keep_if_fresh(&mut self, path: &str, input: &Digest) -> bool {
         match self.fresh(path, input) {
             Some(fresh) => {

@@ -228,11 +228,9 @@ impl Renderer {
             return out.put(path, None, &bytes);
         }
         let input = self.digest(path, template, root, ctx)?;
-        if out.keep_if_fresh(path, &input) {
-            return Ok(());
-        }
-        let bytes = self.page(template, ctx, root)?;
-        out.put(path, Some(input), &bytes)
+        let page = out.make(path.to_owned(), input, || self.page(template, ctx, root))?;
+        out.add(page);
+        Ok(())
     }
 
     /// Whether `template` (or a template it names) prints `generated_at`.
@@ -255,12 +253,9 @@ impl Renderer {
         ctx: &T,
     ) -> Result<Page, RenderError> {
         let input = self.input_digest(&path, template, root, own);
-        if let Some(fresh) = out.fresh(&path, &input) {
-            return Ok(Page::Kept(path, fresh));
-        }
-        let bytes = self.render_page(&path, template, root, ctx)?;
-        let written = out.write(&path, Some(input), &bytes)?;
-        Ok(Page::Written(path, written))
+        out.make(path.clone(), input, || {
+            self.render_page(&path, template, root, ctx)
+        })
     }
 
     /// The digest of a page's inputs: what its template shares with every page (see
