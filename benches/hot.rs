@@ -83,3 +83,57 @@ fn parse_config_unknown_keys(bencher: Bencher, keys: usize) {
         upstate::config::Config::parse(black_box(&text), Path::new("bench.toml")).unwrap_err()
     });
 }
+
+/// A postmortem as `scripts/gen_site.py` writes them (10,000 of these are a cold build's
+/// loading): front matter with two updates, three short Markdown sections.
+const INCIDENT_FILE: &str = "---
+title: \"Upstream queue timeout cache #1044\"
+severity: critical
+status: resolved
+components: [svc-0043, svc-0023, svc-0092]
+discovered_at: 2024-01-01T17:13:00Z
+resolved_at: 2024-01-01T19:04:00Z
+updates:
+  - at: 2024-01-01T17:13:00Z
+    status: investigating
+    message: Memory network backlog pool disk shard region memory timeout pool worker region pool deploy connection.
+  - at: 2024-01-01T19:04:00Z
+    status: resolved
+    message: Upstream worker worker dns index shard worker network memory worker disk dns.
+---
+
+## What happened
+Connection cache deploy queue cache certificate timeout backlog network worker replica backlog memory connection network backlog connection retry cache region timeout network shard replica queue worker worker backlog connection worker.
+
+## Root cause
+Disk database memory certificate connection index database backlog cache database cache certificate memory timeout timeout memory cache disk index timeout disk backlog connection worker retry queue cache network network region database shard replica memory certificate memory latency upstream database dns.
+
+## What we changed
+- Latency cache disk deploy deploy retry timeout timeout queue pool.
+- Certificate certificate connection network queue retry retry cache worker dns.
+";
+
+#[divan::bench]
+fn parse_incident_file(bencher: Bencher) {
+    let known = ["svc-0043", "svc-0023", "svc-0092"];
+    bencher.bench(|| {
+        upstate::incident::parse(
+            Path::new("incidents/2024-01-01-incident-1044.md"),
+            black_box(INCIDENT_FILE),
+            &known,
+        )
+        .unwrap()
+    });
+}
+
+#[divan::bench]
+fn markdown_update_message_to_safe_html(bencher: Bencher) {
+    let md = "Memory network backlog pool disk shard region memory timeout pool worker region pool deploy connection.";
+    bencher.bench(|| upstate::incident::markdown::to_safe_html(black_box(md)));
+}
+
+#[divan::bench]
+fn markdown_incident_body_to_safe_html(bencher: Bencher) {
+    let body = INCIDENT_FILE.split("---\n").nth(2).unwrap().trim();
+    bencher.bench(|| upstate::incident::markdown::to_safe_html(black_box(body)));
+}

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use super::Incident;
 
 /// Bumped whenever what is cached, or how it is keyed, changes.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 /// How long after a file's last change its stamp is trusted: well over any file system's
 /// timestamp granularity.

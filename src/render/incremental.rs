@@ -18,7 +18,6 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 
 use super::RenderError;
 
@@ -28,19 +27,20 @@ pub use crate::digest::Digest;
 const MANIFEST: &str = "render-manifest.bin";
 
 /// Bumped whenever what a digest covers changes, so an old manifest is never trusted.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
-/// Feeds values into SHA-256 without building their bytes in memory first.
-pub struct Hasher(Sha256);
+/// Feeds values into the digest ([`crate::digest`]) without building their bytes in memory
+/// first.
+pub struct Hasher(blake3::Hasher);
 
 impl Hasher {
     pub fn new() -> Self {
-        Self(Sha256::new())
+        Self(blake3::Hasher::new())
     }
 
     /// A delimited byte string: `("ab", "c")` and `("a", "bc")` hash differently.
     pub fn part(&mut self, bytes: &[u8]) {
-        self.0.update((bytes.len() as u64).to_le_bytes());
+        self.0.update(&(bytes.len() as u64).to_le_bytes());
         self.0.update(bytes);
     }
 
@@ -74,7 +74,7 @@ impl std::io::Write for Hasher {
 
 /// The digest of some bytes.
 pub fn digest(bytes: &[u8]) -> Digest {
-    Sha256::digest(bytes).into()
+    crate::digest::of(bytes)
 }
 
 /// What the manifest remembers about one file.
