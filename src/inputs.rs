@@ -122,6 +122,9 @@ pub struct InputFolder {
     /// Its real location: the site folder's real path joined with the folder's *name*, so a
     /// folder that is itself a link somewhere else does not move the bound with it.
     bound: Option<PathBuf>,
+    /// The folder's real location is [`InputFolder::bound`] (it is not a link, nor inside a
+    /// linked folder of the site): a plain file directly in it is inside without resolving.
+    dir_is_bound: bool,
     name: String,
 }
 
@@ -140,9 +143,11 @@ impl InputFolder {
         let bound = std::fs::canonicalize(parent)
             .ok()
             .map(|site| site.join(&name));
+        let dir_is_bound = bound.is_some() && std::fs::canonicalize(dir).ok() == bound;
         Self {
             dir: dir.to_path_buf(),
             bound,
+            dir_is_bound,
             name,
         }
     }
@@ -207,10 +212,19 @@ impl InputFolder {
 
     /// The bytes of `path`, or `None` when there is no such file (and no link by that name).
     pub fn read(&self, path: &Path) -> Result<Option<Vec<u8>>, InputError> {
-        if std::fs::symlink_metadata(path).is_err() {
+        let Ok(meta) = std::fs::symlink_metadata(path) else {
             return Ok(None);
-        }
-        let real = self.check(path)?;
+        };
+        // A regular file (not a link) directly in a folder that is where it says it is: its
+        // real location is the bound joined with its name, known without resolving the path
+        // one component at a time (for 10,000 incidents, that was most of their reading).
+        let plain =
+            meta.is_file() && self.dir_is_bound && path.parent() == Some(self.dir.as_path());
+        let real = if plain {
+            path.to_path_buf()
+        } else {
+            self.check(path)?
+        };
         std::fs::read(&real)
             .map(Some)
             .map_err(|source| InputError::Io {

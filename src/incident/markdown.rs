@@ -191,33 +191,42 @@ fn unescape_href(written: &str) -> String {
 
 /// Text as the HTML serialiser writes it: `&`, `<`, `>` and the no-break space escaped.
 fn text_html(text: &str) -> String {
-    escape(text, |c| match c {
-        '&' => Some("&amp;"),
-        '<' => Some("&lt;"),
-        '>' => Some("&gt;"),
-        '\u{a0}' => Some("&nbsp;"),
+    escape(text, |b| match b {
+        b'&' => Some("&amp;"),
+        b'<' => Some("&lt;"),
+        b'>' => Some("&gt;"),
         _ => None,
     })
 }
 
 /// An attribute value as the HTML serialiser writes it: `&`, `"` and the no-break space.
 fn attribute_html(value: &str) -> String {
-    escape(value, |c| match c {
-        '&' => Some("&amp;"),
-        '"' => Some("&quot;"),
-        '\u{a0}' => Some("&nbsp;"),
+    escape(value, |b| match b {
+        b'&' => Some("&amp;"),
+        b'"' => Some("&quot;"),
         _ => None,
     })
 }
 
-fn escape(text: &str, entity: impl Fn(char) -> Option<&'static str>) -> String {
+/// `text` with the ASCII characters `entity` names, and every no-break space, replaced by
+/// their entities; the rest copied a run at a time.
+fn escape(text: &str, entity: impl Fn(u8) -> Option<&'static str>) -> String {
+    const NO_BREAK_SPACE: &str = "\u{a0}";
     let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        match entity(c) {
-            Some(e) => out.push_str(e),
-            None => out.push(c),
-        }
+    let bytes = text.as_bytes();
+    let mut copied = 0;
+    for (at, &b) in bytes.iter().enumerate() {
+        let (replacement, len) = match entity(b) {
+            Some(e) => (e, 1),
+            // The no-break space is the two bytes C2 A0; a C2 always starts a character.
+            None if b == 0xc2 && text[at..].starts_with(NO_BREAK_SPACE) => ("&nbsp;", 2),
+            None => continue,
+        };
+        out.push_str(&text[copied..at]);
+        out.push_str(replacement);
+        copied = at + len;
     }
+    out.push_str(&text[copied..]);
     out
 }
 

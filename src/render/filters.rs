@@ -211,11 +211,21 @@ pub fn register_when(tera: &mut Tera, zone: chrono_tz::Tz) {
     });
 }
 
-/// `2026-11-02 15:05 CET`: minutes, in `zone`, with the zone's abbreviation.
+/// `2026-11-02 15:05 CET`: minutes, in `zone`, with the zone's abbreviation (what `%Z`
+/// prints). Written field by field: a strftime pattern is parsed again at every call, and
+/// 10,000 incident pages print several times each.
 pub fn when(t: DateTime<Utc>, zone: chrono_tz::Tz) -> String {
-    t.with_timezone(&zone)
-        .format("%Y-%m-%d %H:%M %Z")
-        .to_string()
+    use chrono::{Datelike as _, Timelike as _};
+    let local = t.with_timezone(&zone);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} {}",
+        local.year(),
+        local.month(),
+        local.day(),
+        local.hour(),
+        local.minute(),
+        local.offset()
+    )
 }
 
 /// One-letter CSS class per state: compact, because the front page repeats it 90 times a tile.
@@ -392,6 +402,31 @@ mod tests {
             bar_style(&steady),
             "--b:linear-gradient(90deg,var(--o) 0 100%)"
         );
+    }
+
+    #[test]
+    fn when_prints_what_strftime_prints() {
+        let zones = [
+            chrono_tz::UTC,
+            chrono_tz::Europe::Paris,
+            chrono_tz::America::Sao_Paulo,
+            chrono_tz::Asia::Kolkata,
+            chrono_tz::Australia::Lord_Howe,
+            chrono_tz::Pacific::Chatham,
+        ];
+        let mut t = DateTime::parse_from_rfc3339("1969-12-31T23:59:59Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        for _ in 0..400 {
+            for zone in zones {
+                let strftime = t
+                    .with_timezone(&zone)
+                    .format("%Y-%m-%d %H:%M %Z")
+                    .to_string();
+                assert_eq!(when(t, zone), strftime);
+            }
+            t += chrono::Duration::seconds(7_919_993);
+        }
     }
 
     #[test]
