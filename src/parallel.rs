@@ -43,7 +43,11 @@ pub fn map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + 
             .collect();
         let mut parts = vec![work()];
         for helper in helpers {
-            parts.push(helper.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+            parts.push(
+                helper
+                    .join()
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e)),
+            );
         }
         parts
     });
