@@ -9,6 +9,7 @@ mod feeds;
 mod filters;
 mod front;
 mod incremental;
+mod items;
 mod json;
 mod statuspage;
 mod value_chart;
@@ -22,6 +23,7 @@ use crate::model::{ComponentView, IncidentSummary, IncidentView, Snapshot};
 
 use incremental::{Digest, Hasher, Page};
 pub use incremental::{SiteWriter, WriteStats};
+use items::{ITEM_PARTIAL, ItemHtml};
 
 /// Rendering failures.
 #[derive(Debug, thiserror::Error)]
@@ -110,6 +112,12 @@ pub struct Renderer {
     /// page always has them).
     component_page_lists_texts: bool,
     history_page_lists_texts: bool,
+    /// Whether the component page's and the history page's templates print `i.item_html`:
+    /// `partials/incident_item.html` rendered once per incident and build (see [`ItemHtml`]).
+    /// Only while that partial is the embedded one: it reads nothing but `i`, `root` and the
+    /// site-wide values, so rendered on its own it writes what an include would.
+    component_page_uses_items: bool,
+    history_page_uses_items: bool,
     /// The theme plus the site-wide values that change only with the config (set by
     /// [`Renderer::set_globals`]).
     globals_digest: Digest,
@@ -183,6 +191,20 @@ impl Renderer {
         };
         let component_page_lists_texts = lists_texts("component.html");
         let history_page_lists_texts = lists_texts("history.html");
+        let item_partial_is_embedded = templates.iter().any(|(name, text)| {
+            *name == ITEM_PARTIAL
+                && DEFAULT_THEME.iter().any(|(path, embedded)| {
+                    path.strip_prefix("templates/") == Some(name) && text == embedded
+                })
+        });
+        let uses_items = |template: &str| {
+            item_partial_is_embedded
+                && closure(&templates, template)
+                    .iter()
+                    .any(|t| names(t, "item_html"))
+        };
+        let component_page_uses_items = uses_items("component.html");
+        let history_page_uses_items = uses_items("history.html");
         // All at once: templates include and extend each other.
         tera.add_raw_templates(templates)
             .map_err(|e| RenderError::Template {
@@ -205,6 +227,8 @@ impl Renderer {
             component_page_uses_days,
             component_page_lists_texts,
             history_page_lists_texts,
+            component_page_uses_items,
+            history_page_uses_items,
             globals_digest: theme_digest,
             volatile: BTreeMap::new(),
         })
@@ -250,11 +274,11 @@ impl Renderer {
         out: &SiteWriter,
         (path, template, root): (String, &str, &str),
         own: &[&[u8]],
-        ctx: &T,
+        ctx: impl FnOnce() -> Result<T, RenderError>,
     ) -> Result<Page, RenderError> {
         let input = self.input_digest(&path, template, root, own);
         out.make(path.clone(), input, || {
-            self.render_page(&path, template, root, ctx)
+            self.render_page(&path, template, root, &ctx()?)
         })
     }
 
@@ -267,6 +291,37 @@ impl Renderer {
             hasher.part(part);
         }
         hasher.finish()
+    }
+
+    /// `incidents` as a page lists them: in full when `texts`, else as summaries; with their
+    /// entries from `items` when given.
+    fn listed<'a>(
+        &self,
+        incidents: &[&'a IncidentView],
+        texts: bool,
+        items: Option<&'a ItemHtml>,
+    ) -> Vec<Listed<'a>> {
+        incidents
+            .iter()
+            .map(|&i| Listed {
+                incident: if texts {
+                    ListedIncident::Full(i)
+                } else {
+                    ListedIncident::Summary(i.summary())
+                },
+                item_html: items.and_then(|items| items.get(i, || self.item_html(i))),
+            })
+            .collect()
+    }
+
+    /// The embedded [`ITEM_PARTIAL`] of `i` at `root = "../"`, its context made as a list's
+    /// (through a JSON value); `None` if it fails (the page's own include then reports why).
+    fn item_html(&self, i: &IncidentView) -> Option<String> {
+        let value = serde_json::to_value(i.summary()).ok()?;
+        let mut ctx = tera::Context::new();
+        ctx.insert("root", "../");
+        ctx.insert("i", &value);
+        self.tera.render(ITEM_PARTIAL, &ctx).ok()
     }
 
     /// A page's bytes from its typed context.
@@ -384,8 +439,15 @@ impl Renderer {
     /// Renders every output of the site into `out`, file by file. Call
     /// [`Renderer::set_globals`] first; content pages, `static/` and the sitemap follow.
     pub fn render(&self, snapshot: &Snapshot, out: &mut SiteWriter) -> Result<(), RenderError> {
+        // Shared by the component and history pages (see `items`).
+        let items = ItemHtml::new(
+            snapshot
+                .all_incidents
+                .iter()
+                .chain(&snapshot.all_maintenance),
+        );
         self.index(snapshot, out)?;
-        self.components(snapshot, out)?;
+        self.components(snapshot, out, &items)?;
         self.badge(
             out,
             "badges/status.svg",
@@ -393,7 +455,7 @@ impl Renderer {
             snapshot.overall,
         )?;
         self.incidents(snapshot, out)?;
-        self.history(snapshot, out)?;
+        self.history(snapshot, out, &items)?;
         self.emit(
             out,
             "objectives.html",
@@ -515,7 +577,12 @@ impl Renderer {
     /// each page's own history and charts, a run that follows every component's latest check
     /// renders them all (each says when it was last checked), and that was most of a run's
     /// build.
-    fn components(&self, snapshot: &Snapshot, out: &mut SiteWriter) -> Result<(), RenderError> {
+    fn components(
+        &self,
+        snapshot: &Snapshot,
+        out: &mut SiteWriter,
+        items: &ItemHtml,
+    ) -> Result<(), RenderError> {
         // By slug, once: looking each one up in the list made 10,000 incidents quadratic.
         let by_slug: std::collections::HashMap<&str, &IncidentView> = snapshot
             .all_incidents
@@ -528,7 +595,7 @@ impl Renderer {
         for batch in snapshot.components.chunks(64) {
             let writer = &*out;
             let made = crate::parallel::map(batch, threads, |c| {
-                self.component_page(snapshot, &by_slug, c, writer)
+                self.component_page(snapshot, &by_slug, c, writer, items)
             });
             for (c, page) in batch.iter().zip(made) {
                 out.add(page?);
@@ -546,11 +613,12 @@ impl Renderer {
         by_slug: &std::collections::HashMap<&str, &IncidentView>,
         c: &ComponentView,
         out: &SiteWriter,
+        items: &ItemHtml,
     ) -> Result<Page, RenderError> {
         #[derive(Serialize)]
         struct ComponentPage<'a> {
             component: &'a ComponentView,
-            incidents: &'a [Listed<'a>],
+            incidents: Vec<Listed<'a>>,
             chart: &'a str,
             value_chart: Option<&'a str>,
             day_incidents: &'a [Vec<&'a str>],
@@ -590,19 +658,20 @@ impl Renderer {
             value_chart.as_deref().unwrap_or("\u{0}none").as_bytes(),
         ];
         own.extend(touching.iter().map(|i| &i.fingerprint[..]));
-        self.digested_page(
-            out,
-            (path, "component.html", "../"),
-            &own,
-            &ComponentPage {
+        self.digested_page(out, (path, "component.html", "../"), &own, || {
+            Ok(ComponentPage {
                 component,
-                incidents: &listed(&touching, self.component_page_lists_texts),
+                incidents: self.listed(
+                    &touching,
+                    self.component_page_lists_texts,
+                    self.component_page_uses_items.then_some(items),
+                ),
                 chart: &chart,
                 value_chart: value_chart.as_deref(),
                 day_incidents: days_shown,
                 day_strip: &day_strip,
-            },
-        )
+            })
+        })
     }
 
     /// A page per incident and maintenance window.
@@ -642,19 +711,21 @@ impl Renderer {
         for batch in pages.chunks(256) {
             let writer = &*out;
             let made = crate::parallel::map(batch, threads, |i| {
-                let component_names = i
-                    .components
-                    .iter()
-                    .map(|id| labels.get(id.as_str()).copied().unwrap_or(id.as_str()))
-                    .collect();
                 // The component names come from the labels, which the site-wide digest covers.
                 self.digested_page(
                     writer,
                     (format!("incidents/{}.html", i.slug), "incident.html", "../"),
                     &[&i.fingerprint],
-                    &IncidentPage {
-                        incident: i,
-                        component_names,
+                    || {
+                        let component_names = i
+                            .components
+                            .iter()
+                            .map(|id| labels.get(id.as_str()).copied().unwrap_or(id.as_str()))
+                            .collect();
+                        Ok(IncidentPage {
+                            incident: i,
+                            component_names,
+                        })
                     },
                 )
             });
@@ -667,12 +738,17 @@ impl Renderer {
 
     /// Incident history, one page per month, so 10,000 incidents stay quick to load. Past
     /// maintenance windows belong to the record too (upcoming ones are on the front page).
-    fn history(&self, snapshot: &Snapshot, out: &mut SiteWriter) -> Result<(), RenderError> {
+    fn history(
+        &self,
+        snapshot: &Snapshot,
+        out: &mut SiteWriter,
+        items: &ItemHtml,
+    ) -> Result<(), RenderError> {
         #[derive(Serialize)]
         struct HistoryPage<'a> {
             month: Option<&'a String>,
             months: &'a [&'a String],
-            incidents: &'a [Listed<'a>],
+            incidents: Vec<Listed<'a>>,
         }
         let mut months: BTreeMap<String, Vec<&IncidentView>> = BTreeMap::new();
         let past_maintenance = snapshot.all_maintenance.iter().filter(|m| {
@@ -728,10 +804,16 @@ impl Renderer {
                     writer,
                     (path.clone(), "history.html", "../"),
                     &parts,
-                    &HistoryPage {
-                        month: *month,
-                        months: &month_names,
-                        incidents: &listed(list, self.history_page_lists_texts),
+                    || {
+                        Ok(HistoryPage {
+                            month: *month,
+                            months: &month_names,
+                            incidents: self.listed(
+                                list,
+                                self.history_page_lists_texts,
+                                self.history_page_uses_items.then_some(items),
+                            ),
+                        })
                     },
                 )
             });
@@ -900,28 +982,24 @@ fn closure<'a>(templates: &'a [(&str, String)], name: &str) -> Vec<&'a str> {
         .collect()
 }
 
+/// An incident in a list: the incident, and its entry when the page's templates print it.
+#[derive(Serialize)]
+struct Listed<'a> {
+    #[serde(flatten)]
+    incident: ListedIncident<'a>,
+    /// `partials/incident_item.html` of it, rendered once per build (see [`items`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    item_html: Option<&'a str>,
+}
+
 /// An incident in a list: in full, or as its [`IncidentSummary`] when the page's templates
 /// print no incident text (see `Renderer::component_page_lists_texts`). Serialised as the one
 /// it holds.
 #[derive(Serialize)]
 #[serde(untagged)]
-enum Listed<'a> {
+enum ListedIncident<'a> {
     Full(&'a IncidentView),
     Summary(IncidentSummary<'a>),
-}
-
-/// `incidents` as a page lists them: in full when `texts`, else as summaries.
-fn listed<'a>(incidents: &[&'a IncidentView], texts: bool) -> Vec<Listed<'a>> {
-    incidents
-        .iter()
-        .map(|&i| {
-            if texts {
-                Listed::Full(i)
-            } else {
-                Listed::Summary(i.summary())
-            }
-        })
-        .collect()
 }
 
 /// Whether a template walks or prints a whole value, which reaches fields it does not name:
@@ -1086,6 +1164,32 @@ mod tests {
                 .unwrap()
                 .front_page_uses_bars
         );
+    }
+
+    #[test]
+    fn list_entries_are_rendered_once_only_from_the_embedded_partial() {
+        let site = tempfile::tempdir().unwrap();
+        let uses = |site: &Path| {
+            let r = Renderer::new(site, "default").unwrap();
+            (r.component_page_uses_items, r.history_page_uses_items)
+        };
+        assert_eq!(uses(site.path()), (true, true));
+        let templates = site.path().join("themes/default/templates");
+        std::fs::create_dir_all(templates.join("partials")).unwrap();
+        // A page that prints no entry renders none.
+        std::fs::write(
+            templates.join("history.html"),
+            "{% for i in page.incidents %}{{ i.title }}{% endfor %}",
+        )
+        .unwrap();
+        assert_eq!(uses(site.path()), (true, false));
+        // An overridden partial may read the page: it is included, as it always was.
+        std::fs::write(
+            templates.join("partials/incident_item.html"),
+            "{{ page.component.id }} {{ i.title }}",
+        )
+        .unwrap();
+        assert_eq!(uses(site.path()), (false, false));
     }
 
     #[test]

@@ -295,6 +295,12 @@ fn incremental_builds_equal_builds_from_scratch_after_every_edit() {
         ),
     );
     p.check("an included template overridden", now);
+    // The lists render the partial once per incident only while it is the embedded one: the
+    // override is what the component and history pages list.
+    for listing in ["a/components/api.html", "a/history/index.html"] {
+        let text = std::fs::read_to_string(p.path(listing)).unwrap();
+        assert!(text.contains("<!-- partial -->"), "{listing}: {text}");
+    }
     // The default theme prints the 90-day strip made in Rust; a theme's own loop over
     // `c.bars` (the loop the default partial had) prints the same page.
     let page = |p: &Pair| std::fs::read(p.path("a/components/api.html")).unwrap();
