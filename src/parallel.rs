@@ -6,7 +6,7 @@
 //! Scoped standard threads rather than a pool crate: the order of the results must be the order
 //! of the items (so the output is the same whatever the thread count), the items borrow from
 //! the caller's stack, and a batch of 256 items costs about a hundred times more than starting its
-//! helper thread (about 40 batches for a cold build of 10,000 incidents). Items are taken one at
+//! helper threads (about 40 batches for a cold build of 10,000 incidents). Items are taken one at
 //! a time from a shared counter rather than split in equal halves: with halves, the thread that
 //! finished first waited for the other at the end of every batch (a cold build of 10,000
 //! incidents took 8% longer).

@@ -124,7 +124,7 @@ pub fn html_to_text(html: &str) -> String {
             continue;
         }
         // Inside a tag: skip to its `>`, which may not be inside a quoted attribute value
-        // (the serialiser leaves `>` raw there).
+        // (html5ever escapes it there, but a quoted `>` is valid HTML all the same).
         let mut quote = None;
         for t in chars.by_ref() {
             match (quote, t) {

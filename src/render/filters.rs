@@ -217,6 +217,10 @@ pub fn register_when(tera: &mut Tera, zone: chrono_tz::Tz) {
 pub fn when(t: DateTime<Utc>, zone: chrono_tz::Tz) -> String {
     use chrono::{Datelike as _, Timelike as _};
     let local = t.with_timezone(&zone);
+    if !(0..=9999).contains(&local.year()) {
+        // `%Y` signs a year of five digits or before year 0.
+        return local.format("%Y-%m-%d %H:%M %Z").to_string();
+    }
     format!(
         "{:04}-{:02}-{:02} {:02}:{:02} {}",
         local.year(),
@@ -405,6 +409,15 @@ mod tests {
     }
 
     #[test]
+    fn a_link_title_opens_no_heading_for_the_postmortem_filter() {
+        // A title spelling a heading's start once made the filter cut a postmortem from inside
+        // the attribute to a real heading's end, and the quotes that followed reopened it.
+        let md = "[x](https://a.example \"<h2 \")\n\n## A\n\n## B\n\n\"onmouseover=\"alert(1)\"";
+        let html = postmortem(&crate::incident::markdown::to_safe_html(md));
+        assert!(html.contains(r#"title="&lt;h2 " rel="#), "{html}");
+    }
+
+    #[test]
     fn when_prints_what_strftime_prints() {
         let zones = [
             chrono_tz::UTC,
@@ -417,6 +430,18 @@ mod tests {
         let mut t = DateTime::parse_from_rfc3339("1969-12-31T23:59:59Z")
             .unwrap()
             .with_timezone(&Utc);
+        for edge in ["9999-12-31T23:30:00Z", "0000-01-01T00:10:00Z"] {
+            let t = DateTime::parse_from_rfc3339(edge)
+                .unwrap()
+                .with_timezone(&Utc);
+            for zone in zones {
+                let strftime = t
+                    .with_timezone(&zone)
+                    .format("%Y-%m-%d %H:%M %Z")
+                    .to_string();
+                assert_eq!(when(t, zone), strftime);
+            }
+        }
         for _ in 0..400 {
             for zone in zones {
                 let strftime = t

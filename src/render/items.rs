@@ -9,7 +9,9 @@
 //!
 //! Only for the embedded partial (see `Renderer::component_page_uses_items`): it reads `i`,
 //! `root` and the site-wide values, all the same on every page that lists the incident at
-//! `root = "../"`, so rendering it on its own writes what an `include` would.
+//! `root = "../"`, so rendering it on its own writes what an `include` would. `i.item_html`
+//! is that entry at `root = "../"`: a theme's page that sets another `root` or other strings
+//! before its list includes the partial instead.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
