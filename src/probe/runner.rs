@@ -69,13 +69,16 @@ pub async fn run_scheduled<T: Target>(
     let mut tasks = JoinSet::new();
     for index in start_order(&schedule.start_order, total) {
         let component = components[index].clone();
-        let permits = Arc::clone(&permits);
+        // The permit is taken here, in the schedule's order, before the task exists: taken
+        // inside the tasks, the runtime's threads decided which task asked first, and under
+        // load a check the schedule put last could start first. The semaphore is never closed,
+        // so acquiring cannot fail; if it somehow did, probing without a permit is better than
+        // not probing.
+        let permit = Arc::clone(&permits).acquire_owned().await.ok();
         let done = Arc::clone(&done);
         let progress = options.progress.clone();
         tasks.spawn(async move {
-            // The semaphore is never closed, so acquiring cannot fail; if it somehow did, probing
-            // without a permit is better than not probing.
-            let _permit = permits.acquire_owned().await.ok();
+            let _permit = permit;
             let started = std::time::Instant::now();
             let outcome = check_with_retries(&component, options.retries).await;
             let took_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
