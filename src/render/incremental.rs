@@ -72,11 +72,6 @@ impl std::io::Write for Hasher {
     }
 }
 
-/// The digest of some bytes.
-pub fn digest(bytes: &[u8]) -> Digest {
-    crate::digest::of(bytes)
-}
-
 /// What the manifest remembers about one file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Entry {
@@ -278,7 +273,7 @@ impl SiteWriter {
             });
         }
         let mut wrote = false;
-        let output = digest(bytes);
+        let output = crate::digest::of(bytes);
         let target = self.dir.join(path);
         let entry = match self.intact(path) {
             // The manifest vouches for what is on disk: no need to read it, nor to look again.
@@ -454,7 +449,7 @@ mod tests {
     #[test]
     fn a_page_is_kept_only_while_its_inputs_and_its_file_are_unchanged() {
         let dir = tempfile::tempdir().unwrap();
-        let input = digest(b"inputs");
+        let input = crate::digest::of(b"inputs");
         let mut w = SiteWriter::open(dir.path()).unwrap();
         w.put("a.html", Some(input), b"one").unwrap();
         w.finish().unwrap();
